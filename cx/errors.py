@@ -1,0 +1,46 @@
+"""Named errors for bad input. The command line and the pages turn each into a sentence;
+nobody sees a traceback for a mistake in their data."""
+
+
+class CxError(Exception):
+    """Base of every error cx reports to a person."""
+
+
+class UnknownCountry(CxError):
+    """A country code that is not an ISO 3166 alpha-2 code of the rulebook."""
+
+    def __init__(self, code):
+        self.code = code
+        super().__init__(f"{code!r} is not a country code cx knows (use ISO-2 codes such as DE, PT, XK)")
+
+
+class IneligibleCountry(CxError):
+    """A real country that does not take part in this call."""
+
+    def __init__(self, code, call):
+        self.code = code
+        super().__init__(f"{code} does not take part in the call {call!r}")
+
+
+class UnknownCity(CxError):
+    """A city the offline gazetteer cannot place in the given country."""
+
+    def __init__(self, city, country, suggestions=()):
+        self.city, self.country, self.suggestions = city, country, list(suggestions)
+        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(
+            f"cannot place the city {city!r} in {country}{hint} "
+            "(give the organisation's lat/lon for places under 15,000 inhabitants)"
+        )
+
+
+class InvalidTransition(CxError):
+    """An exchange status change that the workflow does not allow."""
+
+
+class BrokenRules(CxError):
+    """An exchange that breaks one or more rules of the call; carries every broken rule."""
+
+    def __init__(self, breaches):
+        self.breaches = list(breaches)
+        super().__init__("; ".join(b.message for b in self.breaches))
