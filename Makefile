@@ -1,0 +1,43 @@
+# make run  : the app on demo data at http://localhost:8501 (venv, pinned packages, DuckDB file)
+# make test : everything the tests need (incl. Debian's chromium), then the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DB     ?= data/cx.duckdb
+PORT   ?= 8501
+
+.PHONY: run test demo bench chromium clean
+
+run: $(VENV)/.runtime $(DB)
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev chromium
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/rules.py
+
+demo: $(VENV)/.runtime
+	$(BIN)/python -m cx demo --db $(DB)
+
+$(DB): | $(VENV)/.runtime
+	$(BIN)/python -m cx demo --db $(DB)
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The browser tests drive Debian's chromium through Playwright; no browser is ever downloaded.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,18 @@
+"""cx: the ClusterXchange dashboard. `streamlit run app.py` (or `make run`) starts it."""
+
+import streamlit as st
+
+st.set_page_config(page_title="cx · ClusterXchange", page_icon=":material/sync_alt:", layout="wide")
+
+PAGES = {
+    "Programme": [
+        st.Page("pages/home.py", title="At a glance", icon=":material/home:", default=True),
+        st.Page("pages/uptake.py", title="Uptake", icon=":material/monitoring:"),
+        st.Page("pages/map.py", title="Exchange map", icon=":material/map:"),
+    ],
+    "Visitors": [st.Page("pages/find_a_host.py", title="Find a host", icon=":material/travel_explore:")],
+    "Planning": [st.Page("pages/budget.py", title="Budget scenarios", icon=":material/euro:")],
+    "Administration": [st.Page("pages/data.py", title="Data", icon=":material/database:")],
+}
+
+st.navigation(PAGES).run()

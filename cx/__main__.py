@@ -1,0 +1,5 @@
+import sys
+
+from cx.cli import main
+
+sys.exit(main())

@@ -1,0 +1,53 @@
+"""Shared Streamlit pieces: the only part of `cx` that imports streamlit.
+
+Caching is decided here once. Reads are cached on the database file and its modification time,
+so a new import or a workflow change shows at the next rerun without a manual refresh.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import streamlit as st
+
+from cx.store import Store, default_path, open_store
+
+
+@st.cache_resource(show_spinner=False)
+def _migrated(path: str) -> Store:
+    return open_store(path)
+
+
+def current_store() -> Store:
+    """The app's database (`$CX_DB`, else data/cx.duckdb), migrated once per process."""
+    return _migrated(str(default_path()))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_call(function: str, path: str, modified: int, arguments: str):
+    module, name = function.split(":")
+    return getattr(importlib.import_module(module), name)(Store(path), **json.loads(arguments))
+
+
+def cached(function, store: Store, **arguments):
+    """`function(store, **arguments)` for a `cx` query, cached until the database changes.
+
+    Arguments must be JSON-serialisable (filters are), which is also what makes them a key."""
+    key = json.dumps(arguments, sort_keys=True, default=str)
+    return _cached_call(f"{function.__module__}:{function.__qualname__}", str(store.path), store.modified(), key)
+
+
+def euros(amount) -> str:
+    """Whole euros as people write them: EUR 1,100."""
+    return f"EUR {int(amount):,}"
+
+
+def euros_short(amount) -> str:
+    """A compact amount for a headline figure (EUR 1.32M, EUR 269k); give the exact one as help."""
+    amount = int(amount)
+    if abs(amount) >= 1_000_000:
+        return f"EUR {amount / 1_000_000:.2f}M"
+    if abs(amount) >= 10_000:
+        return f"EUR {amount / 1_000:.0f}k"
+    return euros(amount)

@@ -1,0 +1,131 @@
+"""Shared fixtures: real DuckDB files in tmp dirs, a seeded demo programme, and for browser tests a
+real `streamlit run` server driven by Debian's chromium through Playwright."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cx import PROJECT_ROOT
+from cx.demo import load_demo
+from cx.rules import load_rulebook
+from cx.store import open_store
+
+CHROMIUM = "/usr/bin/chromium"
+DEMO_DAY = dt.date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session")
+def rulebook():
+    return load_rulebook()
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An empty, migrated database file."""
+    return open_store(tmp_path / "cx.duckdb")
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """A small seeded demo programme, built once per test session (copy it before writing)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    load_demo(open_store(path), seed=11, organisations=400, exchanges=300, today=DEMO_DAY)
+    return path
+
+
+@pytest.fixture
+def demo_store(demo_db, tmp_path):
+    """A writable copy of the demo database."""
+    path = tmp_path / "demo.duckdb"
+    path.write_bytes(demo_db.read_bytes())
+    return open_store(path)
+
+
+@pytest.fixture
+def app_db(demo_db, monkeypatch, tmp_path):
+    """Point the app (AppTest runs in this process) at a copy of the demo database."""
+    path = tmp_path / "app.duckdb"
+    path.write_bytes(demo_db.read_bytes())
+    monkeypatch.setenv("CX_DB", str(path))
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def streamlit_server(demo_db, tmp_path):
+    """`streamlit run app.py` on 127.0.0.1 with its own copy of the demo database; yields the URL."""
+    path = tmp_path / "server.duckdb"
+    path.write_bytes(demo_db.read_bytes())
+    port = _free_port()
+    log = open(tmp_path / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=PROJECT_ROOT, env={**os.environ, "CX_DB": str(path)}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp_path / "streamlit.log").read_text())
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian chromium (never a downloaded browser), with background networking off."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A page in which every request that is not to 127.0.0.1 is aborted; `page.blocked` lists them."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.blocked = []
+
+    def route(route):
+        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1")):
+            route.continue_()
+        else:
+            page.blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    yield page
+    context.close()
