@@ -1,0 +1,138 @@
+"""The exchange workflow: requested → approved → ongoing → completed → reported → paid, with
+rejected and cancelled, and an audit trail of every change in `exchange_events`.
+
+The rulebook is checked when an exchange is requested and again at approval, where the visit-once
+rule is decided and the lump sum is frozen. Approvals are serialised per database so that two
+sessions approving two exchanges of the same visitor at once cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from cx.errors import BrokenRules, CxError, InvalidTransition
+from cx.geo import distance_km
+from cx.rules import Breach, Rulebook, load_rulebook
+from cx.store import Store
+
+# The allowed next statuses of each status; anything else is refused with the reason.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "requested": frozenset({"approved", "rejected", "cancelled"}),
+    "approved": frozenset({"ongoing", "cancelled"}),
+    "ongoing": frozenset({"completed", "cancelled"}),
+    "completed": frozenset({"reported"}),
+    "reported": frozenset({"paid"}),
+    "paid": frozenset(),
+    "rejected": frozenset(),
+    "cancelled": frozenset(),
+}
+
+_approval_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+
+
+class UnknownOrganisation(CxError):
+    """An exchange that names an organisation the database does not hold."""
+
+    def __init__(self, role, organisation_id):
+        super().__init__(f"the {role} {organisation_id!r} is not a registered organisation")
+
+
+class UnknownExchange(CxError):
+    def __init__(self, exchange_id):
+        super().__init__(f"there is no exchange {exchange_id!r}")
+
+
+def _organisation(con, organisation_id: str, role: str) -> dict:
+    row = con.execute(
+        "SELECT id, name, country, lat, lon, can_visit, can_host FROM organisations WHERE id = ?", [organisation_id]
+    ).df()
+    if row.empty:
+        raise UnknownOrganisation(role, organisation_id)
+    return row.iloc[0].to_dict()
+
+
+def _visits_taken(con, visitor_id: str, rulebook: Rulebook, other_than: str | None = None) -> int:
+    return con.execute(
+        "SELECT count(*) FROM exchanges WHERE visitor_id = ? AND list_contains(?, status) AND id IS DISTINCT FROM ?",
+        [visitor_id, list(rulebook.taken_statuses), other_than],
+    ).fetchone()[0]
+
+
+def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None):
+    """The breaches of a planned stay, and its working days, distance and lump sum."""
+    visitor, host = _organisation(con, visitor_id, "visitor"), _organisation(con, host_id, "host")
+    breaches = rulebook.check_exchange(visitor["country"], host["country"], start, end,
+                                       visits_taken=_visits_taken(con, visitor_id, rulebook, other_than))
+    if not visitor["can_visit"]:
+        breaches.append(Breach("may_not_visit", f"{visitor['name']} is registered as a host only and may not visit"))
+    if not host["can_host"]:
+        breaches.append(Breach("may_not_host", f"{host['name']} is not registered as a host"))
+    distance = float(distance_km(visitor["lat"], visitor["lon"], host["lat"], host["lon"]))
+    money = rulebook.lump_sums(pd.DataFrame({"host_country": [host["country"]], "start": [start], "end": [end],
+                                             "distance_km": [distance]})).iloc[0]
+    return breaches, distance, money
+
+
+def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end, objectives: str = "",
+                     activities=(), by: str = "visitor", rulebook: Rulebook | None = None) -> str:
+    """Store a requested exchange after the rulebook's checks; returns its id.
+
+    Raises BrokenRules with every broken rule, and stores nothing, when the stay is not allowed."""
+    rulebook = rulebook or load_rulebook()
+    exchange_id = f"X-{uuid.uuid4().hex[:10]}"
+    with store.transaction() as con:
+        breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook)
+        if breaches:
+            raise BrokenRules(breaches)
+        con.execute(
+            """INSERT INTO exchanges (id, visitor_id, host_id, start_date, end_date, working_days, distance_km,
+                   objectives, activities, status, lump_sum_eur, halved)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)""",
+            [exchange_id, visitor_id, host_id, pd.Timestamp(start).date(), pd.Timestamp(end).date(),
+             int(money["working_days"]), None if np.isnan(distance) else distance, objectives, list(activities),
+             int(money["lump_sum_eur"]), bool(money["halved"])],
+        )
+        con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) "
+                    "VALUES (?, NULL, 'requested', ?)", [exchange_id, by])
+    return exchange_id
+
+
+def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
+                  rulebook: Rulebook | None = None) -> None:
+    """Move an exchange to `to_status` if the workflow allows it, and record who did it.
+
+    Approval re-checks the rulebook (the visit-once rule above all) and freezes the lump sum."""
+    rulebook = rulebook or load_rulebook()
+    lock = _approval_locks[str(store.path.resolve())] if to_status == "approved" else threading.Lock()
+    with lock, store.transaction() as con:
+        row = con.execute("SELECT visitor_id, host_id, start_date, end_date, status FROM exchanges WHERE id = ?",
+                          [exchange_id]).fetchone()
+        if row is None:
+            raise UnknownExchange(exchange_id)
+        visitor_id, host_id, start, end, status = row
+        if to_status not in TRANSITIONS.get(status, ()):
+            allowed = ", ".join(sorted(TRANSITIONS.get(status, ()))) or "none (it is final)"
+            raise InvalidTransition(f"exchange {exchange_id} is {status}; it cannot become {to_status} "
+                                    f"(allowed next: {allowed})")
+        if to_status == "approved":
+            breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook, other_than=exchange_id)
+            if breaches:
+                raise BrokenRules(breaches)
+            con.execute("UPDATE exchanges SET working_days = ?, distance_km = ?, lump_sum_eur = ?, halved = ? "
+                        "WHERE id = ?", [int(money["working_days"]), None if np.isnan(distance) else distance,
+                                         int(money["lump_sum_eur"]), bool(money["halved"]), exchange_id])
+        con.execute("UPDATE exchanges SET status = ?, updated_at = current_timestamp WHERE id = ?",
+                    [to_status, exchange_id])
+        con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) VALUES (?, ?, ?, ?)",
+                    [exchange_id, status, to_status, by])
+
+
+def history(store: Store, exchange_id: str) -> pd.DataFrame:
+    """The exchange's audit trail, oldest first."""
+    return store.query("SELECT changed_at, from_status, to_status, changed_by FROM exchange_events "
+                       "WHERE exchange_id = ? ORDER BY changed_at, id", [exchange_id])
