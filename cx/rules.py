@@ -81,6 +81,13 @@ def _codes(values) -> np.ndarray:
     return pd.Series(values, dtype="string").fillna("").str.strip().str.upper().to_numpy(dtype=object)
 
 
+def _factorize(countries) -> tuple[np.ndarray, np.ndarray]:
+    """Country codes as small integers and the distinct codes: per-country work then compares
+    integers, not a million strings."""
+    codes, uniques = pd.factorize(pd.Series(countries, dtype="string").fillna(""))
+    return codes, pd.Series(uniques, dtype="string").str.strip().str.upper().to_numpy(dtype=object)
+
+
 @dataclass(frozen=True)
 class Rulebook:
     """The rules of one call. Build variants for scenarios with `dataclasses.replace`."""
@@ -162,8 +169,12 @@ class Rulebook:
 
     def ceilings(self, host_countries) -> np.ndarray:
         """The ceiling per host country in whole euros; 0 where the country is not eligible."""
+        return self._ceilings(*_factorize(host_countries))
+
+    def _ceilings(self, codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
         eligible = self.countries.loc[self.countries["eligible"], "ceiling_eur"]
-        return pd.Series(_codes(host_countries)).map(eligible).fillna(0).astype("int64").to_numpy()
+        per_country = pd.Series(uniques).map(eligible).fillna(0).astype("int64").to_numpy()
+        return per_country[codes]
 
     # --- stays and lump sums ---------------------------------------------------------------
 
@@ -173,17 +184,24 @@ class Rulebook:
 
         Travel days are not part of the stay, so `start` and `end` are the first and last day at
         the host. A stay that ends before it starts, or lacks a date, has 0 working days."""
-        countries = _codes(host_countries)
-        start, end = as_days(starts), as_days(ends)
-        days = np.zeros(len(countries), dtype="int64")
-        holidays_on_weekdays = np.zeros(len(countries), dtype="int64")
+        return self._working_days(*_factorize(host_countries), as_days(starts), as_days(ends))
+
+    def _working_days(self, codes, uniques, start, end) -> tuple[np.ndarray, np.ndarray]:
         valid = ~np.isnat(start) & ~np.isnat(end) & (end >= start)
-        for country in pd.unique(countries[valid]):
-            rows = valid & (countries == country)
-            weekdays = np.busday_count(start[rows], end[rows] + 1)
-            days[rows] = np.busday_count(start[rows], end[rows] + 1, holidays=public_holidays(country))
-            holidays_on_weekdays[rows] = weekdays - days[rows]
-        return days, holidays_on_weekdays
+        # Rows grouped by host country with one (radix) sort, then one busday_count per country
+        # over a contiguous slice; invalid rows go last and count 0.
+        group = np.where(valid, codes, len(uniques)).astype(np.min_scalar_type(len(uniques)))
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(uniques) + 1))
+        first, last = start[order], end[order] + 1
+        days, weekdays = np.zeros(len(codes), dtype="int64"), np.zeros(len(codes), dtype="int64")
+        for code, country in enumerate(uniques):
+            rows = slice(bounds[code], bounds[code + 1])
+            days[rows] = np.busday_count(first[rows], last[rows], holidays=public_holidays(country))
+            weekdays[rows] = np.busday_count(first[rows], last[rows])
+        unsorted = np.empty_like(order)
+        unsorted[order] = np.arange(len(order))
+        return days[unsorted], weekdays[unsorted] - days[unsorted]
 
     def lump_sums(self, exchanges: pd.DataFrame) -> pd.DataFrame:
         """Working days, halving and lump sum for every exchange.
@@ -191,9 +209,10 @@ class Rulebook:
         `exchanges` has `host_country`, `start`, `end` and `distance_km` (NaN when a place is
         unknown: such a stay is not halved for distance, and data-quality views report the place).
         Returns a frame on the same index; money is in whole euros (int64), halving rounds down."""
-        days, on_holidays = self.working_days(exchanges["host_country"], exchanges["start"], exchanges["end"])
+        countries = _factorize(exchanges["host_country"])
+        days, on_holidays = self._working_days(*countries, as_days(exchanges["start"]), as_days(exchanges["end"]))
         distance = pd.to_numeric(exchanges["distance_km"], errors="coerce").to_numpy(dtype="float64")
-        ceiling = self.ceilings(exchanges["host_country"])
+        ceiling = self._ceilings(*countries)
         halved_short = days < self.halve_under_working_days
         halved_near = distance < self.halve_under_km  # NaN compares False
         halved = halved_short | halved_near

@@ -221,11 +221,11 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     """Insert a DataFrame's columns into a table of the same column names (a DuckDB scan of the
     frame, not string-built SQL)."""
     columns = ", ".join(f'"{c}"' for c in frame.columns)
+    # On failure the registration stays until the connection closes: unregistering inside an
+    # aborted transaction would hide the real error.
     con.register("_cx_frame", frame)
-    try:
-        con.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM _cx_frame')
-    finally:
-        con.unregister("_cx_frame")
+    con.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM _cx_frame')
+    con.unregister("_cx_frame")
     return len(frame)
 
 

@@ -1,0 +1,94 @@
+"""`python -m cx`: exit codes and the exact words people read."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cx.cli import build_parser, main
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def run(*args, db=None):
+    return subprocess.run([sys.executable, "-m", "cx", *args, *(["--db", str(db)] if db else [])],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_lump_sum_prints_days_halving_and_amount(capsys):
+    assert main(["lump-sum", "--host-country", "PT", "--start", "2026-03-02", "--end", "2026-03-06",
+                 "--distance-km", "850"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "Stay in Portugal from 2026-03-02 to 2026-03-06, 850 km apart",
+        "Working days: 5",
+        "Halved: no",
+        "Lump sum: EUR 780 (ceiling for PT: EUR 780)",
+    ]
+
+
+def test_lump_sum_json(capsys):
+    assert main(["lump-sum", "--host-country", "PT", "--start", "2026-03-02", "--end", "2026-03-05",
+                 "--distance-km", "150", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "working_days": 4, "halved": True,
+        "reasons": ["the stay has 4 working days, fewer than 5", "the organisations are 150 km apart, less than 200 km"],
+        "lump_sum_eur": 390, "ceiling_eur": 780,
+    }
+
+
+def test_check_prints_every_broken_rule_and_exits_1():
+    result = run("check", "--visitor-country", "DE", "--host-country", "DE", "--start", "2026-03-06", "--end", "2026-03-02")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "The exchange breaks 2 rules:",
+        "- The visitor and the host are both in DE; they must be in different countries.",
+        "- The stay ends (2026-03-02) before it starts (2026-03-06).",
+    ]
+
+
+def test_check_exits_0_for_a_fine_exchange(capsys):
+    assert main(["check", "--visitor-country", "DE", "--host-country", "PT", "--start", "2026-03-02",
+                 "--end", "2026-03-06"]) == 0
+    assert "follows every rule" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["lump-sum", "--host-country", "US", "--start", "2026-03-02", "--end", "2026-03-06", "--distance-km", "900"],
+     "error: US does not take part in the call"),
+    (["lump-sum", "--host-country", "QQ", "--start", "2026-03-02", "--end", "2026-03-06", "--distance-km", "900"],
+     "error: 'QQ' is not a country code cx knows"),
+])
+def test_bad_input_is_one_sentence_and_exit_2(capsys, args, words):
+    assert main(args) == 2
+    assert capsys.readouterr().err.startswith(words)
+
+
+def test_a_bad_date_is_named():
+    result = run("lump-sum", "--host-country", "PT", "--start", "2026-13-02", "--end", "2026-03-06", "--distance-km", "9")
+    assert result.returncode == 2
+    assert "'2026-13-02' is not a date like 2026-03-02" in result.stderr
+
+
+def test_init_and_demo_use_db_and_cx_db(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "cli.duckdb"
+    assert main(["init", "--db", str(path)]) == 0
+    assert "schema version 1" in capsys.readouterr().out
+    monkeypatch.setenv("CX_DB", str(path))
+    assert main(["demo", "--seed", "7", "--organisations", "150", "--exchanges", "80"]) == 0
+    assert "150 organisations, 80 exchanges" in capsys.readouterr().out
+
+
+def _commands():
+    parser = build_parser()
+    return next(a for a in parser._actions if a.dest == "command").choices
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_every_command_has_help_an_example_and_a_readme_entry(name):
+    sub = _commands()[name]
+    assert "Example: python -m cx " + name in sub.description
+    assert any(action.dest == "db" for action in sub._actions)
+    assert re.search(rf"^python -m cx {re.escape(name)}\b", README.read_text(), re.MULTILINE), name

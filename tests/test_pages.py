@@ -1,0 +1,41 @@
+"""Every page runs in the real Streamlit runtime (AppTest) without an exception."""
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cx import PROJECT_ROOT
+
+APP = str(PROJECT_ROOT / "app.py")
+PAGES = re.findall(r'st\.Page\("(pages/[^"]+)"', Path(APP).read_text())
+
+
+def test_every_page_is_in_the_navigation():
+    assert sorted(PAGES) == sorted(f"pages/{p.name}" for p in (PROJECT_ROOT / "pages").glob("*.py"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_on_the_demo_programme(app_db, page):
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    assert app.title, f"{page} shows no title"
+
+
+def test_home_shows_the_programme_from_the_database(app_db):
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    assert not app.exception
+    figures = {metric.label: metric.value for metric in app.metric}
+    assert figures["Organisations"] == "400"
+    assert figures["Exchanges"] == "300"
+    assert figures["Lump sums paid"].startswith("EUR ")
+
+
+def test_home_on_an_empty_database_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("CX_DB", str(tmp_path / "empty.duckdb"))
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    assert not app.exception
+    assert "database is empty" in app.info[0].value
+    assert not app.metric
