@@ -74,6 +74,76 @@ def cmd_check(args) -> int:
     return 1 if breaches else 0
 
 
+def _budget_scenario(args, store):
+    """The scenario the `budget` options describe: a saved one, or one from the database's
+    history (a uniform one when it has none), with the options applied on top."""
+    from cx import budget
+
+    rulebook = load_rulebook()
+    if args.scenario:
+        scenario = budget.load_scenario(store, args.scenario)
+    elif args.basis == "history" or (args.basis is None and store.counts()["exchanges"]):
+        scenario = budget.scenario_from_history(store, name=args.save or "From history")
+    else:
+        scenario = budget.uniform_scenario(name=args.save or "Uniform", rulebook=rulebook)
+    changes = {"envelope_eur": args.envelope, "runs": args.runs, "seed": args.seed,
+               "ceiling_scale": args.ceiling_scale, "halve_under_km": args.halve_under_km,
+               "halve_under_working_days": args.halve_under_working_days}
+    scenario = scenario.replace(**{key: value for key, value in changes.items() if value is not None})
+    if args.exchanges is not None or not args.scenario:
+        scenario = scenario.replace(exchanges=args.exchanges)
+    if args.save:
+        scenario = scenario.replace(name=args.save)
+    return scenario
+
+
+def cmd_budget(args) -> int:
+    from cx import budget
+
+    store = open_store(args.db)
+    scenario = _budget_scenario(args, store)
+    rulebook = scenario.rulebook()
+    if args.plan:
+        lines = budget.cost_plan(budget.read_plan(args.plan), rulebook)
+        if args.json:
+            _print_json({"total_eur": int(lines["lump_sum_eur"].sum()),
+                         "lines": lines.to_dict(orient="records")})
+            return 0
+        for number, line in enumerate(lines.itertuples(), start=1):
+            why = f" (halved: {line.halving_reason})" if line.halved else ""
+            print(f"{number:>4}. {line.host_country} {line.start} to {line.end}, {line.working_days} working days, "
+                  f"{line.distance_km:,.0f} km: EUR {line.lump_sum_eur:,}{why}")
+        total = int(lines["lump_sum_eur"].sum())
+        left = scenario.envelope_eur - total
+        print(f"Total: EUR {total:,} for {len(lines):,} exchanges; envelope EUR {scenario.envelope_eur:,} "
+              f"({'EUR ' + format(left, ',') + ' left' if left >= 0 else 'EUR ' + format(-left, ',') + ' over'})")
+        return 0
+    result = budget.simulate(scenario, rulebook=load_rulebook())
+    if args.save:
+        budget.save_scenario(store, scenario, replace=True)
+    if args.json:
+        _print_json(result.as_dict())
+        return 0
+    count = f"{result.exchanges:,} exchanges" + (" (as many as the envelope allows)" if scenario.exchanges is None else "")
+    print(f"Scenario {scenario.name!r}: {scenario.basis}")
+    print(f"{count}, envelope EUR {scenario.envelope_eur:,}, {scenario.runs:,} runs, seed {scenario.seed}")
+    print(f"Ceilings: the call's x{scenario.ceiling_scale:g}; halved under {rulebook.halve_under_working_days} "
+          f"working days or {rulebook.halve_under_km:g} km")
+    print(f"Expected total: EUR {result.expected_total_eur:,} (median EUR {result.p50_eur:,}; "
+          f"90% of runs between EUR {result.p5_eur:,} and EUR {result.p95_eur:,})")
+    print(f"Chance of exceeding the envelope: {result.p_exceed:.1%}")
+    print(f"Exchanges affordable with 95% confidence: {result.affordable:,}")
+    print(f"Halved lump sums: {result.share_halved:.1%} (short stays {result.share_halved_short:.1%}, "
+          f"near hosts {result.share_halved_near:.1%})")
+    print("Expected cost by host country:")
+    for row in result.by_country.itertuples():
+        print(f"  {row.country} {row.name:<24} {row.exchanges:>8,.1f} exchanges  EUR {row.cost_eur:>9,}  "
+              f"{row.share_of_cost:>6.1%}")
+    if args.save:
+        print(f"Saved as {scenario.name!r}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cx", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -111,6 +181,28 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--visits-taken", type=int, default=0,
                        help="the visitor's approved or completed exchanges so far")
     check.add_argument("--json", action="store_true")
+
+    budget = command("budget", cmd_budget,
+                     "Simulate what a number of exchanges costs against an envelope, or cost a planned list.",
+                     "python -m cx budget --envelope 600000 --exchanges 600 --runs 10000 --ceiling-scale 1.1 "
+                     "--halve-under-km 300")
+    budget.add_argument("--envelope", dest="envelope", type=int, help="budget envelope in euros (default: the call's)")
+    budget.add_argument("--exchanges", type=int,
+                        help="exchanges to cost (default: as many as the envelope allows with 95%% confidence)")
+    budget.add_argument("--runs", type=int, help="Monte Carlo runs (default 10000)")
+    budget.add_argument("--seed", type=int, help="random seed (default 1): the same seed gives the same result")
+    budget.add_argument("--ceiling-scale", type=float, help="multiply every ceiling, e.g. 1.1 for +10%%")
+    budget.add_argument("--halve-under-km", type=float, help="halve when the organisations are closer (default 200)")
+    budget.add_argument("--halve-under-working-days", type=int,
+                        help="halve when the stay has fewer working days (default 5)")
+    budget.add_argument("--basis", choices=["history", "uniform"],
+                        help="learn the mix, working days and distances from the database's exchanges, or use "
+                             "a uniform mix (default: history when the database has exchanges)")
+    budget.add_argument("--scenario", help="start from the saved scenario of this name")
+    budget.add_argument("--save", metavar="NAME", help="save the scenario under this name (replacing one of that name)")
+    budget.add_argument("--plan", metavar="CSV", help="cost a planned list of exchanges line by line instead "
+                        "(host_country, start, end, and distance_km or visitor_city, visitor_country, host_city)")
+    budget.add_argument("--json", action="store_true")
     return parser
 
 

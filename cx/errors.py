@@ -44,3 +44,25 @@ class BrokenRules(CxError):
     def __init__(self, breaches):
         self.breaches = list(breaches)
         super().__init__("; ".join(b.message for b in self.breaches))
+
+
+class BadScenario(CxError):
+    """A budget scenario that cannot be simulated; the message says what to change."""
+
+
+class SharesDoNotSum(BadScenario):
+    """Shares (of host countries or of working days) that do not add up to 100%; they can be
+    normalised, which keeps their proportions."""
+
+    def __init__(self, what, total):
+        self.what, self.total = what, total
+        super().__init__(f"the {what} shares add up to {total:.1%}, not 100%; "
+                         "normalise them to keep their proportions (--normalise, or the button on the page)")
+
+
+class BadPlan(CxError):
+    """A planned list of exchanges with rows that cannot be costed; names every such row."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)  # (row number from 1, message)
+        super().__init__("; ".join(f"row {row}: {message}" for row, message in self.problems))

@@ -203,6 +203,19 @@ class Rulebook:
         unsorted[order] = np.arange(len(order))
         return days[unsorted], weekdays[unsorted] - days[unsorted]
 
+    def halved_short(self, working_days) -> np.ndarray:
+        """Whether each stay is halved for having too few working days."""
+        return np.asarray(working_days) < self.halve_under_working_days
+
+    def halved_near(self, distance_km) -> np.ndarray:
+        """Whether each stay is halved for the organisations being too close (NaN: not halved)."""
+        return np.asarray(distance_km, dtype="float64") < self.halve_under_km
+
+    @staticmethod
+    def halve(ceiling):
+        """The halved lump sum: half the ceiling, rounded down to the whole euro."""
+        return ceiling // 2
+
     def lump_sums(self, exchanges: pd.DataFrame) -> pd.DataFrame:
         """Working days, halving and lump sum for every exchange.
 
@@ -213,8 +226,8 @@ class Rulebook:
         days, on_holidays = self._working_days(*countries, as_days(exchanges["start"]), as_days(exchanges["end"]))
         distance = pd.to_numeric(exchanges["distance_km"], errors="coerce").to_numpy(dtype="float64")
         ceiling = self._ceilings(*countries)
-        halved_short = days < self.halve_under_working_days
-        halved_near = distance < self.halve_under_km  # NaN compares False
+        halved_short = self.halved_short(days)
+        halved_near = self.halved_near(distance)
         halved = halved_short | halved_near
         return pd.DataFrame(
             {
@@ -224,7 +237,7 @@ class Rulebook:
                 "halved_near": halved_near,
                 "halved": halved,
                 "ceiling_eur": ceiling,
-                "lump_sum_eur": np.where(halved, ceiling // 2, ceiling),
+                "lump_sum_eur": np.where(halved, self.halve(ceiling), ceiling),
             },
             index=exchanges.index,
         )
