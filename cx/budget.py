@@ -98,18 +98,32 @@ class Scenario:
             halve_under_km=float(self.halve_under_km))
 
     def ceiling_table(self, base: Rulebook | None = None) -> pd.DataFrame:
-        """Per eligible country: name, the call's ceiling, this scenario's ceiling, whether the
-        call's figure is indicative (not published), and the share of exchanges hosted there."""
+        """Per eligible country: name, the call's ceiling and whether that figure is indicative
+        (not published), this scenario's ceiling before and after scaling, and the share (%) of
+        exchanges hosted there. `with_table` reads an edited copy back."""
         base = base or load_rulebook()
         countries = base.countries.loc[base.eligible_countries]
         return pd.DataFrame({
             "country": countries.index,
             "name": countries["name"].to_numpy(),
+            "figure": np.where(countries["indicative"], "indicative", "published"),
             "call_ceiling_eur": countries["ceiling_eur"].to_numpy(),
-            "ceiling_eur": self.rulebook(base).ceilings(countries.index),
-            "indicative": countries["indicative"].to_numpy(),
-            "share": [float(self.host_mix.get(code, 0.0)) for code in countries.index],
+            "ceiling_eur": [int(self.ceilings_eur.get(code, value)) for code, value in countries["ceiling_eur"].items()],
+            "scaled_ceiling_eur": self.rulebook(base).ceilings(countries.index),
+            "share_percent": [100 * float(self.host_mix.get(code, 0.0)) for code in countries.index],
         })
+
+    def with_table(self, table: pd.DataFrame) -> Scenario:
+        """The scenario with the ceilings and shares of an edited `ceiling_table` (edited ceilings
+        are kept where they differ from the call's; shares are percentages)."""
+        ceilings = {row.country: int(row.ceiling_eur) for row in table.itertuples()
+                    if pd.notna(row.ceiling_eur) and int(row.ceiling_eur) != int(row.call_ceiling_eur)}
+        def share(row):  # an unedited share keeps its exact value, not one through percent and back
+            current = self.host_mix.get(row.country, 0.0)
+            return current if math.isclose(100 * current, row.share_percent) else float(row.share_percent) / 100
+        mix = {row.country: share(row) for row in table.itertuples()
+               if pd.notna(row.share_percent) and row.share_percent != 0}
+        return self.replace(ceilings_eur=ceilings, host_mix=mix)
 
     # --- checks -----------------------------------------------------------------------------
 
@@ -311,7 +325,7 @@ def outcomes(scenario: Scenario, base: Rulebook | None = None) -> Outcomes:
     """The rulebook's halving applied to the scenario's distributions: for each host country
     the probability of a full, short, near, or short-and-near stay, and its lump sum."""
     rulebook = scenario.rulebook(base)
-    countries = [code for code, share in scenario.host_mix.items() if share > 0]
+    countries = sorted(code for code, share in scenario.host_mix.items() if share > 0)
     mix = np.array([scenario.host_mix[code] for code in countries])
     days = np.array(list(scenario.working_days), dtype="int64")
     day_shares = np.array(list(scenario.working_days.values()), dtype="float64")
@@ -486,10 +500,23 @@ def _affordable(per_run: np.ndarray) -> int:
 
 
 def compare(simulations: list[Simulation]) -> pd.DataFrame:
-    """Key figures of several simulations side by side: one column per scenario."""
-    table = pd.DataFrame([s.key_figures() for s in simulations]).set_index("scenario").T
-    table.columns.name = None
-    return table
+    """Several simulations side by side, as a planner reads them: one column per scenario."""
+    def column(s: Simulation) -> dict:
+        scenario = s.scenario
+        return {
+            "Envelope": f"EUR {scenario.envelope_eur:,}",
+            "Exchanges": f"{s.exchanges:,}" + (" (as many as fit)" if scenario.exchanges is None else ""),
+            "Ceilings": ("the call's" if scenario.ceiling_scale == 1 else f"the call's {scenario.ceiling_scale - 1:+.0%}")
+                        + (f", {len(scenario.ceilings_eur)} edited" if scenario.ceilings_eur else ""),
+            "Halved under": f"{scenario.halve_under_working_days} working days or {scenario.halve_under_km:g} km",
+            "Expected total": f"EUR {s.expected_total_eur:,}",
+            "90% of runs between": f"EUR {s.p5_eur:,} and EUR {s.p95_eur:,}",
+            "Chance of exceeding the envelope": f"{s.p_exceed:.1%}",
+            "Affordable with 95% confidence": f"{s.affordable:,} exchanges",
+            "Halved lump sums": f"{s.share_halved:.1%}",
+            "Runs, seed": f"{scenario.runs:,}, {scenario.seed}",
+        }
+    return pd.DataFrame({s.scenario.name: column(s) for s in simulations})
 
 
 # --- exports ---------------------------------------------------------------------------------
@@ -526,8 +553,7 @@ def cost_plan(plan: pd.DataFrame, rulebook: Rulebook | None = None) -> pd.DataFr
     """The exact lump sum of each planned exchange, and why it is halved.
 
     `plan` has host_country, start, end, and either distance_km or the visitor's and host's
-    places (visitor_city, visitor_country, host_city), located with the offline gazetteer. With
-    visitor_country every rule of the call is checked. Raises BadPlan naming every bad row
+    places (visitor_city, visitor_country, host_city), located with the offline gazetteer. Raises BadPlan naming every bad row
     (rows count from 1, the first line under the header)."""
     rulebook = rulebook or load_rulebook()
     plan = plan.reset_index(drop=True).copy()
@@ -537,16 +563,20 @@ def cost_plan(plan: pd.DataFrame, rulebook: Rulebook | None = None) -> pd.DataFr
                            f"or visitor_city, visitor_country and host_city; it has {', '.join(plan.columns)}")])
     plan["host_country"] = plan["host_country"].astype("string").str.strip().str.upper()
     problems: list[tuple[int, str]] = []
+    # Lines that name the visitor's country are checked against every rule of the call; the
+    # others can only be checked for their host country.
     if "visitor_country" in plan:
         plan["visitor_country"] = plan["visitor_country"].astype("string").str.strip().str.upper()
-        breaches = rulebook.check_exchanges(plan)
-        problems += [(int(row) + 1, message) for row, message in breaches[["row", "message"]].itertuples(index=False)]
+        with_visitor = plan["visitor_country"].fillna("") != ""
     else:
-        for row, code in plan["host_country"].items():
-            try:
-                rulebook.require_eligible("" if pd.isna(code) else code)
-            except CxError as error:  # UnknownCountry / IneligibleCountry, named per row
-                problems.append((row + 1, f"host country: {error}"))
+        with_visitor = pd.Series(False, index=plan.index)
+    breaches = rulebook.check_exchanges(plan[with_visitor]) if with_visitor.any() else pd.DataFrame(columns=["row", "message"])
+    problems += [(int(row) + 1, message) for row, message in breaches[["row", "message"]].itertuples(index=False)]
+    for row, code in plan.loc[~with_visitor, "host_country"].items():
+        try:
+            rulebook.require_eligible("" if pd.isna(code) else code)
+        except CxError as error:  # UnknownCountry / IneligibleCountry, named per row
+            problems.append((row + 1, f"host country: {error}"))
     distance = (pd.to_numeric(plan["distance_km"], errors="coerce") if "distance_km" in plan
                 else pd.Series(np.nan, index=plan.index))
     placeable = {"visitor_city", "visitor_country", "host_city"} <= set(plan.columns)

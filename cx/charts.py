@@ -6,6 +6,7 @@ because plotly's geo traces fetch their base map from a CDN and draw nothing off
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -55,3 +56,45 @@ def money_over_time(table: pd.DataFrame, envelope_eur: int | None = None) -> go.
                          annotation_text=f"envelope EUR {envelope_eur:,}")
     figure.update_yaxes(title="EUR, cumulative", tickformat=",")
     return _layout(figure, "Lump sums committed and paid")
+
+
+# --- budget scenarios --------------------------------------------------------------------------
+
+SCENARIO_COLOURS = ("#2171b5", "#d94801", "#238b45", "#6a51a3")
+
+
+def budget_distribution(totals: dict[str, np.ndarray], envelope_eur: int) -> go.Figure:
+    """The simulated total cost of one or more scenarios (overlaid histograms) against the envelope."""
+    figure = go.Figure()
+    for (name, values), colour in zip(totals.items(), SCENARIO_COLOURS * 2):
+        figure.add_histogram(x=values, name=name, opacity=0.6 if len(totals) > 1 else 0.85, nbinsx=60,
+                             histnorm="probability", marker_color=colour)
+    figure.add_vline(x=envelope_eur, line_dash="dash", line_color="#444",
+                     annotation_text=f"envelope EUR {envelope_eur:,}", annotation_position="top")
+    figure.update_layout(barmode="overlay", showlegend=len(totals) > 1)
+    figure.update_xaxes(title="total lump sums, EUR", tickformat=",")
+    figure.update_yaxes(title="share of runs", tickformat=".0%")
+    return _layout(figure, "Total cost over the simulated runs")
+
+
+def cost_by_host_country(by_country: pd.DataFrame) -> go.Figure:
+    """Expected lump sums per host country, largest first."""
+    table = by_country.sort_values("cost_eur")
+    figure = px.bar(table, x="cost_eur", y="name", orientation="h", hover_data=["country", "exchanges"],
+                    labels={"cost_eur": "expected lump sums, EUR", "name": "", "exchanges": "expected exchanges"})
+    figure.update_traces(marker_color="#2171b5")
+    figure.update_xaxes(tickformat=",")
+    return _layout(figure, "Expected cost by host country", height=max(380, 18 * len(table) + 80))
+
+
+def cost_by_host_country_map(by_country: pd.DataFrame, shapes: dict) -> go.Figure:
+    """Expected lump sums per host country on an offline map (MapLibre, blank style, own shapes)."""
+    figure = go.Figure(go.Choroplethmap(
+        geojson=shapes, locations=by_country["country"], z=by_country["cost_eur"], featureidkey="id",
+        colorscale="Blues", marker_line_width=0.5, marker_line_color="#666",
+        customdata=by_country[["name", "exchanges"]],
+        hovertemplate="%{customdata[0]}<br>EUR %{z:,}<br>%{customdata[1]} exchanges<extra></extra>",
+        colorbar_title="EUR",
+    ))
+    figure.update_layout(map_style="white-bg", map_center={"lat": 50, "lon": 18}, map_zoom=2.4)
+    return _layout(figure, "Expected cost by host country (map)", height=520)

@@ -1,6 +1,218 @@
-"""Budget scenarios."""
+"""Budget scenarios: what an envelope buys, how sure we are, and what changes if the rules move."""
 
 import streamlit as st
 
+from cx import budget, charts
+from cx.errors import BadPlan, CxError, SharesDoNotSum
+from cx.geo import COUNTRY_SHAPES, country_shapes
+from cx.rules import load_rulebook
+from cx.ui import current_store, euros, euros_short
+
+SCENARIO = "budget_scenario"  # the scenario being edited, as JSON
+RESULT = "budget_result"  # the last Simulation of it
+COMPARED = "budget_compared"  # {scenario JSON: Simulation} of saved scenarios already run
+SAVED = "budget_saved"  # the name just saved, to confirm after the rerun
+
+store = current_store()
+rulebook = load_rulebook()
 st.title("Budget scenarios")
-st.info("This page will show how many exchanges an envelope buys, with uncertainty, side by side.")
+st.caption("How many exchanges does the envelope buy, what if the ceilings or the halving rule change, "
+           "and how sure are we? Each scenario is simulated many times with the rulebook's lump sums.")
+
+
+# Widgets that show the scenario being edited: they are reset when another scenario is opened.
+SCENARIO_WIDGETS = ("name", "envelope", "as_many", "exchanges", "runs", "seed", "scale", "halve_days",
+                    "halve_km", "blend", "short_share", "ceilings")
+
+
+def start_from(scenario):
+    st.session_state[SCENARIO] = scenario.to_json()
+    st.session_state.pop(RESULT, None)
+    for key in SCENARIO_WIDGETS:
+        st.session_state.pop(key, None)
+
+
+def run(scenario, label):
+    """Simulate with a progress bar; None (and the reason shown) when the scenario is not valid."""
+    bar = st.progress(0.0, text=f"Simulating {label}…")
+    try:
+        result = budget.simulate(scenario, progress=lambda done, text: bar.progress(done, text=text))
+    except CxError as error:
+        bar.empty()
+        st.error(f"{label}: {error}")
+        return None
+    bar.empty()
+    return result
+
+
+has_history = store.counts()["exchanges"] > 0
+left, middle, right = st.columns(3)
+left.button("Scenario from the database's history", key="from_history", disabled=not has_history,
+            help="Host-country mix, working days and distances of the exchanges that went ahead",
+            on_click=lambda: start_from(budget.scenario_from_history(store)))
+middle.button("Uniform scenario", key="uniform", help="Every eligible host equally likely",
+              on_click=lambda: start_from(budget.uniform_scenario(rulebook=rulebook)))
+saved = budget.list_scenarios(store)
+chosen = right.selectbox("Saved scenario", saved["name"], index=None, key="saved_choice",
+                         placeholder="Open a saved scenario")
+right.button("Open", key="open_saved", disabled=chosen is None,
+             on_click=lambda: start_from(budget.load_scenario(store, chosen)))
+
+if SCENARIO not in st.session_state:
+    if not has_history:
+        st.info("The database has no exchanges yet, so there is no history to learn from. Start from a uniform "
+                "scenario, or load the demo programme with `python -m cx demo`.")
+        st.stop()
+    start_from(budget.scenario_from_history(store))
+
+scenario = budget.Scenario.from_json(st.session_state[SCENARIO])
+scenario_tab, plan_tab, compare_tab = st.tabs(["Scenario", "Planned exchanges", "Compare saved scenarios"])
+
+with scenario_tab:
+    st.caption(f"Basis: {scenario.basis}")
+    top = st.columns(4)
+    name = top[0].text_input("Name", scenario.name, key="name")
+    envelope = top[1].number_input("Envelope (EUR)", value=int(scenario.envelope_eur), step=10_000, key="envelope")
+    as_many = top[2].toggle("As many exchanges as the envelope allows", scenario.exchanges is None, key="as_many")
+    exchanges = top[2].number_input("Exchanges", value=int(scenario.exchanges or rulebook.target_exchanges),
+                                    step=50, key="exchanges", disabled=as_many)
+    runs = top[3].number_input("Runs", value=int(scenario.runs), step=1000, key="runs")
+    seed = top[3].number_input("Seed", value=int(scenario.seed), step=1, key="seed")
+
+    sliders = st.columns(5)
+    scale = sliders[0].slider("Ceilings change (%)", -50, 50, round(100 * (scenario.ceiling_scale - 1)), key="scale")
+    under_days = sliders[1].slider("Halve under (working days)", 1, 10, int(scenario.halve_under_working_days),
+                                   key="halve_days")
+    under_km = sliders[2].slider("Halve under (km)", 0, 1000, int(scenario.halve_under_km), step=25, key="halve_km")
+    towards_equal = sliders[3].slider("Mix: towards an equal share per country (%)", 0, 100, 0, key="blend")
+    short = sliders[4].slider(f"Short stays (under {under_days} working days, %)", 0, 100,
+                              round(100 * scenario.replace(halve_under_working_days=under_days).short_share()),
+                              key="short_share")
+
+    st.subheader("Ceilings and host-country mix")
+    st.caption("Edit a ceiling or a share in the table. **Indicative** ceilings are not published for that "
+               "country (the scheme-wide maximum stands in); confirm them before relying on the result. "
+               "The ceilings change slider applies on top of the edited ceilings.")
+    edited = st.data_editor(
+        scenario.ceiling_table(rulebook), key="ceilings", hide_index=True, width="stretch",
+        disabled=["country", "name", "figure", "call_ceiling_eur", "scaled_ceiling_eur"],
+        column_config={
+            "figure": st.column_config.TextColumn("Call's figure", help="published, or indicative (not published)"),
+            "call_ceiling_eur": st.column_config.NumberColumn("Call's ceiling (EUR)", format="%d"),
+            "ceiling_eur": st.column_config.NumberColumn("Ceiling (EUR)", format="%d", step=10),
+            "scaled_ceiling_eur": st.column_config.NumberColumn("After the % change (EUR)", format="%d"),
+            "share_percent": st.column_config.NumberColumn("Share of exchanges (%)", format="%.2f"),
+        },
+    )
+    edited_scenario = scenario.with_table(edited).replace(
+        name=name, envelope_eur=int(envelope), exchanges=None if as_many else int(exchanges), runs=int(runs),
+        seed=int(seed), ceiling_scale=1 + scale / 100, halve_under_working_days=under_days, halve_under_km=float(under_km),
+    )
+    to_run = None
+    try:
+        edited_scenario.validate(rulebook)
+        to_run = edited_scenario.with_uniform_blend(towards_equal / 100, rulebook)
+        if short != round(100 * edited_scenario.short_share()):
+            to_run = to_run.with_short_share(short / 100)
+    except SharesDoNotSum as error:
+        st.error(f"The scenario cannot run: {error}.")
+        st.button("Normalise the shares to 100%", key="normalise",
+                  on_click=lambda: start_from(edited_scenario.normalised()))
+    except CxError as error:
+        st.error(f"The scenario cannot run: {error}.")
+
+    actions = st.columns([1, 1, 2])
+    if actions[0].button("Run the simulation", key="run", type="primary", disabled=to_run is None):
+        st.session_state[RESULT] = run(to_run, name)
+    if actions[1].button("Save scenario", key="save", disabled=to_run is None):
+        budget.save_scenario(store, to_run, replace=True)
+        st.session_state[SAVED] = name
+        st.rerun()
+    if SAVED in st.session_state:
+        st.success(f"Saved {st.session_state.pop(SAVED)!r}.")
+
+    result = st.session_state.get(RESULT)
+    if result is None:
+        st.info("Set the scenario up, then run the simulation.")
+    else:
+        figures = st.columns(5)
+        figures[0].metric("Expected total", euros_short(result.expected_total_eur), help=euros(result.expected_total_eur))
+        figures[1].metric("90% of runs between", f"{euros_short(result.p5_eur)} – {euros_short(result.p95_eur)}",
+                          help=f"{euros(result.p5_eur)} to {euros(result.p95_eur)}; median {euros(result.p50_eur)}")
+        figures[2].metric("Chance of exceeding the envelope", f"{result.p_exceed:.1%}")
+        figures[3].metric("Affordable with 95% confidence", f"{result.affordable:,} exchanges")
+        figures[4].metric("Halved lump sums", f"{result.share_halved:.1%}",
+                          help=f"short stays {result.share_halved_short:.1%}, near hosts {result.share_halved_near:.1%}")
+        st.caption(f"{result.exchanges:,} exchanges, {result.scenario.runs:,} runs, seed {result.scenario.seed}.")
+        st.plotly_chart(charts.budget_distribution({result.scenario.name: result.totals}, result.scenario.envelope_eur),
+                        width="stretch", key="distribution")
+        bar, where = st.columns(2)
+        bar.plotly_chart(charts.cost_by_host_country(result.by_country), width="stretch", key="by_country")
+        if COUNTRY_SHAPES.exists():
+            where.plotly_chart(charts.cost_by_host_country_map(result.by_country, country_shapes()),
+                               width="stretch", key="by_country_map")
+        else:
+            where.info("The map of cost by host country appears once the country shapes "
+                       "(`data/geo/countries.geojson`) are installed.")
+        downloads = st.columns(2)
+        downloads[0].download_button("Results as CSV", budget.results_csv(result), f"{result.scenario.name}.csv",
+                                     "text/csv", key="csv")
+        downloads[1].download_button(
+            "Results as Excel", budget.results_excel(result), f"{result.scenario.name}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="excel")
+
+    with st.expander("Saved scenarios: duplicate or delete"):
+        if saved.empty:
+            st.info("No scenario is saved yet.")
+        else:
+            target = st.selectbox("Scenario", saved["name"], key="manage_choice")
+            copy_name = st.text_input("Name of the copy", f"{target} (copy)", key="copy_name")
+            buttons = st.columns(2)
+            try:
+                if buttons[0].button("Duplicate", key="duplicate"):
+                    budget.duplicate_scenario(store, target, copy_name)
+                    st.rerun()
+                if buttons[1].button("Delete", key="delete"):
+                    budget.delete_scenario(store, target)
+                    st.rerun()
+            except CxError as error:
+                st.error(str(error))
+
+with plan_tab:
+    st.caption("Upload a CSV of planned stays: host_country, start, end, and distance_km or visitor_city, "
+               "visitor_country, host_city. Each line is costed with this scenario's ceilings and thresholds.")
+    upload = st.file_uploader("Planned exchanges (CSV)", type="csv", key="plan")
+    if upload is None:
+        st.info("No plan uploaded.")
+    else:
+        try:
+            lines = budget.cost_plan(budget.read_plan(upload), edited_scenario.rulebook(rulebook))
+        except BadPlan as error:
+            st.error("The plan has rows that cannot be costed:\n\n"
+                     + "\n".join(f"- row {row}: {message}" for row, message in error.problems))
+        else:
+            total = int(lines["lump_sum_eur"].sum())
+            st.metric("Total lump sums", euros(total), delta=f"{euros(edited_scenario.envelope_eur - total)} left "
+                      "in the envelope", delta_color="normal" if total <= edited_scenario.envelope_eur else "inverse")
+            st.dataframe(lines, hide_index=True, width="stretch")
+
+with compare_tab:
+    chosen = st.multiselect("Saved scenarios to compare (2 to 4)", saved["name"], max_selections=4, key="compare")
+    if len(chosen) < 2:
+        st.info("Choose two to four saved scenarios." if len(saved) >= 2 else
+                "Save at least two scenarios to compare them.")
+    else:
+        done = st.session_state.setdefault(COMPARED, {})
+        results = []
+        for scenario_name in chosen:
+            saved_scenario = budget.load_scenario(store, scenario_name)
+            key = saved_scenario.to_json()
+            if key not in done:
+                done[key] = run(saved_scenario, scenario_name)
+            if done[key] is not None:
+                results.append(done[key])
+        if len(results) >= 2:
+            st.dataframe(budget.compare(results), width="stretch")
+            st.plotly_chart(charts.budget_distribution({r.scenario.name: r.totals for r in results},
+                                                       results[0].scenario.envelope_eur),
+                            width="stretch", key="compare_distribution")

@@ -1,0 +1,96 @@
+"""The Budget scenarios page, run by Streamlit's AppTest against real DuckDB files."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cx import PROJECT_ROOT, budget
+from cx.store import open_store
+
+PAGE = "pages/budget.py"
+
+
+def open_page():
+    return AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=90).switch_page(PAGE).run()
+
+
+def texts(elements):
+    return [element.value for element in elements]
+
+
+def test_empty_database_offers_a_uniform_scenario(tmp_path, monkeypatch):
+    monkeypatch.setenv("CX_DB", str(tmp_path / "empty.duckdb"))
+    at = open_page()
+    assert not at.exception
+    assert "no exchanges yet" in at.info[0].value
+    assert at.button(key="from_history").disabled
+    at.button(key="uniform").click().run()
+    assert not at.exception
+    assert "uniform mix" in at.caption[1].value
+
+
+def test_runs_a_scenario_from_history(app_db):
+    at = open_page()
+    assert not at.exception
+    assert at.text_input(key="name").value == "From history"
+    at.slider(key="scale").set_value(10)
+    at.button(key="run").click().run()
+    assert not at.exception and not at.error
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Expected total"].startswith("EUR ")
+    assert metrics["Affordable with 95% confidence"].endswith(" exchanges")
+    result = at.session_state["budget_result"]
+    assert result.scenario.ceiling_scale == pytest.approx(1.1)
+    assert f"{result.exchanges:,} exchanges, 10,000 runs, seed 1." in texts(at.caption)
+    # The same scenario through the library gives the same figures as the page.
+    expected = budget.simulate(budget.scenario_from_history(open_store(app_db)).replace(ceiling_scale=1.1))
+    assert result.expected_total_eur == expected.expected_total_eur
+
+
+@pytest.mark.parametrize("widget, value, words", [
+    ("envelope", -5, "the envelope is EUR -5; it cannot be negative"),
+    ("runs", 0, "the number of runs is 0; the simulation needs at least 1"),
+])
+def test_bad_input_is_named(app_db, widget, value, words):
+    at = open_page()
+    at.number_input(key=widget).set_value(value).run()
+    assert words in at.error[0].value
+    assert at.button(key="run").disabled
+
+
+def test_shares_that_do_not_add_up_can_be_normalised(app_db):
+    at = open_page()
+    scenario = budget.Scenario.from_json(at.session_state["budget_scenario"])
+    at.session_state["budget_scenario"] = scenario.replace(
+        host_mix={code: share / 2 for code, share in scenario.host_mix.items()}).to_json()
+    at.run()
+    assert "host-country shares add up to 50.0%, not 100%" in at.error[0].value
+    at.button(key="normalise").click().run()
+    assert not at.error
+    fixed = budget.Scenario.from_json(at.session_state["budget_scenario"])
+    assert sum(fixed.host_mix.values()) == pytest.approx(1)
+
+
+def test_empty_mix_is_named(app_db):
+    at = open_page()
+    scenario = budget.Scenario.from_json(at.session_state["budget_scenario"])
+    at.session_state["budget_scenario"] = scenario.replace(host_mix={}).to_json()
+    at.run()
+    assert "the host-country mix is empty" in at.error[0].value
+
+
+def test_saves_and_compares_scenarios(app_db):
+    at = open_page()
+    at.text_input(key="name").set_value("Today").run()
+    at.button(key="save").click().run()
+    assert "Saved 'Today'." in texts(at.success)
+    at.text_input(key="name").set_value("Halve under 300 km")
+    at.slider(key="halve_km").set_value(300)
+    at.button(key="save").click().run()
+    assert sorted(budget.list_scenarios(open_store(app_db))["name"]) == ["Halve under 300 km", "Today"]
+    at.multiselect(key="compare").set_value(["Today", "Halve under 300 km"]).run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert table.columns.tolist() == ["Today", "Halve under 300 km"]
+    assert table.at["Halved under", "Halve under 300 km"] == "5 working days or 300 km"
+    assert int(table.at["Halved lump sums", "Halve under 300 km"].rstrip("%").replace(".", "")) > \
+        int(table.at["Halved lump sums", "Today"].rstrip("%").replace(".", ""))
