@@ -16,6 +16,7 @@ test: $(VENV)/.dev chromium
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/budget.py
 
 demo: $(VENV)/.runtime
 	$(BIN)/python -m cx demo --db $(DB)

@@ -125,6 +125,13 @@ class Scenario:
                if pd.notna(row.share_percent) and row.share_percent != 0}
         return self.replace(ceilings_eur=ceilings, host_mix=mix)
 
+    def ceilings_in_words(self) -> str:
+        scale = "the call's" if self.ceiling_scale == 1 else f"the call's {self.ceiling_scale - 1:+.0%}"
+        return scale + (f", {len(self.ceilings_eur)} edited" if self.ceilings_eur else "")
+
+    def halving_in_words(self) -> str:
+        return f"{self.halve_under_working_days} working days or {self.halve_under_km:g} km"
+
     # --- checks -----------------------------------------------------------------------------
 
     def validate(self, base: Rulebook | None = None) -> None:
@@ -506,9 +513,8 @@ def compare(simulations: list[Simulation]) -> pd.DataFrame:
         return {
             "Envelope": f"EUR {scenario.envelope_eur:,}",
             "Exchanges": f"{s.exchanges:,}" + (" (as many as fit)" if scenario.exchanges is None else ""),
-            "Ceilings": ("the call's" if scenario.ceiling_scale == 1 else f"the call's {scenario.ceiling_scale - 1:+.0%}")
-                        + (f", {len(scenario.ceilings_eur)} edited" if scenario.ceilings_eur else ""),
-            "Halved under": f"{scenario.halve_under_working_days} working days or {scenario.halve_under_km:g} km",
+            "Ceilings": scenario.ceilings_in_words(),
+            "Halved under": scenario.halving_in_words(),
             "Expected total": f"EUR {s.expected_total_eur:,}",
             "90% of runs between": f"EUR {s.p5_eur:,} and EUR {s.p95_eur:,}",
             "Chance of exceeding the envelope": f"{s.p_exceed:.1%}",

@@ -101,6 +101,13 @@ def cmd_budget(args) -> int:
     from cx import budget
 
     store = open_store(args.db)
+    if args.compare:
+        results = [budget.simulate(budget.load_scenario(store, name)) for name in args.compare]
+        if args.json:
+            _print_json([result.key_figures() for result in results])
+        else:
+            print(budget.compare(results).to_string())
+        return 0
     scenario = _budget_scenario(args, store)
     rulebook = scenario.rulebook()
     if args.plan:
@@ -127,8 +134,7 @@ def cmd_budget(args) -> int:
     count = f"{result.exchanges:,} exchanges" + (" (as many as the envelope allows)" if scenario.exchanges is None else "")
     print(f"Scenario {scenario.name!r}: {scenario.basis}")
     print(f"{count}, envelope EUR {scenario.envelope_eur:,}, {scenario.runs:,} runs, seed {scenario.seed}")
-    print(f"Ceilings: the call's x{scenario.ceiling_scale:g}; halved under {rulebook.halve_under_working_days} "
-          f"working days or {rulebook.halve_under_km:g} km")
+    print(f"Ceilings: {scenario.ceilings_in_words()}; halved under {scenario.halving_in_words()}")
     print(f"Expected total: EUR {result.expected_total_eur:,} (median EUR {result.p50_eur:,}; "
           f"90% of runs between EUR {result.p5_eur:,} and EUR {result.p95_eur:,})")
     print(f"Chance of exceeding the envelope: {result.p_exceed:.1%}")
@@ -202,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--save", metavar="NAME", help="save the scenario under this name (replacing one of that name)")
     budget.add_argument("--plan", metavar="CSV", help="cost a planned list of exchanges line by line instead "
                         "(host_country, start, end, and distance_km or visitor_city, visitor_country, host_city)")
+    budget.add_argument("--compare", nargs="+", metavar="NAME",
+                        help="simulate saved scenarios and print their key figures side by side")
     budget.add_argument("--json", action="store_true")
     return parser
 

@@ -301,7 +301,7 @@ def test_budget_command(demo_db, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "600 exchanges, envelope EUR 600,000, 2,000 runs, seed 1" in out
-    assert "Ceilings: the call's x1.1; halved under 5 working days or 300 km" in out
+    assert "Ceilings: the call's +10%; halved under 5 working days or 300 km" in out
     assert "Chance of exceeding the envelope:" in out and "Expected cost by host country:" in out
 
 
@@ -345,3 +345,12 @@ def test_budget_command_names_the_bad_plan_row(store, tmp_path, capsys):
     path.write_text("host_country,start,end,distance_km\nPT,2026-03-02,2026-03-06,900\nZZ,2026-03-02,2026-03-06,900\n")
     assert main(["budget", "--db", str(store.path), "--basis", "uniform", "--plan", str(path)]) == 2
     assert capsys.readouterr().err == "error: row 2: host country: 'ZZ' is not a country code cx knows (use ISO-2 codes such as DE, PT, XK)\n"
+
+
+def test_budget_command_compares_saved_scenarios(store, capsys):
+    budget.save_scenario(store, small_scenario(name="Today"))
+    budget.save_scenario(store, small_scenario(name="Halve under 300 km", halve_under_km=300))
+    assert main(["budget", "--db", str(store.path), "--compare", "Today", "Halve under 300 km"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["Today", "Halve", "under", "300", "km"]
+    assert lines[4].split()[2:] == ["5", "working", "days", "or", "200", "km", "5", "working", "days", "or", "300", "km"]
