@@ -96,5 +96,5 @@ def cost_by_host_country_map(by_country: pd.DataFrame, shapes: dict) -> go.Figur
         hovertemplate="%{customdata[0]}<br>EUR %{z:,}<br>%{customdata[1]} exchanges<extra></extra>",
         colorbar_title="EUR",
     ))
-    figure.update_layout(map_style="white-bg", map_center={"lat": 50, "lon": 18}, map_zoom=2.4)
+    figure.update_layout(map_style="white-bg", map_center={"lat": 52, "lon": 14}, map_zoom=2.1)
     return _layout(figure, "Expected cost by host country (map)", height=520)

@@ -90,7 +90,7 @@ with scenario_tab:
                               key="short_share")
 
     st.subheader("Ceilings and host-country mix")
-    st.caption("Edit a ceiling or a share in the table. **Indicative** ceilings are not published for that "
+    st.caption("Edit a ceiling or a share in the table. Indicative ceilings are not published for that "
                "country (the scheme-wide maximum stands in); confirm them before relying on the result. "
                "The ceilings change slider applies on top of the edited ceilings.")
     edited = st.data_editor(
@@ -137,10 +137,13 @@ with scenario_tab:
     else:
         figures = st.columns(5)
         figures[0].metric("Expected total", euros_short(result.expected_total_eur), help=euros(result.expected_total_eur))
-        figures[1].metric("90% of runs between", f"{euros_short(result.p5_eur)} – {euros_short(result.p95_eur)}",
-                          help=f"{euros(result.p5_eur)} to {euros(result.p95_eur)}; median {euros(result.p50_eur)}")
-        figures[2].metric("Chance of exceeding the envelope", f"{result.p_exceed:.1%}")
-        figures[3].metric("Affordable with 95% confidence", f"{result.affordable:,} exchanges")
+        figures[1].metric("90% of runs", f"{euros_short(result.p5_eur)[4:]}–{euros_short(result.p95_eur)[4:]}",
+                          help=f"90% of the runs cost between {euros(result.p5_eur)} and {euros(result.p95_eur)}; "
+                               f"median {euros(result.p50_eur)}")
+        figures[2].metric("Over the envelope", f"{result.p_exceed:.1%}",
+                          help=f"the chance that the total exceeds the envelope of {euros(result.scenario.envelope_eur)}")
+        figures[3].metric("Affordable (95%)", f"{result.affordable:,}",
+                          help="exchanges that fit in the envelope with 95% confidence")
         figures[4].metric("Halved lump sums", f"{result.share_halved:.1%}",
                           help=f"short stays {result.share_halved_short:.1%}, near hosts {result.share_halved_near:.1%}")
         st.caption(f"{result.exchanges:,} exchanges, {result.scenario.runs:,} runs, seed {result.scenario.seed}.")

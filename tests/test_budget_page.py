@@ -37,7 +37,7 @@ def test_runs_a_scenario_from_history(app_db):
     assert not at.exception and not at.error
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Expected total"].startswith("EUR ")
-    assert metrics["Affordable with 95% confidence"].endswith(" exchanges")
+    assert metrics["Affordable (95%)"] == f"{at.session_state['budget_result'].affordable:,}"
     result = at.session_state["budget_result"]
     assert result.scenario.ceiling_scale == pytest.approx(1.1)
     assert f"{result.exchanges:,} exchanges, 10,000 runs, seed 1." in texts(at.caption)
