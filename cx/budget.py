@@ -42,7 +42,7 @@ CONFIDENCE = 0.95
 BATCH_RUNS = 500
 BLOCK_STAYS = 512
 OUTCOMES = ("full", "halved: short", "halved: near", "halved: short and near")
-DISTANCE_SAMPLE = 400  # distances kept per host country (about 2 km of precision on a median)
+DISTANCE_SAMPLE = 400  # distances kept per host country: enough for its share of near hosts, small as JSON
 MAX_STAYS_PER_RUN = 200_000
 Progress = Callable[[float, str], None]
 
@@ -203,11 +203,15 @@ class Scenario:
         days = np.array(list(self.working_days), dtype="int64")
         weights = np.array(list(self.working_days.values()), dtype="float64")
         short = days < self.halve_under_working_days
-        if (share > 0 and not weights[short].sum()) or (share < 1 and not weights[~short].sum()):
+        short_total, long_total = weights[short].sum(), weights[~short].sum()
+        if (share > 0 and not short_total) or (share < 1 and not long_total):
             raise BadScenario(f"the working-days distribution has no stays on one side of "
                               f"{self.halve_under_working_days} working days to reweight")
-        scaled = np.where(short, weights * share / max(weights[short].sum(), 1e-300),
-                          weights * (1 - share) / max(weights[~short].sum(), 1e-300))
+        scaled = np.zeros_like(weights)
+        if short_total:
+            scaled[short] = weights[short] * share / short_total
+        if long_total:
+            scaled[~short] = weights[~short] * (1 - share) / long_total
         return self.replace(working_days={int(d): float(w) for d, w in zip(days, scaled) if w > 0})
 
     def short_share(self) -> float:
@@ -248,11 +252,10 @@ def uniform_scenario(name: str = "Uniform over eligible countries", rulebook: Ru
     rulebook = rulebook or load_rulebook()
     countries = rulebook.eligible_countries
     cities = gazetteer().cities
-    cities = cities[cities["country"].isin(countries) & (cities["population"] >= 100_000)]
+    cities = cities[cities["country"].isin(countries)]
     # Small countries without such a city keep their largest one.
-    largest = gazetteer().cities[gazetteer().cities["country"].isin(countries)]
-    largest = largest.loc[largest.groupby("country")["population"].idxmax()]
-    places = pd.concat([cities, largest]).drop_duplicates(subset=["name", "country"])
+    largest = cities.loc[cities.groupby("country")["population"].idxmax()]
+    places = pd.concat([cities[cities["population"] >= 100_000], largest]).drop_duplicates(subset=["name", "country"])
     days = range(rulebook.min_working_days, 23)
     return Scenario(
         name=name,
@@ -322,10 +325,6 @@ class Outcomes:
     countries: list[str]
     values: np.ndarray  # whole euros, 4 per country in the order of OUTCOMES
     probabilities: np.ndarray
-
-    @property
-    def mean(self) -> float:
-        return float(self.values @ self.probabilities)
 
 
 def outcomes(scenario: Scenario, base: Rulebook | None = None) -> Outcomes:
