@@ -1,8 +1,10 @@
 """cx: the ClusterXchange dashboard. `streamlit run app.py` (or `make run`) starts it."""
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="cx · ClusterXchange", page_icon=":material/sync_alt:", layout="wide")
+st.set_page_config(page_title="cx · ClusterXchange", page_icon=str(Path(__file__).parent / "data" / "favicon.png"), layout="wide")
 
 PAGES = {
     "Programme": [

@@ -19,3 +19,4 @@ def test_home_page_shows_the_programme(streamlit_server, offline_page, tmp_path)
         assert text in body
     assert page.locator(".js-plotly-plot").count() >= 3
     assert (tmp_path / "home.png").stat().st_size > 10_000
+    assert page.blocked == [], "the page asked the internet for something"
