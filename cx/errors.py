@@ -66,3 +66,36 @@ class BadPlan(CxError):
     def __init__(self, problems):
         self.problems = list(problems)  # (row number from 1, message)
         super().__init__("; ".join(f"row {row}: {message}" for row, message in self.problems))
+
+
+class EmptyObjectives(CxError):
+    """Objectives with no words to match a host on."""
+
+    def __init__(self, objectives=""):
+        self.objectives = objectives
+        super().__init__("describe in a few words what the visitor wants to learn or do at the host "
+                         "(for example 'adopt digital twins in injection moulding'); the objectives are empty")
+
+
+class UnclearObjectives(CxError):
+    """Objectives that resemble no host profile closely enough to rank hosts by them."""
+
+    def __init__(self, objectives, best_score, min_score):
+        self.objectives, self.best_score, self.min_score = objectives, best_score, min_score
+        super().__init__(f"no host profile resembles {objectives!r} (best score {best_score:.2f}, "
+                         f"at least {min_score:.2f} needed); name the field, technology or market you are after")
+
+
+class NoEligibleHost(CxError):
+    """No organisation may host this visitor under the rules and the chosen filters."""
+
+
+class VisitedAlready(CxError):
+    """A visitor whose one visit in the scheme is already taken: there is no host to suggest."""
+
+    def __init__(self, visits_taken, visits_allowed):
+        self.visits_taken, self.visits_allowed = visits_taken, visits_allowed
+        super().__init__(
+            f"the visitor already has {visits_taken} approved or completed exchange"
+            f"{'s' if visits_taken != 1 else ''}; a visitor may visit {visits_allowed} time"
+            f"{'s' if visits_allowed != 1 else ''} in the scheme, so cx suggests no more hosts")

@@ -1,0 +1,360 @@
+"""Find a host: rank the organisations that may host a visitor by how well their profiles match
+the visitor's objectives, written in the visitor's own words.
+
+`HostMatcher` follows scikit-learn's estimator conventions: parameters are stored as given,
+`fit(hosts)` learns TF-IDF spaces over the hosts' profiles and returns the matcher, and
+`suggest(objectives, ...)` ranks. Two spaces are mixed: word unigrams and bigrams (exact terms and
+phrases, which make the reasons) and character n-grams within words (inflections, compounds and
+small typos: "moulded" still meets "moulding", "hydrogn" still meets "hydrogen"). Each profile
+field gets its own TF-IDF row and a weight, so a long description does not drown a name or a
+sector list. Scores are cosines computed by one sparse product that touches only the columns of
+the query's terms, and the top k come from `argpartition`: no Python loop over hosts.
+
+Eligibility is applied, never just ranked: only organisations that host, in eligible countries
+of the rulebook, never in the visitor's own country. This module takes DataFrames and never
+touches the store.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from rapidfuzz import fuzz, process
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
+from sklearn.preprocessing import normalize
+from sklearn.utils.validation import check_is_fitted
+from stop_words import get_stop_words
+
+from cx.errors import CxError, EmptyObjectives, NoEligibleHost, UnclearObjectives, VisitedAlready
+from cx.geo import distance_km, gazetteer
+from cx.rules import Rulebook, load_rulebook
+
+# Profile fields and how much each counts; a field the hosts table lacks is skipped.
+FIELD_WEIGHTS: dict[str, float] = {
+    "name": 0.6,
+    "sectors": 1.0,
+    "ecosystems": 0.5,
+    "description": 1.0,
+    "kind": 0.1,
+}
+
+# Official EU languages that the `stop-words` package covers, plus Turkish and Ukrainian
+# (Turkey and Ukraine take part in the call). English comes from scikit-learn: the package's
+# English list is a search-engine list of 1,333 words that removes "research", "value",
+# "system" and "information", the very words cluster profiles are written in.
+STOP_WORD_LANGUAGES = ("bg", "cs", "da", "de", "el", "es", "fi", "fr", "hu", "it", "nl", "pl", "pt", "ro",
+                       "sk", "sv", "tr", "uk")
+# Words those lists drop that carry meaning in cluster profiles.
+KEEP_WORDS = frozenset({"ai", "eu", "design", "system", "systems", "fire", "interest"})
+
+TOKEN = re.compile(r"\w\w+")
+CLOSE_SPELLING = 80  # rapidfuzz ratio at which a profile word counts as the visitor's word misspelt or inflected
+
+
+def fold(text) -> str:
+    """Lower case without accents, so that 'Kraków' meets 'Krakow' and 'Münster' meets 'Munster'."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """English and the other EU languages' stop words, folded like the text they are removed from."""
+    words = set(ENGLISH_STOP_WORDS)
+    for language in STOP_WORD_LANGUAGES:
+        words.update(get_stop_words(language))
+    return frozenset(fold(w) for w in words) - KEEP_WORDS
+
+
+BREAK = "|"  # stands for removed stop words, so that no phrase spans one
+
+
+def normalise(text) -> str:
+    """Folded words of a text, two letters or more, with each run of stop words replaced by '|'."""
+    if not isinstance(text, str):
+        return ""
+    stop = stop_words()
+    tokens = [BREAK if w in stop else w for w in TOKEN.findall(fold(text))]
+    return " ".join(t for i, t in enumerate(tokens) if t != BREAK or (i and tokens[i - 1] != BREAK))
+
+
+def words(text) -> list[str]:
+    """The meaningful words of a text: folded, two letters or more, stop words removed."""
+    return [w for w in normalise(text).split() if w != BREAK]
+
+
+def without_breaks(text: str) -> str:
+    """Text for the character space, where removed stop words leave no trace."""
+    return text.replace(BREAK, " ")
+
+
+class Phrases:
+    """Word n-grams within runs of meaningful words ('digital twins', never 'partners hydrogen'
+    from 'partners for hydrogen')."""
+
+    def __init__(self, ngram_range=(1, 2)):
+        self.ngram_range = ngram_range
+
+    def __call__(self, text: str) -> list[str]:
+        low, high = self.ngram_range
+        grams = []
+        for run in text.split(BREAK):
+            tokens = run.split()
+            for n in range(low, high + 1):
+                grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+        return grams
+
+
+def _field_text(values) -> list[str]:
+    """One field of every host as normalised text (lists such as ecosystems joined)."""
+    return [normalise("; ".join(v) if isinstance(v, (list, tuple, np.ndarray)) else v) for v in values]
+
+
+class HostMatcher(BaseEstimator):
+    """Ranks eligible hosts for a visitor's objectives by TF-IDF cosine over weighted profile fields.
+
+    Parameters
+    ----------
+    field_weights : weight of each profile field (`FIELD_WEIGHTS` when None).
+    word_ngram_range, char_ngram_range : n-gram lengths of the word and character spaces.
+    word_share : share of the score from the word space (the rest from character n-grams).
+    sublinear_tf : count a term repeated n times as 1 + log(n), so repetition does not dominate.
+    min_score : below this cosine a host is not a match; when no host reaches it the objectives
+        are reported as unclear instead of returning a random list.
+    rulebook : the call's rules (eligible countries, lump sums); the current call when None.
+    """
+
+    def __init__(self, *, field_weights=None, word_ngram_range=(1, 2), char_ngram_range=(3, 5),
+                 word_share=0.5, sublinear_tf=True, min_score=0.1, rulebook: Rulebook | None = None):
+        self.field_weights = field_weights
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.word_share = word_share
+        self.sublinear_tf = sublinear_tf
+        self.min_score = min_score
+        self.rulebook = rulebook
+
+    # --- fitting -------------------------------------------------------------------------
+
+    def fit(self, hosts: pd.DataFrame, y=None) -> HostMatcher:
+        """Learn the TF-IDF spaces of the hosts' profiles.
+
+        `hosts` has `id`, `name`, `country` (ISO-2) and `description`, and optionally `city`, `lat`,
+        `lon`, `sectors`, `ecosystems` (lists), `kind` and `can_host`. Raises CxError naming any
+        missing column, or when no host has a word to match on."""
+        missing = [c for c in ("id", "name", "country", "description") if c not in hosts.columns]
+        if missing:
+            raise CxError(f"the hosts table lacks the column{'s' * (len(missing) > 1)} {', '.join(missing)}")
+        if not 0 <= self.word_share <= 1:
+            raise ValueError(f"word_share must be between 0 and 1, not {self.word_share}")
+        rulebook = self.rulebook or load_rulebook()
+        weights = {f: w for f, w in (self.field_weights or FIELD_WEIGHTS).items() if f in hosts.columns and w > 0}
+        fields = [_field_text(hosts[f].tolist()) for f in weights]
+        n = len(hosts)
+
+        self.word_counter_ = CountVectorizer(analyzer=Phrases(self.word_ngram_range), dtype=np.float32)
+        self.char_counter_ = CountVectorizer(analyzer="char_wb", lowercase=False, preprocessor=without_breaks,
+                                             ngram_range=self.char_ngram_range, dtype=np.float32)
+        blocks = []
+        self.idf_ = []
+        for counter in (self.word_counter_, self.char_counter_):
+            try:
+                counts = counter.fit_transform([text for field in fields for text in field])
+            except ValueError:
+                raise CxError("no host has a profile with words to match on (name, description, sectors)") from None
+            per_field = [counts[i * n:(i + 1) * n] for i in range(len(fields))]
+            idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(sum(per_field))
+            self.idf_.append(idf)
+            blocks.append(normalize(sum(w * idf.transform(c) for w, c in zip(weights.values(), per_field))))
+        self.word_rows_ = blocks[0].tocsr()
+        self.matrix_ = self._mix(*blocks).tocsc()
+        self.word_terms_ = self.word_counter_.get_feature_names_out()
+
+        self.hosts_ = self._host_table(hosts)
+        self.profiles_ = [" ".join(parts) for parts in zip(*fields)]
+        countries = self.hosts_["country"].to_numpy(dtype=object)
+        self.countries_, self.country_codes_ = np.unique(countries, return_inverse=True)
+        self.hostable_ = self.hosts_["can_host"].to_numpy(dtype=bool) & np.isin(countries, rulebook.eligible_countries)
+        ecosystems = self.hosts_["ecosystems"]
+        self.ecosystem_names_ = sorted({e for row in ecosystems for e in row})
+        index = {name: i for i, name in enumerate(self.ecosystem_names_)}
+        self.in_ecosystem_ = np.zeros((n, len(index)), dtype=bool)
+        for row, names in enumerate(ecosystems):
+            self.in_ecosystem_[row, [index[e] for e in names]] = True
+        self.rulebook_ = rulebook
+        return self
+
+    def _mix(self, word_block, char_block):
+        """Word and character spaces side by side, scaled so that a cosine in the joint space is
+        `word_share * word cosine + (1 - word_share) * character cosine`."""
+        return sp.hstack([np.sqrt(self.word_share) * word_block,
+                          np.sqrt(1 - self.word_share) * char_block], format="csr", dtype=np.float32)
+
+    @staticmethod
+    def _host_table(hosts: pd.DataFrame) -> pd.DataFrame:
+        table = pd.DataFrame({
+            "id": hosts["id"].astype(str).to_numpy(),
+            "name": hosts["name"].astype(str).to_numpy(),
+            "country": pd.Series(hosts["country"], dtype="string").fillna("").str.strip().str.upper().to_numpy(),
+            "city": hosts["city"].to_numpy() if "city" in hosts else None,
+            "kind": hosts["kind"].to_numpy() if "kind" in hosts else None,
+        })
+        table["can_host"] = hosts["can_host"].fillna(False).astype(bool).to_numpy() if "can_host" in hosts else True
+        table["ecosystems"] = (
+            [list(e) if isinstance(e, (list, tuple, np.ndarray)) else [] for e in hosts["ecosystems"]]
+            if "ecosystems" in hosts else [[] for _ in range(len(hosts))]
+        )
+        lat = pd.to_numeric(hosts["lat"], errors="coerce").to_numpy(float) if "lat" in hosts else np.full(len(hosts), np.nan)
+        lon = pd.to_numeric(hosts["lon"], errors="coerce").to_numpy(float) if "lon" in hosts else np.full(len(hosts), np.nan)
+        unplaced = np.isnan(lat) | np.isnan(lon)
+        if unplaced.any() and "city" in hosts:
+            found_lat, found_lon = gazetteer().locate_many(table["city"][unplaced], table["country"][unplaced])
+            lat[unplaced], lon[unplaced] = found_lat, found_lon
+        table["lat"], table["lon"] = lat, lon
+        return table
+
+    # --- ranking -------------------------------------------------------------------------
+
+    def _query(self, text: str):
+        vectors = [normalize(idf.transform(counter.transform([text])))
+                   for counter, idf in zip((self.word_counter_, self.char_counter_), self.idf_)]
+        return vectors[0], self._mix(*vectors)
+
+    def scores(self, objectives: str) -> np.ndarray:
+        """The cosine of the objectives with every host's profile (0 to 1), in the hosts' order."""
+        check_is_fitted(self, "matrix_")
+        _, query = self._query(normalise(objectives))
+        return (query @ self.matrix_.T).toarray().ravel()
+
+    def suggest(self, objectives: str, *, visitor_country: str | None = None, visitor_city: str | None = None,
+                visitor_location: tuple[float, float] | None = None, visitor_id: str | None = None,
+                visits_taken: int = 0, ecosystems=None, countries=None, start=None, end=None,
+                k: int = 10) -> pd.DataFrame:
+        """The k best eligible hosts for the objectives, best first.
+
+        Columns: id, name, country, city, kind, lat, lon, score (0 to 1), reasons (the visitor's
+        words and phrases found in the profile), distance_km (when the visitor's place is known:
+        `visitor_location` (lat, lon) or `visitor_city` in `visitor_country`), working_days (when
+        `start` and `end` are known), lump_sum_eur, halved and halving_reason (when both are).
+
+        Raises VisitedAlready when `visits_taken` uses up the visitor's visits, EmptyObjectives
+        when the objectives have no words, UnclearObjectives when no profile resembles them,
+        NoEligibleHost when the rules and filters leave no host, and UnknownCountry,
+        IneligibleCountry or UnknownCity for a visitor the rules cannot place."""
+        check_is_fitted(self, "matrix_")
+        rulebook = self.rulebook_
+        if visits_taken >= rulebook.visits_per_visitor:
+            raise VisitedAlready(int(visits_taken), rulebook.visits_per_visitor)
+        text = normalise(objectives)
+        terms = [w for w in text.split() if w != BREAK]
+        if not terms:
+            raise EmptyObjectives(objectives)
+        if visitor_country:
+            visitor_country = rulebook.require_eligible(visitor_country)
+        if visitor_location is None and visitor_city and visitor_country:
+            visitor_location = gazetteer().locate(visitor_city, visitor_country)
+
+        word_query, query = self._query(text)
+        scores = (query @ self.matrix_.T).toarray().ravel()
+        if scores.max(initial=0.0) < self.min_score:
+            raise UnclearObjectives(objectives, float(scores.max(initial=0.0)), self.min_score)
+
+        allowed = self._allowed(visitor_country, visitor_id, ecosystems, countries)
+        candidates = np.flatnonzero(allowed & (scores >= self.min_score))
+        if not len(candidates):
+            raise NoEligibleHost(self._no_host_message(allowed, visitor_country, ecosystems, countries))
+        k = min(k, len(candidates))
+        top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        top = top[np.lexsort((top, -scores[top]))]
+
+        result = self.hosts_.iloc[top].drop(columns=["can_host", "ecosystems"]).reset_index(drop=True)
+        result.insert(5, "score", np.round(scores[top].astype(float), 4))
+        result.insert(6, "reasons", [self._reasons(word_query, terms, row) for row in top])
+        return self._with_lump_sums(result, visitor_location, start, end)
+
+    def _allowed(self, visitor_country, visitor_id, ecosystems, countries) -> np.ndarray:
+        allowed = self.hostable_.copy()
+        if visitor_country:
+            own = np.searchsorted(self.countries_, visitor_country)
+            if own < len(self.countries_) and self.countries_[own] == visitor_country:
+                allowed &= self.country_codes_ != own
+        if visitor_id is not None:
+            allowed &= self.hosts_["id"].to_numpy() != str(visitor_id)
+        if countries:
+            wanted = {str(c).strip().upper() for c in countries}
+            allowed &= np.isin(self.country_codes_, np.flatnonzero(np.isin(self.countries_, list(wanted))))
+        if ecosystems:
+            columns = [i for i, name in enumerate(self.ecosystem_names_) if name in set(ecosystems)]
+            allowed &= self.in_ecosystem_[:, columns].any(axis=1)
+        return allowed
+
+    def _no_host_message(self, allowed, visitor_country, ecosystems, countries) -> str:
+        limits = []
+        if visitor_country:
+            limits.append(f"outside {visitor_country}")
+        if countries:
+            limits.append("in " + ", ".join(sorted(countries)))
+        if ecosystems:
+            limits.append("in the ecosystem" + "s" * (len(ecosystems) > 1) + " " + ", ".join(sorted(ecosystems)))
+        where = " ".join(limits) or "in an eligible country"
+        if not allowed.any():
+            return f"no organisation that hosts is {where}; widen the countries or ecosystems"
+        return (f"none of the {int(allowed.sum()):,} hosts {where} matches the objectives; "
+                "widen the countries or ecosystems, or describe the objectives differently")
+
+    def _reasons(self, word_query, terms: list[str], row: int) -> list[str]:
+        """The visitor's words and phrases found in the host's profile, strongest first; words
+        met only as another spelling or inflection read 'hydrogen (for hydrogn)'."""
+        host = self.word_rows_[row]
+        shared, query_at, host_at = np.intersect1d(word_query.indices, host.indices, return_indices=True)
+        weight = word_query.data[query_at] * host.data[host_at]
+        phrases = [str(self.word_terms_[i]) for i in shared[np.argsort(-weight, kind="stable")]]
+        in_phrases = {w for phrase in phrases if " " in phrase for w in phrase.split()}
+        reasons = [p for p in phrases if " " in p or p not in in_phrases]  # a phrase makes its words redundant
+        found = {w for phrase in reasons for w in phrase.split()}
+        profile_words = sorted(set(self.profiles_[row].split()) - found - {BREAK})
+        for term in dict.fromkeys(t for t in terms if t not in found and len(t) > 3):
+            close = process.extractOne(term, profile_words, scorer=fuzz.ratio, score_cutoff=CLOSE_SPELLING)
+            if close:
+                reasons.append(f"{close[0]} (for {term})")
+        return reasons[:6]
+
+    def _with_lump_sums(self, result: pd.DataFrame, visitor_location, start, end) -> pd.DataFrame:
+        rulebook = self.rulebook_
+        place_known = visitor_location is not None and not np.isnan(np.asarray(visitor_location, float)).any()
+        dates_known = start is not None and end is not None
+        result["distance_km"] = (
+            np.round(distance_km(np.full(len(result), visitor_location[0]), np.full(len(result), visitor_location[1]),
+                               result["lat"], result["lon"]), 1)
+            if place_known else np.nan
+        )
+        result["working_days"] = pd.array([pd.NA] * len(result), dtype="Int64")
+        result["lump_sum_eur"] = pd.array([pd.NA] * len(result), dtype="Int64")
+        result["halved"] = pd.array([pd.NA] * len(result), dtype="boolean")
+        result["halving_reason"] = ""
+        if dates_known:
+            stays = pd.DataFrame({"host_country": result["country"], "start": start, "end": end,
+                                  "distance_km": result["distance_km"]})
+            money = rulebook.lump_sums(stays)
+            result["working_days"] = money["working_days"].astype("Int64")
+            if place_known:
+                located = result["distance_km"].notna().to_numpy()
+                result["lump_sum_eur"] = money["lump_sum_eur"].astype("Int64").where(located)
+                result["halved"] = money["halved"].astype("boolean").where(located)
+                result["halving_reason"] = rulebook.halving_reasons(money, result["distance_km"]).where(located, "")
+        return result
+
+
+def visits_taken(exchanges: pd.DataFrame, visitor_id: str, rulebook: Rulebook | None = None) -> int:
+    """How many of the visitor's exchanges have a status that uses up a visit (approved to paid)."""
+    rulebook = rulebook or load_rulebook()
+    if exchanges.empty:
+        return 0
+    mine = exchanges["visitor_id"].astype(str) == str(visitor_id)
+    return int((mine & exchanges["status"].isin(rulebook.taken_statuses)).sum())
