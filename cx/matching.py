@@ -37,7 +37,7 @@ from cx.rules import Rulebook, load_rulebook
 
 # Profile fields and how much each counts; a field the hosts table lacks is skipped.
 FIELD_WEIGHTS: dict[str, float] = {
-    "name": 0.6,
+    "name": 0.3,
     "sectors": 1.0,
     "ecosystems": 0.5,
     "description": 1.0,
@@ -51,16 +51,20 @@ FIELD_WEIGHTS: dict[str, float] = {
 STOP_WORD_LANGUAGES = ("bg", "cs", "da", "de", "el", "es", "fi", "fr", "hu", "it", "nl", "pl", "pt", "ro",
                        "sk", "sv", "tr", "uk")
 # Words those lists drop that carry meaning in cluster profiles.
-KEEP_WORDS = frozenset({"ai", "eu", "design", "system", "systems", "fire", "interest"})
+KEEP_WORDS = frozenset({"design", "system", "systems", "fire", "interest"})
 
 TOKEN = re.compile(r"\w\w+")
 CLOSE_SPELLING = 80  # rapidfuzz ratio at which a profile word counts as the visitor's word misspelt or inflected
 
 
-def fold(text) -> str:
-    """Lower case without accents, so that 'Kraków' meets 'Krakow' and 'Münster' meets 'Munster'."""
+def unaccented(text) -> str:
+    """Text without accents, so that 'Kraków' meets 'Krakow' and 'Münster' meets 'Munster'."""
     decomposed = unicodedata.normalize("NFKD", str(text))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text) -> str:
+    return unaccented(text).casefold()
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +84,9 @@ def normalise(text) -> str:
     if not isinstance(text, str):
         return ""
     stop = stop_words()
-    tokens = [BREAK if w in stop else w for w in TOKEN.findall(fold(text))]
+    # Acronyms are never stop words: "IT cluster" is not "it", "AI" is not Italian "ai".
+    tokens = [BREAK if w.casefold() in stop and not w.isupper() else w.casefold()
+              for w in TOKEN.findall(unaccented(text))]
     return " ".join(t for i, t in enumerate(tokens) if t != BREAK or (i and tokens[i - 1] != BREAK))
 
 
