@@ -11,6 +11,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from cx.geo import geodesic_path
+
 # One colour per status, in the order of the workflow, so every chart reads the same way.
 STATUS_COLOURS = {
     "requested": "#9ecae1", "approved": "#4292c6", "ongoing": "#2171b5", "completed": "#41ab5d",
@@ -98,3 +100,39 @@ def cost_by_host_country_map(by_country: pd.DataFrame, shapes: dict) -> go.Figur
     ))
     figure.update_layout(map_style="white-bg", map_center={"lat": 52, "lon": 14}, map_zoom=2.1)
     return _layout(figure, "Expected cost by host country (map)", height=520)
+
+
+def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[float, float] | None = None,
+                         country_shapes: dict | None = None) -> go.Figure:
+    """The suggested hosts as circles sized by score, with geodesic arcs from the visitor when the
+    visitor's place is known. MapLibre traces on the blank "white-bg" style, circle markers and
+    hover text only (labels and icons would fetch glyphs from the network)."""
+    placed = suggestions.dropna(subset=["lat", "lon"])
+    figure = go.Figure()
+    if visitor_location is not None:
+        lats, lons = [], []
+        for lat, lon in zip(placed["lat"], placed["lon"]):
+            arc_lats, arc_lons = geodesic_path(visitor_location[0], visitor_location[1], lat, lon, points=16)
+            lats += [*arc_lats, None]
+            lons += [*arc_lons, None]
+        figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", line=dict(width=1.5, color="#9ecae1"),
+                                       hoverinfo="skip", name="to the host"))
+        figure.add_trace(go.Scattermap(lat=[visitor_location[0]], lon=[visitor_location[1]], mode="markers",
+                                       marker=dict(size=14, color="#d94801"), name="visitor",
+                                       hovertemplate="the visitor<extra></extra>"))
+    hover = [f"{rank}. {name}<br>{city or ''} {country} · score {score:.2f}"
+             for rank, name, city, country, score in zip(range(1, len(placed) + 1), placed["name"], placed["city"],
+                                                         placed["country"], placed["score"])]
+    figure.add_trace(go.Scattermap(lat=placed["lat"], lon=placed["lon"], mode="markers", name="hosts",
+                                   marker=dict(size=8 + 22 * placed["score"].to_numpy(), color="#2171b5", opacity=0.85),
+                                   text=hover, hovertemplate="%{text}<extra></extra>"))
+    lats = [*placed["lat"], *([visitor_location[0]] if visitor_location else [])]
+    lons = [*placed["lon"], *([visitor_location[1]] if visitor_location else [])]
+    layers = [dict(sourcetype="geojson", source=country_shapes, type="line", color="#bdbdbd")] if country_shapes else []
+    figure.update_layout(
+        map=dict(style="white-bg", layers=layers, zoom=3,
+                 center=dict(lat=sum(lats) / len(lats) if lats else 50.0, lon=sum(lons) / len(lons) if lons else 10.0)),
+        height=420, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=1.02, x=0),
+        title="Suggested hosts",
+    )
+    return figure

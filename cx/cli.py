@@ -11,6 +11,9 @@ import datetime as dt
 import json
 import sys
 
+import numpy as np
+import pandas as pd
+
 from cx.errors import CxError
 from cx.rules import load_rulebook
 from cx.store import open_store
@@ -150,6 +153,34 @@ def cmd_budget(args) -> int:
     return 0
 
 
+def cmd_match(args) -> int:
+    from cx.matching import HostMatcher, read_hosts, visitor_details
+
+    store = open_store(args.db) if (args.hosts is None or args.visitor) else None
+    hosts = read_hosts(args.hosts) if args.hosts else store.organisations()
+    visitor = {"visitor_country": args.visitor_country, "visitor_city": args.visitor_city}
+    if args.visitor:
+        visitor = visitor_details(store.organisations(), store.table("exchanges"), args.visitor)
+    result = HostMatcher().fit(hosts).suggest(args.objectives, **visitor, ecosystems=args.ecosystem,
+                                              countries=args.country, start=args.start, end=args.end, k=args.top)
+    if args.json:
+        records = result.drop(columns=["lat", "lon"]).astype(object).where(result.notna(), None)
+        _print_json(records.to_dict(orient="records"))
+        return 0
+    where = ", ".join(str(v) for v in (visitor["visitor_city"], visitor["visitor_country"]) if v)
+    print(f"{len(result)} host{'s' * (len(result) != 1)} for {args.objectives!r}" + (f" (visitor in {where})" if where else ""))
+    for rank, host in enumerate(result.itertuples(), start=1):
+        place = ", ".join(str(v) for v in (host.city, host.country) if isinstance(v, str))
+        facts = [f"score {host.score:.2f}"]
+        if not np.isnan(host.distance_km):
+            facts.append(f"{host.distance_km:,.0f} km")
+        if not pd.isna(host.lump_sum_eur):
+            facts.append(f"EUR {host.lump_sum_eur:,}" + (f" (halved: {host.halving_reason})" if host.halved else ""))
+        print(f"{rank:>2}. {host.name} ({place}) · {' · '.join(facts)}")
+        print(f"    because: {', '.join(host.reasons) or 'similar wording'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cx", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -211,6 +242,21 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--compare", nargs="+", metavar="NAME",
                         help="simulate saved scenarios and print their key figures side by side")
     budget.add_argument("--json", action="store_true")
+
+    match = command("match", cmd_match, "The eligible hosts worth writing to for a visitor's objectives, best first.",
+                    'python -m cx match "adopt digital twins in our injection-moulding plant" '
+                    "--visitor-country DE --visitor-city Stuttgart --top 5")
+    match.add_argument("objectives", help="what the visitor wants to learn or do, in their own words")
+    match.add_argument("--visitor-country", help="the visitor's country (ISO-2); no host there is suggested")
+    match.add_argument("--visitor-city", help="the visitor's city, for distances and lump sums")
+    match.add_argument("--visitor", help="a registered visitor's id: country, place and visits come from the database")
+    match.add_argument("--start", type=_date, help="first day at the host (with --end: working days, lump sum)")
+    match.add_argument("--end", type=_date, help="last day at the host")
+    match.add_argument("--ecosystem", action="append", help="only hosts in this ecosystem (repeatable)")
+    match.add_argument("--country", action="append", help="only hosts in this country (repeatable)")
+    match.add_argument("--top", type=int, default=10, help="how many hosts (default 10)")
+    match.add_argument("--hosts", help="a CSV of hosts (id, name, country, description, ...) instead of the database")
+    match.add_argument("--json", action="store_true")
     return parser
 
 

@@ -97,5 +97,5 @@ class VisitedAlready(CxError):
         self.visits_taken, self.visits_allowed = visits_taken, visits_allowed
         super().__init__(
             f"the visitor already has {visits_taken} approved or completed exchange"
-            f"{'s' if visits_taken != 1 else ''}; a visitor may visit {visits_allowed} time"
-            f"{'s' if visits_allowed != 1 else ''} in the scheme, so cx suggests no more hosts")
+            f"{'s' if visits_taken != 1 else ''} and a visitor may visit "
+            f"{'once' if visits_allowed == 1 else f'{visits_allowed} times'} in the scheme, so there is no host to suggest")

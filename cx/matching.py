@@ -216,8 +216,8 @@ class HostMatcher(BaseEstimator):
             [list(e) if isinstance(e, (list, tuple, np.ndarray)) else [] for e in hosts["ecosystems"]]
             if "ecosystems" in hosts else [[] for _ in range(len(hosts))]
         )
-        lat = pd.to_numeric(hosts["lat"], errors="coerce").to_numpy(float) if "lat" in hosts else np.full(len(hosts), np.nan)
-        lon = pd.to_numeric(hosts["lon"], errors="coerce").to_numpy(float) if "lon" in hosts else np.full(len(hosts), np.nan)
+        lat = pd.to_numeric(hosts["lat"], errors="coerce").to_numpy(float, copy=True) if "lat" in hosts else np.full(len(hosts), np.nan)
+        lon = pd.to_numeric(hosts["lon"], errors="coerce").to_numpy(float, copy=True) if "lon" in hosts else np.full(len(hosts), np.nan)
         unplaced = np.isnan(lat) | np.isnan(lon)
         if unplaced.any() and "city" in hosts:
             found_lat, found_lon = gazetteer().locate_many(table["city"][unplaced], table["country"][unplaced])
@@ -301,17 +301,15 @@ class HostMatcher(BaseEstimator):
         return allowed
 
     def _no_host_message(self, allowed, visitor_country, ecosystems, countries) -> str:
-        limits = []
-        if visitor_country:
-            limits.append(f"outside {visitor_country}")
+        limits = [f"outside {visitor_country}"] if visitor_country else []
         if countries:
             limits.append("in " + ", ".join(sorted(countries)))
         if ecosystems:
             limits.append("in the ecosystem" + "s" * (len(ecosystems) > 1) + " " + ", ".join(sorted(ecosystems)))
-        where = " ".join(limits) or "in an eligible country"
+        where = f" ({'; '.join(limits)})" if limits else ""
         if not allowed.any():
-            return f"no organisation that hosts is {where}; widen the countries or ecosystems"
-        return (f"none of the {int(allowed.sum()):,} hosts {where} matches the objectives; "
+            return f"no eligible organisation may host here{where}; widen the countries or ecosystems"
+        return (f"none of the {int(allowed.sum()):,} eligible hosts{where} matches the objectives; "
                 "widen the countries or ecosystems, or describe the objectives differently")
 
     def _reasons(self, word_query, terms: list[str], row: int) -> list[str]:
@@ -357,10 +355,41 @@ class HostMatcher(BaseEstimator):
         return result
 
 
-def visits_taken(exchanges: pd.DataFrame, visitor_id: str, rulebook: Rulebook | None = None) -> int:
-    """How many of the visitor's exchanges have a status that uses up a visit (approved to paid)."""
+def visits_taken(exchanges: pd.DataFrame, rulebook: Rulebook | None = None) -> pd.Series:
+    """Per visitor id, the exchanges whose status uses up a visit (approved to paid)."""
     rulebook = rulebook or load_rulebook()
-    if exchanges.empty:
-        return 0
-    mine = exchanges["visitor_id"].astype(str) == str(visitor_id)
-    return int((mine & exchanges["status"].isin(rulebook.taken_statuses)).sum())
+    taken = exchanges[exchanges["status"].isin(rulebook.taken_statuses)]
+    return taken["visitor_id"].astype(str).value_counts()
+
+
+def visitor_details(organisations: pd.DataFrame, exchanges: pd.DataFrame, visitor_id: str,
+                    rulebook: Rulebook | None = None) -> dict:
+    """What `suggest` needs to know about a registered visitor: `visitor_id`, `visitor_country`,
+    `visitor_city`, `visitor_location` (None when the record has no coordinates) and
+    `visits_taken` (exchanges whose status uses up a visit). Raises CxError for an unknown id."""
+    rulebook = rulebook or load_rulebook()
+    row = organisations[organisations["id"].astype(str) == str(visitor_id)]
+    if row.empty:
+        raise CxError(f"there is no registered organisation {visitor_id!r}")
+    row = row.iloc[0]
+    location = (float(row["lat"]), float(row["lon"])) if pd.notna(row.get("lat")) and pd.notna(row.get("lon")) else None
+    taken = int(visits_taken(exchanges, rulebook).get(str(visitor_id), 0))
+    return {"visitor_id": str(visitor_id), "visitor_country": row["country"],
+            "visitor_city": row["city"] if isinstance(row.get("city"), str) else None,
+            "visitor_location": location, "visits_taken": taken}
+
+
+def read_hosts(path) -> pd.DataFrame:
+    """Hosts from a CSV file with the columns `fit` takes; `ecosystems` as 'A; B' text and
+    `can_host` as yes/no, true/false or 1/0."""
+    hosts = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "ecosystems" in hosts:
+        hosts["ecosystems"] = [[e.strip() for e in text.split(";") if e.strip()] for text in hosts["ecosystems"]]
+    if "can_host" in hosts:
+        hosts["can_host"] = hosts["can_host"].str.strip().str.lower().isin(["yes", "true", "1", "y"])
+    for column in ("lat", "lon"):
+        if column in hosts:
+            hosts[column] = pd.to_numeric(hosts[column], errors="coerce")
+    if "city" in hosts:
+        hosts["city"] = hosts["city"].replace("", None)
+    return hosts

@@ -1,6 +1,104 @@
-"""Find a host."""
+"""Find a host: a visitor describes the objectives and gets the eligible hosts worth writing to,
+with the reasons, the distance and the lump sum, and requests the exchange."""
 
+import datetime as dt
+
+import pandas as pd
 import streamlit as st
 
+from cx import charts
+from cx.ecosystems import ACTIVITIES, ECOSYSTEMS
+from cx.errors import BrokenRules, CxError, VisitedAlready
+from cx.exchanges import request_exchange
+from cx.geo import country_shapes
+from cx.matching import visitor_details, visits_taken
+from cx.rules import load_rulebook
+from cx.ui import current_store, euros
+from cx.ui.matcher import host_matcher
+
+QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor requests exchanges
+
+store = current_store()
+rulebook = load_rulebook()
 st.title("Find a host")
-st.info("This page will show describe your objectives and get the eligible hosts worth writing to, with the lump sum.")
+st.caption("Describe what you want to learn or do in your own words; cx lists the eligible hosts whose "
+           "profiles match it best, with the lump sum the stay would earn.")
+
+organisations = store.organisations()
+visitors = organisations[organisations["can_visit"]]
+if visitors.empty or not organisations["can_host"].any():
+    st.info("There are no registered visitors and hosts yet. Load the demo programme with `python -m cx demo`, "
+            "or import registrations on the Data page.")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
+    st.stop()
+
+# Visitors who may still visit come first; the others are marked, and asking for them explains why not.
+taken = visits_taken(store.table("exchanges"), rulebook)
+visitors = visitors.assign(taken=visitors["id"].map(taken).fillna(0)).sort_values(["taken", "name"])
+labels = {row.id: f"{row.name} ({row.city or '?'}, {row.country})" + (" · visited already" if row.taken else "")
+          for row in visitors.itertuples()}
+today = dt.date.today()
+first_monday = today + dt.timedelta(days=28 + (7 - today.weekday()) % 7)
+with st.form("find_a_host_form"):
+    visitor_id = st.selectbox("Visiting organisation", list(labels), format_func=labels.get, key="visitor")
+    objectives = st.text_area("Objectives", key="objectives", placeholder="e.g. adopt digital twins in our "
+                              "injection-moulding plant; find partners for hydrogen valleys")
+    left, right = st.columns(2)
+    ecosystems = left.multiselect("Ecosystems (optional)", list(ECOSYSTEMS), key="ecosystems")
+    activities = right.multiselect("Activities", list(ACTIVITIES), key="activities")
+    countries = left.multiselect("Preferred host countries (optional)", rulebook.eligible_countries,
+                                 format_func=lambda code: f"{rulebook.country_name(code)} ({code})", key="countries")
+    start = right.date_input("First day at the host", first_monday, key="start")
+    end = right.date_input("Last day at the host", first_monday + dt.timedelta(days=4), key="end")
+    if st.form_submit_button("Find hosts", type="primary", key="find"):
+        st.session_state[QUERY] = dict(visitor_id=visitor_id, objectives=objectives, ecosystems=ecosystems,
+                                       activities=activities, countries=countries, start=start, end=end)
+
+query = st.session_state.get(QUERY)
+if query is None:
+    st.info("Pick the visiting organisation, describe the objectives and press **Find hosts**.")
+    st.stop()
+
+try:
+    visitor = visitor_details(organisations, store.table("exchanges"), query["visitor_id"], rulebook)
+    suggestions = host_matcher(store).suggest(query["objectives"], **visitor, ecosystems=query["ecosystems"],
+                                              countries=query["countries"], start=query["start"], end=query["end"])
+except VisitedAlready as error:
+    st.info(f"{labels[query['visitor_id']]}: {error}.")
+    st.stop()
+except CxError as error:
+    st.warning(f"{str(error)[0].upper()}{str(error)[1:]}.")
+    st.stop()
+
+st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {labels[query['visitor_id']]}")
+try:
+    shapes = country_shapes()
+except FileNotFoundError:  # the country outlines ship with the map page's data; the markers need none
+    shapes = None
+st.plotly_chart(charts.host_suggestions_map(suggestions, visitor["visitor_location"], shapes), key="suggestions_map")
+
+for rank, host in enumerate(suggestions.itertuples(), start=1):
+    with st.container(border=True, key=f"host_{host.id}"):
+        heading, action = st.columns([4, 1])
+        heading.markdown(f"**{rank}. {host.name}** · {host.city or ''} ({rulebook.country_name(host.country)})")
+        heading.progress(float(host.score), text=f"match {host.score:.2f}: {', '.join(host.reasons) or 'similar wording'}")
+        facts = []
+        if pd.notna(host.distance_km):
+            facts.append(f"{host.distance_km:,.0f} km away")
+        if pd.notna(host.working_days):
+            facts.append(f"{host.working_days} working days")
+        if pd.notna(host.lump_sum_eur):
+            halved = f", halved because {host.halving_reason}" if host.halved is True else ""
+            facts.append(f"lump sum {euros(host.lump_sum_eur)}{halved}")
+        heading.caption(" · ".join(facts))
+        if action.button("Request this exchange", key=f"request_{host.id}"):
+            try:
+                exchange_id = request_exchange(store, visitor_id=query["visitor_id"], host_id=host.id,
+                                               start=query["start"], end=query["end"],
+                                               objectives=query["objectives"], activities=query["activities"])
+            except BrokenRules as broken:
+                st.error("The exchange was not requested: " + "; ".join(b.message for b in broken.breaches) + ".")
+            except CxError as error:
+                st.error(f"The exchange was not requested: {error}.")
+            else:
+                st.success(f"Exchange {exchange_id} requested with {host.name}; the partnership will review it.")
