@@ -17,6 +17,8 @@ test: $(VENV)/.dev chromium
 bench: $(VENV)/.dev
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/budget.py
+	$(BIN)/python bench/match_quality.py
+	$(BIN)/python bench/match_speed.py
 
 demo: $(VENV)/.runtime
 	$(BIN)/python -m cx demo --db $(DB)

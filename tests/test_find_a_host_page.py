@@ -1,0 +1,75 @@
+"""The Find a host page in the Streamlit runtime: objectives in, ranked hosts out, exchange requested."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cx import PROJECT_ROOT
+from cx.store import Store
+
+APP = str(PROJECT_ROOT / "app.py")
+PAGE = "pages/find_a_host.py"
+
+
+@pytest.fixture
+def page(app_db):
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    return app.switch_page(PAGE).run()
+
+
+def test_submitting_objectives_lists_ranked_hosts_with_a_map(page, app_db):
+    assert "press **Find hosts**" in page.info[0].value
+    page.text_area(key="objectives").input("medical devices and biotechnology")
+    page.button(key="find").click().run()
+    assert not page.exception, page.exception
+    assert not page.warning
+    hosts = [m.value for m in page.markdown if m.value.startswith("**")]
+    assert len(hosts) == 10 and hosts[0].startswith("**1. ")
+    assert page.subheader[0].value.startswith("10 hosts for ")
+    matches = [float(bar.proto.text.split(":")[0].removeprefix("match ")) for bar in page.get("progress")]
+    assert matches == sorted(matches, reverse=True)
+    assert any("biotechnology" in bar.proto.text or "medical devices" in bar.proto.text for bar in page.get("progress"))
+    assert any("lump sum EUR" in caption.value for caption in page.caption)
+    figure = page.get("plotly_chart")[0].proto.spec
+    assert '"white-bg"' in figure and "scattermap" in figure
+
+    visitor = page.selectbox(key="visitor").value
+    before = set(Store(app_db).table("exchanges")["id"])
+    first_host = next(b for b in page.button if b.key and b.key.startswith("request_"))
+    first_host.click().run()
+    assert not page.exception, page.exception
+    assert page.success and page.success[0].value.startswith("Exchange X-")
+    stored = Store(app_db).table("exchanges")
+    new = stored[~stored["id"].isin(before)]
+    assert len(new) == 1
+    assert new.iloc[0][["visitor_id", "host_id", "status"]].tolist() == [
+        visitor, first_host.key.removeprefix("request_"), "requested"]
+
+
+def test_empty_objectives_get_a_message(page):
+    page.text_area(key="objectives").input("   ")
+    page.button(key="find").click().run()
+    assert not page.exception
+    assert "Describe in a few words what the visitor wants" in page.warning[0].value
+
+
+def test_a_visitor_who_travelled_gets_an_explanation(page, app_db):
+    exchanges = Store(app_db).table("exchanges")
+    travelled = exchanges.loc[exchanges["status"] == "paid", "visitor_id"].iloc[0]
+    assert sum(option.endswith("· visited already") for option in page.selectbox(key="visitor").options) > 10
+    page.selectbox(key="visitor").select(travelled)
+    page.text_area(key="objectives").input("medical devices")
+    page.button(key="find").click().run()
+    assert not page.exception
+    assert "already has 1 approved or completed exchange" in page.info[0].value
+    assert not page.get("plotly_chart")
+
+
+def test_a_broken_rule_is_shown_and_nothing_is_stored(page, app_db):
+    page.text_area(key="objectives").input("medical devices and biotechnology")
+    page.date_input(key="start").set_value(page.date_input(key="end").value)  # a one-day stay
+    page.button(key="find").click().run()
+    before = len(Store(app_db).table("exchanges"))
+    next(b for b in page.button if b.key and b.key.startswith("request_")).click().run()
+    assert "The exchange was not requested" in page.error[0].value
+    assert "the minimum is 3" in page.error[0].value
+    assert len(Store(app_db).table("exchanges")) == before
