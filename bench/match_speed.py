@@ -86,7 +86,8 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
     asked = queries(args.queries)
-    print(f"{'hosts':>8} {'fit s':>7} {'suggest p50 ms':>15} {'p95':>7} {'baseline p50 ms':>16} {'p95':>7} {'p50 ratio':>10}")
+    print(f"{'hosts':>8} {'fit s':>7} {'suggest p50 ms':>15} {'p95':>7} {'baseline p50 ms':>16} {'p95':>7} "
+          f"{'p50 ratio':>10}")
     for size in args.sizes:
         hosts = synthetic_hosts(size)
         started = time.perf_counter()

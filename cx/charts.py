@@ -6,6 +6,8 @@ because plotly's geo traces fetch their base map from a CDN and draw nothing off
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -126,12 +128,16 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
     figure.add_trace(go.Scattermap(lat=placed["lat"], lon=placed["lon"], mode="markers", name="hosts",
                                    marker=dict(size=8 + 22 * placed["score"].to_numpy(), color="#2171b5", opacity=0.85),
                                    text=hover, hovertemplate="%{text}<extra></extra>"))
-    lats = [*placed["lat"], *([visitor_location[0]] if visitor_location else [])]
-    lons = [*placed["lon"], *([visitor_location[1]] if visitor_location else [])]
+    lats = [*placed["lat"], *([visitor_location[0]] if visitor_location else [])] or [50.0]
+    lons = [*placed["lon"], *([visitor_location[1]] if visitor_location else [])] or [10.0]
+    # The zoom at which every place fits about 800 x 350 pixels: the world is 512 pixels wide at
+    # zoom 0, and Mercator stretches a degree of latitude about 1.5 times at European latitudes.
+    zoom = min(math.log2(800 * 360 / (512 * max(max(lons) - min(lons), 0.5))),
+               math.log2(350 * 360 / (512 * 1.5 * max(max(lats) - min(lats), 0.5)))) - 0.2
     layers = [dict(sourcetype="geojson", source=country_shapes, type="line", color="#bdbdbd")] if country_shapes else []
     figure.update_layout(
-        map=dict(style="white-bg", layers=layers, zoom=3,
-                 center=dict(lat=sum(lats) / len(lats) if lats else 50.0, lon=sum(lons) / len(lons) if lons else 10.0)),
+        map=dict(style="white-bg", layers=layers, zoom=min(max(zoom, 0.0), 9.0),
+                 center=dict(lat=(max(lats) + min(lats)) / 2, lon=(max(lons) + min(lons)) / 2)),
         height=420, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=1.02, x=0),
         title="Suggested hosts",
     )

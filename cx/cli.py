@@ -168,7 +168,8 @@ def cmd_match(args) -> int:
         _print_json(records.to_dict(orient="records"))
         return 0
     where = ", ".join(str(v) for v in (visitor["visitor_city"], visitor["visitor_country"]) if v)
-    print(f"{len(result)} host{'s' * (len(result) != 1)} for {args.objectives!r}" + (f" (visitor in {where})" if where else ""))
+    print(f"{len(result)} host{'s' * (len(result) != 1)} for {args.objectives!r}"
+          + (f" (visitor in {where})" if where else ""))
     for rank, host in enumerate(result.itertuples(), start=1):
         place = ", ".join(str(v) for v in (host.city, host.country) if isinstance(v, str))
         facts = [f"score {host.score:.2f}"]

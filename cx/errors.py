@@ -98,4 +98,5 @@ class VisitedAlready(CxError):
         super().__init__(
             f"the visitor already has {visits_taken} approved or completed exchange"
             f"{'s' if visits_taken != 1 else ''} and a visitor may visit "
-            f"{'once' if visits_allowed == 1 else f'{visits_allowed} times'} in the scheme, so there is no host to suggest")
+            f"{'once' if visits_allowed == 1 else f'{visits_allowed} times'} in the scheme, "
+            "so there is no host to suggest")

@@ -216,8 +216,8 @@ class HostMatcher(BaseEstimator):
             [list(e) if isinstance(e, (list, tuple, np.ndarray)) else [] for e in hosts["ecosystems"]]
             if "ecosystems" in hosts else [[] for _ in range(len(hosts))]
         )
-        lat = pd.to_numeric(hosts["lat"], errors="coerce").to_numpy(float, copy=True) if "lat" in hosts else np.full(len(hosts), np.nan)
-        lon = pd.to_numeric(hosts["lon"], errors="coerce").to_numpy(float, copy=True) if "lon" in hosts else np.full(len(hosts), np.nan)
+        lat, lon = (pd.to_numeric(hosts[c], errors="coerce").to_numpy(float, copy=True) if c in hosts
+                    else np.full(len(hosts), np.nan) for c in ("lat", "lon"))
         unplaced = np.isnan(lat) | np.isnan(lon)
         if unplaced.any() and "city" in hosts:
             found_lat, found_lon = gazetteer().locate_many(table["city"][unplaced], table["country"][unplaced])
@@ -231,12 +231,6 @@ class HostMatcher(BaseEstimator):
         vectors = [normalize(idf.transform(counter.transform([text])))
                    for counter, idf in zip((self.word_counter_, self.char_counter_), self.idf_)]
         return vectors[0], self._mix(*vectors)
-
-    def scores(self, objectives: str) -> np.ndarray:
-        """The cosine of the objectives with every host's profile (0 to 1), in the hosts' order."""
-        check_is_fitted(self, "matrix_")
-        _, query = self._query(normalise(objectives))
-        return (query @ self.matrix_.T).toarray().ravel()
 
     def suggest(self, objectives: str, *, visitor_country: str | None = None, visitor_city: str | None = None,
                 visitor_location: tuple[float, float] | None = None, visitor_id: str | None = None,

@@ -33,10 +33,11 @@ if visitors.empty or not organisations["can_host"].any():
     st.stop()
 
 # Visitors who may still visit come first; the others are marked, and asking for them explains why not.
-taken = visits_taken(store.table("exchanges"), rulebook)
+exchanges = store.table("exchanges")
+taken = visits_taken(exchanges, rulebook)
 visitors = visitors.assign(taken=visitors["id"].map(taken).fillna(0)).sort_values(["taken", "name"])
-labels = {row.id: f"{row.name} ({row.city or '?'}, {row.country})" + (" · visited already" if row.taken else "")
-          for row in visitors.itertuples()}
+labels = {row.id: f"{row.name} ({row.city if isinstance(row.city, str) else '?'}, {row.country})"
+                  + (" · visited already" if row.taken else "") for row in visitors.itertuples()}
 today = dt.date.today()
 first_monday = today + dt.timedelta(days=28 + (7 - today.weekday()) % 7)
 with st.form("find_a_host_form"):
@@ -60,7 +61,7 @@ if query is None:
     st.stop()
 
 try:
-    visitor = visitor_details(organisations, store.table("exchanges"), query["visitor_id"], rulebook)
+    visitor = visitor_details(organisations, exchanges, query["visitor_id"], rulebook)
     suggestions = host_matcher(store).suggest(query["objectives"], **visitor, ecosystems=query["ecosystems"],
                                               countries=query["countries"], start=query["start"], end=query["end"])
 except VisitedAlready as error:
@@ -81,14 +82,15 @@ for rank, host in enumerate(suggestions.itertuples(), start=1):
     with st.container(border=True, key=f"host_{host.id}"):
         heading, action = st.columns([4, 1])
         heading.markdown(f"**{rank}. {host.name}** · {host.city or ''} ({rulebook.country_name(host.country)})")
-        heading.progress(float(host.score), text=f"match {host.score:.2f}: {', '.join(host.reasons) or 'similar wording'}")
+        reasons = ", ".join(host.reasons) or "similar wording"
+        heading.progress(float(host.score), text=f"match {host.score:.2f}: {reasons}")
         facts = []
         if pd.notna(host.distance_km):
             facts.append(f"{host.distance_km:,.0f} km away")
         if pd.notna(host.working_days):
             facts.append(f"{host.working_days} working days")
         if pd.notna(host.lump_sum_eur):
-            halved = f", halved because {host.halving_reason}" if host.halved is True else ""
+            halved = f", halved because {host.halving_reason}" if pd.notna(host.halved) and host.halved else ""
             facts.append(f"lump sum {euros(host.lump_sum_eur)}{halved}")
         heading.caption(" · ".join(facts))
         if action.button("Request this exchange", key=f"request_{host.id}"):

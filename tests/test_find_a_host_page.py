@@ -1,5 +1,7 @@
 """The Find a host page in the Streamlit runtime: objectives in, ranked hosts out, exchange requested."""
 
+import datetime as dt
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -19,6 +21,8 @@ def page(app_db):
 def test_submitting_objectives_lists_ranked_hosts_with_a_map(page, app_db):
     assert "press **Find hosts**" in page.info[0].value
     page.text_area(key="objectives").input("medical devices and biotechnology")
+    page.date_input(key="start").set_value(dt.date(2026, 3, 2))
+    page.date_input(key="end").set_value(dt.date(2026, 3, 5))  # Monday to Thursday: a halved lump sum
     page.button(key="find").click().run()
     assert not page.exception, page.exception
     assert not page.warning
@@ -28,7 +32,10 @@ def test_submitting_objectives_lists_ranked_hosts_with_a_map(page, app_db):
     matches = [float(bar.proto.text.split(":")[0].removeprefix("match ")) for bar in page.get("progress")]
     assert matches == sorted(matches, reverse=True)
     assert any("biotechnology" in bar.proto.text or "medical devices" in bar.proto.text for bar in page.get("progress"))
-    assert any("lump sum EUR" in caption.value for caption in page.caption)
+    facts = [caption.value for caption in page.caption if "lump sum EUR" in caption.value]
+    assert len(facts) == 10
+    assert all("4 working days" in fact and "halved because the stay has 4 working days, fewer than 5" in fact
+               for fact in facts)
     figure = page.get("plotly_chart")[0].proto.spec
     assert '"white-bg"' in figure and "scattermap" in figure
 

@@ -1,0 +1,30 @@
+"""What a visitor sees on Find a host: served by `streamlit run`, in headless Debian chromium, offline."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_a_visitor_finds_hosts_sees_the_map_and_requests_an_exchange(streamlit_server, offline_page, tmp_path):
+    page = offline_page
+    page.goto(streamlit_server)
+    page.get_by_role("link", name="Find a host").click()
+    page.get_by_text("Pick the visiting organisation").wait_for(timeout=60_000)
+    page.get_by_label("Objectives").fill("medical devices and biotechnology")
+    page.get_by_role("button", name="Find hosts").click()
+    page.get_by_text("10 hosts for").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot .maplibregl-canvas").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)  # let MapLibre draw before the screenshot
+    page.locator(".js-plotly-plot").first.screenshot(path=tmp_path / "suggestions_map.png")
+    page.get_by_text("Request this exchange").first.scroll_into_view_if_needed()
+    page.screenshot(path=tmp_path / "find_a_host.png")
+
+    body = page.inner_text("body")
+    assert "1. " in body and "lump sum EUR" in body and "km away" in body
+    assert page.get_by_role("button", name="Request this exchange").count() == 10
+    page.get_by_role("button", name="Request this exchange").first.click()
+    page.get_by_text("requested with").wait_for(timeout=60_000)
+    # Nothing of this page reaches outside 127.0.0.1 (app.py's material page icon is the app's own favicon fetch).
+    assert [url for url in page.blocked if "/materialsymbolsrounded/sync_alt/" not in url] == []
+    assert (tmp_path / "find_a_host.png").stat().st_size > 20_000
+    assert (tmp_path / "suggestions_map.png").stat().st_size > 10_000
