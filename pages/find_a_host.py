@@ -10,7 +10,7 @@ from cx import charts
 from cx.ecosystems import ACTIVITIES, ECOSYSTEMS
 from cx.errors import BrokenRules, CxError, VisitedAlready
 from cx.exchanges import request_exchange
-from cx.geo import country_shapes
+from cx.geo import COUNTRY_SHAPES, country_shapes
 from cx.matching import visitor_details, visits_taken
 from cx.rules import load_rulebook
 from cx.ui import current_store, euros
@@ -72,10 +72,7 @@ except CxError as error:
     st.stop()
 
 st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {labels[query['visitor_id']]}")
-try:
-    shapes = country_shapes()
-except FileNotFoundError:  # the country outlines ship with the map page's data; the markers need none
-    shapes = None
+shapes = country_shapes() if COUNTRY_SHAPES.exists() else None  # outlines come with the map page's data
 st.plotly_chart(charts.host_suggestions_map(suggestions, visitor["visitor_location"], shapes), key="suggestions_map")
 
 for rank, host in enumerate(suggestions.itertuples(), start=1):
