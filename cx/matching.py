@@ -59,7 +59,10 @@ CLOSE_SPELLING = 80  # rapidfuzz ratio at which a profile word counts as the vis
 
 def unaccented(text) -> str:
     """Text without accents, so that 'Kraków' meets 'Krakow' and 'Münster' meets 'Munster'."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
+    text = str(text)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

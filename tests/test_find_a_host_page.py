@@ -80,3 +80,19 @@ def test_a_broken_rule_is_shown_and_nothing_is_stored(page, app_db):
     assert "The exchange was not requested" in page.error[0].value
     assert "the minimum is 3" in page.error[0].value
     assert len(Store(app_db).table("exchanges")) == before
+
+
+def test_the_cached_matcher_is_refitted_when_the_hosts_change(demo_store):
+    from cx.store import insert_frame
+    from cx.ui.matcher import host_matcher
+
+    first = host_matcher(demo_store)
+    assert host_matcher(demo_store) is first  # nothing changed: no refit
+    newcomer = demo_store.organisations().iloc[[0]].assign(
+        id="O-new", name="Kelp Farming Cluster", country="IE", city="Galway", lat=53.27, lon=-9.05, can_host=True,
+        description="Seaweed and kelp farming, blue bioeconomy and algae processing.")
+    with demo_store.transaction() as con:
+        insert_frame(con, "organisations", newcomer)
+    refitted = host_matcher(demo_store)
+    assert refitted is not first
+    assert refitted.suggest("kelp farming", visitor_country="PT")["id"].iloc[0] == "O-new"
