@@ -100,7 +100,7 @@ def embedding_rankings(hosts: pd.DataFrame, queries: list[str]) -> list[list[int
 GRID = [
     {},
     {"word_share": 0.3}, {"word_share": 0.7}, {"word_share": 1.0}, {"word_share": 0.0},
-    {"char_ngram_range": (2, 5)}, {"char_ngram_range": (3, 4)}, {"char_ngram_range": (3, 6)},
+    {"char_ngram_range": (2, 4)}, {"char_ngram_range": (3, 5)}, {"char_ngram_range": (4, 5)},
     {"word_ngram_range": (1, 1)}, {"sublinear_tf": False},
     {"field_weights": {"name": 0.2, "description": 1.0}}, {"field_weights": {"name": 0.6, "description": 1.0}},
     {"field_weights": {"name": 1.0, "description": 1.0}}, {"field_weights": {"description": 1.0}},

@@ -139,7 +139,7 @@ class HostMatcher(BaseEstimator):
     rulebook : the call's rules (eligible countries, lump sums); the current call when None.
     """
 
-    def __init__(self, *, field_weights=None, word_ngram_range=(1, 2), char_ngram_range=(3, 5),
+    def __init__(self, *, field_weights=None, word_ngram_range=(1, 2), char_ngram_range=(3, 4),
                  word_share=0.5, sublinear_tf=True, min_score=0.1, rulebook: Rulebook | None = None):
         self.field_weights = field_weights
         self.word_ngram_range = word_ngram_range
