@@ -141,4 +141,151 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
         height=420, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=1.02, x=0),
         title="Suggested hosts",
     )
+
+
+# --- uptake -----------------------------------------------------------------------------------
+
+LAGGING = "#d94801"
+ON_TRACK = "#238b45"
+THRESHOLD = "#d94801"
+
+
+def pipeline_funnel(table: pd.DataFrame) -> go.Figure:
+    """The exchanges that reached each stage of the workflow, as a funnel."""
+    figure = go.Figure(go.Funnel(y=table["stage"], x=table["reached"], textinfo="value+percent initial",
+                                 marker=dict(color=[STATUS_COLOURS[s] for s in table["stage"]]),
+                                 customdata=table["now"], hovertemplate="%{y}: %{x:,} reached, %{customdata:,} there now"
+                                                                         "<extra></extra>"))
+    return _layout(figure, "Pipeline: exchanges that reached each stage")
+
+
+def monthly_progress(table: pd.DataFrame, target: int) -> go.Figure:
+    """Exchanges per month (bars) and completed exchanges to date against the target trajectory."""
+    figure = go.Figure()
+    figure.add_bar(x=table["month"], y=table["exchanges"], name="exchanges starting", marker_color="#9ecae1")
+    figure.add_scatter(x=table["month"], y=table["cumulative_completed"], name="completed to date", mode="lines",
+                       line=dict(color=ON_TRACK, width=3), yaxis="y2")
+    if table["target_trajectory"].notna().any():
+        figure.add_scatter(x=table["month"], y=table["target_trajectory"], name=f"target trajectory ({target:,})",
+                           mode="lines", line=dict(color=LAGGING, dash="dash", width=2), yaxis="y2")
+    figure.update_layout(yaxis=dict(title="exchanges per month"),
+                         yaxis2=dict(title="completed, cumulative", overlaying="y", side="right", rangemode="tozero"),
+                         legend=dict(orientation="h", y=-0.15))
+    return _layout(figure, "Exchanges per month and completed against the target")
+
+
+def partnership_progress(table: pd.DataFrame) -> go.Figure:
+    """Each partnership's completed exchanges as a share of its target, the laggards on top."""
+    table = table.sort_values("share_of_target", ascending=False, na_position="first")
+    share = table["share_of_target"].fillna(0)
+    figure = go.Figure(go.Bar(
+        x=share * 100, y=table["partnership"], orientation="h",
+        marker_color=[ON_TRACK if s >= 1 else LAGGING if s < share.median() else "#4292c6" for s in share],
+        customdata=table[["completed", "target_exchanges"]],
+        text=[f"{c:,} / {t:,}" for c, t in zip(table["completed"], table["target_exchanges"])], textposition="auto",
+        hovertemplate="%{y}: %{customdata[0]:,} of %{customdata[1]:,} completed (%{x:.0f}%)<extra></extra>"))
+    figure.add_vline(x=100, line_dash="dash", line_color="#636363", annotation_text="target")
+    figure.update_xaxes(title="completed exchanges, % of the partnership's target")
+    return _layout(figure, "Partnerships against their targets (laggards on top)", height=max(300, 28 * len(table) + 120))
+
+
+def country_sankey(flows: pd.DataFrame) -> go.Figure:
+    """Exchanges flowing from visitor countries (left) to host countries (right)."""
+    visitors = sorted(flows["visitor_country"].unique())
+    hosts = sorted(flows["host_country"].unique())
+    labels = [f"{c} (visitors)" for c in visitors] + [f"{c} (hosts)" for c in hosts]
+    figure = go.Figure(go.Sankey(
+        node=dict(label=labels, pad=6, thickness=14, color=["#4292c6"] * len(visitors) + ["#41ab5d"] * len(hosts)),
+        link=dict(source=flows["visitor_country"].map({c: i for i, c in enumerate(visitors)}),
+                  target=flows["host_country"].map({c: len(visitors) + i for i, c in enumerate(hosts)}),
+                  value=flows["exchanges"], color="rgba(150,150,150,0.35)")))
+    return _layout(figure, "From visitor country to host country", height=max(450, 14 * max(len(visitors), len(hosts))))
+
+
+def country_heatmap(flows: pd.DataFrame) -> go.Figure:
+    """Exchanges per visitor country (rows) and host country (columns)."""
+    matrix = flows.pivot_table(index="visitor_country", columns="host_country", values="exchanges",
+                               aggfunc="sum", fill_value=0)
+    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale="Blues",
+                                  hovertemplate="%{y} → %{x}: %{z:,} exchanges<extra></extra>"))
+    figure.update_xaxes(title="host country", side="top", tickangle=0)
+    figure.update_yaxes(title="visitor country", autorange="reversed")
+    return _layout(figure, "Exchanges by visitor and host country", height=max(450, 16 * len(matrix) + 150))
+
+
+def ecosystem_heatmap(pairs: pd.DataFrame) -> go.Figure:
+    """Exchanges by visitor ecosystem and host ecosystem; off the diagonal they cross ecosystems."""
+    matrix = pairs.pivot_table(index="visitor_ecosystem", columns="host_ecosystem", values="exchanges",
+                               aggfunc="sum", fill_value=0)
+    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale="Purples",
+                                  hovertemplate="visitor in %{y}, host in %{x}: %{z:,}<extra></extra>"))
+    figure.update_yaxes(title="visitor's ecosystem", autorange="reversed")
+    figure.update_xaxes(title="host's ecosystem", tickangle=35)
+    return _layout(figure, "Visitor ecosystem against host ecosystem", height=560)
+
+
+def threshold_histogram(table: pd.DataFrame, column: str, threshold: float, title: str, unit: str,
+                        bar_width: float = 1) -> go.Figure:
+    """Exchanges per value of `column`, with the halving threshold marked (below it, halved)."""
+    below = table[column] < threshold
+    figure = go.Figure(go.Bar(x=table[column] + (bar_width / 2 if bar_width > 1 else 0), y=table["exchanges"],
+                              width=bar_width * 0.95, marker_color=[LAGGING if b else "#4292c6" for b in below],
+                              hovertemplate=f"%{{x}} {unit}: %{{y:,}} exchanges<extra></extra>"))
+    figure.add_vline(x=threshold - (0.5 if bar_width == 1 else 0), line_dash="dash", line_color="#636363",
+                     annotation_text=f"{threshold:g} {unit}: halved below")
+    figure.update_xaxes(title=unit)
+    figure.update_yaxes(title="exchanges")
+    return _layout(figure, title)
+
+
+# --- the exchange map --------------------------------------------------------------------------
+
+ARC_CLASSES = ((1, 1, "1 exchange"), (2, 2.5, "2–4 exchanges"), (5, 4, "5 or more exchanges"))
+
+
+def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFrame, shapes: dict,
+                 shade: str = "hosted", arc_points: int = 16) -> go.Figure:
+    """Arcs from visitors' to hosts' cities (wider for more exchanges), cities sized by activity,
+    countries shaded by exchanges `shade` ("hosted" or "sent").
+
+    MapLibre traces on a blank style with the project's own shapes: nothing is fetched, so it
+    draws offline. No text labels or symbols (those need glyphs from the network): hover instead."""
+    from cx.geo import geodesic_path
+
+    figure = go.Figure()
+    every = [feature["id"] for feature in shapes["features"]]
+    figure.add_trace(go.Choroplethmap(
+        geojson=shapes, featureidkey="id", locations=every, z=[0] * len(every), showscale=False,
+        colorscale=[[0, "#f0f0f0"], [1, "#f0f0f0"]], marker_line_color="#bdbdbd", marker_line_width=0.5,
+        hoverinfo="skip", name="countries", showlegend=False))
+    active = countries[countries[shade] > 0]
+    figure.add_trace(go.Choroplethmap(
+        geojson=shapes, featureidkey="id", locations=active["country"], z=active[shade], colorscale="Blues",
+        marker_line_color="white", marker_line_width=0.6, marker_opacity=0.75, name=f"exchanges {shade}",
+        customdata=active[["sent", "hosted"]],
+        hovertemplate="%{location}: %{customdata[1]:,} hosted, %{customdata[0]:,} sent<extra></extra>",
+        colorbar=dict(title=f"exchanges<br>{shade}", x=0.99, len=0.6)))
+    bounds = [c[0] for c in ARC_CLASSES[1:]] + [float("inf")]
+    for (low, width, label), high in zip(ARC_CLASSES, bounds):
+        group = flows[(flows["exchanges"] >= low) & (flows["exchanges"] < high)]
+        lats, lons, texts = [], [], []
+        for row in group.itertuples(index=False):
+            path_lats, path_lons = geodesic_path(row.visitor_lat, row.visitor_lon, row.host_lat, row.host_lon, arc_points)
+            text = f"{row.visitor_city} ({row.visitor_country}) → {row.host_city} ({row.host_country}): {row.exchanges:,}"
+            lats += [*path_lats, None]
+            lons += [*path_lons, None]
+            texts += [text] * len(path_lats) + [None]
+        if lats:
+            figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", name=label, text=texts,
+                                           hoverinfo="text", line=dict(width=width, color="rgba(217,72,1,0.55)")))
+    for column, colour, name in (("hosted", "#238b45", "hosts"), ("sent", "#2171b5", "visitors")):
+        side = places[places[column] > 0]
+        figure.add_trace(go.Scattermap(
+            lat=side["lat"], lon=side["lon"], mode="markers", name=name,
+            marker=dict(size=4 + 3 * side[column].pow(0.5), color=colour, opacity=0.8),
+            text=side["city"] + " (" + side["country"] + "): " + side["hosted"].astype(str) + " hosted, "
+            + side["sent"].astype(str) + " sent", hoverinfo="text"))
+    figure.update_layout(map=dict(style="white-bg", center=dict(lat=50, lon=15), zoom=2.7), height=680,
+                         margin=dict(l=0, r=0, t=40, b=0), legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),
+                         title=f"Exchanges between cities; countries shaded by exchanges {shade}")
     return figure

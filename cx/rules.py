@@ -10,6 +10,7 @@ per host country, not one Python call per exchange.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -102,6 +103,8 @@ class Rulebook:
     taken_statuses: tuple[str, ...]
     target_exchanges: int
     budget_envelope_eur: int
+    programme_start: dt.date | None = None  # the period the target belongs to
+    programme_end: dt.date | None = None
 
     @classmethod
     def load(cls, folder: Path | str = RULES_DIR) -> Rulebook:
@@ -131,6 +134,8 @@ class Rulebook:
             taken_statuses=tuple(call["visits"]["taken_statuses"]),
             target_exchanges=int(call["programme"]["target_exchanges"]),
             budget_envelope_eur=int(call["programme"]["budget_envelope_eur"]),
+            programme_start=call["programme"].get("start"),
+            programme_end=call["programme"].get("end"),
         )
 
     def replace(self, **changes) -> Rulebook:

@@ -6,10 +6,14 @@ draw, and every figure can be checked against an independent computation in test
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, fields, replace
+
 import pandas as pd
 
+from cx.ecosystems import ECOSYSTEMS
 from cx.rules import load_rulebook
-from cx.store import Store
+from cx.store import ORGANISATION_KINDS, STATUSES, Store
 
 
 def overview(store: Store) -> dict:
@@ -61,3 +65,404 @@ def money_by_month(store: Store) -> pd.DataFrame:
         """,
         [taken],
     )
+
+
+# --- the officer's filtered views -------------------------------------------------------------
+
+# The workflow's main path; rejected requests stopped at `requested`, cancelled ones after approval.
+PIPELINE = ("requested", "approved", "ongoing", "completed", "reported", "paid")
+STAGE_REACHED = {**{status: step for step, status in enumerate(PIPELINE)}, "rejected": 0, "cancelled": 1}
+COMPLETED = ("completed", "reported", "paid")
+WITHDRAWN = ("rejected", "cancelled")
+DISTANCE_BIN_KM = 50
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the officer is looking at; empty means everything.
+
+    The period selects exchanges by the first day of the stay and organisations by the day they
+    registered. Partnership is the visitor's (an exchange counts towards the visitor's
+    partnership); kind is the visitor's kind for exchanges and the organisation's own kind for
+    registrations; an ecosystem matches when the visitor or the host works in it."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    partnerships: tuple[str, ...] = ()
+    visitor_countries: tuple[str, ...] = ()
+    host_countries: tuple[str, ...] = ()
+    ecosystems: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, value: Filters | dict | None) -> Filters:
+        """Filters from themselves, None, or their `as_dict()` (as the cache hands them back)."""
+        if isinstance(value, Filters):
+            return value
+        value = dict(value or {})
+        dates = {k: dt.date.fromisoformat(str(value[k])[:10]) if value.get(k) else None for k in ("start", "end")}
+        lists = {f.name: tuple(value.get(f.name) or ()) for f in fields(cls) if f.name not in dates}
+        return cls(**dates, **lists)
+
+    def as_dict(self) -> dict:
+        """JSON-friendly: dates as ISO strings, choices as lists."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: value.isoformat() if isinstance(value, dt.date) else list(value) if isinstance(value, tuple)
+                else value for name, value in values.items()}
+
+    def previous(self) -> Filters | None:
+        """The same filters over the period of the same length just before (None without a period)."""
+        if self.start is None or self.end is None:
+            return None
+        days = (self.end - self.start).days + 1
+        return replace(self, start=self.start - dt.timedelta(days=days), end=self.start - dt.timedelta(days=1))
+
+
+def _exchange_scope(filters: Filters, *, since_start: bool = True) -> tuple[str, dict]:
+    """A `WITH x AS (...)` clause: the filtered exchanges joined with both organisations.
+
+    With `since_start=False` the period's start is ignored (cumulative figures to its end)."""
+    conditions, parameters = [], {}
+
+    def where(condition: str, **values):
+        conditions.append(condition)
+        parameters.update(values)
+
+    if filters.start and since_start:
+        where("e.start_date >= $start", start=filters.start)
+    if filters.end:
+        where("e.start_date <= $end", end=filters.end)
+    if filters.partnerships:
+        where("list_contains($partnerships, v.partnership_id)", partnerships=list(filters.partnerships))
+    if filters.visitor_countries:
+        where("list_contains($visitor_countries, v.country)", visitor_countries=list(filters.visitor_countries))
+    if filters.host_countries:
+        where("list_contains($host_countries, h.country)", host_countries=list(filters.host_countries))
+    if filters.ecosystems:
+        where("(list_has_any(v.ecosystems, $ecosystems) OR list_has_any(h.ecosystems, $ecosystems))",
+              ecosystems=list(filters.ecosystems))
+    if filters.kinds:
+        where("list_contains($kinds, v.kind)", kinds=list(filters.kinds))
+    if filters.statuses:
+        where("list_contains($statuses, e.status)", statuses=list(filters.statuses))
+    sql = f"""
+        WITH x AS (
+            SELECT e.id, e.visitor_id, e.host_id, e.start_date, e.end_date, e.working_days, e.distance_km,
+                   e.status, e.lump_sum_eur, e.halved,
+                   v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
+                   v.lat AS visitor_lat, v.lon AS visitor_lon, v.kind AS visitor_kind,
+                   v.partnership_id, v.ecosystems AS visitor_ecosystems,
+                   h.name AS host_name, h.country AS host_country, h.city AS host_city,
+                   h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,
+                   e.status NOT IN {WITHDRAWN} AS live
+            FROM exchanges e
+            LEFT JOIN organisations v ON v.id = e.visitor_id
+            LEFT JOIN organisations h ON h.id = e.host_id
+            {"WHERE " + " AND ".join(conditions) if conditions else ""}
+        )"""
+    return sql, parameters
+
+
+def _organisation_scope(filters: Filters, countries: tuple[str, ...], *, in_period: bool = True,
+                        prefix: str = "o_") -> tuple[str, dict]:
+    """Conditions on `organisations o` for the filters; `countries` is the side's country filter.
+    Parameters are named with `prefix`, so two scopes can share one query."""
+    conditions, parameters = ["TRUE"], {}
+
+    def where(condition: str, name: str, value):
+        conditions.append(condition.replace("$", f"${prefix}"))
+        parameters[prefix + name] = value
+
+    if in_period and filters.start:
+        where("o.registered_on >= $start", "start", filters.start)
+    if in_period and filters.end:
+        where("o.registered_on <= $end", "end", filters.end)
+    for column, values, name in (("o.partnership_id", filters.partnerships, "partnerships"),
+                                 ("o.country", countries, "countries"), ("o.kind", filters.kinds, "kinds")):
+        if values:
+            where(f"list_contains(${name}, {column})", name, list(values))
+    if filters.ecosystems:
+        where("list_has_any(o.ecosystems, $ecosystems)", "ecosystems", list(filters.ecosystems))
+    return " AND ".join(conditions), parameters
+
+
+def _taken() -> list[str]:
+    return list(load_rulebook().taken_statuses)
+
+
+def filter_options(store: Store) -> dict:
+    """What the filters can choose from, and the span of the stays, for the sidebar."""
+    bounds = store.query("SELECT min(start_date) AS first, max(start_date) AS last FROM exchanges").iloc[0]
+    return {
+        "partnerships": dict(store.query("SELECT id, name FROM partnerships ORDER BY id").itertuples(index=False)),
+        "countries": store.query("SELECT DISTINCT country FROM organisations ORDER BY 1")["country"].tolist(),
+        "ecosystems": list(ECOSYSTEMS),
+        "kinds": list(ORGANISATION_KINDS),
+        "statuses": list(STATUSES),
+        "first_day": None if pd.isna(bounds["first"]) else pd.Timestamp(bounds["first"]).date(),
+        "last_day": None if pd.isna(bounds["last"]) else pd.Timestamp(bounds["last"]).date(),
+    }
+
+
+def _figures(store: Store, filters: Filters) -> dict:
+    exchanges_sql, parameters = _exchange_scope(filters, since_start=False)
+    visitors, visitor_parameters = _organisation_scope(filters, filters.visitor_countries, prefix="v_")
+    hosts, host_parameters = _organisation_scope(filters, filters.host_countries, prefix="h_")
+    start = "TRUE" if filters.start is None else "start_date >= $start"
+    if filters.start:
+        parameters["start"] = filters.start
+    parameters.update(**visitor_parameters, **host_parameters, taken=_taken(), completed=list(COMPLETED))
+    counts = ", ".join(f"count(*) FILTER (WHERE {start} AND status = '{s}') AS {s}" for s in STATUSES)
+    row = store.query(f"""
+        {exchanges_sql},
+        going AS (SELECT * FROM x WHERE {start} AND live),
+        stages AS (SELECT {counts}, count(*) FILTER (WHERE {start} AND NOT live) AS withdrawn FROM x)
+        SELECT stages.*,
+            (SELECT count(*) FROM organisations o WHERE o.can_visit AND {visitors}) AS visitors_registered,
+            (SELECT count(*) FROM organisations o WHERE o.can_host AND {hosts}) AS hosts_registered,
+            (SELECT count(*) FROM x WHERE {start}) AS exchanges,
+            (SELECT count(*) FROM x WHERE list_contains($completed, status)) AS completed_to_date,
+            (SELECT coalesce(sum(lump_sum_eur), 0)::BIGINT FROM x WHERE list_contains($taken, status)) AS committed_eur,
+            (SELECT coalesce(sum(lump_sum_eur), 0)::BIGINT FROM x WHERE status = 'paid') AS paid_eur,
+            (SELECT count(*) FROM (
+                SELECT p.target_exchanges, count(x.id) AS done FROM partnerships p
+                LEFT JOIN x ON x.partnership_id = p.id AND list_contains($completed, x.status)
+                {"WHERE list_contains($partnerships, p.id)" if filters.partnerships else ""}
+                GROUP BY p.id, p.target_exchanges) WHERE done >= target_exchanges) AS partnerships_at_target,
+            (SELECT count(*) FROM going) AS going_ahead,
+            (SELECT avg(halved::INTEGER) FROM going) AS halved_share,
+            (SELECT avg((visitor_kind = 'SME')::INTEGER) FROM going) AS sme_share,
+            (SELECT avg(working_days) FROM going) AS average_working_days,
+            (SELECT avg(distance_km) FROM going) AS average_distance_km,
+            (SELECT count(DISTINCT country) FROM (SELECT visitor_country AS country FROM going
+                                                 UNION ALL SELECT host_country FROM going)) AS countries_reached,
+            (SELECT avg((NOT list_has_any(visitor_ecosystems, host_ecosystems))::INTEGER) FROM going) AS crossing_share
+        FROM stages""", parameters).to_dict("records")[0]
+    return {key: None if pd.isna(value) else value for key, value in row.items()}
+
+
+def headline(store: Store, filters: Filters | dict | None = None) -> dict:
+    """The headline figures for the period and for the period of the same length before it.
+
+    Returns {"current": {...}, "previous": {...} or None}. Counts of registrations and exchanges
+    are for the period; `completed_to_date`, `committed_eur`, `paid_eur` and
+    `partnerships_at_target` are cumulative to the period's end (they compare with the targets and
+    the envelope). Shares and averages are over the exchanges going ahead (not rejected or
+    cancelled); they are None when there are none."""
+    filters = Filters.of(filters)
+    before = filters.previous()
+    return {"current": _figures(store, filters), "previous": _figures(store, before) if before else None}
+
+
+def pipeline(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """For each stage of the workflow: the exchanges that reached it and those at it now."""
+    sql, parameters = _exchange_scope(Filters.of(filters))
+    now = store.query(f"{sql} SELECT status, count(*) AS exchanges FROM x GROUP BY status", parameters)
+    now = now.set_index("status")["exchanges"].reindex(list(STATUSES), fill_value=0)
+    steps = pd.Series(STAGE_REACHED).reindex(now.index)
+    return pd.DataFrame({
+        "stage": list(PIPELINE),
+        "reached": [int(now[steps >= step].sum()) for step in range(len(PIPELINE))],
+        "now": [int(now[stage]) for stage in PIPELINE],
+    })
+
+
+def monthly(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Per month of the period: exchanges going ahead by the month their stay starts, completed
+    ones, the cumulative completed since the programme began, and the target trajectory
+    (the programme target spread evenly over the programme's period)."""
+    filters = Filters.of(filters)
+    sql, parameters = _exchange_scope(filters, since_start=False)
+    first = "$start" if filters.start else "(SELECT min(start_date) FROM x)"
+    last = "$end" if filters.end else "(SELECT max(start_date) FROM x)"
+    if filters.start:
+        parameters["start"] = filters.start
+    parameters["completed"] = list(COMPLETED)
+    table = store.query(f"""
+        {sql},
+        months AS (SELECT unnest(generate_series(date_trunc('month', {first}), date_trunc('month', {last}),
+                                                 INTERVAL 1 MONTH))::DATE AS month),
+        per_month AS (
+            SELECT date_trunc('month', start_date)::DATE AS month,
+                   count(*) FILTER (WHERE live) AS exchanges,
+                   count(*) FILTER (WHERE list_contains($completed, status)) AS completed
+            FROM x GROUP BY 1)
+        SELECT m.month, coalesce(p.exchanges, 0) AS exchanges, coalesce(p.completed, 0) AS completed,
+               (SELECT count(*) FROM x WHERE start_date < (SELECT min(month) FROM months)
+                                        AND list_contains($completed, status))
+               + sum(coalesce(p.completed, 0)) OVER (ORDER BY m.month) AS cumulative_completed
+        FROM months m LEFT JOIN per_month p USING (month) ORDER BY m.month
+        """, parameters)
+    table = table.astype({"exchanges": "int64", "completed": "int64", "cumulative_completed": "int64"})
+    table["target_trajectory"] = target_trajectory(table["month"])
+    return table
+
+
+def target_trajectory(months: pd.Series) -> pd.Series:
+    """Exchanges the programme should have completed by the end of each month, if the target
+    were reached evenly over the programme's period (NaN when the call gives no period)."""
+    rulebook = load_rulebook()
+    if rulebook.programme_start is None or rulebook.programme_end is None:
+        return pd.Series(float("nan"), index=months.index)
+    start, end = pd.Timestamp(rulebook.programme_start), pd.Timestamp(rulebook.programme_end)
+    month_end = pd.to_datetime(months) + pd.offsets.MonthEnd(0)
+    elapsed = ((month_end - start).dt.days + 1) / ((end - start).days + 1)
+    return (elapsed.clip(0, 1) * rulebook.target_exchanges).round(1)
+
+
+def partnership_progress(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Every partnership's completed exchanges to the period's end against its target, laggards
+    first (a partnership with no exchange shows 0)."""
+    filters = Filters.of(filters)
+    sql, parameters = _exchange_scope(filters, since_start=False)
+    parameters["completed"] = list(COMPLETED)
+    return store.query(f"""
+        {sql}
+        SELECT p.id AS partnership_id, p.name AS partnership, p.target_exchanges,
+               count(x.id) AS completed,
+               CASE WHEN p.target_exchanges > 0 THEN count(x.id) / p.target_exchanges END AS share_of_target
+        FROM partnerships p
+        LEFT JOIN x ON x.partnership_id = p.id AND list_contains($completed, x.status)
+        {"WHERE list_contains($partnerships, p.id)" if filters.partnerships else ""}
+        GROUP BY p.id, p.name, p.target_exchanges ORDER BY share_of_target NULLS LAST, p.id
+        """, parameters)
+
+
+def _live_query(store: Store, filters, select: str) -> pd.DataFrame:
+    sql, parameters = _exchange_scope(Filters.of(filters))
+    return store.query(f"{sql} {select}", parameters)
+
+
+def country_flows(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Exchanges going ahead from each visitor country to each host country, largest first."""
+    return _live_query(store, filters, """
+        SELECT visitor_country, host_country, count(*) AS exchanges FROM x WHERE live
+        GROUP BY ALL ORDER BY exchanges DESC, visitor_country, host_country""")
+
+
+def ecosystem_pairs(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Exchanges going ahead by visitor ecosystem and host ecosystem; an exchange counts in every
+    pair of its two organisations' ecosystems, so the diagonal is the exchanges within one."""
+    return _live_query(store, filters, """
+        , visiting AS (SELECT id, unnest(visitor_ecosystems) AS visitor_ecosystem FROM x WHERE live),
+          hosting AS (SELECT id, unnest(host_ecosystems) AS host_ecosystem FROM x WHERE live)
+        SELECT visitor_ecosystem, host_ecosystem, count(*) AS exchanges
+        FROM visiting JOIN hosting USING (id) GROUP BY ALL ORDER BY visitor_ecosystem, host_ecosystem""")
+
+
+def working_days_histogram(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Exchanges going ahead per number of working days at the host."""
+    return _live_query(store, filters, """
+        SELECT working_days, count(*) AS exchanges FROM x WHERE live AND working_days IS NOT NULL
+        GROUP BY ALL ORDER BY working_days""")
+
+
+def distance_histogram(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Exchanges going ahead per band of distance between the organisations (lower bound, km)."""
+    return _live_query(store, filters, f"""
+        SELECT (floor(distance_km / {DISTANCE_BIN_KM}) * {DISTANCE_BIN_KM})::INTEGER AS distance_km,
+               count(*) AS exchanges
+        FROM x WHERE live AND distance_km IS NOT NULL GROUP BY ALL ORDER BY distance_km""")
+
+
+def place_flows(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Exchanges going ahead between each pair of placed cities (visitor's to host's), for arcs."""
+    return _live_query(store, filters, """
+        SELECT visitor_city, visitor_country, visitor_lat, visitor_lon,
+               host_city, host_country, host_lat, host_lon, count(*) AS exchanges
+        FROM x WHERE live AND visitor_lat IS NOT NULL AND visitor_lon IS NOT NULL
+                     AND host_lat IS NOT NULL AND host_lon IS NOT NULL
+        GROUP BY ALL ORDER BY exchanges DESC, visitor_city, host_city""")
+
+
+def places(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Every placed city with the exchanges it sent (visitors) and hosted, going ahead."""
+    return _live_query(store, filters, """
+        , sides AS (
+            SELECT visitor_city AS city, visitor_country AS country, visitor_lat AS lat, visitor_lon AS lon,
+                   1 AS sent, 0 AS hosted FROM x WHERE live
+            UNION ALL
+            SELECT host_city, host_country, host_lat, host_lon, 0, 1 FROM x WHERE live)
+        SELECT city, country, lat, lon, sum(sent)::BIGINT AS sent, sum(hosted)::BIGINT AS hosted
+        FROM sides WHERE lat IS NOT NULL AND lon IS NOT NULL
+        GROUP BY city, country, lat, lon ORDER BY sum(sent) + sum(hosted) DESC, city""")
+
+
+def country_activity(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Exchanges going ahead sent and hosted by each country."""
+    return _live_query(store, filters, """
+        , sides AS (SELECT visitor_country AS country, 1 AS sent, 0 AS hosted FROM x WHERE live
+                    UNION ALL SELECT host_country, 0, 1 FROM x WHERE live)
+        SELECT country, sum(sent)::BIGINT AS sent, sum(hosted)::BIGINT AS hosted
+        FROM sides WHERE country IS NOT NULL GROUP BY ALL ORDER BY country""")
+
+
+# --- data quality ----------------------------------------------------------------------------
+
+
+def rule_breaches(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Every rule broken by an exchange going ahead in the period (from the rulebook's checks);
+    a visitor's other exchanges count whatever their period."""
+    filters = Filters.of(filters)
+    sql, parameters = _exchange_scope(filters)
+    parameters["taken"] = _taken()
+    table = store.query(f"""
+        {sql},
+        taken AS (SELECT visitor_id, count(*) AS visits FROM exchanges
+                  WHERE list_contains($taken, status) GROUP BY visitor_id)
+        SELECT x.id AS exchange_id, x.visitor_name AS visitor, x.visitor_country, x.host_name AS host,
+               x.host_country, x.start_date AS start, x.end_date AS "end", x.status,
+               coalesce(t.visits, 0) - list_contains($taken, x.status)::INTEGER AS visits_taken
+        FROM x LEFT JOIN taken t USING (visitor_id) WHERE x.live ORDER BY x.id
+        """, parameters)
+    breaches = load_rulebook().check_exchanges(table)
+    found = table.drop(columns="visits_taken").loc[breaches["row"]].reset_index(drop=True)
+    return pd.concat([found, breaches[["rule", "message"]]], axis=1)
+
+
+def repeated_visitors(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Visitors with more than one exchange that takes their one visit (whatever the period)."""
+    filters = replace(Filters.of(filters), start=None, end=None)
+    sql, parameters = _exchange_scope(filters)
+    parameters["taken"] = _taken()
+    return store.query(f"""
+        {sql}
+        SELECT visitor_id, any_value(visitor_name) AS visitor, any_value(visitor_country) AS visitor_country,
+               count(*) AS exchanges, string_agg(id || ' (' || status || ')', ', ' ORDER BY start_date) AS which
+        FROM x WHERE list_contains($taken, status)
+        GROUP BY visitor_id HAVING count(*) > 1 ORDER BY exchanges DESC, visitor_id
+        """, parameters)
+
+
+def unplaced_organisations(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Organisations whose city could not be placed on the map (no coordinates), whenever registered."""
+    filters = Filters.of(filters)
+    countries = tuple(dict.fromkeys(filters.visitor_countries + filters.host_countries))
+    conditions, parameters = _organisation_scope(filters, countries, in_period=False)
+    return store.query(f"""
+        SELECT o.id AS organisation_id, o.name AS organisation, o.kind, o.country, o.city, o.partnership_id
+        FROM organisations o WHERE (o.lat IS NULL OR o.lon IS NULL) AND {conditions} ORDER BY o.id
+        """, parameters)
+
+
+def lump_sum_mismatches(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+    """Exchanges in the period whose stored lump sum differs from what the rules give."""
+    table = _live_query(store, filters, """
+        SELECT id AS exchange_id, visitor_name AS visitor, host_name AS host, host_country,
+               start_date AS start, end_date AS "end", distance_km, status, lump_sum_eur AS stored_eur
+        FROM x WHERE lump_sum_eur IS NOT NULL ORDER BY id""")
+    rulebook = load_rulebook()
+    rules = rulebook.lump_sums(table)
+    table["rules_eur"] = rules["lump_sum_eur"]
+    table["difference_eur"] = table["stored_eur"].astype("int64") - table["rules_eur"]
+    table["why"] = rulebook.halving_reasons(rules, table["distance_km"]).where(rules["halved"], "not halved")
+    return table[table["difference_eur"] != 0].reset_index(drop=True)
+
+
+FINDINGS = {
+    "rule_breaches": ("Exchanges that break a rule", rule_breaches),
+    "repeated_visitors": ("Visitors with more than one exchange", repeated_visitors),
+    "unplaced_organisations": ("Organisations whose city could not be placed", unplaced_organisations),
+    "lump_sum_mismatches": ("Lump sums that differ from the rules", lump_sum_mismatches),
+}

@@ -1,6 +1,39 @@
-"""Exchange map."""
+"""Exchange map: where exchanges go, drawn with no internet (the project's own country shapes on a
+blank MapLibre style, no tiles, no CDN)."""
 
 import streamlit as st
 
+from cx import charts, uptake
+from cx.geo import country_shapes
+from cx.ui import cached, current_store
+from cx.ui.filters import sidebar_filters
+
+MOST_ARCS = 1500  # beyond this the arcs hide each other and the page slows; the busiest are drawn
+
+store = current_store()
 st.title("Exchange map")
-st.info("This page will show exchanges as arcs between cities and countries shaded by uptake, drawn offline.")
+options = cached(uptake.filter_options, store)
+if options["first_day"] is None:
+    st.info("There are no exchanges yet. Load the demo programme with `python -m cx demo`, "
+            "or import registrations and exchanges on the Data page.")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
+    st.stop()
+
+filters = sidebar_filters(options)
+chosen = filters.as_dict()
+shade = st.radio("Shade countries by exchanges", ["hosted", "sent"], horizontal=True, key="shade",
+                 bind="query-params")
+flows = cached(uptake.place_flows, store, filters=chosen)
+places = cached(uptake.places, store, filters=chosen)
+if places.empty:
+    st.info("No exchange matches these filters in this period. Widen the period or clear a filter in the sidebar.")
+    st.stop()
+
+countries = cached(uptake.country_activity, store, filters=chosen)
+st.plotly_chart(charts.exchange_map(flows.head(MOST_ARCS), places, countries, country_shapes(), shade),
+                width="stretch", key="exchange_map")
+drawn = min(len(flows), MOST_ARCS)
+st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}: {int(flows['exchanges'].sum()):,} exchanges "
+           f"going ahead between {len(flows):,} pairs of cities ({drawn:,} busiest drawn), "
+           f"{len(places):,} cities. Exchanges with an organisation whose city could not be placed are "
+           "left out: see Uptake › Data quality.")

@@ -1,6 +1,93 @@
-"""Uptake."""
+"""Uptake: is the scheme working, and where to push? Registrations, the pipeline, completions
+against targets, money against the envelope, flows, stays, and what the data gets wrong."""
 
 import streamlit as st
 
+from cx import charts, uptake
+from cx.rules import load_rulebook
+from cx.ui import cached, current_store
+from cx.ui.filters import sidebar_filters
+from cx.ui.widgets import downloads, figure, finding, headline_figure
+
+store = current_store()
+rulebook = load_rulebook()
 st.title("Uptake")
-st.info("This page will show registrations, the exchange pipeline, completions against targets and money, with filters and exports.")
+options = cached(uptake.filter_options, store)
+if options["first_day"] is None:
+    st.info("There are no exchanges yet. Load the demo programme with `python -m cx demo`, "
+            "or import registrations and exchanges on the Data page.")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
+    st.stop()
+
+filters = sidebar_filters(options)
+chosen = filters.as_dict()
+figures = cached(uptake.headline, store, filters=chosen)
+now = figures["current"]
+st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}, each figure against the "
+           f"{(filters.end - filters.start).days + 1} days before. Money and completions are to the period's end.")
+if now["exchanges"] == 0 and now["visitors_registered"] == 0 and now["hosts_registered"] == 0:
+    st.info("No exchange or registration matches these filters in this period. "
+            "Widen the period or clear a filter in the sidebar.")
+    st.stop()
+
+row = st.columns(5)
+headline_figure(row[0], "Visitors registered", figures, "visitors_registered")
+headline_figure(row[1], "Hosts registered", figures, "hosts_registered")
+headline_figure(row[2], "Completed to date", figures, "completed_to_date",
+                value=f"{now['completed_to_date']:,} / {rulebook.target_exchanges:,}",
+                help=f"{now['completed_to_date'] / rulebook.target_exchanges:.0%} of the programme target; "
+                     f"{now['partnerships_at_target']} partnership(s) at their own target")
+headline_figure(row[3], "Lump sums committed", figures, "committed_eur", "euros", up_is_good=None,
+                help=f"{now['committed_eur'] / rulebook.budget_envelope_eur:.0%} of the "
+                     f"EUR {rulebook.budget_envelope_eur:,} envelope (approved to paid)")
+headline_figure(row[4], "Lump sums paid", figures, "paid_eur", "euros", up_is_good=None,
+                help=f"{now['paid_eur'] / rulebook.budget_envelope_eur:.0%} of the envelope")
+
+row = st.columns(len(uptake.PIPELINE) + 1)
+for column, status in zip(row, uptake.PIPELINE):
+    headline_figure(column, status.capitalize(), figures, status, up_is_good=None)
+headline_figure(row[-1], "Rejected or cancelled", figures, "withdrawn", up_is_good=False,
+                help=f"{now['rejected']:,} rejected, {now['cancelled']:,} cancelled")
+
+row = st.columns(6)
+headline_figure(row[0], "Halved lump sums", figures, "halved_share", "share", up_is_good=False,
+                help=f"shorter than {rulebook.halve_under_working_days} working days or under "
+                     f"{rulebook.halve_under_km:g} km apart")
+headline_figure(row[1], "SME visitors", figures, "sme_share", "share")
+headline_figure(row[2], "Average stay", figures, "average_working_days", "days", help="working days at the host")
+headline_figure(row[3], "Average distance", figures, "average_distance_km", "km")
+headline_figure(row[4], "Countries reached", figures, "countries_reached", help="as visitor or host")
+headline_figure(row[5], "Crossing ecosystems", figures, "crossing_share", "share",
+                help="exchanges whose visitor and host share no ecosystem")
+
+progress, flows, stays, quality = st.tabs(["Pipeline and targets", "Flows", "Stays", "Data quality"])
+nothing = "No exchange matches these filters in this period."
+with progress:
+    left, right = st.columns(2)
+    figure(cached(uptake.pipeline, store, filters=chosen).query("reached > 0"), charts.pipeline_funnel,
+           nothing, "funnel", left)
+    figure(cached(uptake.monthly, store, filters=chosen),
+           lambda t: charts.monthly_progress(t, rulebook.target_exchanges), nothing, "monthly", right)
+    partnerships = cached(uptake.partnership_progress, store, filters=chosen)
+    figure(partnerships, charts.partnership_progress, "No partnership matches these filters.", "partnerships")
+    downloads(partnerships, "Partnership progress", "partnerships")
+with flows:
+    countries = cached(uptake.country_flows, store, filters=chosen)
+    left, right = st.columns(2)
+    figure(countries, charts.country_sankey, nothing, "sankey", left)
+    figure(countries, charts.country_heatmap, nothing, "country_heatmap", right)
+    downloads(countries, "Country flows", "country_flows")
+    figure(cached(uptake.ecosystem_pairs, store, filters=chosen), charts.ecosystem_heatmap, nothing, "ecosystems")
+with stays:
+    left, right = st.columns(2)
+    figure(cached(uptake.working_days_histogram, store, filters=chosen),
+           lambda t: charts.threshold_histogram(t, "working_days", rulebook.halve_under_working_days,
+                                                "Working days at the host", "working days"), nothing, "days", left)
+    figure(cached(uptake.distance_histogram, store, filters=chosen),
+           lambda t: charts.threshold_histogram(t, "distance_km", rulebook.halve_under_km,
+                                                "Distance between the organisations", "km", uptake.DISTANCE_BIN_KM),
+           nothing, "distance", right)
+with quality:
+    st.caption("What to correct before the figures above can be trusted. Open a finding to see its rows.")
+    for key, (title, query) in uptake.FINDINGS.items():
+        finding(title, cached(query, store, filters=chosen), key)

@@ -1,0 +1,51 @@
+"""Tables as files people open in a spreadsheet: CSV and Excel, with formulas neutralised.
+
+A cell that starts with =, +, -, @ (or a tab or carriage return, which some spreadsheets skip
+before reading a formula) would run as a formula when the file is opened (OWASP "CSV injection").
+Every exported text cell that starts so gets a leading apostrophe, which spreadsheets show as
+text; numbers stay numbers, so a negative amount is not touched.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutral_cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    if isinstance(value, (list, tuple)):
+        return _neutral_cell("; ".join(map(str, value)))
+    return value
+
+
+def neutralise(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `table` whose text cells (and column names) cannot run as formulas; lists
+    (e.g. ecosystems) become '; '-joined text."""
+    result = table.copy()
+    for column in result.columns:
+        if not (pd.api.types.is_numeric_dtype(result[column]) or pd.api.types.is_datetime64_any_dtype(result[column])):
+            result[column] = result[column].map(_neutral_cell).astype(object)
+    result.columns = [_neutral_cell(str(c)) for c in result.columns]
+    return result
+
+
+def to_csv_bytes(table: pd.DataFrame) -> bytes:
+    """UTF-8 CSV (with a byte-order mark, so Excel reads accents right), formulas neutralised."""
+    return neutralise(table).to_csv(index=False).encode("utf-8-sig")
+
+
+def to_excel_bytes(table: pd.DataFrame, sheet: str = "data") -> bytes:
+    """An .xlsx workbook with one sheet, formulas neutralised; time zones are dropped (Excel has none)."""
+    table = neutralise(table)
+    for column in table.columns:
+        if isinstance(table[column].dtype, pd.DatetimeTZDtype):
+            table[column] = table[column].dt.tz_localize(None)
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name=sheet[:31], index=False)
+    return buffer.getvalue()

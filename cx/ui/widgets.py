@@ -1,0 +1,67 @@
+"""Small shared widgets: headline figures with their change, downloads, figures with a guard."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from cx.export import to_csv_bytes, to_excel_bytes
+from cx.ui import euros, euros_short
+
+# How each kind of headline figure is written, and how its change against the previous period is.
+FORMATS = {
+    "count": (lambda v: f"{v:,.0f}", lambda d: f"{d:+,.0f}"),
+    "euros": (euros_short, lambda d: f"{'+' if d >= 0 else '-'}{euros_short(abs(d))}"),
+    "share": (lambda v: f"{v:.0%}", lambda d: f"{d * 100:+.1f} pp"),
+    "days": (lambda v: f"{v:.1f} days", lambda d: f"{d:+.1f} days"),
+    "km": (lambda v: f"{v:,.0f} km", lambda d: f"{d:+,.0f} km"),
+}
+
+
+def headline_figure(column, label: str, figures: dict, key: str, kind: str = "count", *,
+                    help: str | None = None, up_is_good: bool | None = True, value: str | None = None) -> None:
+    """One headline figure with its change against the previous period of the same length.
+
+    `figures` is `cx.uptake.headline(...)`; `value` overrides the written value (e.g. "254 / 600")."""
+    current = figures["current"][key]
+    previous = figures["previous"][key] if figures["previous"] else None
+    write, write_change = FORMATS[kind]
+    delta = None
+    if current is not None and previous is not None:
+        delta = write_change(current - previous)
+    colour = "off" if up_is_good is None else "normal" if up_is_good else "inverse"
+    if kind == "euros" and help is None and current is not None:
+        help = euros(current)
+    column.metric(label, value or ("–" if current is None else write(current)), delta, delta_color=colour,
+                  help=help)
+
+
+def downloads(table: pd.DataFrame, name: str, key: str) -> None:
+    """CSV and Excel buttons for a table; formulas in cells are neutralised (cx.export)."""
+    stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    left, right = st.columns(2)
+    left.download_button("CSV", to_csv_bytes(table), f"{stem}.csv", "text/csv", key=f"{key}_csv",
+                         icon=":material/download:", on_click="ignore")
+    right.download_button("Excel", to_excel_bytes(table, sheet=name), f"{stem}.xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          key=f"{key}_xlsx", icon=":material/download:", on_click="ignore")
+
+
+def figure(table: pd.DataFrame, build, empty: str, key: str, place=st) -> None:
+    """Draw `build(table)` or, when the table is empty, say so instead of drawing empty axes."""
+    if table.empty:
+        place.info(empty)
+    else:
+        place.plotly_chart(build(table), width="stretch", key=key)
+
+
+def finding(title: str, table: pd.DataFrame, key: str) -> None:
+    """A data-quality finding: its count in the heading, the rows to drill into, downloads."""
+    with st.expander(f"{title}: {len(table):,}", expanded=False):
+        if table.empty:
+            st.success("None found.")
+            return
+        st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_table")
+        downloads(table, title, key)
