@@ -169,9 +169,10 @@ def monthly_progress(table: pd.DataFrame, target: int) -> go.Figure:
         figure.add_scatter(x=table["month"], y=table["target_trajectory"], name=f"target trajectory ({target:,})",
                            mode="lines", line=dict(color=LAGGING, dash="dash", width=2), yaxis="y2")
     figure.update_layout(yaxis=dict(title="exchanges per month"),
-                         yaxis2=dict(title="completed, cumulative", overlaying="y", side="right", rangemode="tozero"),
+                         yaxis2=dict(title="completed, cumulative", overlaying="y", side="right", rangemode="tozero",
+                                     tickmode="auto", showgrid=False),
                          legend=dict(orientation="h", y=-0.15))
-    return _layout(figure, "Exchanges per month and completed against the target")
+    return _layout(figure, "Exchanges per month; completed against target")
 
 
 def partnership_progress(table: pd.DataFrame) -> go.Figure:
@@ -285,7 +286,7 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
             marker=dict(size=4 + 3 * side[column].pow(0.5), color=colour, opacity=0.8),
             text=side["city"] + " (" + side["country"] + "): " + side["hosted"].astype(str) + " hosted, "
             + side["sent"].astype(str) + " sent", hoverinfo="text"))
-    figure.update_layout(map=dict(style="white-bg", center=dict(lat=50, lon=15), zoom=2.7), height=680,
+    figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55), height=680,
                          margin=dict(l=0, r=0, t=40, b=0), legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),
                          title=f"Exchanges between cities; countries shaded by exchanges {shade}")
     return figure

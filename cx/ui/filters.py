@@ -36,6 +36,8 @@ def sidebar_filters(options: dict) -> Filters:
     low = min(start, options["first_day"] or start)
     high = max(end, options["last_day"] or end)
     partnerships = options["partnerships"]
+    # Countries are chosen by ISO code, which is also what the shared link carries.
+    countries = ", ".join(f"{code} {_country_name(rulebook, code)}" for code in options["countries"])
     with st.sidebar:
         st.header("Filters")
         period = st.date_input("Period (first day of the stay; registration day)", value=(start, end),
@@ -44,9 +46,9 @@ def sidebar_filters(options: dict) -> Filters:
             "partnerships": st.multiselect("Partnership (the visitor's)", list(partnerships), key=PARTNERSHIP,
                                            format_func=lambda p: f"{p} · {partnerships[p]}", bind="query-params"),
             "visitor_countries": st.multiselect("Visitor country", options["countries"], key=VISITOR_COUNTRY,
-                                                format_func=_country(rulebook), bind="query-params"),
+                                                help=countries, bind="query-params"),
             "host_countries": st.multiselect("Host country", options["countries"], key=HOST_COUNTRY,
-                                             format_func=_country(rulebook), bind="query-params"),
+                                             help=countries, bind="query-params"),
             "ecosystems": st.multiselect("Ecosystem (visitor's or host's)", options["ecosystems"], key=ECOSYSTEM,
                                          bind="query-params"),
             "kinds": st.multiselect("Organisation kind (the visitor's)", options["kinds"], key=KIND,
@@ -61,10 +63,8 @@ def sidebar_filters(options: dict) -> Filters:
     return Filters(start=first, end=last, **{name: tuple(values) for name, values in chosen.items()})
 
 
-def _country(rulebook):
-    def name(code: str) -> str:
-        try:
-            return f"{code} · {rulebook.country_name(code)}"
-        except CxError:  # a code the rulebook does not know still shows, as itself
-            return code
-    return name
+def _country_name(rulebook, code: str) -> str:
+    try:
+        return rulebook.country_name(code)
+    except CxError:  # a code the rulebook does not know still shows, as itself
+        return code
