@@ -35,8 +35,11 @@ def neutralise(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(table: pd.DataFrame) -> bytes:
-    """UTF-8 CSV (with a byte-order mark, so Excel reads accents right), formulas neutralised."""
-    return neutralise(table).to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 CSV (with a byte-order mark, so Excel reads accents right), formulas neutralised.
+
+    Rows end in CRLF as RFC 4180 has them, which also makes the writer quote a cell holding a
+    lone carriage return (with "\n" alone it would not, and the row would break in two)."""
+    return neutralise(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def to_excel_bytes(table: pd.DataFrame, sheet: str = "data") -> bytes:
