@@ -19,6 +19,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/budget.py
 	$(BIN)/python bench/match_quality.py
 	$(BIN)/python bench/match_speed.py
+	$(BIN)/python bench/uptake.py
 
 demo: $(VENV)/.runtime
 	$(BIN)/python -m cx demo --db $(DB)

@@ -205,41 +205,60 @@ def filter_options(store: Store) -> dict:
     }
 
 
-def _figures(store: Store, filters: Filters) -> dict:
-    exchanges_sql, parameters = _exchange_scope(filters, since_start=False)
-    visitors, visitor_parameters = _organisation_scope(filters, filters.visitor_countries, prefix="v_")
-    hosts, host_parameters = _organisation_scope(filters, filters.host_countries, prefix="h_")
-    start = "TRUE" if filters.start is None else "start_date >= $start"
-    if filters.start:
-        parameters["start"] = filters.start
-    parameters.update(**visitor_parameters, **host_parameters, taken=_taken(), completed=list(COMPLETED))
-    counts = ", ".join(f"count(*) FILTER (WHERE {start} AND status = '{s}') AS {s}" for s in STATUSES)
+def _figures(store: Store, periods: list[Filters]) -> list[dict]:
+    """The headline figures of each of `periods` (the same filters over different periods, the
+    latest first), in one query: one pass for the totals to each period's end, one for what
+    started in the periods (so the period's filter reaches the scan before the join)."""
+    exchanges_sql, parameters = _exchange_scope(periods[0], since_start=False)
+    parameters.update(taken=_taken(), completed=list(COMPLETED))
+    by_partnership, to_date, at_target, in_periods, registrations = [], [], [], [], []
+    for i, period in enumerate(periods):
+        parameters[f"end{i}"] = period.end or dt.date.max
+        started = "TRUE"
+        if period.start:
+            parameters[f"start{i}"] = period.start
+            started = f"start_date >= $start{i}"
+        until, inside = f"start_date <= $end{i}", f"{started} AND start_date <= $end{i}"
+        going = f"{inside} AND live"
+        by_partnership.append(f"""
+            count(*) FILTER (WHERE list_contains($completed, status) AND {until}) AS done{i},
+            sum(lump_sum_eur) FILTER (WHERE list_contains($taken, status) AND {until}) AS committed{i},
+            sum(lump_sum_eur) FILTER (WHERE status = 'paid' AND {until}) AS paid{i}""")
+        to_date.append(f"""
+            coalesce(sum(done{i}), 0) AS completed_to_date{i},
+            coalesce(sum(committed{i}), 0)::BIGINT AS committed_eur{i},
+            coalesce(sum(paid{i}), 0)::BIGINT AS paid_eur{i}""")
+        at_target.append(f"count(*) FILTER (WHERE coalesce(b.done{i}, 0) >= p.target_exchanges) AS partnerships_at_target{i}")
+        in_periods.append(",".join(f"\n count(*) FILTER (WHERE {inside} AND status = '{s}') AS {s}{i}" for s in STATUSES) + f""",
+            count(*) FILTER (WHERE {inside} AND NOT live) AS withdrawn{i},
+            count(*) FILTER (WHERE {inside}) AS exchanges{i},
+            count(*) FILTER (WHERE {going}) AS going_ahead{i},
+            avg(halved::INTEGER) FILTER (WHERE {going}) AS halved_share{i},
+            avg((visitor_kind = 'SME')::INTEGER) FILTER (WHERE {going}) AS sme_share{i},
+            avg(working_days) FILTER (WHERE {going}) AS average_working_days{i},
+            avg(distance_km) FILTER (WHERE {going}) AS average_distance_km{i},
+            len(list_distinct(list_concat(coalesce(list(visitor_country) FILTER (WHERE {going}), []),
+                                          coalesce(list(host_country) FILTER (WHERE {going}), [])))) AS countries_reached{i},
+            avg((NOT list_has_any(visitor_ecosystems, host_ecosystems))::INTEGER) FILTER (WHERE {going}) AS crossing_share{i}""")
+        for side, kind, countries in (("visitors", "can_visit", period.visitor_countries),
+                                      ("hosts", "can_host", period.host_countries)):
+            condition, values = _organisation_scope(period, countries, prefix=f"{side}{i}_")
+            parameters.update(values)
+            registrations.append(f"(SELECT count(*) FROM organisations o WHERE o.{kind} AND {condition}) "
+                                 f"AS {side}_registered{i}")
+    earliest = "TRUE" if periods[-1].start is None else f"start_date >= $start{len(periods) - 1}"
+    partnership_filter = "WHERE list_contains($partnerships, p.id)" if periods[0].partnerships else ""
     row = store.query(f"""
         {exchanges_sql},
-        going AS (SELECT * FROM x WHERE {start} AND live),
-        stages AS (SELECT {counts}, count(*) FILTER (WHERE {start} AND NOT live) AS withdrawn FROM x)
-        SELECT stages.*,
-            (SELECT count(*) FROM organisations o WHERE o.can_visit AND {visitors}) AS visitors_registered,
-            (SELECT count(*) FROM organisations o WHERE o.can_host AND {hosts}) AS hosts_registered,
-            (SELECT count(*) FROM x WHERE {start}) AS exchanges,
-            (SELECT count(*) FROM x WHERE list_contains($completed, status)) AS completed_to_date,
-            (SELECT coalesce(sum(lump_sum_eur), 0)::BIGINT FROM x WHERE list_contains($taken, status)) AS committed_eur,
-            (SELECT coalesce(sum(lump_sum_eur), 0)::BIGINT FROM x WHERE status = 'paid') AS paid_eur,
-            (SELECT count(*) FROM (
-                SELECT p.target_exchanges, count(x.id) AS done FROM partnerships p
-                LEFT JOIN x ON x.partnership_id = p.id AND list_contains($completed, x.status)
-                {"WHERE list_contains($partnerships, p.id)" if filters.partnerships else ""}
-                GROUP BY p.id, p.target_exchanges) WHERE done >= target_exchanges) AS partnerships_at_target,
-            (SELECT count(*) FROM going) AS going_ahead,
-            (SELECT avg(halved::INTEGER) FROM going) AS halved_share,
-            (SELECT avg((visitor_kind = 'SME')::INTEGER) FROM going) AS sme_share,
-            (SELECT avg(working_days) FROM going) AS average_working_days,
-            (SELECT avg(distance_km) FROM going) AS average_distance_km,
-            (SELECT count(DISTINCT country) FROM (SELECT visitor_country AS country FROM going
-                                                 UNION ALL SELECT host_country FROM going)) AS countries_reached,
-            (SELECT avg((NOT list_has_any(visitor_ecosystems, host_ecosystems))::INTEGER) FROM going) AS crossing_share
-        FROM stages""", parameters).to_dict("records")[0]
-    return {key: None if pd.isna(value) else value for key, value in row.items()}
+        by_partnership AS MATERIALIZED (SELECT partnership_id, {",".join(by_partnership)} FROM x GROUP BY partnership_id),
+        to_date AS (SELECT {",".join(to_date)} FROM by_partnership),
+        at_target AS (SELECT {", ".join(at_target)} FROM partnerships p
+                      LEFT JOIN by_partnership b ON b.partnership_id = p.id {partnership_filter}),
+        periods AS (SELECT {",".join(in_periods)} FROM x WHERE {earliest})
+        SELECT periods.*, to_date.*, at_target.*, {", ".join(registrations)}
+        FROM periods, to_date, at_target""", parameters).to_dict("records")[0]
+    return [{key[: -len(str(i))]: None if pd.isna(value) else value
+             for key, value in row.items() if key.endswith(str(i))} for i in range(len(periods))]
 
 
 def headline(store: Store, filters: Filters | dict | None = None) -> dict:
@@ -252,14 +271,21 @@ def headline(store: Store, filters: Filters | dict | None = None) -> dict:
     cancelled); they are None when there are none."""
     filters = Filters.of(filters)
     before = filters.previous()
-    return {"current": _figures(store, filters), "previous": _figures(store, before) if before else None}
+    figures = _figures(store, [filters, before] if before else [filters])
+    return {"current": figures[0], "previous": figures[1] if before else None}
 
 
 def pipeline(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """For each stage of the workflow: the exchanges that reached it and those at it now."""
     sql, parameters = _exchange_scope(Filters.of(filters))
     now = store.query(f"{sql} SELECT status, count(*) AS exchanges FROM x GROUP BY status", parameters)
-    now = now.set_index("status")["exchanges"].reindex(list(STATUSES), fill_value=0)
+    return _funnel(now.set_index("status")["exchanges"].to_dict())
+
+
+def _funnel(at_status: dict) -> pd.DataFrame:
+    """The pipeline from the number of exchanges at each status (an exchange that is paid has
+    passed every stage; a rejected one stopped at the request, a cancelled one after approval)."""
+    now = pd.Series({status: int(at_status.get(status) or 0) for status in STATUSES})
     steps = pd.Series(STAGE_REACHED).reindex(now.index)
     return pd.DataFrame({
         "stage": list(PIPELINE),
@@ -411,14 +437,24 @@ def rule_breaches(store: Store, filters: Filters | dict | None = None) -> pd.Dat
         {sql},
         taken AS (SELECT visitor_id, count(*) AS visits FROM exchanges
                   WHERE list_contains($taken, status) GROUP BY visitor_id)
-        SELECT x.id AS exchange_id, x.visitor_name AS visitor, x.visitor_country, x.host_name AS host,
-               x.host_country, x.start_date AS start, x.end_date AS "end", x.status,
+        SELECT x.id AS exchange_id, x.visitor_country, x.host_country, x.start_date AS start, x.end_date AS "end",
                coalesce(t.visits, 0) - list_contains($taken, x.status)::INTEGER AS visits_taken
         FROM x LEFT JOIN taken t USING (visitor_id) WHERE x.live ORDER BY x.id
         """, parameters)
     breaches = load_rulebook().check_exchanges(table)
-    found = table.drop(columns="visits_taken").loc[breaches["row"]].reset_index(drop=True)
-    return pd.concat([found, breaches[["rule", "message"]]], axis=1)
+    found = table.loc[breaches["row"], ["exchange_id"]].reset_index(drop=True)
+    return _described(store, pd.concat([found, breaches[["rule", "message"]]], axis=1))
+
+
+def _described(store: Store, found: pd.DataFrame) -> pd.DataFrame:
+    """The exchanges of a finding with who, where, when and status, in the finding's order."""
+    details = store.query("""
+        SELECT e.id AS exchange_id, v.name AS visitor, v.country AS visitor_country, h.name AS host,
+               h.country AS host_country, e.start_date AS start, e.end_date AS "end", e.distance_km, e.status
+        FROM exchanges e LEFT JOIN organisations v ON v.id = e.visitor_id
+        LEFT JOIN organisations h ON h.id = e.host_id
+        WHERE e.id IN (SELECT unnest($ids))""", {"ids": found["exchange_id"].unique().tolist()})
+    return found[["exchange_id"]].merge(details, how="left", on="exchange_id").join(found.drop(columns="exchange_id"))
 
 
 def repeated_visitors(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
@@ -427,11 +463,13 @@ def repeated_visitors(store: Store, filters: Filters | dict | None = None) -> pd
     sql, parameters = _exchange_scope(filters)
     parameters["taken"] = _taken()
     return store.query(f"""
-        {sql}
+        {sql},
+        repeated AS (SELECT visitor_id FROM x WHERE list_contains($taken, status)
+                     GROUP BY visitor_id HAVING count(*) > 1)
         SELECT visitor_id, any_value(visitor_name) AS visitor, any_value(visitor_country) AS visitor_country,
                count(*) AS exchanges, string_agg(id || ' (' || status || ')', ', ' ORDER BY start_date) AS which
-        FROM x WHERE list_contains($taken, status)
-        GROUP BY visitor_id HAVING count(*) > 1 ORDER BY exchanges DESC, visitor_id
+        FROM x JOIN repeated USING (visitor_id) WHERE list_contains($taken, status)
+        GROUP BY visitor_id ORDER BY exchanges DESC, visitor_id
         """, parameters)
 
 
@@ -449,15 +487,40 @@ def unplaced_organisations(store: Store, filters: Filters | dict | None = None) 
 def lump_sum_mismatches(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges in the period whose stored lump sum differs from what the rules give."""
     table = _live_query(store, filters, """
-        SELECT id AS exchange_id, visitor_name AS visitor, host_name AS host, host_country,
-               start_date AS start, end_date AS "end", distance_km, status, lump_sum_eur AS stored_eur
+        SELECT id AS exchange_id, host_country, start_date AS start, end_date AS "end", distance_km,
+               lump_sum_eur AS stored_eur
         FROM x WHERE lump_sum_eur IS NOT NULL ORDER BY id""")
     rulebook = load_rulebook()
     rules = rulebook.lump_sums(table)
-    table["rules_eur"] = rules["lump_sum_eur"]
-    table["difference_eur"] = table["stored_eur"].astype("int64") - table["rules_eur"]
-    table["why"] = rulebook.halving_reasons(rules, table["distance_km"]).where(rules["halved"], "not halved")
-    return table[table["difference_eur"] != 0].reset_index(drop=True)
+    differs = (table["stored_eur"].astype("int64") != rules["lump_sum_eur"]).to_numpy()
+    table, rules = table[differs].reset_index(drop=True), rules[differs].reset_index(drop=True)
+    found = pd.DataFrame({
+        "exchange_id": table["exchange_id"],
+        "stored_eur": table["stored_eur"].astype("int64"),
+        "rules_eur": rules["lump_sum_eur"],
+        "difference_eur": table["stored_eur"].astype("int64") - rules["lump_sum_eur"],
+        "why": rulebook.halving_reasons(rules, table["distance_km"]).where(rules["halved"], "not halved"),
+    })
+    return _described(store, found)
+
+
+def dashboard(store: Store, filters: Filters | dict | None = None) -> dict:
+    """Everything the Uptake page shows, read on one connection: `headline`, the views by their
+    function's name, and the findings by their FINDINGS key."""
+    views = (monthly, partnership_progress, country_flows, ecosystem_pairs, working_days_histogram,
+             distance_histogram)
+    with store.reading():
+        result = {"headline": headline(store, filters)}
+        result["pipeline"] = _funnel(result["headline"]["current"])
+        result.update({view.__name__: view(store, filters) for view in views})
+        result.update({key: query(store, filters) for key, (_, query) in FINDINGS.items()})
+    return result
+
+
+def map_layers(store: Store, filters: Filters | dict | None = None) -> dict:
+    """What the Exchange map draws, read on one connection: arcs, cities and countries."""
+    with store.reading():
+        return {view.__name__: view(store, filters) for view in (place_flows, places, country_activity)}
 
 
 FINDINGS = {

@@ -20,16 +20,14 @@ if options["first_day"] is None:
     st.stop()
 
 filters = sidebar_filters(options)
-chosen = filters.as_dict()
 shade = st.radio("Shade countries by exchanges", ["hosted", "sent"], horizontal=True, key="shade",
                  bind="query-params")
-flows = cached(uptake.place_flows, store, filters=chosen)
-places = cached(uptake.places, store, filters=chosen)
+layers = cached(uptake.map_layers, store, filters=filters.as_dict())
+flows, places, countries = layers["place_flows"], layers["places"], layers["country_activity"]
 if places.empty:
     st.info("No exchange matches these filters in this period. Widen the period or clear a filter in the sidebar.")
     st.stop()
 
-countries = cached(uptake.country_activity, store, filters=chosen)
 st.plotly_chart(charts.exchange_map(flows.head(MOST_ARCS), places, countries, country_shapes(), shade),
                 width="stretch", key="exchange_map")
 drawn = min(len(flows), MOST_ARCS)

@@ -20,8 +20,8 @@ if options["first_day"] is None:
     st.stop()
 
 filters = sidebar_filters(options)
-chosen = filters.as_dict()
-figures = cached(uptake.headline, store, filters=chosen)
+view = cached(uptake.dashboard, store, filters=filters.as_dict())
+figures = view["headline"]
 now = figures["current"]
 st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}, each figure against the "
            f"{(filters.end - filters.start).days + 1} days before. Money and completions are to the period's end.")
@@ -64,30 +64,30 @@ progress, flows, stays, quality = st.tabs(["Pipeline and targets", "Flows", "Sta
 nothing = "No exchange matches these filters in this period."
 with progress:
     left, right = st.columns(2)
-    figure(cached(uptake.pipeline, store, filters=chosen).query("reached > 0"), charts.pipeline_funnel,
+    figure(view["pipeline"].query("reached > 0"), charts.pipeline_funnel,
            nothing, "funnel", left)
-    figure(cached(uptake.monthly, store, filters=chosen),
+    figure(view["monthly"],
            lambda t: charts.monthly_progress(t, rulebook.target_exchanges), nothing, "monthly", right)
-    partnerships = cached(uptake.partnership_progress, store, filters=chosen)
+    partnerships = view["partnership_progress"]
     figure(partnerships, charts.partnership_progress, "No partnership matches these filters.", "partnerships")
     downloads(partnerships, "Partnership progress", "partnerships")
 with flows:
-    countries = cached(uptake.country_flows, store, filters=chosen)
+    countries = view["country_flows"]
     left, right = st.columns(2)
     figure(countries, charts.country_sankey, nothing, "sankey", left)
     figure(countries, charts.country_heatmap, nothing, "country_heatmap", right)
     downloads(countries, "Country flows", "country_flows")
-    figure(cached(uptake.ecosystem_pairs, store, filters=chosen), charts.ecosystem_heatmap, nothing, "ecosystems")
+    figure(view["ecosystem_pairs"], charts.ecosystem_heatmap, nothing, "ecosystems")
 with stays:
     left, right = st.columns(2)
-    figure(cached(uptake.working_days_histogram, store, filters=chosen),
+    figure(view["working_days_histogram"],
            lambda t: charts.threshold_histogram(t, "working_days", rulebook.halve_under_working_days,
                                                 "Working days at the host", "working days"), nothing, "days", left)
-    figure(cached(uptake.distance_histogram, store, filters=chosen),
+    figure(view["distance_histogram"],
            lambda t: charts.threshold_histogram(t, "distance_km", rulebook.halve_under_km,
                                                 "Distance between the organisations", "km", uptake.DISTANCE_BIN_KM),
            nothing, "distance", right)
 with quality:
     st.caption("What to correct before the figures above can be trusted. Open a finding to see its rows.")
-    for key, (title, query) in uptake.FINDINGS.items():
-        finding(title, cached(query, store, filters=chosen), key)
+    for key, (title, _) in uptake.FINDINGS.items():
+        finding(title, view[key], key)

@@ -131,3 +131,17 @@ def test_the_target_trajectory_runs_across_the_programme(rulebook):
     assert 0 < trajectory.iloc[0] < rulebook.target_exchanges / 12
     assert trajectory.iloc[1] == trajectory.iloc[2] == rulebook.target_exchanges
     assert np.all(np.diff(trajectory) >= 0)
+
+
+@pytest.mark.parametrize("case", ["2026 against 2025", "a filter matching nothing", "no period, two filters"])
+def test_the_page_reads_the_same_views_on_one_connection(programme, case):
+    store, _, _ = programme
+    f = CASES[case]
+    board = uptake.dashboard(store, f.as_dict())
+    assert board["headline"] == uptake.headline(store, f)
+    pd.testing.assert_frame_equal(board["pipeline"], uptake.pipeline(store, f))
+    for name in ("monthly", "partnership_progress", "country_flows", "working_days_histogram", *uptake.FINDINGS):
+        query = uptake.FINDINGS[name][1] if name in uptake.FINDINGS else getattr(uptake, name)
+        pd.testing.assert_frame_equal(board[name], query(store, f))
+    layers = uptake.map_layers(store, f)
+    pd.testing.assert_frame_equal(layers["places"], uptake.places(store, f))
