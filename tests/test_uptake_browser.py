@@ -58,6 +58,7 @@ def test_the_map_draws_offline(streamlit_server, offline_page, tmp_path):
     assert _pixels_like(plot, (8, 81, 156), 60) > 500  # countries shaded blue
     assert _pixels_like(plot, (230, 140, 90), 45) > 200  # the orange arcs
     assert "No exchange matches" not in page.inner_text("body")
+    assert page.blocked == [], "the map asked the internet for something"
 
 
 def test_a_shared_link_opens_the_filtered_uptake_page(streamlit_server, offline_page, tmp_path):
@@ -76,3 +77,4 @@ def test_a_shared_link_opens_the_filtered_uptake_page(streamlit_server, offline_
     assert page.locator('[data-testid="stMetric"]').first.inner_text() != everyone
     assert "visitor_country=DE" in page.url
     assert page.locator(".js-plotly-plot").count() >= 3
+    assert page.blocked == [], "the page asked the internet for something"

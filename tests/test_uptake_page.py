@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cx import uptake
+from cx import PROJECT_ROOT, uptake
 from cx.store import Store
 from programme_fixture import hand_built_programme
 
@@ -18,7 +18,7 @@ YEAR = (dt.date(2025, 11, 26), dt.date(2026, 11, 25))  # the demo's last year (i
 
 
 def open_page(page: str) -> AppTest:
-    app = AppTest.from_file("../app.py", default_timeout=60)
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
     app.switch_page(page).run()
     assert not app.exception, [e.value for e in app.exception]
     return app
