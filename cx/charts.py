@@ -147,7 +147,6 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
 
 LAGGING = "#d94801"
 ON_TRACK = "#238b45"
-THRESHOLD = "#d94801"
 
 
 def pipeline_funnel(table: pd.DataFrame) -> go.Figure:
@@ -251,8 +250,6 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
 
     MapLibre traces on a blank style with the project's own shapes: nothing is fetched, so it
     draws offline. No text labels or symbols (those need glyphs from the network): hover instead."""
-    from cx.geo import geodesic_path
-
     figure = go.Figure()
     every = [feature["id"] for feature in shapes["features"]]
     figure.add_trace(go.Choroplethmap(

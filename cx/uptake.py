@@ -225,7 +225,7 @@ def _figures(store: Store, periods: list[Filters]) -> list[dict]:
             sum(lump_sum_eur) FILTER (WHERE list_contains($taken, status) AND {until}) AS committed{i},
             sum(lump_sum_eur) FILTER (WHERE status = 'paid' AND {until}) AS paid{i}""")
         to_date.append(f"""
-            coalesce(sum(done{i}), 0) AS completed_to_date{i},
+            coalesce(sum(done{i}), 0)::BIGINT AS completed_to_date{i},
             coalesce(sum(committed{i}), 0)::BIGINT AS committed_eur{i},
             coalesce(sum(paid{i}), 0)::BIGINT AS paid_eur{i}""")
         at_target.append(f"count(*) FILTER (WHERE coalesce(b.done{i}, 0) >= p.target_exchanges) AS partnerships_at_target{i}")
@@ -450,7 +450,8 @@ def _described(store: Store, found: pd.DataFrame) -> pd.DataFrame:
     """The exchanges of a finding with who, where, when and status, in the finding's order."""
     details = store.query("""
         SELECT e.id AS exchange_id, v.name AS visitor, v.country AS visitor_country, h.name AS host,
-               h.country AS host_country, e.start_date AS start, e.end_date AS "end", e.distance_km, e.status
+               h.country AS host_country, e.start_date AS start, e.end_date AS "end",
+               round(e.distance_km)::INTEGER AS distance_km, e.status
         FROM exchanges e LEFT JOIN organisations v ON v.id = e.visitor_id
         LEFT JOIN organisations h ON h.id = e.host_id
         WHERE e.id IN (SELECT unnest($ids))""", {"ids": found["exchange_id"].unique().tolist()})

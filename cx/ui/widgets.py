@@ -63,5 +63,7 @@ def finding(title: str, table: pd.DataFrame, key: str) -> None:
         if table.empty:
             st.success("None found.")
             return
-        st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_table")
+        dates = {column: st.column_config.DateColumn(format="YYYY-MM-DD") for column in table.columns
+                 if pd.api.types.is_datetime64_any_dtype(table[column])}
+        st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_table", column_config=dates)
         downloads(table, title, key)
