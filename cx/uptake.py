@@ -119,10 +119,13 @@ class Filters:
         return replace(self, start=self.start - dt.timedelta(days=days), end=self.start - dt.timedelta(days=1))
 
 
-def _exchange_scope(filters: Filters, *, since_start: bool = True) -> tuple[str, dict]:
+def _exchange_scope(filters: Filters, *, since_start: bool = True, hosts: bool = True,
+                    name: str = "x") -> tuple[str, dict]:
     """A `WITH x AS (...)` clause: the filtered exchanges joined with both organisations.
 
-    With `since_start=False` the period's start is ignored (cumulative figures to its end)."""
+    With `since_start=False` the period's start is ignored (cumulative figures to its end). With
+    `hosts=False` the host's columns are left out, and so is the join with the host when no filter
+    needs it (DuckDB does not drop an unused join, and it costs as much as the rest of a query)."""
     conditions, parameters = [], {}
 
     def where(condition: str, **values):
@@ -146,19 +149,21 @@ def _exchange_scope(filters: Filters, *, since_start: bool = True) -> tuple[str,
         where("list_contains($kinds, v.kind)", kinds=list(filters.kinds))
     if filters.statuses:
         where("list_contains($statuses, e.status)", statuses=list(filters.statuses))
+    host_columns = """h.name AS host_name, h.country AS host_country, h.city AS host_city,
+                   h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,""" if hosts else ""
+    host_join = ("LEFT JOIN organisations h ON h.id = e.host_id"
+                 if hosts or filters.host_countries or filters.ecosystems else "")
     sql = f"""
-        WITH x AS (
+        WITH {name} AS (
             SELECT e.id, e.visitor_id, e.host_id, e.start_date, e.end_date, e.working_days, e.distance_km,
                    e.status, e.lump_sum_eur, e.halved,
                    v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
                    v.lat AS visitor_lat, v.lon AS visitor_lon, v.kind AS visitor_kind,
-                   v.partnership_id, v.ecosystems AS visitor_ecosystems,
-                   h.name AS host_name, h.country AS host_country, h.city AS host_city,
-                   h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,
+                   v.partnership_id, v.ecosystems AS visitor_ecosystems, {host_columns}
                    e.status NOT IN {WITHDRAWN} AS live
             FROM exchanges e
             LEFT JOIN organisations v ON v.id = e.visitor_id
-            LEFT JOIN organisations h ON h.id = e.host_id
+            {host_join}
             {"WHERE " + " AND ".join(conditions) if conditions else ""}
         )"""
     return sql, parameters
@@ -210,6 +215,8 @@ def _figures(store: Store, periods: list[Filters]) -> list[dict]:
     latest first), in one query: one pass for the totals to each period's end, one for what
     started in the periods (so the period's filter reaches the scan before the join)."""
     exchanges_sql, parameters = _exchange_scope(periods[0], since_start=False)
+    visitors_sql, _ = _exchange_scope(periods[0], since_start=False, hosts=False, name="y")
+    exchanges_sql += visitors_sql.replace("WITH", ",", 1)
     parameters.update(taken=_taken(), completed=list(COMPLETED))
     by_partnership, to_date, at_target, in_periods, registrations = [], [], [], [], []
     for i, period in enumerate(periods):
@@ -250,7 +257,7 @@ def _figures(store: Store, periods: list[Filters]) -> list[dict]:
     partnership_filter = "WHERE list_contains($partnerships, p.id)" if periods[0].partnerships else ""
     row = store.query(f"""
         {exchanges_sql},
-        by_partnership AS MATERIALIZED (SELECT partnership_id, {",".join(by_partnership)} FROM x GROUP BY partnership_id),
+        by_partnership AS MATERIALIZED (SELECT partnership_id, {",".join(by_partnership)} FROM y GROUP BY partnership_id),
         to_date AS (SELECT {",".join(to_date)} FROM by_partnership),
         at_target AS (SELECT {", ".join(at_target)} FROM partnerships p
                       LEFT JOIN by_partnership b ON b.partnership_id = p.id {partnership_filter}),
@@ -277,7 +284,7 @@ def headline(store: Store, filters: Filters | dict | None = None) -> dict:
 
 def pipeline(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """For each stage of the workflow: the exchanges that reached it and those at it now."""
-    sql, parameters = _exchange_scope(Filters.of(filters))
+    sql, parameters = _exchange_scope(Filters.of(filters), hosts=False)
     now = store.query(f"{sql} SELECT status, count(*) AS exchanges FROM x GROUP BY status", parameters)
     return _funnel(now.set_index("status")["exchanges"].to_dict())
 
@@ -299,7 +306,7 @@ def monthly(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame
     ones, the cumulative completed since the programme began, and the target trajectory
     (the programme target spread evenly over the programme's period)."""
     filters = Filters.of(filters)
-    sql, parameters = _exchange_scope(filters, since_start=False)
+    sql, parameters = _exchange_scope(filters, since_start=False, hosts=False)
     first = "$start" if filters.start else "(SELECT min(start_date) FROM x)"
     last = "$end" if filters.end else "(SELECT max(start_date) FROM x)"
     if filters.start:
@@ -341,7 +348,7 @@ def partnership_progress(store: Store, filters: Filters | dict | None = None) ->
     """Every partnership's completed exchanges to the period's end against its target, laggards
     first (a partnership with no exchange shows 0)."""
     filters = Filters.of(filters)
-    sql, parameters = _exchange_scope(filters, since_start=False)
+    sql, parameters = _exchange_scope(filters, since_start=False, hosts=False)
     parameters["completed"] = list(COMPLETED)
     return store.query(f"""
         {sql}
@@ -355,8 +362,8 @@ def partnership_progress(store: Store, filters: Filters | dict | None = None) ->
         """, parameters)
 
 
-def _live_query(store: Store, filters, select: str) -> pd.DataFrame:
-    sql, parameters = _exchange_scope(Filters.of(filters))
+def _live_query(store: Store, filters, select: str, hosts: bool = True) -> pd.DataFrame:
+    sql, parameters = _exchange_scope(Filters.of(filters), hosts=hosts)
     return store.query(f"{sql} {select}", parameters)
 
 
@@ -381,7 +388,7 @@ def working_days_histogram(store: Store, filters: Filters | dict | None = None) 
     """Exchanges going ahead per number of working days at the host."""
     return _live_query(store, filters, """
         SELECT working_days, count(*) AS exchanges FROM x WHERE live AND working_days IS NOT NULL
-        GROUP BY ALL ORDER BY working_days""")
+        GROUP BY ALL ORDER BY working_days""", hosts=False)
 
 
 def distance_histogram(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
@@ -389,7 +396,7 @@ def distance_histogram(store: Store, filters: Filters | dict | None = None) -> p
     return _live_query(store, filters, f"""
         SELECT (floor(distance_km / {DISTANCE_BIN_KM}) * {DISTANCE_BIN_KM})::INTEGER AS distance_km,
                count(*) AS exchanges
-        FROM x WHERE live AND distance_km IS NOT NULL GROUP BY ALL ORDER BY distance_km""")
+        FROM x WHERE live AND distance_km IS NOT NULL GROUP BY ALL ORDER BY distance_km""", hosts=False)
 
 
 def place_flows(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
@@ -461,7 +468,7 @@ def _described(store: Store, found: pd.DataFrame) -> pd.DataFrame:
 def repeated_visitors(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Visitors with more than one exchange that takes their one visit (whatever the period)."""
     filters = replace(Filters.of(filters), start=None, end=None)
-    sql, parameters = _exchange_scope(filters)
+    sql, parameters = _exchange_scope(filters, hosts=False)
     parameters["taken"] = _taken()
     return store.query(f"""
         {sql},
