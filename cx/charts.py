@@ -141,6 +141,7 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
         height=420, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=1.02, x=0),
         title="Suggested hosts",
     )
+    return figure
 
 
 # --- uptake -----------------------------------------------------------------------------------
