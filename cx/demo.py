@@ -217,6 +217,8 @@ def exchanges(rng, count: int, orgs: pd.DataFrame, rulebook: Rulebook, today: dt
         holidays = public_holidays(host["country"])
         start = np.busday_offset(start, 0, roll="forward", holidays=holidays)
         end = np.busday_offset(start, days - 1, roll="forward", holidays=holidays)
+        # Holidays can stretch a long stay past one month: end it on the last working day within it.
+        end = min(end, np.busday_offset(start + rulebook.max_calendar_days - 1, 0, roll="backward", holidays=holidays))
         rows.append({
             "id": f"X{number:05d}",
             "visitor_id": visitor["id"], "host_id": host["id"],
