@@ -100,3 +100,11 @@ class VisitedAlready(CxError):
             f"{'s' if visits_taken != 1 else ''} and a visitor may visit "
             f"{'once' if visits_allowed == 1 else f'{visits_allowed} times'} in the scheme, "
             "so there is no host to suggest")
+
+
+class UnreadableFile(CxError):
+    """A file cx cannot read as a table: wrong format, unknown encoding, a broken line, no sheet."""
+
+
+class FileTooLarge(CxError):
+    """A file above the import limits (size or rows), refused before it is read whole."""

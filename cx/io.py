@@ -1,0 +1,939 @@
+"""Registrations and exchanges in and out: CSV, Excel and Parquet files, checked row by row.
+
+An import reads the file (refusing one above the limits before reading it whole), checks every
+row against a pandera schema built from the rulebook (required columns, types, countries, kinds,
+ecosystems, duplicate ids) and then against what only the database and the rules know (cities
+the gazetteer can place, organisations that exist, exchanges that break the call's rules). The
+report names each finding's row in the file, column, value and rule. Rows are upserted on their
+id in one transaction, so a failure or a killed process leaves the database as it was.
+
+Working days, distance and lump sum are computed on import; a lump sum in the file that differs
+from the rulebook's is kept (it is what was agreed) and flagged in the report.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import charset_normalizer
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.parquet as pq
+from pandera import Check
+from rapidfuzz import process
+
+from cx import DATA_DIR
+from cx.ecosystems import ECOSYSTEMS
+from cx.errors import FileTooLarge, UnreadableFile
+from cx.export import FORMULA_STARTS
+from cx.geo import Gazetteer, distance_km, gazetteer
+from cx.rules import Rulebook, load_rulebook
+from cx.store import ORGANISATION_KINDS, STATUSES, Store, insert_frame
+
+TEMPLATES_DIR = DATA_DIR / "templates"
+KINDS = ("partnerships", "organisations", "exchanges")
+FORMATS = {".csv": "CSV", ".txt": "CSV", ".xlsx": "Excel", ".xlsm": "Excel", ".parquet": "Parquet"}
+MODES = {"all": "import nothing unless every row passes", "valid": "import the valid rows, report the rest"}
+CONTACT_COLUMNS = ("contact_name", "contact_email")
+# Years a date may have: wider than any programme, narrow enough that no date arithmetic overflows.
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an import accepts: files above these are refused before they are read whole."""
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_rows: int = 200_000
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of an import file, as the template documents it."""
+
+    name: str
+    type: str  # text, integer, number, date, boolean, list
+    required: bool
+    help: str
+    example: str = ""
+    computed: bool = False  # written by cx on import; the file's value is not stored
+
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "partnerships": (
+        Field("id", "text", True, "The partnership's unique id; re-importing a row with the same id updates it.", "P01"),
+        Field("name", "text", True, "The partnership's name.", "EuroCluster Digital Partnership 1"),
+        Field("ecosystems", "list", False, "Industrial ecosystems it covers, separated by ';' (the 14 of the EU "
+              "industrial strategy, e.g. 'Digital; Health').", "Digital; Electronics"),
+        Field("target_exchanges", "integer", True, "How many exchanges it aims at (a whole number, 0 or more).", "100"),
+    ),
+    "organisations": (
+        Field("id", "text", True, "The organisation's unique id; re-importing a row with the same id updates it.",
+              "O00001"),
+        Field("name", "text", True, "The organisation's name.", "Porto Digital Cluster"),
+        Field("kind", "text", True, "One of: " + ", ".join(ORGANISATION_KINDS) + " ('other': large companies, "
+              "public authorities, universities, training providers; they may only host).", "cluster organisation"),
+        Field("country", "text", True, "Where it is registered, as an ISO-2 code of an eligible country "
+              "(DE, PT, XK...).", "PT"),
+        Field("city", "text", True, "Its city; cx places it with the offline gazetteer (cities of 15,000+ "
+              "inhabitants) unless lat and lon are given.", "Porto"),
+        Field("lat", "number", False, "Latitude in degrees, for places the gazetteer does not know "
+              "(give lon too).", ""),
+        Field("lon", "number", False, "Longitude in degrees (with lat).", ""),
+        Field("partnership_id", "text", False, "The id of the partnership it registered through (must exist).", "P01"),
+        Field("ecosystems", "list", False, "Its industrial ecosystems, separated by ';'.", "Digital"),
+        Field("sectors", "text", False, "Sectors and technologies, free text.", "cybersecurity; cloud computing"),
+        Field("description", "text", False, "Its profile, as visitors will read it.", "A cluster of software firms."),
+        Field("can_host", "boolean", False, "yes or no (default yes).", "yes"),
+        Field("can_visit", "boolean", False, "yes or no (default yes, and no for kind 'other').", "yes"),
+        Field("contact_name", "text", False, "The contact person (personal data: exported only when asked).",
+              "Ana Silva"),
+        Field("contact_email", "text", False, "The contact's e-mail (personal data: exported only when asked).",
+              "ana@example.org"),
+        Field("registered_on", "date", False, "Date of registration, YYYY-MM-DD (or DD.MM.YYYY, DD/MM/YYYY).",
+              "2025-01-15"),
+    ),
+    "exchanges": (
+        Field("id", "text", True, "The exchange's unique id; re-importing a row with the same id updates it.",
+              "X00001"),
+        Field("visitor_id", "text", True, "The id of the visiting organisation (must be in cx already).", "O00001"),
+        Field("host_id", "text", True, "The id of the host organisation, in another eligible country.", "O00002"),
+        Field("start_date", "date", True, "First day at the host (travel excluded), YYYY-MM-DD.", "2026-03-02"),
+        Field("end_date", "date", True, "Last day at the host, YYYY-MM-DD; 3 working days to one month.",
+              "2026-03-06"),
+        Field("status", "text", False, "One of: " + ", ".join(STATUSES) + " (default requested).", "requested"),
+        Field("objectives", "text", False, "What the visitor comes to learn or do.", "Explore new markets."),
+        Field("activities", "list", False, "Activities during the stay, separated by ';'.", "market research"),
+        Field("lump_sum_eur", "integer", False, "The lump sum agreed, in whole euros. Leave empty to have cx "
+              "compute it; a value that differs from the rulebook's is kept and flagged.", ""),
+        Field("working_days", "integer", False, "Computed by cx from the dates and the host country's public "
+              "holidays; a value in the file is ignored.", "", computed=True),
+        Field("distance_km", "number", False, "Computed by cx between the two organisations; ignored on import.",
+              "", computed=True),
+        Field("halved", "boolean", False, "Computed by cx (under 5 working days or 200 km); ignored on import.",
+              "", computed=True),
+    ),
+}
+
+ORGANISATION_COLUMNS = [f.name for f in FIELDS["organisations"]]
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+FINDING_COLUMNS = ["row", "column", "value", "rule", "message", "outcome"]
+
+
+def _finding(row, column, value, rule, message, outcome="rejected") -> dict:
+    return {"row": row, "column": column, "value": "" if value is None else str(value)[:200], "rule": rule,
+            "message": message, "outcome": outcome}
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did. `findings` has one row per broken rule: the row in the file
+    (the header is row 1), the column, the value, the rule and a sentence; `outcome` is
+    'rejected' (the row was not imported) or 'flagged' (imported, worth a look)."""
+
+    kind: str
+    file: str
+    mode: str
+    dry_run: bool
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    flagged: int = 0
+    written: bool = False
+    details: dict = field(default_factory=dict)  # format, encoding, delimiter, sheet, ignored columns
+    findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS))
+
+    def summary(self) -> str:
+        """One sentence: what happened to the file's rows."""
+        counts = f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, " \
+                 f"{self.rejected:,} rejected"
+        if self.flagged:
+            counts += f", {self.flagged:,} flagged"
+        if self.written:
+            verb = "Imported"
+        elif self.dry_run:
+            verb = "Dry run (nothing written)"
+        elif self.rejected and self.mode == "all" or not (self.added or self.updated or self.unchanged):
+            verb = "Nothing imported"
+        else:
+            verb = "Nothing to change"
+        why = ""
+        if not self.written and not self.dry_run and self.rejected and self.mode == "all":
+            why = " because some rows were rejected and every row had to pass"
+        return f"{verb}{why}: {self.rows:,} {self.kind} rows in {self.file}: {counts}."
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind, "file": self.file, "mode": self.mode, "dry_run": self.dry_run, "rows": self.rows,
+            "added": self.added, "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
+            "flagged": self.flagged, "written": self.written, "details": self.details,
+            "findings": self.findings.astype(object).where(self.findings.notna(), None).to_dict("records"),
+        }
+
+
+# --- reading files -----------------------------------------------------------------------------
+
+@dataclass
+class Table:
+    """A file's rows as text, indexed by their row number in the file, and what reading found."""
+
+    frame: pd.DataFrame
+    details: dict
+    findings: list[dict]
+
+
+def file_format(filename: str) -> str:
+    """'CSV', 'Excel' or 'Parquet' from the file's extension, or UnreadableFile."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in FORMATS:
+        raise UnreadableFile(f"{Path(filename).name}: cx reads .csv, .xlsx and .parquet files, not {suffix or 'files without an extension'!r}")
+    return FORMATS[suffix]
+
+
+def _check_size(size: int, filename: str, limits: Limits) -> None:
+    if size > limits.max_bytes:
+        raise FileTooLarge(f"{Path(filename).name} is {size / 1e6:,.1f} MB; the limit is "
+                           f"{limits.max_bytes / 1e6:,.1f} MB (split the file or raise the limit)")
+
+
+def _too_many_rows(filename: str, limits: Limits) -> FileTooLarge:
+    return FileTooLarge(f"{Path(filename).name} has more than {limits.max_rows:,} rows, the limit "
+                        "(split the file or raise the limit)")
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a CSV file and the encoding found: a byte-order mark first, then UTF-8, then
+    charset-normalizer's guess, preferring Windows-1252 (Excel's "CSV" in Western Europe) when it
+    reads the bytes as well as the best guess does."""
+    for bom, encoding, name in ((codecs.BOM_UTF8, "utf-8", "UTF-8 with BOM"),
+                                (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+                                (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16")):
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding), name
+            except UnicodeDecodeError as error:
+                raise UnreadableFile(f"the file starts as {name} but byte {error.start} is not {name}") from None
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    matches = list(charset_normalizer.from_bytes(data))
+    if not matches:
+        raise UnreadableFile("the file is not text cx can read (save it as 'CSV UTF-8' from the spreadsheet)")
+    least_chaos = min(m.chaos for m in matches)
+    for match in matches:
+        if match.chaos == least_chaos and "cp1252" in match.could_be_from_charset:
+            return data.decode("cp1252", errors="replace"), "Windows-1252"
+    best = matches[0]
+    return str(best), best.encoding
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter of the header line: the most frequent of ',', ';', tab and '|'."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    return max(counts, key=counts.get) if max(counts.values()) else ","
+
+
+def column_key(name) -> str:
+    """A column name as cx compares it: 'Start Date ' and 'start_date' are the same column."""
+    text = unicodedata.normalize("NFKC", str(name)).replace("\ufeff", "").strip().casefold()
+    return re.sub(r"[\s\-]+", "_", text)
+
+
+def _rows_to_table(header: list[str], records, limits: Limits, filename: str, details: dict) -> Table:
+    """Text records (row number, values) under a header as a Table; rows whose number of values
+    differs from the header's are findings, not rows."""
+    columns = [column_key(c) for c in header]
+    seen, findings, rows, numbers = set(), [], [], []
+    for column in columns:
+        if column and column in seen:
+            raise UnreadableFile(f"{Path(filename).name}: the column {column!r} appears twice in the header")
+        seen.add(column)
+    for number, values in records:
+        if len(rows) + len(findings) >= limits.max_rows:
+            raise _too_many_rows(filename, limits)
+        if all(v == "" for v in values):
+            continue
+        if len(values) != len(columns):
+            findings.append(_finding(number, "", f"{len(values)} values", "value_count",
+                                     f"the row has {len(values)} values and the header {len(columns)} columns "
+                                     "(a value holding the delimiter needs quotes)"))
+            continue
+        rows.append(values)
+        numbers.append(number)
+    frame = pd.DataFrame(rows, columns=columns, index=pd.Index(numbers, name="row"), dtype=object)
+    frame = frame.loc[:, [c != "" for c in columns]]
+    return Table(frame, details, findings)
+
+
+def _read_csv(data: bytes, filename: str, limits: Limits) -> Table:
+    text, encoding = decode(data)
+    delimiter = detect_delimiter(text)
+    details = {"format": "CSV", "encoding": encoding, "delimiter": delimiter}
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    def records():
+        while True:
+            first_line = reader.line_num + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise UnreadableFile(f"{Path(filename).name}, line {reader.line_num}: {error}") from None
+            yield first_line, [v.strip() for v in values]
+
+    rows = records()
+    header = next((values for _, values in rows if any(values)), None)
+    if header is None:
+        raise UnreadableFile(f"{Path(filename).name} is empty: it needs a header row and at least one row")
+    return _rows_to_table(header, rows, limits, filename, details)
+
+
+def as_text(value) -> str:
+    """A typed cell (from Excel or Parquet) as the text a CSV would hold."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return value.date().isoformat() if value == pd.Timestamp(value).normalize() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "; ".join(as_text(v) for v in value)
+    return str(value).strip()
+
+
+def sheet_names(data: bytes, filename: str) -> list[str]:
+    """The sheets of an Excel workbook (the page offers them to choose from)."""
+    workbook = _workbook(data, filename)
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+def _workbook(data: bytes, filename: str):
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises zipfile, KeyError and XML errors for damaged files
+        raise UnreadableFile(f"{Path(filename).name} is not an Excel workbook cx can open ({error})") from None
+
+
+def _read_excel(data: bytes, filename: str, sheet: str | None, limits: Limits) -> Table:
+    workbook = _workbook(data, filename)
+    try:
+        name = sheet or workbook.sheetnames[0]
+        if name not in workbook.sheetnames:
+            raise UnreadableFile(f"{Path(filename).name} has no sheet {name!r}; it has "
+                                 + ", ".join(repr(s) for s in workbook.sheetnames))
+        rows = ((number, [as_text(v) for v in values])
+                for number, values in enumerate(workbook[name].iter_rows(values_only=True), start=1))
+        header = None
+        for _, values in rows:
+            if any(values):
+                header = values
+                break
+        if header is None:
+            raise UnreadableFile(f"the sheet {name!r} of {Path(filename).name} is empty")
+        width = max((i + 1 for i, v in enumerate(header) if v), default=0)
+        trimmed = ((n, v[:width] + [""] * (width - len(v)) if not any(v[width:]) else v) for n, v in rows)
+        return _rows_to_table(header[:width], trimmed, limits, filename, {"format": "Excel", "sheet": name})
+    finally:
+        workbook.close()
+
+
+def _read_parquet(data: bytes, filename: str, limits: Limits) -> Table:
+    try:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+    except (pa_arrow.ArrowException, OSError) as error:
+        raise UnreadableFile(f"{Path(filename).name} is not a Parquet file cx can read ({error})") from None
+    if parquet.metadata.num_rows > limits.max_rows:
+        raise _too_many_rows(filename, limits)
+    try:
+        frame = parquet.read().to_pandas()
+    except (pa_arrow.ArrowException, OSError, ValueError) as error:
+        raise UnreadableFile(f"{Path(filename).name}: cannot read its rows ({error})") from None
+    # Parquet has no header line: row 1 is the first record.
+    records = ((number, [as_text(v) for v in values])
+               for number, values in enumerate(frame.itertuples(index=False, name=None), start=1))
+    return _rows_to_table([str(c) for c in frame.columns], records, limits, filename, {"format": "Parquet"})
+
+
+def read_table(data: bytes, filename: str, *, sheet: str | None = None, limits: Limits = Limits()) -> Table:
+    """A file's rows as text, or UnreadableFile / FileTooLarge with a sentence saying why."""
+    _check_size(len(data), filename, limits)
+    kind = file_format(filename)
+    if kind == "Excel":
+        return _read_excel(data, filename, sheet, limits)
+    if kind == "Parquet":
+        return _read_parquet(data, filename, limits)
+    return _read_csv(data, filename, limits)
+
+
+def read_path(path: Path | str, *, sheet: str | None = None, limits: Limits = Limits()) -> Table:
+    """`read_table` for a file on disk; its size is checked before a byte is read."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnreadableFile(f"there is no file {str(path)!r}")
+    _check_size(path.stat().st_size, path.name, limits)
+    return read_table(path.read_bytes(), path.name, sheet=sheet, limits=limits)
+
+
+# --- parsing values ----------------------------------------------------------------------------
+
+TRUE_WORDS = {"yes", "y", "true", "1", "x"}
+FALSE_WORDS = {"no", "n", "false", "0"}
+
+
+def _unneutralise(values: pd.Series) -> pd.Series:
+    """Undo `cx.export.neutralise`: "'=A1" in an exported file was "=A1" in cx."""
+    quoted = values.str.startswith("'") & values.str[1:2].isin(list(FORMULA_STARTS))
+    return values.where(~quoted, values.str[1:])
+
+
+def _parse_integer(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values.str.replace(r"[ _]", "", regex=True), errors="coerce")
+    whole = numbers.notna() & (numbers == numbers.round()) & (numbers.abs() < 2**31)
+    return numbers.where(whole).astype("Int64")
+
+
+def _parse_number(values: pd.Series) -> pd.Series:
+    decimal_comma = values.str.fullmatch(r"-?\d+,\d+")
+    numbers = pd.to_numeric(values.where(~decimal_comma, values.str.replace(",", ".")), errors="coerce")
+    return numbers.where(np.isfinite(numbers)).astype("float64")
+
+
+def _parse_date(values: pd.Series) -> pd.Series:
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
+    for pattern, fmt in ((r"\d{4}-\d{1,2}-\d{1,2}", "%Y-%m-%d"), (r"\d{1,2}\.\d{1,2}\.\d{4}", "%d.%m.%Y"),
+                         (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"), (r"\d{4}-\d{1,2}-\d{1,2}[ T]00:00(:00)?", None)):
+        rows = values.str.fullmatch(pattern) & parsed.isna()
+        if rows.any():
+            text = values[rows].str.slice(0, 10) if fmt is None else values[rows]
+            parsed[rows] = pd.to_datetime(text, format=fmt or "%Y-%m-%d", errors="coerce")
+    in_range = parsed.dt.year.between(FIRST_YEAR, LAST_YEAR)
+    return parsed.where(in_range)
+
+
+def _parse_boolean(values: pd.Series) -> pd.Series:
+    words = values.str.casefold()
+    return pd.Series(np.where(words.isin(TRUE_WORDS), True, np.where(words.isin(FALSE_WORDS), False, None)),
+                     index=values.index, dtype="boolean")
+
+
+def _split_list(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: [part.strip() for part in v.split(";") if part.strip()])
+
+
+PARSERS: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "integer": _parse_integer, "number": _parse_number, "date": _parse_date, "boolean": _parse_boolean,
+}
+TYPE_RULES = {
+    "integer": "is not a whole number (between -2,147,483,648 and 2,147,483,647)",
+    "number": "is not a number",
+    "date": f"is not a date like 2026-03-02 (or 02.03.2026) between {FIRST_YEAR} and {LAST_YEAR}",
+    "boolean": "is not yes or no",
+}
+
+
+def ecosystem_key(name: str) -> str:
+    """An ecosystem name folded so 'Energy - Renewables' finds 'Energy – Renewables'."""
+    text = re.sub(r"[\u2010-\u2015-]", "-", unicodedata.normalize("NFKC", name)).casefold()
+    return " ".join(text.replace("and", "&").split())
+
+
+ECOSYSTEM_NAMES = {ecosystem_key(name): name for name in ECOSYSTEMS}
+
+
+def _ecosystems(values: pd.Series) -> pd.Series:
+    return _split_list(values).map(lambda parts: sorted({ECOSYSTEM_NAMES.get(ecosystem_key(p), p) for p in parts}))
+
+
+def _unknown_ecosystems(parts: list[str]) -> list[str]:
+    return [p for p in parts if ecosystem_key(p) not in ECOSYSTEM_NAMES]
+
+
+# --- the schema --------------------------------------------------------------------------------
+
+def _message(rule: str, column: str, value: str, rulebook: Rulebook) -> str:
+    """The sentence for a schema check that failed on one value."""
+    if rule == "required":
+        return f"{column} needs a value"
+    if rule in TYPE_RULES:
+        return f"{column} {value!r} {TYPE_RULES[rule]}"
+    if rule == "kind":
+        return f"{value!r} is not an organisation kind; use one of: {', '.join(ORGANISATION_KINDS)}"
+    if rule == "status":
+        return f"{value!r} is not an exchange status; use one of: {', '.join(STATUSES)}"
+    if rule == "unknown_country":
+        return f"{value!r} is not a known ISO-2 country code (such as DE, PT, XK)"
+    if rule == "ineligible_country":
+        return f"{value.upper()} ({rulebook.country_name(value)}) does not take part in {rulebook.call_name}"
+    if rule == "ecosystem":
+        unknown = _unknown_ecosystems(_split_list(pd.Series([value])).iloc[0])
+        hints = []
+        for name in unknown:
+            close = process.extractOne(name, list(ECOSYSTEMS), score_cutoff=60)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return f"not one of the 14 industrial ecosystems: {', '.join(hints)}"
+    if rule == "latitude":
+        return f"lat {value} is not between -90 and 90"
+    if rule == "longitude":
+        return f"lon {value} is not between -180 and 180"
+    if rule == "not_negative":
+        return f"{column} {value} is negative"
+    if rule == "email":
+        return f"{value!r} is not an e-mail address"
+    return f"{column} {value!r} breaks the rule {rule}"
+
+
+def _check(function, rule: str) -> Check:
+    """A column check that passes empty cells (the 'required' check reports those)."""
+    return Check(lambda s: (s == "") | function(s), name=rule)
+
+
+def schema(kind: str, rulebook: Rulebook) -> pa.DataFrameSchema:
+    """The pandera schema of one kind of file; every cell arrives as stripped text."""
+    countries = rulebook.countries.index
+    known = lambda s: s.str.upper().isin(countries) | s.str.upper().map(_is_country)  # noqa: E731
+    columns = {}
+    for spec in FIELDS[kind]:
+        checks = [Check(lambda s: s != "", name="required")] if spec.required else []
+        if spec.type in PARSERS and not spec.computed:
+            checks.append(_check(lambda s, parse=PARSERS[spec.type]: parse(s).notna(), spec.type))
+        if spec.name == "id":
+            checks.append(Check(lambda s: ~s.duplicated(keep="first") | (s == ""), name="duplicate_id"))
+        if spec.name == "kind":
+            checks.append(_check(lambda s: s.isin(ORGANISATION_KINDS), "kind"))
+        if spec.name == "status":
+            checks.append(_check(lambda s: s.str.casefold().isin(STATUSES), "status"))
+        if spec.name == "country":
+            checks.append(_check(known, "unknown_country"))
+            checks.append(_check(lambda s: ~known(s) | s.str.upper().isin(rulebook.eligible_countries),
+                                 "ineligible_country"))
+        if spec.name == "ecosystems":
+            checks.append(_check(lambda s: _split_list(s).map(lambda p: not _unknown_ecosystems(p)), "ecosystem"))
+        if spec.name == "lat":
+            checks.append(_check(lambda s: _parse_number(s).between(-90, 90) | _parse_number(s).isna(), "latitude"))
+        if spec.name == "lon":
+            checks.append(_check(lambda s: _parse_number(s).between(-180, 180) | _parse_number(s).isna(),
+                                 "longitude"))
+        if spec.name in ("target_exchanges", "lump_sum_eur"):
+            checks.append(_check(lambda s: ~(_parse_integer(s) < 0).fillna(False), "not_negative"))
+        if spec.name == "contact_email":
+            checks.append(_check(lambda s: s.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "email"))
+        columns[spec.name] = pa.Column(None, checks, required=spec.required, nullable=True)
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def _is_country(code: str) -> bool:
+    import pycountry
+
+    return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
+
+
+def _schema_findings(kind: str, frame: pd.DataFrame, rulebook: Rulebook) -> list[dict]:
+    try:
+        schema(kind, rulebook).validate(frame, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    findings = []
+    for case in cases.itertuples(index=False):
+        if case.check == "column_in_dataframe":
+            findings.append(_finding(None, case.failure_case, "", "missing_column",
+                                     f"the file has no column {case.failure_case!r} (it has: "
+                                     f"{', '.join(frame.columns) or 'no columns'})"))
+            continue
+        row = int(case.index)
+        value = frame.at[row, case.column]
+        message = _message(case.check, case.column, value, rulebook)
+        if case.check == "duplicate_id":
+            first = frame.index[frame[case.column] == value][0]
+            message = f"the id {value!r} is already on row {first}"
+        findings.append(_finding(row, case.column, value, case.check, message))
+    return findings
+
+
+# --- rows as the store holds them --------------------------------------------------------------
+
+def _typed(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The file's columns as the store's types (only rows that passed the schema arrive here)."""
+    out = pd.DataFrame(index=frame.index)
+    for spec in FIELDS[kind]:
+        if spec.name not in frame or spec.computed:
+            continue
+        values = frame[spec.name]
+        if spec.name == "ecosystems":
+            out[spec.name] = _ecosystems(values)
+        elif spec.type == "list":
+            out[spec.name] = _split_list(values)
+        elif spec.type in PARSERS:
+            out[spec.name] = PARSERS[spec.type](values)
+        elif spec.name == "country":
+            out[spec.name] = values.str.upper()
+        elif spec.name == "status":
+            out[spec.name] = values.str.casefold().replace("", "requested")
+        else:
+            out[spec.name] = values.where(values != "", None).astype(object)
+    return out
+
+
+def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazetteer,
+                       store_partnerships: set[str]) -> tuple[pd.DataFrame, list[dict]]:
+    """Place each organisation (its lat/lon, else the gazetteer) and check its partnership."""
+    findings = []
+    typed = typed.copy()
+    if "can_visit" in present:
+        others = (typed["kind"] == "other") & typed["can_visit"].fillna(False).astype(bool)
+        for row in typed.index[others]:
+            findings.append(_finding(row, "can_visit", "yes", "host_only",
+                                     "organisations of kind 'other' (large companies, public authorities, "
+                                     "universities, training providers) may host but not visit"))
+    else:
+        typed["can_visit"] = typed["kind"] != "other"
+    if "can_host" not in present:
+        typed["can_host"] = True
+    typed["can_host"] = typed["can_host"].fillna(True).astype(bool)
+    typed["can_visit"] = typed["can_visit"].fillna(typed["kind"] != "other").astype(bool)
+    for column in ("lat", "lon"):
+        if column not in typed:
+            typed[column] = np.nan
+    given = typed["lat"].notna() & typed["lon"].notna()
+    half = typed["lat"].notna() ^ typed["lon"].notna()
+    for row in typed.index[half]:
+        findings.append(_finding(row, "lat" if typed.at[row, "lat"] != typed.at[row, "lat"] else "lon", "",
+                                 "half_coordinates", "give both lat and lon, or neither"))
+    lat, lon = places.locate_many(typed["city"], typed["country"])
+    typed["lat"] = np.where(given, typed["lat"], lat)
+    typed["lon"] = np.where(given, typed["lon"], lon)
+    for row in typed.index[~given & ~half & np.isnan(lat)]:
+        city, country = typed.at[row, "city"], typed.at[row, "country"]
+        suggestions = places.suggest(city, country)
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        findings.append(_finding(row, "city", city, "unknown_city",
+                                 f"cannot place the city {city!r} in {country}{hint} (give lat and lon for "
+                                 "places under 15,000 inhabitants)"))
+    if "partnership_id" in typed:
+        missing = typed["partnership_id"].notna() & ~typed["partnership_id"].isin(store_partnerships)
+        for row in typed.index[missing]:
+            value = typed.at[row, "partnership_id"]
+            findings.append(_finding(row, "partnership_id", value, "missing_partnership",
+                                     f"there is no partnership {value!r} in cx (import the partnerships first)"))
+    return typed, findings
+
+
+CHECK_COLUMNS = {"same_country": "host_id", "missing_dates": "start_date", "end_before_start": "end_date",
+                 "too_short": "end_date", "too_long": "end_date", "visited_already": "visitor_id"}
+
+
+def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebook: Rulebook,
+                   ) -> tuple[pd.DataFrame, list[dict]]:
+    """Join each exchange to its visitor and host, check the call's rules, and compute working
+    days, distance and lump sum."""
+    findings = []
+    typed = typed.copy()
+    if "status" not in present:
+        typed["status"] = "requested"
+    ids = sorted(set(typed["visitor_id"].dropna()) | set(typed["host_id"].dropna()))
+    orgs = store.query("SELECT id, country, lat, lon, can_host, can_visit FROM organisations "
+                       "WHERE list_contains(?, id)", [ids]).set_index("id")
+    for role in ("visitor", "host"):
+        column = f"{role}_id"
+        missing = ~typed[column].isin(orgs.index)
+        for row in typed.index[missing]:
+            findings.append(_finding(row, column, typed.at[row, column], "missing_organisation",
+                                     f"there is no organisation {typed.at[row, column]!r} in cx "
+                                     "(import the organisations first)"))
+        able = orgs[f"can_{'visit' if role == 'visitor' else 'host'}"]
+        unable = ~missing & ~typed[column].map(able).fillna(True).astype(bool)
+        for row in typed.index[unable]:
+            findings.append(_finding(row, column, typed.at[row, column], f"cannot_{role[:-2] if role == 'visitor' else 'host'}",
+                                     f"organisation {typed.at[row, column]!r} is registered as one that may not "
+                                     f"{'visit' if role == 'visitor' else 'host'}"))
+    known = typed["visitor_id"].isin(orgs.index) & typed["host_id"].isin(orgs.index)
+    visitor = orgs.reindex(typed["visitor_id"]).set_axis(typed.index)
+    host = orgs.reindex(typed["host_id"]).set_axis(typed.index)
+    # A visit is taken by the visitor's other exchanges in a taken status, in cx or in this file.
+    taken_statuses = list(rulebook.taken_statuses)
+    stored = store.query("SELECT id, visitor_id FROM exchanges WHERE list_contains(?, status) "
+                         "AND list_contains(?, visitor_id)", [taken_statuses, ids])
+    stored = stored[~stored["id"].isin(typed["id"])]
+    in_file = typed[typed["status"].isin(taken_statuses)]
+    taken = (stored["visitor_id"].value_counts().add(in_file["visitor_id"].value_counts(), fill_value=0))
+    visits_taken = typed["visitor_id"].map(taken).fillna(0) - typed["status"].isin(taken_statuses)
+    visits_taken = visits_taken.where(typed["status"].isin(taken_statuses), 0)
+    checks = rulebook.check_exchanges(pd.DataFrame({
+        "visitor_country": visitor["country"], "host_country": host["country"],
+        "start": typed["start_date"], "end": typed["end_date"], "visits_taken": visits_taken,
+    })[known])
+    values = {"host_id": typed["host_id"], "visitor_id": typed["visitor_id"],
+              "start_date": typed["start_date"].dt.date.astype(str), "end_date": typed["end_date"].dt.date.astype(str)}
+    for row, rule, message in checks.itertuples(index=False):
+        column = CHECK_COLUMNS.get(rule) or ("visitor_id" if message.startswith("the visitor") else "host_id")
+        findings.append(_finding(row, column, values[column][row], rule, message))
+    typed["distance_km"] = distance_km(visitor["lat"], visitor["lon"], host["lat"], host["lon"])
+    money = rulebook.lump_sums(pd.DataFrame({"host_country": host["country"], "start": typed["start_date"],
+                                             "end": typed["end_date"], "distance_km": typed["distance_km"]}))
+    typed["working_days"] = money["working_days"].astype("int64")
+    typed["halved"] = money["halved"].astype(bool)
+    computed = money["lump_sum_eur"].astype("Int64")
+    given = typed["lump_sum_eur"] if "lump_sum_eur" in typed else pd.Series(pd.NA, index=typed.index, dtype="Int64")
+    differs = known & given.notna() & (given != computed)
+    reasons = rulebook.halving_reasons(money, typed["distance_km"])
+    for row in typed.index[differs.fillna(False).astype(bool)]:
+        why = f", halved because {reasons[row]}" if reasons[row] else ""
+        findings.append(_finding(row, "lump_sum_eur", given[row], "lump_sum_differs",
+                                 f"the file says EUR {int(given[row]):,}; the rulebook gives EUR "
+                                 f"{int(computed[row]):,} ({int(money.at[row, 'working_days'])} working days in "
+                                 f"{host.at[row, 'country']}{why}); the file's amount is kept", "flagged"))
+    typed["lump_sum_eur"] = given.fillna(computed)
+    return typed, findings
+
+
+# --- comparing with what is stored -------------------------------------------------------------
+
+def _canonical(value):
+    """A value in a form that compares equal whether it came from the file or from DuckDB."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(str(v) for v in value)
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return pd.Timestamp(value).date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return round(float(value), 6)
+    return str(value)
+
+
+def _changes(rows: pd.DataFrame, stored: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """For each row, 'added', 'updated' or 'unchanged' against the stored row of the same id."""
+    outcome = pd.Series("added", index=rows.index, dtype=object)
+    stored = stored.set_index("id")
+    for row, record in rows.iterrows():
+        if record["id"] not in stored.index:
+            continue
+        old = stored.loc[record["id"]]
+        same = all(_canonical(record[c]) == _canonical(old[c]) for c in columns if c != "id")
+        outcome[row] = "unchanged" if same else "updated"
+    return outcome
+
+
+def _upsert(con, table: str, rows: pd.DataFrame, columns: list[str]) -> None:
+    """Insert new ids and update the given columns of existing ones (other columns keep their value)."""
+    frame = rows[columns].reset_index(drop=True)
+    names = ", ".join(f'"{c}"' for c in columns)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
+    if table == "exchanges":
+        updates += ", updated_at = now()"
+    # A failed insert aborts the transaction (which then rolls back); the view goes with the connection.
+    con.register("_cx_import", frame)
+    con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _cx_import '
+                f"ON CONFLICT (id) DO UPDATE SET {updates}")
+    con.unregister("_cx_import")
+
+
+# --- the import --------------------------------------------------------------------------------
+
+Progress = Callable[[float, str], None]
+
+
+def import_table(store: Store, kind: str, table: Table, *, file: str, mode: str = "all", dry_run: bool = False,
+                 by: str = "import", rulebook: Rulebook | None = None, places: Gazetteer | None = None,
+                 progress: Progress | None = None) -> ImportReport:
+    """Check a read file's rows and upsert them in one transaction (none if `dry_run`, or if
+    `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail."""
+    if kind not in KINDS:
+        raise ValueError(f"cx imports {', '.join(KINDS)}, not {kind!r}")
+    if mode not in MODES:
+        raise ValueError(f"the mode is 'all' or 'valid', not {mode!r}")
+    progress = progress or (lambda fraction, text: None)
+    rulebook = rulebook or load_rulebook()
+    frame = table.frame.apply(_unneutralise) if len(table.frame.columns) else table.frame
+    known = [f.name for f in FIELDS[kind]]
+    report = ImportReport(kind, file, mode, dry_run, rows=len(frame) + len(table.findings),
+                          details={**table.details,
+                                   "ignored_columns": [c for c in frame.columns if c not in known]})
+    progress(0.1, f"Checking {report.rows:,} rows")
+    findings = list(table.findings) + _schema_findings(kind, frame, rulebook)
+    missing_column = any(f["rule"] == "missing_column" for f in findings)
+    present = [f.name for f in FIELDS[kind] if f.name in frame.columns and not f.computed]
+    bad = {f["row"] for f in findings}
+    rows = pd.DataFrame() if missing_column else _typed(kind, frame.loc[~frame.index.isin(bad)])
+    if len(rows):
+        progress(0.3, "Checking places, references and rules")
+        if kind == "organisations":
+            partnerships = set(store.query("SELECT id FROM partnerships")["id"])
+            rows, more = _organisation_rows(rows, present, places or gazetteer(), partnerships)
+            present = present + [c for c in ("lat", "lon", "can_host", "can_visit") if c not in present]
+        elif kind == "exchanges":
+            rows, more = _exchange_rows(rows, present, store, rulebook)
+            present = present + [c for c in ("status", "lump_sum_eur", "working_days", "distance_km", "halved")
+                                 if c not in present]
+        else:
+            more = []
+        findings += more
+    report.findings = (pd.DataFrame(findings, columns=FINDING_COLUMNS).astype({"row": "Int64"})
+                       .sort_values(["row", "column"], kind="stable", na_position="first", ignore_index=True))
+    rejected_rows = set(report.findings.loc[report.findings["outcome"] == "rejected", "row"].dropna())
+    if missing_column:
+        rejected_rows |= set(frame.index)
+    report.rejected = len(rejected_rows)
+    report.flagged = int(report.findings.loc[report.findings["outcome"] == "flagged", "row"].nunique())
+    rows = rows.loc[~rows.index.isin(rejected_rows)] if len(rows) else rows
+    if not len(rows):
+        return report
+    stored = store.query(f'SELECT * FROM "{kind}" WHERE list_contains(?, id)', [rows["id"].tolist()])
+    outcome = _changes(rows, stored, present)
+    report.added = int((outcome == "added").sum())
+    report.updated = int((outcome == "updated").sum())
+    report.unchanged = int((outcome == "unchanged").sum())
+    if dry_run or (mode == "all" and report.rejected) or not (report.added or report.updated):
+        return report
+    changed = rows[outcome != "unchanged"]
+    progress(0.6, f"Writing {len(changed):,} {kind}")
+    with store.transaction() as con:
+        _upsert(con, kind, changed, present)
+        progress(0.8, f"Wrote {len(changed):,} {kind}; recording status changes")
+        if kind == "exchanges":
+            before = stored.set_index("id")["status"] if len(stored) else pd.Series(dtype=object)
+            events = pd.DataFrame({"exchange_id": changed["id"].to_numpy(),
+                                   "from_status": changed["id"].map(before).to_numpy(),
+                                   "to_status": changed["status"].to_numpy(), "changed_by": by})
+            events = events[events["from_status"].astype(object).ne(events["to_status"])
+                            | events["from_status"].isna()]
+            if len(events):
+                insert_frame(con, "exchange_events", events.astype(object))
+    report.written = True
+    progress(1.0, report.summary())
+    return report
+
+
+def import_file(store: Store, kind: str, data: bytes, filename: str, *, sheet: str | None = None,
+                mode: str = "all", dry_run: bool = False, limits: Limits = Limits(), **options) -> ImportReport:
+    """Read and import a file's bytes (`import_table`); UnreadableFile / FileTooLarge for a file
+    cx cannot take at all."""
+    table = read_table(data, filename, sheet=sheet, limits=limits)
+    return import_table(store, kind, table, file=Path(filename).name, mode=mode, dry_run=dry_run,
+                        by=options.pop("by", f"import of {Path(filename).name}"), **options)
+
+
+def import_path(store: Store, kind: str, path: Path | str, *, sheet: str | None = None, mode: str = "all",
+                dry_run: bool = False, limits: Limits = Limits(), **options) -> ImportReport:
+    """`import_file` for a file on disk, its size checked before it is read."""
+    table = read_path(path, sheet=sheet, limits=limits)
+    return import_table(store, kind, table, file=Path(path).name, mode=mode, dry_run=dry_run,
+                        by=options.pop("by", f"import of {Path(path).name}"), **options)
+
+
+# --- export ------------------------------------------------------------------------------------
+
+def export_frame(store: Store, kind: str, *, with_contacts: bool = False,
+                 ids: list[str] | None = None) -> pd.DataFrame:
+    """A table in the import file's columns (so an export imports back unchanged), lists joined
+    with '; '; contact details only when asked for; only the given ids when `ids` is set."""
+    columns = [f.name for f in FIELDS[kind] if with_contacts or f.name not in CONTACT_COLUMNS]
+    frame = store.table(kind)
+    if ids is not None:
+        frame = frame[frame["id"].isin(ids)]
+    frame = frame[columns].reset_index(drop=True)
+    for spec in FIELDS[kind]:
+        if spec.name not in frame:
+            continue
+        if spec.type == "list":
+            frame[spec.name] = frame[spec.name].map(lambda v: "; ".join(v) if v is not None and len(v) else "")
+        elif spec.type == "date":
+            frame[spec.name] = pd.to_datetime(frame[spec.name]).dt.date
+    return frame
+
+
+def export_bytes(frames: dict[str, pd.DataFrame], file_format: str) -> tuple[str, bytes]:
+    """The tables as one download: (file name, bytes). CSV and Parquet hold one table per file,
+    so several tables come as a zip; Excel holds one sheet per table. CSV and Excel cells are
+    neutralised against formula injection."""
+    import zipfile
+
+    from cx.export import to_csv_bytes, to_excel_bytes
+
+    if file_format == "xlsx":
+        name = next(iter(frames)) if len(frames) == 1 else "cx"
+        return f"{name}.xlsx", to_excel_bytes(frames)
+    if file_format not in ("csv", "parquet"):
+        raise ValueError(f"cx exports csv, xlsx or parquet, not {file_format!r}")
+    writer = to_csv_bytes if file_format == "csv" else to_parquet_bytes
+    if len(frames) == 1:
+        name, frame = next(iter(frames.items()))
+        return f"{name}.{file_format}", writer(frame)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, frame in frames.items():
+            archive.writestr(f"{name}.{file_format}", writer(frame))
+    return f"cx-{file_format}.zip", buffer.getvalue()
+
+
+def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """Parquet keeps types and runs no formulas, so it is written as is."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def export_all(store: Store, *, with_contacts: bool = False) -> dict[str, pd.DataFrame]:
+    """The whole programme (partnerships, organisations, exchanges) in import columns."""
+    return {kind: export_frame(store, kind, with_contacts=with_contacts) for kind in KINDS}
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+def template_path(kind: str) -> Path:
+    return TEMPLATES_DIR / f"{kind}.csv"
+
+
+def templates_readme() -> str:
+    """The templates' documentation, written from FIELDS (data/templates/README.md is this text;
+    a test keeps them the same)."""
+    lines = ["# Import templates", "",
+             "One CSV per kind of record; import them in this order: partnerships, organisations, exchanges.",
+             "Files may be CSV (comma or semicolon, UTF-8 with or without BOM, or Windows-1252), Excel (.xlsx, "
+             "choose the sheet) or Parquet, with the same column names (case and spaces do not matter).",
+             "Rows are matched on `id`: importing a file again changes nothing, and an updated file updates "
+             "the rows that changed. A column left out keeps the stored values.",
+             "Lists (ecosystems, activities) are separated by `;`. A cell exported as `'=...` (an apostrophe "
+             "before =, +, - or @, against formula injection) is read back without the apostrophe.", ""]
+    for kind in KINDS:
+        lines += [f"## {kind}.csv", "", "| column | required | type | meaning |", "| --- | --- | --- | --- |"]
+        for spec in FIELDS[kind]:
+            kind_text = "computed" if spec.computed else spec.type
+            lines.append(f"| `{spec.name}` | {'yes' if spec.required else 'no'} | {kind_text} | {spec.help} |")
+        lines.append("")
+    return "\n".join(lines)
