@@ -150,6 +150,44 @@ def cmd_budget(args) -> int:
               f"{row.share_of_cost:>6.1%}")
     if args.save:
         print(f"Saved as {scenario.name!r}.")
+
+
+def cmd_import(args) -> int:
+    import pandas as pd
+
+    from cx.io import Limits, import_path
+
+    limits = Limits(max_bytes=int(args.max_mb * 1024 * 1024), max_rows=args.max_rows)
+    report = import_path(open_store(args.db), args.kind, args.file, sheet=args.sheet, mode=args.mode,
+                         dry_run=args.dry_run, limits=limits)
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        print(report.summary())
+        for finding in report.findings.itertuples(index=False):
+            where = "header" if pd.isna(finding.row) else f"row {finding.row}"
+            column = f", {finding.column}" if finding.column else ""
+            print(f"- {where}{column}: {finding.message} [{finding.rule}, {finding.outcome}]")
+    return 1 if report.rejected else 0
+
+
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from cx.io import KINDS, exchange_ids, export_bytes, export_frame
+
+    store = open_store(args.db)
+    kinds = KINDS if args.what == "all" else (args.what,)
+    filtered = args.status or args.partnership
+    if filtered and kinds != ("exchanges",):
+        raise CxError("--status and --partnership filter exchanges: use `python -m cx export exchanges ...`")
+    ids = exchange_ids(store, statuses=args.status, partnership_id=args.partnership) if filtered else None
+    frames = {kind: export_frame(store, kind, with_contacts=args.with_contacts, ids=ids) for kind in kinds}
+    name, data = export_bytes(frames, args.format)
+    output = Path(args.output or name)
+    output.write_bytes(data)
+    print(f"{output}: " + ", ".join(f"{len(frame):,} {kind}" for kind, frame in frames.items())
+          + (" with contact details" if args.with_contacts else " (contact details left out)"))
     return 0
 
 
@@ -258,6 +296,30 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--top", type=int, default=10, help="how many hosts (default 10)")
     match.add_argument("--hosts", help="a CSV of hosts (id, name, country, description, ...) instead of the database")
     match.add_argument("--json", action="store_true")
+
+    load = command("import", cmd_import, "Check a CSV, Excel or Parquet file row by row and upsert its valid rows "
+                   "(exit 1 when rows were rejected).", "python -m cx import organisations data/templates/"
+                   "organisations.csv --dry-run")
+    load.add_argument("kind", choices=["partnerships", "organisations", "exchanges"])
+    load.add_argument("file", help=".csv (comma or semicolon, UTF-8 or Windows-1252), .xlsx or .parquet")
+    load.add_argument("--sheet", help="the Excel sheet (default: the first)")
+    load.add_argument("--mode", choices=["all", "valid"], default="all",
+                      help="all: import nothing unless every row passes (default); valid: import the valid rows")
+    load.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    load.add_argument("--max-mb", type=float, default=50, help="refuse larger files (default 50)")
+    load.add_argument("--max-rows", type=int, default=200_000, help="refuse files with more rows (default 200,000)")
+    load.add_argument("--json", action="store_true", help="the report as JSON, every finding included")
+
+    export = command("export", cmd_export, "Write the database, or a filtered view of its exchanges, as CSV, "
+                     "Excel or Parquet (contact details only with --with-contacts).",
+                     "python -m cx export exchanges --status paid --format xlsx --output paid.xlsx")
+    export.add_argument("what", nargs="?", default="all", choices=["all", "partnerships", "organisations", "exchanges"])
+    export.add_argument("--format", choices=["csv", "xlsx", "parquet"], default="csv")
+    export.add_argument("--output", help="the file to write (default: a name like exchanges.csv, or a .zip "
+                        "of CSV or Parquet files for all)")
+    export.add_argument("--with-contacts", action="store_true", help="include contact names and e-mails")
+    export.add_argument("--status", action="append", help="only exchanges in this status (repeatable)")
+    export.add_argument("--partnership", help="only exchanges whose visitor registered through this partnership")
     return parser
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import defaultdict
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,43 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 
-_approval_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+# Workflow order, for listing statuses the way a partnership manager reads them.
+ORDER = ("requested", "approved", "ongoing", "completed", "reported", "paid", "rejected", "cancelled")
+
+_locks_guard = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def workflow_lock(store: Store) -> Iterator[None]:
+    """Hold the database's one workflow lock: status changes (and imports of exchanges) run one at
+    a time, so the visit-once check and the write that relies on it see the same data.
+
+    DuckDB lets one process write a file; inside it, sessions are threads, and two transactions
+    approving two exchanges of one visitor touch different rows, so DuckDB alone would let both
+    commit. The lock is per resolved file path."""
+    key = str(store.path.resolve())
+    with _locks_guard:
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
+        yield
+
+
+def allowed_next(status: str) -> list[str]:
+    """The statuses an exchange in `status` may move to, in workflow order."""
+    return [s for s in ORDER if s in TRANSITIONS.get(status, ())]
+
+
+def refusal(exchange_id: str, status: str, to_status: str) -> str | None:
+    """Why an exchange in `status` may not become `to_status` (None when it may)."""
+    if to_status in TRANSITIONS.get(status, ()):
+        return None
+    if to_status not in TRANSITIONS:
+        return f"{to_status!r} is not a status; the statuses are {', '.join(ORDER)}"
+    if to_status == status:
+        return f"exchange {exchange_id} is already {status}"
+    allowed = ", ".join(allowed_next(status)) or "none (it is final)"
+    return f"exchange {exchange_id} is {status}; it cannot become {to_status} (allowed next: {allowed})"
 
 
 class UnknownOrganisation(CxError):
@@ -85,7 +122,7 @@ def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end,
     Raises BrokenRules with every broken rule, and stores nothing, when the stay is not allowed."""
     rulebook = rulebook or load_rulebook()
     exchange_id = f"X-{uuid.uuid4().hex[:10]}"
-    with store.transaction() as con:
+    with workflow_lock(store), store.transaction() as con:
         breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook)
         if breaches:
             raise BrokenRules(breaches)
@@ -108,17 +145,17 @@ def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
 
     Approval re-checks the rulebook (the visit-once rule above all) and freezes the lump sum."""
     rulebook = rulebook or load_rulebook()
-    lock = _approval_locks[str(store.path.resolve())] if to_status == "approved" else threading.Lock()
-    with lock, store.transaction() as con:
+    if not str(by).strip():
+        raise CxError("say who changes the status (by=...): the audit trail records it")
+    with workflow_lock(store), store.transaction() as con:
         row = con.execute("SELECT visitor_id, host_id, start_date, end_date, status FROM exchanges WHERE id = ?",
                           [exchange_id]).fetchone()
         if row is None:
             raise UnknownExchange(exchange_id)
         visitor_id, host_id, start, end, status = row
-        if to_status not in TRANSITIONS.get(status, ()):
-            allowed = ", ".join(sorted(TRANSITIONS.get(status, ()))) or "none (it is final)"
-            raise InvalidTransition(f"exchange {exchange_id} is {status}; it cannot become {to_status} "
-                                    f"(allowed next: {allowed})")
+        reason = refusal(exchange_id, status, to_status)
+        if reason:
+            raise InvalidTransition(reason)
         if to_status == "approved":
             breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook, other_than=exchange_id)
             if breaches:
@@ -136,3 +173,22 @@ def history(store: Store, exchange_id: str) -> pd.DataFrame:
     """The exchange's audit trail, oldest first."""
     return store.query("SELECT changed_at, from_status, to_status, changed_by FROM exchange_events "
                        "WHERE exchange_id = ? ORDER BY changed_at, id", [exchange_id])
+
+
+def partnership_exchanges(store: Store, partnership_id: str) -> pd.DataFrame:
+    """The exchanges a partnership guides: those whose visitor or host registered through it,
+    in workflow order of status, then by first day. `side` says whose partnership it is (the
+    visitor's partnership pays the lump sum)."""
+    return store.query(
+        """
+        SELECT e.id, e.status, e.start_date, e.end_date, v.name AS visitor, v.country AS visitor_country,
+               h.name AS host, h.country AS host_country, e.working_days, e.lump_sum_eur, e.updated_at,
+               CASE WHEN v.partnership_id = $p THEN 'visitor' ELSE 'host' END AS side
+        FROM exchanges e
+        LEFT JOIN organisations v ON v.id = e.visitor_id
+        LEFT JOIN organisations h ON h.id = e.host_id
+        WHERE v.partnership_id = $p OR h.partnership_id = $p
+        ORDER BY array_position($order, e.status), e.start_date, e.id
+        """,
+        {"p": partnership_id, "order": list(ORDER)},
+    )

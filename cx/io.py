@@ -20,6 +20,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from rapidfuzz import process
 from cx import DATA_DIR
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import FileTooLarge, UnreadableFile
+from cx.exchanges import workflow_lock
 from cx.export import FORMULA_STARTS
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
@@ -160,22 +162,20 @@ class ImportReport:
 
     def summary(self) -> str:
         """One sentence: what happened to the file's rows."""
-        counts = f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, " \
-                 f"{self.rejected:,} rejected"
-        if self.flagged:
-            counts += f", {self.flagged:,} flagged"
+        counts = (f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, "
+                  f"{self.rejected:,} rejected" + (f", {self.flagged:,} flagged" if self.flagged else ""))
+        rows = f"{self.rows:,} {self.kind} row{'s' * (self.rows != 1)} in {self.file}"
+        if self.dry_run:
+            return f"Dry run, nothing written: {rows} would give {counts}."
         if self.written:
-            verb = "Imported"
-        elif self.dry_run:
-            verb = "Dry run (nothing written)"
-        elif self.rejected and self.mode == "all" or not (self.added or self.updated or self.unchanged):
-            verb = "Nothing imported"
-        else:
-            verb = "Nothing to change"
-        why = ""
-        if not self.written and not self.dry_run and self.rejected and self.mode == "all":
-            why = " because some rows were rejected and every row had to pass"
-        return f"{verb}{why}: {self.rows:,} {self.kind} rows in {self.file}: {counts}."
+            return f"Imported {rows}: {counts}."
+        if self.rejected and self.mode == "all":
+            passing = self.added + self.updated
+            return (f"Nothing imported: {self.rejected:,} of {rows} rejected, and every row had to pass"
+                    + (f" (import the valid rows to take the other {passing:,})." if passing else "."))
+        if self.rejected:
+            return f"Nothing imported: every one of {rows} was rejected or unchanged ({counts})."
+        return f"Nothing to change: {rows}: {counts}."
 
     def as_dict(self) -> dict:
         return {
@@ -772,13 +772,20 @@ def import_table(store: Store, kind: str, table: Table, *, file: str, mode: str 
                  by: str = "import", rulebook: Rulebook | None = None, places: Gazetteer | None = None,
                  progress: Progress | None = None) -> ImportReport:
     """Check a read file's rows and upsert them in one transaction (none if `dry_run`, or if
-    `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail."""
+    `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail.
+
+    Exchanges are checked and written under the workflow lock, so an approval in another session
+    cannot slip between the visit-once check and the write."""
     if kind not in KINDS:
         raise ValueError(f"cx imports {', '.join(KINDS)}, not {kind!r}")
     if mode not in MODES:
         raise ValueError(f"the mode is 'all' or 'valid', not {mode!r}")
-    progress = progress or (lambda fraction, text: None)
-    rulebook = rulebook or load_rulebook()
+    with workflow_lock(store) if kind == "exchanges" else nullcontext():
+        return _import_table(store, kind, table, file, mode, dry_run, by, rulebook or load_rulebook(),
+                             places, progress or (lambda fraction, text: None))
+
+
+def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places, progress) -> ImportReport:
     frame = table.frame.apply(_unneutralise) if len(table.frame.columns) else table.frame
     known = [f.name for f in FIELDS[kind]]
     report = ImportReport(kind, file, mode, dry_run, rows=len(frame) + len(table.findings),
@@ -857,6 +864,27 @@ def import_path(store: Store, kind: str, path: Path | str, *, sheet: str | None 
 
 
 # --- export ------------------------------------------------------------------------------------
+
+def exchange_ids(store: Store, *, statuses=None, partnership_id: str | None = None, visitor_country=None,
+                 host_country=None, start=None, end=None) -> list[str]:
+    """The ids of the exchanges in a filtered view: statuses, the visitor's partnership, countries,
+    and stays that overlap the period from `start` to `end`."""
+    frame = store.exchanges()
+    keep = pd.Series(True, index=frame.index)
+    if statuses:
+        keep &= frame["status"].isin(list(statuses))
+    if partnership_id:
+        keep &= frame["partnership_id"] == partnership_id
+    if visitor_country:
+        keep &= frame["visitor_country"].isin([visitor_country] if isinstance(visitor_country, str) else visitor_country)
+    if host_country:
+        keep &= frame["host_country"].isin([host_country] if isinstance(host_country, str) else host_country)
+    if start:
+        keep &= frame["end_date"] >= pd.Timestamp(start)
+    if end:
+        keep &= frame["start_date"] <= pd.Timestamp(end)
+    return frame.loc[keep, "id"].tolist()
+
 
 def export_frame(store: Store, kind: str, *, with_contacts: bool = False,
                  ids: list[str] | None = None) -> pd.DataFrame:
