@@ -684,7 +684,8 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     in_file = typed[typed["status"].isin(taken_statuses)]
     taken = (stored["visitor_id"].value_counts().add(in_file["visitor_id"].value_counts(), fill_value=0))
     visits_taken = typed["visitor_id"].map(taken).fillna(0) - typed["status"].isin(taken_statuses)
-    visits_taken = visits_taken.where(typed["status"].isin(taken_statuses), 0)
+    # A rejected or cancelled request takes nothing and breaks nothing by having been made.
+    visits_taken = visits_taken.where(~typed["status"].isin(["rejected", "cancelled"]), 0)
     checks = rulebook.check_exchanges(pd.DataFrame({
         "visitor_country": visitor["country"], "host_country": host["country"],
         "start": typed["start_date"], "end": typed["end_date"], "visits_taken": visits_taken,

@@ -1,0 +1,335 @@
+"""Imports and exports on real DuckDB files: every rule names its row, column and value; the
+database changes in one transaction or not at all; exports import back to the same rows."""
+
+import io
+import zipfile
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from cx import io as cio
+from cx.errors import FileTooLarge, UnreadableFile
+from cx.export import neutralise, to_csv_bytes, to_excel_bytes
+from cx.store import open_store
+
+ORG_HEADER = "id,name,kind,country,city,partnership_id,ecosystems"
+
+
+@pytest.fixture
+def store_factory(tmp_path):
+    numbers = iter(range(1000))
+    return lambda: open_store(tmp_path / f"fresh{next(numbers)}.duckdb")
+
+
+def canonical(frame):
+    """Cells as comparable values (lists as tuples, dates as ISO text)."""
+    return [[cio._canonical(v) for v in row] for row in frame.itertuples(index=False)]
+
+
+def tables(store):
+    """Everything an import may touch, to compare before and after."""
+    return {name: canonical(store.table(name)) for name in ("partnerships", "organisations", "exchanges",
+                                                            "exchange_events")}
+
+
+def same_tables(before, after):
+    return before == after
+
+
+@pytest.fixture
+def programme(store):
+    """An empty database with the templates' partnerships and organisations imported."""
+    for kind in ("partnerships", "organisations"):
+        report = cio.import_path(store, kind, cio.template_path(kind))
+        assert report.written and report.rejected == 0, report.findings
+    return store
+
+
+def rules_of(report):
+    return sorted(zip(report.findings["row"].astype(object), report.findings["column"], report.findings["rule"]))
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def test_templates_import_cleanly_in_order_and_again_change_nothing(store):
+    for kind in cio.KINDS:
+        report = cio.import_path(store, kind, cio.template_path(kind))
+        assert (report.written, report.rejected, report.added) == (True, 0, report.rows), report.findings
+    for kind in cio.KINDS:
+        again = cio.import_path(store, kind, cio.template_path(kind))
+        assert (again.written, again.added, again.updated, again.unchanged) == (False, 0, 0, again.rows)
+        assert again.summary().startswith("Nothing to change")
+
+
+def test_templates_readme_documents_every_column():
+    assert (cio.TEMPLATES_DIR / "README.md").read_text(encoding="utf-8") == cio.templates_readme()
+    for kind, fields in cio.FIELDS.items():
+        header = cio.template_path(kind).read_text(encoding="utf-8").splitlines()[0].split(",")
+        assert set(header) <= {f.name for f in fields}
+        assert {f.name for f in fields if f.required} <= set(header)
+
+
+@pytest.mark.parametrize("encoding, delimiter, expected", [
+    ("utf-8", ",", "UTF-8"),
+    ("utf-8-sig", ";", "UTF-8 with BOM"),
+    ("cp1252", ";", "Windows-1252"),
+    ("cp1252", ",", "Windows-1252"),
+])
+def test_encodings_and_delimiters_are_detected(programme, encoding, delimiter, expected):
+    rows = [ORG_HEADER.split(","),
+            ["O9", "Liège Créative Hub", "scaling-up support organisation", "BE", "Liège", "P01", "Digital"],
+            ["O10", "Århus Software ApS", "SME", "DK", "Århus", "P01", "Digital"]]
+    data = "\r\n".join(delimiter.join(r) for r in rows).encode(encoding)
+    report = cio.import_file(programme, "organisations", data, "orgs.csv")
+    assert report.details["encoding"] == expected and report.details["delimiter"] == delimiter
+    assert report.added == 2, report.findings
+    stored = programme.organisations().set_index("id")
+    assert stored.at["O9", "name"] == "Liège Créative Hub"
+    assert stored.at["O10", "city"] == "Århus" and abs(stored.at["O10", "lat"] - 56.16) < 0.05
+
+
+def test_decimal_commas_and_day_first_dates_in_semicolon_files(programme):
+    data = ("id;name;kind;country;city;lat;lon;registered_on\n"
+            "O9;Grambach Lab;SME;AT;Raaba-Grambach;47,0333;15,5;03.02.2025\n").encode()
+    report = cio.import_file(programme, "organisations", data, "orgs.csv")
+    assert report.added == 1, report.findings
+    row = programme.organisations().set_index("id").loc["O9"]
+    assert (row["lat"], row["lon"], str(row["registered_on"])[:10]) == (47.0333, 15.5, "2025-02-03")
+
+
+def test_excel_sheet_is_chosen_and_a_missing_sheet_is_named(programme):
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Notes"
+    workbook.active.append(["This sheet explains the file"])
+    sheet = workbook.create_sheet("Registrations")
+    sheet.append(ORG_HEADER.split(","))
+    sheet.append(["O9", "Gdańsk Maritime Cluster", "cluster organisation", "PL", "Gdańsk", "P02", "Mobility – Transport – Automotive"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    data = buffer.getvalue()
+    assert cio.sheet_names(data, "orgs.xlsx") == ["Notes", "Registrations"]
+    report = cio.import_file(programme, "organisations", data, "orgs.xlsx", sheet="Registrations")
+    assert report.added == 1 and report.details["sheet"] == "Registrations", report.findings
+    with pytest.raises(UnreadableFile, match="has no sheet 'Orgs'; it has 'Notes', 'Registrations'"):
+        cio.import_file(programme, "organisations", data, "orgs.xlsx", sheet="Orgs")
+
+
+def test_parquet_with_typed_columns(programme):
+    frame = pd.DataFrame({"id": ["O9"], "name": ["Bologna Food Cluster"], "kind": ["cluster organisation"],
+                          "country": ["IT"], "city": ["Bologna"], "ecosystems": [["Agri-food", "Retail"]],
+                          "can_host": [True], "can_visit": [False], "registered_on": [pd.Timestamp("2024-05-06")]})
+    report = cio.import_file(programme, "organisations", cio.to_parquet_bytes(frame), "orgs.parquet")
+    assert report.added == 1, report.findings
+    row = programme.organisations().set_index("id").loc["O9"]
+    assert list(row["ecosystems"]) == ["Agri-food", "Retail"] and not row["can_visit"]
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("orgs.json", b"{}", "cx reads .csv, .xlsx and .parquet files, not '.json'"),
+    ("orgs.csv", b"", "orgs.csv is empty"),
+    ("orgs.csv", b"\n\n  \n", "orgs.csv is empty"),
+    ("orgs.xlsx", b"id,name\n", "is not an Excel workbook cx can open"),
+    ("orgs.parquet", b"PAR1 not really", "is not a Parquet file cx can read"),
+    ("orgs.csv", b"id,id\nO1,O2\n", "the column 'id' appears twice"),
+    ("orgs.csv", b"id,name\nO1," + b"x" * 200_000 + b"\n", "line 2: field larger than field limit"),
+    ("orgs.csv", b"\xef\xbb\xbfid,name\nO1,\xff\xfe\n", "starts as UTF-8 with BOM but byte"),
+])
+def test_files_cx_cannot_read_are_refused_with_a_sentence(programme, name, data, words):
+    before = tables(programme)
+    with pytest.raises(UnreadableFile) as error:
+        cio.import_file(programme, "organisations", data, name)
+    assert words in str(error.value)
+    assert same_tables(before, tables(programme))
+
+
+def test_size_limit_is_checked_before_the_file_is_read(programme, tmp_path):
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as file:  # sparse: 60 MB on paper, nothing on disk
+        file.truncate(60 * 1024 * 1024)
+    with pytest.raises(FileTooLarge, match=r"huge.csv is 62.9 MB; the limit is 52.4 MB"):
+        cio.import_path(programme, "organisations", path)
+
+
+@pytest.mark.parametrize("name", ["orgs.csv", "orgs.parquet", "orgs.xlsx"])
+def test_row_limit_refuses_the_file(programme, name):
+    frame = pd.DataFrame({"id": [f"O{i}" for i in range(12)], "name": "x", "kind": "SME", "country": "PT",
+                          "city": "Porto"})
+    data = {"orgs.csv": frame.to_csv(index=False).encode(), "orgs.parquet": cio.to_parquet_bytes(frame),
+            "orgs.xlsx": to_excel_bytes(frame)}[name]
+    with pytest.raises(FileTooLarge, match="has more than 10 rows, the limit"):
+        cio.import_file(programme, "organisations", data, name, limits=cio.Limits(max_rows=10))
+    assert cio.import_file(programme, "organisations", data, name, limits=cio.Limits(max_rows=12)).added == 12
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+def test_every_organisation_rule_names_row_column_value(programme):
+    data = "\n".join([
+        ORG_HEADER + ",lat,lon,can_visit,contact_email,registered_on",
+        "O10,Fine,SME,PT,Lisbon,P01,Digital,,,,,",                                   # row 2: fine
+        "O11,Typo,SME,DE,Stutgart,P01,Digital,,,,,",                                # 3 unknown_city
+        "O12,,SME,PT,Porto,P01,Digital,,,,,",                                       # 4 required
+        "O13,Kind,company,PT,Porto,P01,Digital,,,,,",                               # 5 kind
+        "O14,US,SME,US,Boston,P01,Digital,,,,,",                                    # 6 ineligible_country
+        "O15,QQ,SME,QQ,Nowhere,P01,Digital,,,,,",                                   # 7 unknown_country
+        "O16,Eco,SME,PT,Porto,P01,Digitl,,,,,",                                     # 8 ecosystem
+        "O17,Part,SME,PT,Porto,P77,Digital,,,,,",                                   # 9 missing_partnership
+        "O10,Dup,SME,PT,Porto,P01,Digital,,,,,",                                    # 10 duplicate_id
+        "O18,Lat,SME,PT,Porto,P01,Digital,123,9,,,",                                # 11 latitude
+        "O19,Uni,other,PT,Porto,P01,Digital,,,yes,,",                               # 12 host_only
+        "O20,Mail,SME,PT,Porto,P01,Digital,,,,not-an-address,",                     # 13 email
+        "O21,Date,SME,PT,Porto,P01,Digital,,,,,2025-02-30",                         # 14 date
+        "O22,Half,SME,PT,Porto,P01,Digital,41.1,,,,",                               # 15 half_coordinates
+        "O23,Short,SME,PT",                                                         # 16 value_count
+    ]).encode()
+    report = cio.import_file(programme, "organisations", data, "orgs.csv", mode="valid")
+    assert rules_of(report) == [
+        (3, "city", "unknown_city"), (4, "name", "required"), (5, "kind", "kind"),
+        (6, "country", "ineligible_country"), (7, "country", "unknown_country"), (8, "ecosystems", "ecosystem"),
+        (9, "partnership_id", "missing_partnership"), (10, "id", "duplicate_id"), (11, "lat", "latitude"),
+        (12, "can_visit", "host_only"), (13, "contact_email", "email"), (14, "registered_on", "date"),
+        (15, "lon", "half_coordinates"), (16, "", "value_count"),
+    ]
+    messages = report.findings.set_index("row")["message"]
+    assert messages[3].startswith("cannot place the city 'Stutgart' in DE; did you mean Stuttgart")
+    assert messages[6] == "US (United States) does not take part in ClusterXchange pilot (COSME)"
+    assert messages[8] == "not one of the 14 industrial ecosystems: 'Digitl' (did you mean 'Digital'?)"
+    assert messages[10] == "the id 'O10' is already on row 2"
+    assert messages[14] == ("registered_on '2025-02-30' is not a date like 2026-03-02 (or 02.03.2026) "
+                            "between 1990 and 2100")
+    assert report.findings.set_index("row").at[3, "value"] == "Stutgart"
+    assert (report.added, report.rejected, report.written) == (1, 14, True)
+    assert "O10" in set(programme.organisations()["id"]) and "O11" not in set(programme.organisations()["id"])
+
+
+def test_a_missing_required_column_rejects_every_row(programme):
+    before = tables(programme)
+    report = cio.import_file(programme, "organisations", b"id,name,kind\nO9,A,SME\nO10,B,SME\n", "o.csv",
+                             mode="valid")
+    assert report.rejected == 2 and not report.written
+    missing = report.findings[report.findings["rule"] == "missing_column"]
+    assert sorted(missing["column"]) == ["city", "country"] and missing["row"].isna().all()
+    assert same_tables(before, tables(programme))
+
+
+EXCHANGE_HEADER = "id,visitor_id,host_id,start_date,end_date,status,lump_sum_eur"
+
+
+def test_every_exchange_rule_names_row_column_value(programme):
+    data = "\n".join([
+        EXCHANGE_HEADER,
+        "X1,O00001,O00002,2026-03-02,2026-03-06,approved,",        # 2 fine
+        "X2,O00001,O00004,2026-04-13,2026-04-17,requested,",       # 3 visited_already (O00001 has X1); O00004 cannot host
+        "X3,O00004,O00099,2026-03-02,2026-03-06,requested,",       # 4 missing_organisation
+        "X4,O00004,O00003,2026-03-06,2026-03-02,requested,",       # 5 end_before_start
+        "X5,O00004,O00003,2026-03-02,2026-03-03,requested,",       # 6 too_short
+        "X6,O00004,O00003,2026-03-02,2026-04-10,requested,",       # 7 too_long
+        "X7,O00002,O00003,2026-03-02,2026-03-06,requested,900",    # 8 lump_sum_differs (flagged, kept)
+        "X8,O00002,O00003,2026-03-02,2026-03-06,booked,",          # 9 status
+    ]).encode()
+    report = cio.import_file(programme, "exchanges", data, "x.csv", mode="valid")
+    assert rules_of(report) == [
+        (3, "host_id", "cannot_host"), (3, "visitor_id", "visited_already"),
+        (4, "host_id", "missing_organisation"), (5, "end_date", "end_before_start"),
+        (6, "end_date", "too_short"), (7, "end_date", "too_long"), (8, "lump_sum_eur", "lump_sum_differs"),
+        (9, "status", "status"),
+    ]
+    flagged = report.findings[report.findings["outcome"] == "flagged"].iloc[0]
+    assert flagged["message"] == ("the file says EUR 900; the rulebook gives EUR 1,100 (5 working days in AT); "
+                                  "the file's amount is kept")
+    assert (report.added, report.rejected, report.flagged) == (2, 6, 1)
+    stored = programme.exchanges().set_index("id")
+    assert stored.at["X7", "lump_sum_eur"] == 900
+    assert (stored.at["X1", "working_days"], stored.at["X1", "lump_sum_eur"], bool(stored.at["X1", "halved"])) \
+        == (5, 1100, False)
+    assert round(stored.at["X1", "distance_km"]) == 1634
+
+
+def test_all_or_nothing_writes_nothing_when_a_row_fails(programme):
+    before = tables(programme)
+    data = (EXCHANGE_HEADER + "\nX1,O00001,O00002,2026-03-02,2026-03-06,approved,\n"
+            "X2,O00004,O00003,2026-03-02,2026-03-03,requested,\n").encode()
+    report = cio.import_file(programme, "exchanges", data, "x.csv", mode="all")
+    assert (report.written, report.added, report.rejected) == (False, 1, 1)
+    assert report.summary() == ("Nothing imported: 1 of 2 exchanges rows in x.csv rejected, and every row had "
+                                "to pass (import the valid rows to take the other 1).")
+    assert same_tables(before, tables(programme))
+    dry = cio.import_file(programme, "exchanges", data, "x.csv", mode="valid", dry_run=True)
+    assert (dry.written, dry.added) == (False, 1) and same_tables(before, tables(programme))
+
+
+def test_an_updated_file_updates_changed_rows_and_records_status_changes(programme):
+    first = (EXCHANGE_HEADER + "\nX1,O00001,O00002,2026-03-02,2026-03-06,requested,\n"
+             "X2,O00004,O00003,2026-05-11,2026-05-22,requested,\n").encode()
+    assert cio.import_file(programme, "exchanges", first, "x.csv").added == 2
+    second = first.replace(b"X1,O00001,O00002,2026-03-02,2026-03-06,requested", b"X1,O00001,O00002,2026-03-02,2026-03-06,approved")
+    report = cio.import_file(programme, "exchanges", second, "x2.csv")
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
+    events = programme.table("exchange_events")
+    trail = events[events["exchange_id"] == "X1"][["from_status", "to_status", "changed_by"]]
+    assert trail.astype(object).where(trail.notna(), None).values.tolist() == [
+        [None, "requested", "import of x.csv"], ["requested", "approved", "import of x2.csv"]]
+
+
+def test_columns_left_out_keep_their_stored_values(programme):
+    data = b"id,name,kind,country,city\nO00001,Porto Digital Cluster,cluster organisation,PT,Porto\n"
+    report = cio.import_file(programme, "organisations", data, "o.csv")
+    assert report.unchanged == 1
+    report = cio.import_file(programme, "organisations", data.replace(b"Cluster,", b"Cluster CoLAB,"), "o.csv")
+    assert report.updated == 1
+    row = programme.organisations().set_index("id").loc["O00001"]
+    assert (row["name"], row["contact_email"]) == ("Porto Digital Cluster CoLAB", "ana.silva@example.org")
+
+
+# --- export ----------------------------------------------------------------------------------
+
+def test_neutralise_prefixes_formula_cells_only():
+    frame = pd.DataFrame({"name": ["=HYPERLINK(\"x\")", "+33 1", "-minus", "@SUM(A1)", "plain", None],
+                          "number": [-1, 2, 3, 4, 5, 6]})
+    out = neutralise(frame)
+    assert out["name"].tolist()[:5] == ["'=HYPERLINK(\"x\")", "'+33 1", "'-minus", "'@SUM(A1)", "plain"]
+    assert pd.isna(out["name"].iloc[5])
+    assert out["number"].tolist() == frame["number"].tolist()
+    assert to_csv_bytes(frame).decode("utf-8-sig").splitlines()[1] == "\"'=HYPERLINK(\"\"x\"\")\",-1"
+    sheet = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(frame))).active
+    assert [c.value for c in sheet["A"]][1:5] == ["'=HYPERLINK(\"x\")", "'+33 1", "'-minus", "'@SUM(A1)"]
+    assert sheet["A2"].data_type == "s"
+
+
+def test_contact_details_only_when_asked(programme):
+    assert not {"contact_name", "contact_email"} & set(cio.export_frame(programme, "organisations").columns)
+    with_contacts = cio.export_frame(programme, "organisations", with_contacts=True)
+    assert "ana.silva@example.org" in set(with_contacts["contact_email"])
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx", "parquet"])
+def test_export_then_import_gives_the_same_rows(programme, store_factory, file_format):
+    cio.import_path(programme, "exchanges", cio.template_path("exchanges"))
+    cio.import_file(programme, "organisations",
+                    b"id,name,kind,country,city\nO00005,=cmd|' /C calc'!A0,SME,PT,Braga\n", "o.csv")
+    name, data = cio.export_bytes(cio.export_all(programme, with_contacts=True), file_format)
+    fresh = store_factory()
+    if file_format == "xlsx":
+        files = {kind: (data, "all.xlsx", kind) for kind in cio.KINDS}
+    else:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        files = {kind: (archive.read(f"{kind}.{file_format}"), f"{kind}.{file_format}", None) for kind in cio.KINDS}
+    for kind in cio.KINDS:
+        content, filename, sheet = files[kind]
+        report = cio.import_file(fresh, kind, content, filename, sheet=sheet)
+        assert report.rejected == 0 and report.added == report.rows, report.findings
+    for table in ("partnerships", "organisations", "exchanges"):
+        columns = [c for c in programme.table(table).columns if c not in ("created_at", "updated_at")]
+        assert canonical(fresh.table(table)[columns]) == canonical(programme.table(table)[columns]), table
+    assert "=cmd|' /C calc'!A0" in set(fresh.organisations()["name"])
+
+
+def test_filtered_exchange_view(programme):
+    cio.import_path(programme, "exchanges", cio.template_path("exchanges"))
+    assert cio.exchange_ids(programme, statuses=["approved"]) == ["X00001"]
+    assert cio.exchange_ids(programme, partnership_id="P01") == ["X00001", "X00002"]
+    assert cio.exchange_ids(programme, host_country="AT") == ["X00002"]
+    assert cio.exchange_ids(programme, start="2026-05-20", end="2026-06-30") == ["X00002"]
+    frame = cio.export_frame(programme, "exchanges", ids=["X00002"])
+    assert frame["id"].tolist() == ["X00002"] and frame.at[0, "working_days"] == 9
