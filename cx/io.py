@@ -277,6 +277,8 @@ def _rows_to_table(header: list[str], records, limits: Limits, filename: str, de
             continue
         rows.append(values)
         numbers.append(number)
+    if not rows and not findings:
+        raise UnreadableFile(f"{Path(filename).name} has a header but no rows under it")
     frame = pd.DataFrame(rows, columns=columns, index=pd.Index(numbers, name="row"), dtype=object)
     frame = frame.loc[:, [c != "" for c in columns]]
     return Table(frame, details, findings)

@@ -129,3 +129,20 @@ def offline_page(browser):
     page.route("**/*", route)
     yield page
     context.close()
+
+
+def _comparable(value):
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist() if hasattr(value, "tolist") else value
+        return tuple(map(_comparable, value)) if isinstance(value, (list, tuple)) else value
+    return None if value is None or value != value else str(value)
+
+
+@pytest.fixture(scope="session")
+def snapshot():
+    """`snapshot(store)`: the programme's tables as comparable rows, to check that something
+    left the database exactly as it was."""
+    def take(store):
+        return {table: [tuple(map(_comparable, row)) for row in store.table(table).itertuples(index=False)]
+                for table in ("partnerships", "organisations", "exchanges", "exchange_events")}
+    return take

@@ -1,0 +1,169 @@
+"""The exchange workflow on real DuckDB files: only the allowed transitions, the visit-once rule at
+approval (also under concurrent approvals), the lump sum frozen at approval, and the audit trail."""
+
+import threading
+from itertools import product
+
+import pytest
+
+from cx import exchanges as workflow
+from cx import io as cio
+from cx.errors import BrokenRules, InvalidTransition
+from cx.store import STATUSES
+
+# The workflow as the scheme runs it (domain.md): the specification the table in code must match.
+EXPECTED = {
+    ("requested", "approved"), ("requested", "rejected"), ("requested", "cancelled"),
+    ("approved", "ongoing"), ("approved", "cancelled"),
+    ("ongoing", "completed"), ("ongoing", "cancelled"),
+    ("completed", "reported"), ("reported", "paid"),
+}
+
+
+@pytest.fixture
+def programme(store):
+    for kind in ("partnerships", "organisations"):
+        assert cio.import_path(store, kind, cio.template_path(kind)).written
+    return store
+
+
+def request(store, visitor="O00001", host="O00002", start="2026-03-02", end="2026-03-06"):
+    return workflow.request_exchange(store, visitor_id=visitor, host_id=host, start=start, end=end,
+                                     objectives="Explore new markets", activities=["market research"])
+
+
+def status_of(store, exchange_id):
+    return store.query("SELECT status FROM exchanges WHERE id = ?", [exchange_id]).iloc[0, 0]
+
+
+def test_the_table_in_code_is_the_scheme_s_workflow():
+    assert set(workflow.TRANSITIONS) == set(STATUSES)
+    assert {(a, b) for a, targets in workflow.TRANSITIONS.items() for b in targets} == EXPECTED
+
+
+def test_every_pair_of_statuses_is_allowed_or_refused_with_the_reason(programme):
+    exchange_id = request(programme)
+    state = """SELECT (SELECT status FROM exchanges WHERE id = $id),
+                      (SELECT count(*) FROM exchange_events WHERE exchange_id = $id),
+                      (SELECT [from_status, to_status, changed_by] FROM exchange_events
+                       WHERE exchange_id = $id ORDER BY id DESC LIMIT 1)"""
+    current, events_before = "requested", 1
+    for from_status, to_status in product(STATUSES, STATUSES):
+        if current != from_status:
+            with programme.transaction() as con:
+                con.execute("UPDATE exchanges SET status = ? WHERE id = ?", [from_status, exchange_id])
+        current = from_status
+        if (from_status, to_status) in EXPECTED:
+            workflow.change_status(programme, exchange_id, to_status, by="partnership P01")
+            expected = (to_status, events_before + 1, [from_status, to_status, "partnership P01"])
+        else:
+            with pytest.raises(InvalidTransition) as refused:
+                workflow.change_status(programme, exchange_id, to_status, by="partnership P01")
+            assert str(refused.value) == workflow.refusal(exchange_id, from_status, to_status)
+            assert f"is {from_status}" in str(refused.value) or "already" in str(refused.value)
+            expected = (from_status, events_before, None)
+        with programme.connect() as con:
+            current, events, last = con.execute(state, {"id": exchange_id}).fetchone()
+        assert (current, events, last if expected[2] else None) == expected, (from_status, to_status)
+        events_before = events
+
+
+@pytest.mark.parametrize("status, to_status, words", [
+    ("paid", "requested", "exchange {id} is paid; it cannot become requested (allowed next: none (it is final))"),
+    ("requested", "paid", "exchange {id} is requested; it cannot become paid (allowed next: approved, rejected, "
+                          "cancelled)"),
+    ("approved", "approved", "exchange {id} is already approved"),
+    ("approved", "booked", "'booked' is not a status; the statuses are requested, approved, ongoing, completed, "
+                           "reported, paid, rejected, cancelled"),
+])
+def test_refusals_say_why(programme, status, to_status, words):
+    exchange_id = request(programme)
+    with programme.transaction() as con:
+        con.execute("UPDATE exchanges SET status = ? WHERE id = ?", [status, exchange_id])
+    with pytest.raises(InvalidTransition, match="^" + words.format(id=exchange_id).replace("(", r"\(")
+                       .replace(")", r"\)") + "$"):
+        workflow.change_status(programme, exchange_id, to_status, by="officer")
+
+
+def test_a_visitor_visits_once_second_approval_refused(programme):
+    first = request(programme)
+    second = request(programme, host="O00003", start="2026-06-01", end="2026-06-05")
+    workflow.change_status(programme, first, "approved", by="partnership P01")
+    with pytest.raises(BrokenRules) as broken:
+        workflow.change_status(programme, second, "approved", by="partnership P01")
+    assert [b.rule for b in broken.value.breaches] == ["visited_already"]
+    assert status_of(programme, second) == "requested"
+    # Once the first is cancelled, the visit is free again.
+    workflow.change_status(programme, first, "cancelled", by="visitor")
+    workflow.change_status(programme, second, "approved", by="partnership P01")
+
+
+def test_the_lump_sum_is_frozen_at_approval(programme, rulebook):
+    exchange_id = request(programme)
+    generous = rulebook.with_ceilings({"DE": 1000})
+    workflow.change_status(programme, exchange_id, "approved", by="partnership P01", rulebook=generous)
+    for status in ("ongoing", "completed", "reported", "paid"):
+        workflow.change_status(programme, exchange_id, status, by="partnership P01", rulebook=rulebook)
+    assert programme.query("SELECT lump_sum_eur FROM exchanges WHERE id = ?", [exchange_id]).iloc[0, 0] == 1000
+    trail = workflow.history(programme, exchange_id)
+    assert trail["to_status"].tolist() == ["requested", "approved", "ongoing", "completed", "reported", "paid"]
+    assert trail["from_status"].tolist()[1:] == ["requested", "approved", "ongoing", "completed", "reported"]
+    assert trail["changed_at"].is_monotonic_increasing
+
+
+def test_a_request_that_breaks_the_rules_stores_nothing(programme, snapshot):
+    before = snapshot(programme)
+    with pytest.raises(BrokenRules) as broken:
+        request(programme, start="2026-03-06", end="2026-03-02")
+    assert [b.rule for b in broken.value.breaches] == ["end_before_start"]
+    assert snapshot(programme) == before
+
+
+def test_a_status_change_needs_someone_to_make_it(programme):
+    exchange_id = request(programme)
+    with pytest.raises(Exception, match="say who changes the status"):
+        workflow.change_status(programme, exchange_id, "approved", by=" ")
+
+
+def test_concurrent_approvals_for_one_visitor_exactly_one_succeeds(programme):
+    """Several sessions (threads, as Streamlit runs them) approve exchanges of the same visitor at
+    the same moment, each on its own connection to the same DuckDB file."""
+    weeks = [("2026-04-13", "2026-04-17"), ("2026-04-20", "2026-04-24"), ("2026-06-08", "2026-06-12"),
+             ("2026-06-15", "2026-06-19"), ("2026-09-07", "2026-09-11"), ("2026-09-14", "2026-09-18")]
+    ids = [request(programme, host=host, start=start, end=end)
+           for (start, end), host in zip(weeks, ["O00002", "O00003"] * 3)]
+    barrier = threading.Barrier(len(ids))
+    outcomes = {}
+
+    def approve(exchange_id):
+        barrier.wait()
+        try:
+            workflow.change_status(programme, exchange_id, "approved", by=f"session {exchange_id}")
+            outcomes[exchange_id] = "approved"
+        except BrokenRules as error:
+            outcomes[exchange_id] = [b.rule for b in error.breaches]
+        except Exception as error:  # anything else is a failure of the workflow
+            outcomes[exchange_id] = repr(error)
+
+    threads = [threading.Thread(target=approve, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(map(str, outcomes.values())) == ["['visited_already']"] * 5 + ["approved"]
+    stored = programme.query("SELECT status, count(*) AS n FROM exchanges GROUP BY status ORDER BY status")
+    assert stored.values.tolist() == [["approved", 1], ["requested", 5]]
+    events = programme.table("exchange_events")
+    assert (events["to_status"] == "approved").sum() == 1
+
+
+def test_partnership_exchanges_lists_both_sides_in_workflow_order(programme):
+    first = request(programme)                                    # P01 visitor -> P02 host
+    second = request(programme, visitor="O00002", host="O00003")  # P02 -> P02
+    workflow.change_status(programme, first, "approved", by="partnership P01")
+    p01 = workflow.partnership_exchanges(programme, "P01")
+    assert p01[["id", "status", "side"]].values.tolist() == [[first, "approved", "visitor"]]
+    p02 = workflow.partnership_exchanges(programme, "P02")
+    assert p02[["id", "status", "side"]].values.tolist() == [[second, "requested", "visitor"],
+                                                             [first, "approved", "host"]]
+    assert workflow.allowed_next("approved") == ["ongoing", "cancelled"]
