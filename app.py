@@ -14,7 +14,10 @@ PAGES = {
     ],
     "Visitors": [st.Page("pages/find_a_host.py", title="Find a host", icon=":material/travel_explore:")],
     "Planning": [st.Page("pages/budget.py", title="Budget scenarios", icon=":material/euro:")],
-    "Administration": [st.Page("pages/data.py", title="Data", icon=":material/database:")],
+    "Administration": [
+        st.Page("pages/data.py", title="Data", icon=":material/database:"),
+        st.Page("pages/exchanges.py", title="Exchanges", icon=":material/swap_horiz:"),
+    ],
 }
 
 st.navigation(PAGES).run()

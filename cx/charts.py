@@ -288,3 +288,13 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
                          margin=dict(l=0, r=0, t=40, b=0), legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),
                          title=f"Exchanges between cities; countries shaded by exchanges {shade}")
     return figure
+
+
+def findings_by_rule(findings: pd.DataFrame) -> go.Figure:
+    """Rows of an import report per broken rule, rejected and flagged, most frequent first."""
+    table = findings.groupby(["rule", "outcome"])["row"].nunique(dropna=False).rename("rows").reset_index()
+    order = table.groupby("rule")["rows"].sum().sort_values().index.tolist()
+    figure = px.bar(table, x="rows", y="rule", color="outcome", orientation="h", text="rows",
+                    category_orders={"rule": order},
+                    color_discrete_map={"rejected": STATUS_COLOURS["rejected"], "flagged": "#fdae6b"})
+    return _layout(figure, "Rows by broken rule", height=max(220, 60 + 28 * len(order)))

@@ -174,19 +174,13 @@ def cmd_import(args) -> int:
 def cmd_export(args) -> int:
     from pathlib import Path
 
-    from cx.io import KINDS, exchange_ids, export_bytes, export_frame
+    from cx.io import export_view
 
-    store = open_store(args.db)
-    kinds = KINDS if args.what == "all" else (args.what,)
-    filtered = args.status or args.partnership
-    if filtered and kinds != ("exchanges",):
-        raise CxError("--status and --partnership filter exchanges: use `python -m cx export exchanges ...`")
-    ids = exchange_ids(store, statuses=args.status, partnership_id=args.partnership) if filtered else None
-    frames = {kind: export_frame(store, kind, with_contacts=args.with_contacts, ids=ids) for kind in kinds}
-    name, data = export_bytes(frames, args.format)
-    output = Path(args.output or name)
-    output.write_bytes(data)
-    print(f"{output}: " + ", ".join(f"{len(frame):,} {kind}" for kind, frame in frames.items())
+    result = export_view(open_store(args.db), what=args.what, file_format=args.format,
+                         with_contacts=args.with_contacts, statuses=args.status, partnership_id=args.partnership)
+    output = Path(args.output or result["name"])
+    output.write_bytes(result["data"])
+    print(f"{output}: " + ", ".join(f"{n:,} {kind}" for kind, n in result["counts"].items())
           + (" with contact details" if args.with_contacts else " (contact details left out)"))
     return 0
 

@@ -192,3 +192,9 @@ def partnership_exchanges(store: Store, partnership_id: str) -> pd.DataFrame:
         """,
         {"p": partnership_id, "order": list(ORDER)},
     )
+
+
+def by_status(exchanges: pd.DataFrame) -> pd.DataFrame:
+    """Exchanges and lump sums per status (for `charts.exchanges_by_status`), in workflow order."""
+    table = exchanges.groupby("status").agg(exchanges=("id", "size"), lump_sum_eur=("lump_sum_eur", "sum"))
+    return table.reindex([s for s in ORDER if s in table.index]).reset_index()

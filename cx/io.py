@@ -35,7 +35,7 @@ from rapidfuzz import process
 
 from cx import DATA_DIR
 from cx.ecosystems import ECOSYSTEMS
-from cx.errors import FileTooLarge, UnreadableFile
+from cx.errors import CxError, FileTooLarge, UnreadableFile
 from cx.exchanges import workflow_lock
 from cx.export import FORMULA_STARTS
 from cx.geo import Gazetteer, distance_km, gazetteer
@@ -889,6 +889,11 @@ def exchange_ids(store: Store, *, statuses=None, partnership_id: str | None = No
     return frame.loc[keep, "id"].tolist()
 
 
+def countries_in_use(store: Store) -> list[str]:
+    """The countries of the registered organisations (the choices of a country filter)."""
+    return store.query("SELECT DISTINCT country FROM organisations ORDER BY country")["country"].tolist()
+
+
 def export_frame(store: Store, kind: str, *, with_contacts: bool = False,
                  ids: list[str] | None = None) -> pd.DataFrame:
     """A table in the import file's columns (so an export imports back unchanged), lists joined
@@ -942,6 +947,22 @@ def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
 def export_all(store: Store, *, with_contacts: bool = False) -> dict[str, pd.DataFrame]:
     """The whole programme (partnerships, organisations, exchanges) in import columns."""
     return {kind: export_frame(store, kind, with_contacts=with_contacts) for kind in KINDS}
+
+
+def export_view(store: Store, *, what: str = "all", file_format: str = "csv", with_contacts: bool = False,
+                **filters) -> dict:
+    """One download of the whole database (`what='all'`), one table, or the exchanges matching
+    `filters` (those of `exchange_ids`): {'name', 'data', 'counts'}."""
+    if any(filters.values()):
+        if what not in ("all", "exchanges"):
+            raise CxError("filters apply to exchanges: export the exchanges to filter them")
+        frames = {"exchanges": export_frame(store, "exchanges", ids=exchange_ids(store, **filters))}
+    elif what == "all":
+        frames = export_all(store, with_contacts=with_contacts)
+    else:
+        frames = {what: export_frame(store, what, with_contacts=with_contacts)}
+    name, data = export_bytes(frames, file_format)
+    return {"name": name, "data": data, "counts": {kind: len(frame) for kind, frame in frames.items()}}
 
 
 # --- templates ---------------------------------------------------------------------------------

@@ -1,6 +1,105 @@
-"""Data."""
+"""Data: import registrations and exchanges with a report of every rejected row, export the
+database or a filtered view, and the documented templates."""
+
+from pathlib import Path
 
 import streamlit as st
 
+from cx import charts
+from cx import io as cio
+from cx.errors import CxError
+from cx.export import to_csv_bytes
+from cx.store import STATUSES
+from cx.ui import cached, current_store
+
+REPORT = "data_import_report"  # the last import's report, kept across reruns (downloads rerun the page)
+FORMATS = {"csv": "CSV (.csv, a .zip for several tables)", "xlsx": "Excel (.xlsx)",
+           "parquet": "Parquet (.parquet, a .zip for several tables)"}
+
+store = current_store()
+limits = cio.Limits()
 st.title("Data")
-st.info("This page will show import registrations and exchanges with a report of every rejected row, and export.")
+importing, exporting, templates = st.tabs(["Import", "Export", "Templates"])
+
+with importing:
+    st.caption(f"CSV (comma or semicolon; UTF-8 or Windows-1252), Excel or Parquet, up to "
+               f"{limits.max_bytes // 2**20} MB and {limits.max_rows:,} rows. Import partnerships first, "
+               "then organisations, then exchanges; rows are matched on their id.")
+    kind = st.selectbox("The file holds", cio.KINDS, format_func=str.capitalize, key="import_kind")
+    upload = st.file_uploader("File", type=["csv", "txt", "xlsx", "xlsm", "parquet"], key="import_file")
+    if upload is None:
+        st.info("Choose a file to check. The Templates tab has one per kind of record, every column explained.")
+    else:
+        data = upload.getvalue()
+        sheet = None
+        try:
+            if cio.file_format(upload.name) == "Excel":
+                sheet = st.selectbox("Sheet", cio.sheet_names(data, upload.name), key="import_sheet")
+        except CxError as error:
+            st.error(str(error))
+            st.stop()
+        mode = st.radio("When some rows are rejected", list(cio.MODES), format_func=lambda m: cio.MODES[m].capitalize(),
+                        key="import_mode", horizontal=True)
+        check, go = st.columns(2)
+        dry_run = check.button("Check only (write nothing)", key="import_check", width="stretch")
+        write = go.button("Import", type="primary", key="import_go", width="stretch")
+        if dry_run or write:
+            bar = st.progress(0.0, text="Reading the file")
+            try:
+                st.session_state[REPORT] = cio.import_file(
+                    store, kind, data, upload.name, sheet=sheet, mode=mode, dry_run=dry_run, limits=limits,
+                    progress=lambda fraction, text: bar.progress(fraction, text=text))
+            except CxError as error:
+                st.session_state.pop(REPORT, None)
+                st.error(f"The file was not read: {error}")
+            bar.empty()
+
+    report = st.session_state.get(REPORT)
+    if report is not None:
+        show = st.success if report.written and not report.rejected else (
+            st.info if report.dry_run or not report.rejected else st.warning if report.written else st.error)
+        show(report.summary())
+        for column, (label, value) in zip(st.columns(5), [("Added", report.added), ("Updated", report.updated),
+                                                          ("Unchanged", report.unchanged),
+                                                          ("Rejected", report.rejected), ("Flagged", report.flagged)]):
+            column.metric(label, f"{value:,}")
+        if len(report.findings):
+            st.plotly_chart(charts.findings_by_rule(report.findings), key="import_findings_chart")
+            st.dataframe(report.findings, hide_index=True, key="import_findings")
+            st.download_button("Download the report (CSV)", to_csv_bytes(report.findings),
+                               file_name=f"{Path(report.file).stem}-report.csv", mime="text/csv",
+                               key="import_report_download")
+
+with exporting:
+    counts = store.counts()
+    if not (counts["organisations"] or counts["partnerships"]):
+        st.info("Nothing to export yet: the database is empty.")
+    else:
+        scope = st.radio("Export", ["all", "filtered"], horizontal=True, key="export_scope",
+                         format_func={"all": "The whole database", "filtered": "A filtered view of the exchanges"}.get)
+        filters = {}
+        if scope == "filtered":
+            partnerships = store.partnerships()
+            left, middle, right = st.columns(3)
+            filters["statuses"] = left.multiselect("Statuses", STATUSES, key="export_statuses")
+            filters["partnership_id"] = middle.selectbox(
+                "Visitor's partnership", [None, *partnerships["id"]], key="export_partnership",
+                format_func=lambda p: "All" if p is None else f"{p} · {partnerships.set_index('id').at[p, 'name']}")
+            filters["host_country"] = right.multiselect("Host countries", cached(cio.countries_in_use, store),
+                                                        key="export_host_country")
+        file_format = st.selectbox("Format", list(FORMATS), format_func=FORMATS.get, key="export_format")
+        with_contacts = st.checkbox("Include contact names and e-mails (personal data)", key="export_contacts",
+                                    disabled=scope == "filtered")
+        result = cached(cio.export_view, store, file_format=file_format, with_contacts=with_contacts, **filters)
+        st.caption(", ".join(f"{n:,} {kind}" for kind, n in result["counts"].items())
+                   + (". Cells starting with =, +, - or @ get an apostrophe so spreadsheets never run them."
+                      if file_format != "parquet" else "."))
+        st.download_button(f"Download {result['name']}", result["data"], file_name=result["name"],
+                            key="export_download", type="primary")
+
+with templates:
+    st.markdown("One template per kind of record, with example rows that import cleanly in order.")
+    for column, kind in zip(st.columns(len(cio.KINDS)), cio.KINDS):
+        column.download_button(f"{kind}.csv", cio.template_path(kind).read_bytes(), file_name=f"{kind}.csv",
+                               mime="text/csv", key=f"template_{kind}", width="stretch")
+    st.markdown(cio.templates_readme())

@@ -1,0 +1,59 @@
+"""Exchanges: a partnership manager's exchanges by status, moved on through the workflow; a
+transition the workflow does not allow is refused with the reason."""
+
+import streamlit as st
+
+from cx import charts
+from cx import exchanges as workflow
+from cx.errors import CxError
+from cx.ui import cached, current_store, euros
+
+DONE = "exchanges_done"  # the last change's sentence, shown after the page reloads its data
+
+store = current_store()
+st.title("Exchanges")
+partnerships = store.partnerships().set_index("id")
+if partnerships.empty:
+    st.info("No partnerships yet. Import them, their organisations and exchanges on the Data page.")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
+    st.stop()
+
+partnership = st.selectbox("Partnership", partnerships.index, key="manager_partnership",
+                           format_func=lambda p: f"{p} · {partnerships.at[p, 'name']}")
+table = cached(workflow.partnership_exchanges, store, partnership_id=partnership)
+if DONE in st.session_state:
+    st.success(st.session_state.pop(DONE))
+if table.empty:
+    st.info("No exchange has a visitor or host registered through this partnership yet.")
+    st.stop()
+
+st.plotly_chart(charts.exchanges_by_status(workflow.by_status(table)), key="manager_status_chart")
+statuses = [s for s in workflow.ORDER if s in set(table["status"])]
+status = st.segmented_control("Status", statuses, default=statuses[0], key="manager_status") or statuses[0]
+shown = table[table["status"] == status]
+st.dataframe(shown.drop(columns=["status"]), hide_index=True, key="manager_table",
+             column_config={"lump_sum_eur": st.column_config.NumberColumn("lump sum (EUR)", format="%d")})
+
+st.subheader("Move an exchange on")
+rows = shown.set_index("id")
+exchange = st.selectbox("Exchange", rows.index, key="manager_exchange",
+                        format_func=lambda i: f"{i} · {rows.at[i, 'visitor']} → {rows.at[i, 'host']}, "
+                                              f"{rows.at[i, 'start_date']:%d %b %Y}")
+allowed = workflow.allowed_next(status)
+st.caption(f"{exchange} is {status}; allowed next: {', '.join(allowed) or 'none (it is final)'}. "
+           f"Lump sum {euros(rows.at[exchange, 'lump_sum_eur'])}"
+           + (" (frozen at approval)." if status not in ("requested", "rejected") else "."))
+left, right = st.columns(2)
+to_status = left.selectbox("New status", [s for s in workflow.ORDER if s != status], key="manager_to_status")
+by = right.text_input("Changed by", value=f"partnership {partnership}", key="manager_by")
+if st.button("Change status", type="primary", key="manager_move"):
+    try:
+        workflow.change_status(store, exchange, to_status, by=by)
+    except CxError as error:
+        st.error(f"Refused: {error}")
+    else:
+        st.session_state[DONE] = f"{exchange} is now {to_status} (recorded as changed by {by})."
+        st.rerun()
+
+with st.expander(f"History of {exchange}"):
+    st.dataframe(workflow.history(store, exchange), hide_index=True, key="manager_history")

@@ -1,0 +1,107 @@
+"""The Data page in the Streamlit runtime: upload, sheet choice, report, modes, export, templates."""
+
+import io
+
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cx import PROJECT_ROOT
+from cx import io as cio
+from cx.store import Store, open_store
+
+APP = str(PROJECT_ROOT / "app.py")
+
+
+@pytest.fixture
+def empty_db(tmp_path, monkeypatch):
+    path = tmp_path / "page.duckdb"
+    open_store(path)
+    monkeypatch.setenv("CX_DB", str(path))
+    return Store(path)
+
+
+def data_page():
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    return app.switch_page("pages/data.py").run()
+
+
+def upload(app, kind, name, data, button="import_go", mode=None):
+    app.selectbox(key="import_kind").set_value(kind)
+    app.file_uploader(key="import_file").upload(name, data)
+    app.run()
+    if mode:
+        app.radio(key="import_mode").set_value(mode).run()
+    app.button(key=button).click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_an_empty_database_offers_import_and_templates(empty_db):
+    app = data_page()
+    assert not app.exception
+    assert app.info[0].value.startswith("Choose a file to check")
+    assert any(i.value == "Nothing to export yet: the database is empty." for i in app.info)
+    assert [b.label for b in app.download_button] == ["partnerships.csv", "organisations.csv", "exchanges.csv"]
+    assert any("| `visitor_id` | yes | text |" in m.value for m in app.markdown)
+
+
+def test_importing_the_templates_fills_the_database(empty_db):
+    app = data_page()
+    for kind in cio.KINDS:
+        upload(app, kind, f"{kind}.csv", cio.template_path(kind).read_bytes())
+        assert app.success[0].value.startswith(f"Imported {len(cio.template_path(kind).read_text().splitlines()) - 1} {kind}")
+    assert empty_db.counts()["exchanges"] == 2
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics == {"Added": "2", "Updated": "0", "Unchanged": "0", "Rejected": "0", "Flagged": "0"}
+
+
+def test_rejected_rows_are_reported_and_downloadable_and_all_or_nothing_writes_nothing(empty_db):
+    app = data_page()
+    upload(app, "partnerships", "partnerships.csv", cio.template_path("partnerships").read_bytes())
+    data = b"id;name;target_exchanges\nP03;Tourism;50\nP04;Health;-5\nP05;;40\n"
+    upload(app, "partnerships", "more.csv", data, mode="all")
+    assert app.error[0].value.startswith("Nothing imported: 2 of 3 partnerships rows in more.csv rejected")
+    report = app.dataframe[0].value
+    assert report[["row", "column", "rule"]].values.tolist() == [[3, "target_exchanges", "not_negative"],
+                                                                 [4, "name", "required"]]
+    assert app.download_button(key="import_report_download").label == "Download the report (CSV)"
+    assert empty_db.counts()["partnerships"] == 2
+    app.radio(key="import_mode").set_value("valid").run()
+    app.button(key="import_go").click().run()
+    assert app.warning[0].value.startswith("Imported 3 partnerships rows in more.csv: 1 added")
+    assert empty_db.counts()["partnerships"] == 3
+
+
+def test_excel_sheets_are_offered_and_a_bad_file_is_one_sentence(empty_db):
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Read me"
+    sheet = workbook.create_sheet("Partnerships")
+    sheet.append(["id", "name", "target_exchanges"])
+    sheet.append(["P09", "Textile Partnership", 90])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    app = data_page()
+    app.file_uploader(key="import_file").upload("p.xlsx", buffer.getvalue())
+    app.run()
+    assert app.selectbox(key="import_sheet").options == ["Read me", "Partnerships"]
+    app.selectbox(key="import_sheet").set_value("Partnerships").run()
+    app.button(key="import_check").click().run()
+    assert app.info[0].value.startswith("Dry run, nothing written: 1 partnerships row in p.xlsx would give 1 added")
+    assert empty_db.counts()["partnerships"] == 0
+    app.file_uploader(key="import_file").clear()
+    upload(app, "partnerships", "p.csv", b"", button="import_check")
+    assert app.error[0].value == "The file was not read: p.csv is empty: it needs a header row and at least one row"
+
+
+def test_export_of_a_filtered_view(app_db):
+    store = Store(app_db)
+    paid = int((store.exchanges()["status"] == "paid").sum())
+    app = data_page()
+    assert app.download_button(key="export_download").label == "Download cx-csv.zip"
+    app.radio(key="export_scope").set_value("filtered").run()
+    app.multiselect(key="export_statuses").set_value(["paid"]).run()
+    app.selectbox(key="export_format").set_value("xlsx").run()
+    assert not app.exception
+    assert app.download_button(key="export_download").label == "Download exchanges.xlsx"
+    assert any(c.value.startswith(f"{paid:,} exchanges. Cells starting with =") for c in app.caption)

@@ -1,0 +1,55 @@
+"""The partnership managers' Exchanges page in the Streamlit runtime: exchanges by status, moved
+on through the workflow, refused transitions with the reason."""
+
+from streamlit.testing.v1 import AppTest
+
+from cx import PROJECT_ROOT
+from cx import exchanges as workflow
+from cx.store import Store
+
+APP = str(PROJECT_ROOT / "app.py")
+
+
+def exchanges_page():
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    return app.switch_page("pages/exchanges.py").run()
+
+
+def test_lists_the_partnership_s_exchanges_by_status(app_db):
+    app = exchanges_page()
+    assert not app.exception
+    partnership = app.selectbox(key="manager_partnership").value
+    expected = workflow.partnership_exchanges(Store(app_db), partnership)
+    control = app.segmented_control(key="manager_status")
+    assert control.options == [s for s in workflow.ORDER if s in set(expected["status"])]
+    control.set_value("paid").run()
+    shown = app.dataframe[0].value
+    assert shown["id"].tolist() == expected.loc[expected["status"] == "paid", "id"].tolist()
+
+
+def test_moves_an_exchange_on_and_refuses_a_disallowed_transition(app_db):
+    store = Store(app_db)
+    app = exchanges_page()
+    partnership = app.selectbox(key="manager_partnership").value
+    requested = workflow.partnership_exchanges(store, partnership)
+    requested = requested[requested["status"] == "requested"]["id"].tolist()
+    app.segmented_control(key="manager_status").set_value("requested").run()
+    app.selectbox(key="manager_exchange").set_value(requested[0]).run()
+    app.selectbox(key="manager_to_status").set_value("paid").run()
+    app.button(key="manager_move").click().run()
+    assert app.error[0].value == (f"Refused: exchange {requested[0]} is requested; it cannot become paid "
+                                  "(allowed next: approved, rejected, cancelled)")
+    app.selectbox(key="manager_to_status").set_value("rejected").run()
+    app.button(key="manager_move").click().run()
+    assert not app.exception
+    assert app.success[0].value == f"{requested[0]} is now rejected (recorded as changed by partnership {partnership})."
+    last = workflow.history(store, requested[0]).iloc[-1]
+    assert (last["from_status"], last["to_status"], last["changed_by"]) == ("requested", "rejected",
+                                                                            f"partnership {partnership}")
+
+
+def test_without_partnerships_it_points_to_the_data_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("CX_DB", str(tmp_path / "empty.duckdb"))
+    app = exchanges_page()
+    assert not app.exception
+    assert app.info[0].value.startswith("No partnerships yet")
