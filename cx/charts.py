@@ -297,4 +297,5 @@ def findings_by_rule(findings: pd.DataFrame) -> go.Figure:
     figure = px.bar(table, x="rows", y="rule", color="outcome", orientation="h", text="rows",
                     category_orders={"rule": order},
                     color_discrete_map={"rejected": STATUS_COLOURS["rejected"], "flagged": "#fdae6b"})
+    figure.update_xaxes(tick0=0, dtick=max(1, int(table["rows"].max()) // 5))  # whole rows only
     return _layout(figure, "Rows by broken rule", height=max(220, 60 + 28 * len(order)))

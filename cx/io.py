@@ -35,7 +35,7 @@ from rapidfuzz import process
 
 from cx import DATA_DIR
 from cx.ecosystems import ECOSYSTEMS
-from cx.errors import CxError, FileTooLarge, UnreadableFile
+from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCountry, UnreadableFile
 from cx.exchanges import workflow_lock
 from cx.export import FORMULA_STARTS
 from cx.geo import Gazetteer, distance_km, gazetteer
@@ -516,10 +516,22 @@ def _check(function, rule: str) -> Check:
     return Check(lambda s: (s == "") | function(s), name=rule)
 
 
+def _country_verdicts(codes: pd.Series, rulebook: Rulebook) -> pd.Series:
+    """'eligible', 'ineligible_country' or 'unknown_country' for each code, as the rulebook says."""
+    def verdict(code: str) -> str:
+        try:
+            rulebook.require_eligible(code)
+        except IneligibleCountry:
+            return "ineligible_country"
+        except UnknownCountry:
+            return "unknown_country"
+        return "eligible"
+
+    return codes.map({code: verdict(code) for code in codes.unique()})
+
+
 def schema(kind: str, rulebook: Rulebook) -> pa.DataFrameSchema:
     """The pandera schema of one kind of file; every cell arrives as stripped text."""
-    countries = rulebook.countries.index
-    known = lambda s: s.str.upper().isin(countries) | s.str.upper().map(_is_country)  # noqa: E731
     columns = {}
     for spec in FIELDS[kind]:
         checks = [Check(lambda s: s != "", name="required")] if spec.required else []
@@ -532,9 +544,8 @@ def schema(kind: str, rulebook: Rulebook) -> pa.DataFrameSchema:
         if spec.name == "status":
             checks.append(_check(lambda s: s.str.casefold().isin(STATUSES), "status"))
         if spec.name == "country":
-            checks.append(_check(known, "unknown_country"))
-            checks.append(_check(lambda s: ~known(s) | s.str.upper().isin(rulebook.eligible_countries),
-                                 "ineligible_country"))
+            for rule in ("unknown_country", "ineligible_country"):
+                checks.append(_check(lambda s, rule=rule: _country_verdicts(s, rulebook) != rule, rule))
         if spec.name == "ecosystems":
             checks.append(_check(lambda s: _split_list(s).map(lambda p: not _unknown_ecosystems(p)), "ecosystem"))
         if spec.name == "lat":
@@ -548,12 +559,6 @@ def schema(kind: str, rulebook: Rulebook) -> pa.DataFrameSchema:
             checks.append(_check(lambda s: s.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "email"))
         columns[spec.name] = pa.Column(None, checks, required=spec.required, nullable=True)
     return pa.DataFrameSchema(columns, strict=False)
-
-
-def _is_country(code: str) -> bool:
-    import pycountry
-
-    return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
 
 
 def _schema_findings(kind: str, frame: pd.DataFrame, rulebook: Rulebook) -> list[dict]:
@@ -975,12 +980,14 @@ def templates_readme() -> str:
     """The templates' documentation, written from FIELDS (data/templates/README.md is this text;
     a test keeps them the same)."""
     lines = ["# Import templates", "",
-             "One CSV per kind of record; import them in this order: partnerships, organisations, exchanges.",
-             "Files may be CSV (comma or semicolon, UTF-8 with or without BOM, or Windows-1252), Excel (.xlsx, "
+             "One CSV per kind of record; import them in this order: partnerships, organisations, exchanges.", "",
+             "- Files may be CSV (comma or semicolon, UTF-8 with or without BOM, or Windows-1252), Excel (.xlsx, "
              "choose the sheet) or Parquet, with the same column names (case and spaces do not matter).",
-             "Rows are matched on `id`: importing a file again changes nothing, and an updated file updates "
+             "- Rows are matched on `id`: importing a file again changes nothing, and an updated file updates "
              "the rows that changed. A column left out keeps the stored values.",
-             "Lists (ecosystems, activities) are separated by `;`. A cell exported as `'=...` (an apostrophe "
+             "- Reports number rows as a spreadsheet shows them (the header is row 1); in a Parquet file, "
+             "row 1 is the first record.",
+             "- Lists (ecosystems, activities) are separated by `;`. A cell exported as `'=...` (an apostrophe "
              "before =, +, - or @, against formula injection) is read back without the apostrophe.", ""]
     for kind in KINDS:
         lines += [f"## {kind}.csv", "", "| column | required | type | meaning |", "| --- | --- | --- | --- |"]

@@ -32,7 +32,10 @@ statuses = [s for s in workflow.ORDER if s in set(table["status"])]
 status = st.segmented_control("Status", statuses, default=statuses[0], key="manager_status") or statuses[0]
 shown = table[table["status"] == status]
 st.dataframe(shown.drop(columns=["status"]), hide_index=True, key="manager_table",
-             column_config={"lump_sum_eur": st.column_config.NumberColumn("lump sum (EUR)", format="%d")})
+             column_config={"lump_sum_eur": st.column_config.NumberColumn("lump sum (EUR)", format="%d"),
+                            "start_date": st.column_config.DateColumn("first day"),
+                            "end_date": st.column_config.DateColumn("last day"),
+                            "updated_at": st.column_config.DatetimeColumn("last change", format="YYYY-MM-DD HH:mm")})
 
 st.subheader("Move an exchange on")
 rows = shown.set_index("id")

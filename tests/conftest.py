@@ -143,6 +143,7 @@ def snapshot():
     """`snapshot(store)`: the programme's tables as comparable rows, to check that something
     left the database exactly as it was."""
     def take(store):
-        return {table: [tuple(map(_comparable, row)) for row in store.table(table).itertuples(index=False)]
-                for table in ("partnerships", "organisations", "exchanges", "exchange_events")}
+        with store.connect(read_only=True) as con:
+            return {table: [tuple(map(_comparable, row)) for row in con.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()]
+                    for table in ("partnerships", "organisations", "exchanges", "exchange_events")}
     return take

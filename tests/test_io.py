@@ -324,3 +324,18 @@ def test_filtered_exchange_view(programme):
     assert cio.exchange_ids(programme, start="2026-05-20", end="2026-06-30") == ["X00002"]
     frame = cio.export_frame(programme, "exchanges", ids=["X00002"])
     assert frame["id"].tolist() == ["X00002"] and frame.at[0, "working_days"] == 9
+
+
+def test_findings_chart_counts_rows_per_rule():
+    from cx.charts import findings_by_rule
+
+    findings = pd.DataFrame([
+        {"row": 3, "column": "city", "rule": "unknown_city", "outcome": "rejected"},
+        {"row": 4, "column": "city", "rule": "unknown_city", "outcome": "rejected"},
+        {"row": 4, "column": "name", "rule": "required", "outcome": "rejected"},
+        {"row": 5, "column": "lump_sum_eur", "rule": "lump_sum_differs", "outcome": "flagged"},
+        {"row": None, "column": "country", "rule": "missing_column", "outcome": "rejected"},
+    ]).astype({"row": "Int64"})
+    bars = {(trace.name, y): x for trace in findings_by_rule(findings).data for x, y in zip(trace.x, trace.y)}
+    assert bars == {("rejected", "unknown_city"): 2, ("rejected", "required"): 1, ("rejected", "missing_column"): 1,
+                    ("flagged", "lump_sum_differs"): 1}

@@ -84,7 +84,7 @@ def malformed(draw):
     return how, kind, data
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(case=malformed(), mode=st.sampled_from(["all", "valid"]))
 def test_malformed_files_never_crash_and_never_change_the_database_when_rejected(programme_db, snapshot, tmp_path,
