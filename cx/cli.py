@@ -150,6 +150,7 @@ def cmd_budget(args) -> int:
               f"{row.share_of_cost:>6.1%}")
     if args.save:
         print(f"Saved as {scenario.name!r}.")
+    return 0
 
 
 def cmd_import(args) -> int:

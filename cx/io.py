@@ -216,6 +216,16 @@ def _too_many_rows(filename: str, limits: Limits) -> FileTooLarge:
                         "(split the file or raise the limit)")
 
 
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _strict(data: bytes, encoding: str, name: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(f"the file looks like {name} but byte {error.start} is not {name}") from None
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """The text of a CSV file and the encoding found: a byte-order mark first, then UTF-8, then
     charset-normalizer's guess, preferring Windows-1252 (Excel's "CSV" in Western Europe) when it
@@ -228,10 +238,20 @@ def decode(data: bytes) -> tuple[str, str]:
                 return data[len(bom):].decode(encoding), name
             except UnicodeDecodeError as error:
                 raise UnreadableFile(f"the file starts as {name} but byte {error.start} is not {name}") from None
+    sample = data[:4096]
+    if len(sample) >= 4 and sample[1::2].count(0) > 0.9 * len(sample[1::2]):
+        return _strict(data, "utf-16-le", "UTF-16"), "UTF-16"
+    if len(sample) >= 4 and sample[0::2].count(0) > 0.9 * len(sample[0::2]):
+        return _strict(data, "utf-16-be", "UTF-16"), "UTF-16"
     try:
         return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as error:
+        # Valid UTF-8 sequences elsewhere mean a UTF-8 file with broken bytes: guessing another
+        # encoding would turn every accent into mojibake, so the line is named instead.
+        if UTF8_SEQUENCE.search(data):
+            line = data[:error.start].count(b"\n") + 1
+            raise UnreadableFile(f"line {line} has bytes that are not UTF-8 (byte {data[error.start]:#04x}) "
+                                 "while the rest of the file is UTF-8; correct or remove them") from None
     matches = list(charset_normalizer.from_bytes(data))
     if not matches:
         raise UnreadableFile("the file is not text cx can read (save it as 'CSV UTF-8' from the spreadsheet)")
@@ -271,9 +291,12 @@ def _rows_to_table(header: list[str], records, limits: Limits, filename: str, de
         if all(v == "" for v in values):
             continue
         if len(values) != len(columns):
-            findings.append(_finding(number, "", f"{len(values)} values", "value_count",
-                                     f"the row has {len(values)} values and the header {len(columns)} columns "
-                                     "(a value holding the delimiter needs quotes)"))
+            why = ("a value holding the delimiter needs quotes" if len(values) > len(columns)
+                   else f"does it use another delimiter than the header's {details.get('delimiter', ',')!r}?"
+                   if len(values) == 1 else "is the row cut short, or a quote left open?")
+            findings.append(_finding(number, "", f"{len(values)} value{'s' * (len(values) != 1)}", "value_count",
+                                     f"the row has {len(values)} value{'s' * (len(values) != 1)} and the header "
+                                     f"{len(columns)} columns ({why})"))
             continue
         rows.append(values)
         numbers.append(number)
@@ -286,6 +309,10 @@ def _rows_to_table(header: list[str], records, limits: Limits, filename: str, de
 
 def _read_csv(data: bytes, filename: str, limits: Limits) -> Table:
     text, encoding = decode(data)
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise UnreadableFile(f"{Path(filename).name}, line {line}: a NUL byte; the file is binary, not a CSV "
+                             "(or text saved in an encoding cx cannot recognise)")
     delimiter = detect_delimiter(text)
     details = {"format": "CSV", "encoding": encoding, "delimiter": delimiter}
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -65,6 +65,7 @@ def test_templates_readme_documents_every_column():
     ("utf-8-sig", ";", "UTF-8 with BOM"),
     ("cp1252", ";", "Windows-1252"),
     ("cp1252", ",", "Windows-1252"),
+    ("utf-16-le", ";", "UTF-16"),
 ])
 def test_encodings_and_delimiters_are_detected(programme, encoding, delimiter, expected):
     rows = [ORG_HEADER.split(","),
@@ -125,6 +126,9 @@ def test_parquet_with_typed_columns(programme):
     ("orgs.csv", b"id,name,kind\n\n", "orgs.csv has a header but no rows under it"),
     ("orgs.csv", b"id,name\nO1," + b"x" * 200_000 + b"\n", "line 2: field larger than field limit"),
     ("orgs.csv", b"\xef\xbb\xbfid,name\nO1,\xff\xfe\n", "starts as UTF-8 with BOM but byte"),
+    ("orgs.csv", "id,name\nO1,Liège\nO2,Caf".encode() + b"\xff\n", "line 3 has bytes that are not UTF-8 (byte 0xff) "
+                                                                "while the rest of the file is UTF-8"),
+    ("orgs.csv", b"id,name\nO1,ab\x00cd\n", "orgs.csv, line 2: a NUL byte; the file is binary"),
 ])
 def test_files_cx_cannot_read_are_refused_with_a_sentence(snapshot, programme, name, data, words):
     before = snapshot(programme)
