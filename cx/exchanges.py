@@ -60,6 +60,17 @@ def allowed_next(status: str) -> list[str]:
     return [s for s in ORDER if s in TRANSITIONS.get(status, ())]
 
 
+def reachable(status: str) -> set[str]:
+    """Every status an exchange in `status` can reach through one or more allowed transitions."""
+    found, todo = set(), [status]
+    while todo:
+        for following in TRANSITIONS.get(todo.pop(), ()):
+            if following not in found:
+                found.add(following)
+                todo.append(following)
+    return found
+
+
 def refusal(exchange_id: str, status: str, to_status: str) -> str | None:
     """Why an exchange in `status` may not become `to_status` (None when it may)."""
     if to_status in TRANSITIONS.get(status, ()):

@@ -35,8 +35,8 @@ from rapidfuzz import process
 
 from cx import DATA_DIR
 from cx.ecosystems import ECOSYSTEMS
-from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCountry, UnreadableFile
-from cx.exchanges import workflow_lock
+from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
+from cx.exchanges import ORDER, reachable, workflow_lock
 from cx.export import FORMULA_STARTS
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
@@ -113,7 +113,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("start_date", "date", True, "First day at the host (travel excluded), YYYY-MM-DD.", "2026-03-02"),
         Field("end_date", "date", True, "Last day at the host, YYYY-MM-DD; 3 working days to one month.",
               "2026-03-06"),
-        Field("status", "text", False, "One of: " + ", ".join(STATUSES) + " (default requested).", "requested"),
+        Field("status", "text", False, "One of: " + ", ".join(STATUSES) + " (default requested). An import "
+              "moves a stored exchange forward along the workflow, never back.", "requested"),
         Field("objectives", "text", False, "What the visitor comes to learn or do.", "Explore new markets."),
         Field("activities", "list", False, "Activities during the stay, separated by ';'.", "market research"),
         Field("lump_sum_eur", "integer", False, "The lump sum agreed, in whole euros. Leave empty to have cx "
@@ -126,8 +127,6 @@ FIELDS: dict[str, tuple[Field, ...]] = {
               "", computed=True),
     ),
 }
-
-ORGANISATION_COLUMNS = [f.name for f in FIELDS["organisations"]]
 
 
 # --- findings ----------------------------------------------------------------------------------
@@ -658,18 +657,15 @@ def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazettee
     given = typed["lat"].notna() & typed["lon"].notna()
     half = typed["lat"].notna() ^ typed["lon"].notna()
     for row in typed.index[half]:
-        findings.append(_finding(row, "lat" if typed.at[row, "lat"] != typed.at[row, "lat"] else "lon", "",
+        findings.append(_finding(row, "lat" if pd.isna(typed.at[row, "lat"]) else "lon", "",
                                  "half_coordinates", "give both lat and lon, or neither"))
     lat, lon = places.locate_many(typed["city"], typed["country"])
     typed["lat"] = np.where(given, typed["lat"], lat)
     typed["lon"] = np.where(given, typed["lon"], lon)
     for row in typed.index[~given & ~half & np.isnan(lat)]:
         city, country = typed.at[row, "city"], typed.at[row, "country"]
-        suggestions = places.suggest(city, country)
-        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
         findings.append(_finding(row, "city", city, "unknown_city",
-                                 f"cannot place the city {city!r} in {country}{hint} (give lat and lon for "
-                                 "places under 15,000 inhabitants)"))
+                                 str(UnknownCity(city, country, places.suggest(city, country)))))
     if "partnership_id" in typed:
         missing = typed["partnership_id"].notna() & ~typed["partnership_id"].isin(store_partnerships)
         for row in typed.index[missing]:
@@ -701,12 +697,23 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
             findings.append(_finding(row, column, typed.at[row, column], "missing_organisation",
                                      f"there is no organisation {typed.at[row, column]!r} in cx "
                                      "(import the organisations first)"))
-        able = orgs[f"can_{'visit' if role == 'visitor' else 'host'}"]
-        unable = ~missing & ~typed[column].map(able).fillna(True).astype(bool)
+        ability = {"visitor": "visit", "host": "host"}[role]
+        unable = ~missing & ~typed[column].map(orgs[f"can_{ability}"]).fillna(True).astype(bool)
         for row in typed.index[unable]:
-            findings.append(_finding(row, column, typed.at[row, column], f"cannot_{role[:-2] if role == 'visitor' else 'host'}",
+            findings.append(_finding(row, column, typed.at[row, column], f"may_not_{ability}",
                                      f"organisation {typed.at[row, column]!r} is registered as one that may not "
-                                     f"{'visit' if role == 'visitor' else 'host'}"))
+                                     f"{ability}"))
+    # An import may carry an exchange forward through several steps at once (the IT tool saw them),
+    # never back: an older file must not undo what happened since.
+    before = store.query("SELECT id, status FROM exchanges WHERE list_contains(?, id)",
+                         [typed["id"].tolist()]).set_index("id")["status"]
+    for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
+        old = before.get(exchange_id)
+        if old is not None and status != old and status not in reachable(old):
+            findings.append(_finding(row, "status", status, "status_backwards",
+                                     f"exchange {exchange_id} is {old} in cx; an import moves an exchange only "
+                                     f"forward ({', '.join(s for s in ORDER if s in reachable(old)) or 'it is final'})"
+                                     f", not to {status}"))
     known = typed["visitor_id"].isin(orgs.index) & typed["host_id"].isin(orgs.index)
     visitor = orgs.reindex(typed["visitor_id"]).set_axis(typed.index)
     host = orgs.reindex(typed["host_id"]).set_axis(typed.index)
@@ -744,6 +751,13 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                  f"the file says EUR {int(given[row]):,}; the rulebook gives EUR "
                                  f"{int(computed[row]):,} ({int(money.at[row, 'working_days'])} working days in "
                                  f"{host.at[row, 'country']}{why}); the file's amount is kept", "flagged"))
+    # A lump sum is frozen at approval: an exchange stored as approved or later keeps its amount
+    # (and halving) unless the file gives one.
+    frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE list_contains(?, id) "
+                         "AND list_contains(?, status)", [typed["id"].tolist(), taken_statuses]).set_index("id")
+    keep = given.isna() & typed["id"].isin(frozen.index)
+    given = given.where(~keep, typed["id"].map(frozen["lump_sum_eur"]).astype("Int64"))
+    typed["halved"] = typed["halved"].where(~keep, typed["id"].map(frozen["halved"]).astype(bool))
     typed["lump_sum_eur"] = given.fillna(computed)
     return typed, findings
 

@@ -41,6 +41,13 @@ def test_the_table_in_code_is_the_scheme_s_workflow():
     assert {(a, b) for a, targets in workflow.TRANSITIONS.items() for b in targets} == EXPECTED
 
 
+def test_reachable_statuses_follow_the_table():
+    assert workflow.reachable("requested") == set(STATUSES) - {"requested"}
+    assert workflow.reachable("approved") == {"ongoing", "completed", "reported", "paid", "cancelled"}
+    assert workflow.reachable("completed") == {"reported", "paid"}
+    assert [workflow.reachable(s) for s in ("paid", "rejected", "cancelled")] == [set(), set(), set()]
+
+
 def test_every_pair_of_statuses_is_allowed_or_refused_with_the_reason(programme):
     exchange_id = request(programme)
     state = """SELECT (SELECT status FROM exchanges WHERE id = $id),
@@ -167,3 +174,15 @@ def test_partnership_exchanges_lists_both_sides_in_workflow_order(programme):
     assert p02[["id", "status", "side"]].values.tolist() == [[second, "requested", "visitor"],
                                                              [first, "approved", "host"]]
     assert workflow.allowed_next("approved") == ["ongoing", "cancelled"]
+
+
+def test_an_import_keeps_the_lump_sum_frozen_at_approval(programme, rulebook):
+    exchange_id = request(programme)
+    workflow.change_status(programme, exchange_id, "approved", by="partnership P01",
+                           rulebook=rulebook.with_ceilings({"DE": 1000}))
+    data = (f"id,visitor_id,host_id,start_date,end_date,status\n"
+            f"{exchange_id},O00001,O00002,2026-03-02,2026-03-06,ongoing\n").encode()
+    report = cio.import_file(programme, "exchanges", data, "x.csv")
+    assert (report.updated, report.rejected, report.flagged) == (1, 0, 0), report.findings
+    row = programme.query("SELECT status, lump_sum_eur FROM exchanges WHERE id = ?", [exchange_id]).iloc[0]
+    assert (row["status"], row["lump_sum_eur"]) == ("ongoing", 1000)

@@ -225,7 +225,7 @@ def test_every_exchange_rule_names_row_column_value(programme):
     ]).encode()
     report = cio.import_file(programme, "exchanges", data, "x.csv", mode="valid")
     assert rules_of(report) == [
-        (3, "host_id", "cannot_host"), (3, "visitor_id", "visited_already"),
+        (3, "host_id", "may_not_host"), (3, "visitor_id", "visited_already"),
         (4, "host_id", "missing_organisation"), (5, "end_date", "end_before_start"),
         (6, "end_date", "too_short"), (7, "end_date", "too_long"), (8, "lump_sum_eur", "lump_sum_differs"),
         (9, "status", "status"),
@@ -265,6 +265,18 @@ def test_an_updated_file_updates_changed_rows_and_records_status_changes(program
     trail = events[events["exchange_id"] == "X1"][["from_status", "to_status", "changed_by"]]
     assert trail.astype(object).where(trail.notna(), None).values.tolist() == [
         [None, "requested", "import of x.csv"], ["requested", "approved", "import of x2.csv"]]
+
+
+def test_an_import_never_moves_an_exchange_back(programme):
+    data = (EXCHANGE_HEADER + "\nX1,O00001,O00002,2026-03-02,2026-03-06,requested,\n").encode()
+    cio.import_file(programme, "exchanges", data, "x.csv")
+    report = cio.import_file(programme, "exchanges", data.replace(b"requested", b"paid"), "x.csv")
+    assert report.updated == 1, report.findings
+    report = cio.import_file(programme, "exchanges", data, "old.csv", mode="valid")
+    assert (report.rejected, report.written) == (1, False)
+    assert report.findings.iloc[0]["message"] == ("exchange X1 is paid in cx; an import moves an exchange only "
+                                                  "forward (it is final), not to requested")
+    assert programme.exchanges().at[0, "status"] == "paid"
 
 
 def test_columns_left_out_keep_their_stored_values(programme):
