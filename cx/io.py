@@ -634,9 +634,10 @@ def _typed(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazetteer,
-                       store_partnerships: set[str]) -> tuple[pd.DataFrame, list[dict]]:
-    """Place each organisation (its lat/lon, else the gazetteer) and check its partnership."""
+def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazetteer, store: Store,
+                       ) -> tuple[pd.DataFrame, list[dict]]:
+    """Place each organisation (the file's lat/lon, else the gazetteer, else the coordinates cx
+    already holds for the same city) and check its partnership."""
     findings = []
     typed = typed.copy()
     if "can_visit" in present:
@@ -660,6 +661,11 @@ def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazettee
         findings.append(_finding(row, "lat" if pd.isna(typed.at[row, "lat"]) else "lon", "",
                                  "half_coordinates", "give both lat and lon, or neither"))
     lat, lon = places.locate_many(typed["city"], typed["country"])
+    stored = store.query("SELECT id, city, country, lat, lon FROM organisations WHERE list_contains(?, id)",
+                         [typed["id"].tolist()]).set_index("id").reindex(typed["id"]).set_axis(typed.index)
+    same_place = (stored["city"] == typed["city"]) & (stored["country"] == typed["country"]) & stored["lat"].notna()
+    unplaced = np.isnan(lat) & same_place.to_numpy(dtype=bool)
+    lat[unplaced], lon[unplaced] = stored["lat"].to_numpy()[unplaced], stored["lon"].to_numpy()[unplaced]
     typed["lat"] = np.where(given, typed["lat"], lat)
     typed["lon"] = np.where(given, typed["lon"], lon)
     for row in typed.index[~given & ~half & np.isnan(lat)]:
@@ -667,7 +673,8 @@ def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazettee
         findings.append(_finding(row, "city", city, "unknown_city",
                                  str(UnknownCity(city, country, places.suggest(city, country)))))
     if "partnership_id" in typed:
-        missing = typed["partnership_id"].notna() & ~typed["partnership_id"].isin(store_partnerships)
+        partnerships = store.query("SELECT id FROM partnerships")["id"]
+        missing = typed["partnership_id"].notna() & ~typed["partnership_id"].isin(partnerships)
         for row in typed.index[missing]:
             value = typed.at[row, "partnership_id"]
             findings.append(_finding(row, "partnership_id", value, "missing_partnership",
@@ -849,8 +856,7 @@ def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places,
     if len(rows):
         progress(0.3, "Checking places, references and rules")
         if kind == "organisations":
-            partnerships = set(store.query("SELECT id FROM partnerships")["id"])
-            rows, more = _organisation_rows(rows, present, places or gazetteer(), partnerships)
+            rows, more = _organisation_rows(rows, present, places or gazetteer(), store)
             present = present + [c for c in ("lat", "lon", "can_host", "can_visit") if c not in present]
         elif kind == "exchanges":
             rows, more = _exchange_rows(rows, present, store, rulebook)

@@ -279,6 +279,16 @@ def test_an_import_never_moves_an_exchange_back(programme):
     assert programme.exchanges().at[0, "status"] == "paid"
 
 
+def test_a_small_town_keeps_its_stored_coordinates_when_the_file_gives_none(programme):
+    data = b"id,name,kind,country,city\nO00003,ACstyria,cluster organisation,AT,Raaba-Grambach\n"
+    report = cio.import_file(programme, "organisations", data, "o.csv")
+    assert (report.updated, report.rejected) == (1, 0), report.findings
+    row = programme.organisations().set_index("id").loc["O00003"]
+    assert (row["name"], row["lat"], row["lon"]) == ("ACstyria", 47.0333, 15.5)
+    moved = cio.import_file(programme, "organisations", data.replace(b"Raaba-Grambach", b"Raaba"), "o.csv")
+    assert moved.findings["rule"].tolist() == ["unknown_city"]
+
+
 def test_columns_left_out_keep_their_stored_values(programme):
     data = b"id,name,kind,country,city\nO00001,Porto Digital Cluster,cluster organisation,PT,Porto\n"
     report = cio.import_file(programme, "organisations", data, "o.csv")
