@@ -8,15 +8,15 @@ st.set_page_config(page_title="cx · ClusterXchange", page_icon=str(Path(__file_
 
 PAGES = {
     "Programme": [
-        st.Page("pages/home.py", title="At a glance", icon=":material/home:", default=True),
-        st.Page("pages/uptake.py", title="Uptake", icon=":material/monitoring:"),
-        st.Page("pages/map.py", title="Exchange map", icon=":material/map:"),
+        st.Page("app_pages/home.py", title="At a glance", icon=":material/home:", default=True),
+        st.Page("app_pages/uptake.py", title="Uptake", icon=":material/monitoring:"),
+        st.Page("app_pages/map.py", title="Exchange map", icon=":material/map:"),
     ],
-    "Visitors": [st.Page("pages/find_a_host.py", title="Find a host", icon=":material/travel_explore:")],
-    "Planning": [st.Page("pages/budget.py", title="Budget scenarios", icon=":material/euro:")],
+    "Visitors": [st.Page("app_pages/find_a_host.py", title="Find a host", icon=":material/travel_explore:")],
+    "Planning": [st.Page("app_pages/budget.py", title="Budget scenarios", icon=":material/euro:")],
     "Administration": [
-        st.Page("pages/data.py", title="Data", icon=":material/database:"),
-        st.Page("pages/exchanges.py", title="Exchanges", icon=":material/swap_horiz:"),
+        st.Page("app_pages/data.py", title="Data", icon=":material/database:"),
+        st.Page("app_pages/exchanges.py", title="Exchanges", icon=":material/swap_horiz:"),
     ],
 }
 

@@ -208,7 +208,7 @@ def main() -> None:
     os.environ["CX_DB"] = str(store.path)
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     started = time.perf_counter()
-    app.switch_page("pages/uptake.py").run()
+    app.switch_page("app_pages/uptake.py").run()
     cold = time.perf_counter() - started
     assert not app.exception, [e.value for e in app.exception]
     started = time.perf_counter()

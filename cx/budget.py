@@ -21,7 +21,6 @@ gives how many exchanges fit in the envelope in that run.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import math
 import uuid
@@ -32,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cx.errors import BadPlan, BadScenario, CxError, SharesDoNotSum, UnknownCity
+from cx.export import to_csv_bytes, to_excel_bytes
 from cx.geo import distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store
@@ -528,10 +528,10 @@ def compare(simulations: list[Simulation]) -> pd.DataFrame:
 
 
 def results_csv(simulation: Simulation) -> bytes:
-    """Key figures and the cost by host country as one CSV (figure, value)."""
+    """Key figures and the cost by host country as one CSV (figure, value), formulas neutralised."""
     rows = [(figure, value) for figure, value in simulation.key_figures().items()]
     rows += [(f"cost_eur {row.country} ({row.name})", row.cost_eur) for row in simulation.by_country.itertuples()]
-    return pd.DataFrame(rows, columns=["figure", "value"]).to_csv(index=False).encode("utf-8")
+    return to_csv_bytes(pd.DataFrame(rows, columns=["figure", "value"]))
 
 
 def results_excel(simulation: Simulation) -> bytes:
@@ -539,16 +539,13 @@ def results_excel(simulation: Simulation) -> bytes:
     scenario = simulation.scenario
     settings = {key: value for key, value in dataclasses.asdict(scenario).items()
                 if key not in ("host_mix", "working_days", "distances_km", "ceilings_eur")}
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as workbook:
-        pd.Series(simulation.key_figures(), name="value").rename_axis("figure").to_frame().to_excel(
-            workbook, sheet_name="Key figures")
-        simulation.by_country.to_excel(workbook, sheet_name="By host country", index=False)
-        pd.Series(settings, name="value").rename_axis("setting").to_frame().to_excel(workbook, sheet_name="Scenario")
-        scenario.ceiling_table().to_excel(workbook, sheet_name="Ceilings and mix", index=False)
-        pd.DataFrame({"run": np.arange(1, len(simulation.totals) + 1), "total_eur": simulation.totals}).to_excel(
-            workbook, sheet_name="Runs", index=False)
-    return buffer.getvalue()
+    return to_excel_bytes({
+        "Key figures": pd.DataFrame(list(simulation.key_figures().items()), columns=["figure", "value"]),
+        "By host country": simulation.by_country,
+        "Scenario": pd.DataFrame([(k, str(v)) for k, v in settings.items()], columns=["setting", "value"]),
+        "Ceilings and mix": scenario.ceiling_table(),
+        "Runs": pd.DataFrame({"run": np.arange(1, len(simulation.totals) + 1), "total_eur": simulation.totals}),
+    })
 
 
 # --- a planned list of exchanges ---------------------------------------------------------------

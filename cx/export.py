@@ -42,13 +42,16 @@ def to_csv_bytes(table: pd.DataFrame) -> bytes:
     return neutralise(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
-def to_excel_bytes(table: pd.DataFrame, sheet: str = "data") -> bytes:
-    """An .xlsx workbook with one sheet, formulas neutralised; time zones are dropped (Excel has none)."""
-    table = neutralise(table)
-    for column in table.columns:
-        if isinstance(table[column].dtype, pd.DatetimeTZDtype):
-            table[column] = table[column].dt.tz_localize(None)
+def to_excel_bytes(tables: pd.DataFrame | dict[str, pd.DataFrame], sheet: str = "data") -> bytes:
+    """An .xlsx workbook with one sheet per table (a single table goes in `sheet`), formulas
+    neutralised; time zones are dropped (Excel has none)."""
+    sheets = tables if isinstance(tables, dict) else {sheet: tables}
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, sheet_name=sheet[:31], index=False)
+        for name, table in sheets.items():
+            table = neutralise(table)
+            for column in table.columns:
+                if isinstance(table[column].dtype, pd.DatetimeTZDtype):
+                    table[column] = table[column].dt.tz_localize(None)
+            table.to_excel(writer, sheet_name=name[:31], index=False)
     return buffer.getvalue()

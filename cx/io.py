@@ -971,14 +971,10 @@ def export_bytes(frames: dict[str, pd.DataFrame], file_format: str) -> tuple[str
     neutralised against formula injection."""
     import zipfile
 
-    from cx.export import neutralise, to_csv_bytes
+    from cx.export import to_csv_bytes, to_excel_bytes
 
     if file_format == "xlsx":
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            for name, frame in frames.items():
-                neutralise(frame).to_excel(writer, sheet_name=name[:31], index=False)
-        return f"{next(iter(frames)) if len(frames) == 1 else 'cx'}.xlsx", buffer.getvalue()
+        return f"{next(iter(frames)) if len(frames) == 1 else 'cx'}.xlsx", to_excel_bytes(frames)
     if file_format not in ("csv", "parquet"):
         raise ValueError(f"cx exports csv, xlsx or parquet, not {file_format!r}")
     writer = to_csv_bytes if file_format == "csv" else to_parquet_bytes

@@ -20,3 +20,19 @@ def test_home_page_shows_the_programme(streamlit_server, offline_page, tmp_path)
     assert page.locator(".js-plotly-plot").count() >= 3
     assert (tmp_path / "home.png").stat().st_size > 10_000
     assert page.blocked == [], "the page asked the internet for something"
+
+
+def test_a_shared_link_opens_its_page_in_the_app_on_a_fresh_server(streamlit_server, offline_page):
+    """A link to a page, as the first request a server sees, still runs app.py's navigation.
+
+    Streamlit runs a page alone (with a sidebar of file names) when a folder named `pages/` sits beside
+    the entry script and a deep link arrives before anyone opened `/`: the pages live in `app_pages/`."""
+    page = offline_page
+    page.goto(f"{streamlit_server}/budget")
+    page.get_by_role("heading", name="Budget scenarios").wait_for(timeout=60_000)
+    sidebar = page.locator('[data-testid="stSidebarNav"]')
+    sidebar.wait_for(timeout=60_000)
+    names = sidebar.inner_text()
+    assert "At a glance" in names and "Find a host" in names
+    assert "find a host" not in names  # no file-name navigation
+    assert page.blocked == []

@@ -279,6 +279,13 @@ def test_exports(rulebook):
     assert sheets["Runs"]["total_eur"].tolist() == result.totals.tolist()
 
 
+def test_exports_never_carry_a_formula(rulebook):
+    result = simulate(small_scenario(name="=HYPERLINK(\"http://x\")", runs=100), rulebook)
+    sheets = pd.read_excel(__import__("io").BytesIO(budget.results_excel(result)), sheet_name=None)
+    scenario = sheets["Scenario"].set_index("setting")["value"]
+    assert scenario["name"].startswith("'=HYPERLINK")
+
+
 def test_charts(rulebook):
     result = simulate(small_scenario(runs=300), rulebook)
     figure = charts.budget_distribution({"a": result.totals, "b": result.totals + 1000}, 120_000)

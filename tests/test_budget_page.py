@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 from cx import PROJECT_ROOT, budget
 from cx.store import open_store
 
-PAGE = "pages/budget.py"
+PAGE = "app_pages/budget.py"
 
 
 def open_page():

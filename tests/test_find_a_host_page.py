@@ -9,7 +9,7 @@ from cx import PROJECT_ROOT
 from cx.store import Store
 
 APP = str(PROJECT_ROOT / "app.py")
-PAGE = "pages/find_a_host.py"
+PAGE = "app_pages/find_a_host.py"
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def empty_db(tmp_path, monkeypatch):
 
 def data_page():
     app = AppTest.from_file(APP, default_timeout=120).run()
-    return app.switch_page("pages/data.py").run()
+    return app.switch_page("app_pages/data.py").run()
 
 
 def upload(app, kind, name, data, button="import_go", mode=None):

@@ -12,7 +12,7 @@ APP = str(PROJECT_ROOT / "app.py")
 
 def exchanges_page():
     app = AppTest.from_file(APP, default_timeout=120).run()
-    return app.switch_page("pages/exchanges.py").run()
+    return app.switch_page("app_pages/exchanges.py").run()
 
 
 def test_lists_the_partnership_s_exchanges_by_status(app_db):

@@ -9,11 +9,11 @@ from streamlit.testing.v1 import AppTest
 from cx import PROJECT_ROOT
 
 APP = str(PROJECT_ROOT / "app.py")
-PAGES = re.findall(r'st\.Page\("(pages/[^"]+)"', Path(APP).read_text())
+PAGES = re.findall(r'st\.Page\("(app_pages/[^"]+)"', Path(APP).read_text())
 
 
 def test_every_page_is_in_the_navigation():
-    assert sorted(PAGES) == sorted(f"pages/{p.name}" for p in (PROJECT_ROOT / "pages").glob("*.py"))
+    assert sorted(PAGES) == sorted(f"app_pages/{p.name}" for p in (PROJECT_ROOT / "app_pages").glob("*.py"))
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -48,7 +48,7 @@ def programme_db(tmp_path, monkeypatch, rulebook):
 
 
 def test_changing_a_filter_changes_the_headline_figures(app_db):
-    app = open_page("pages/uptake.py")
+    app = open_page("app_pages/uptake.py")
     app.date_input(key="period").set_value(YEAR).run()
     everyone = figures(app)
     assert len(everyone) >= 18 and len(charts(app)) >= 8
@@ -64,7 +64,7 @@ def test_changing_a_filter_changes_the_headline_figures(app_db):
 
 def test_the_data_quality_findings_are_counted(app_db):
     whole = (uptake.filter_options(Store(app_db))["first_day"], YEAR[1])
-    app = open_page("pages/uptake.py")
+    app = open_page("app_pages/uptake.py")
     app.date_input(key="period").set_value(whole).run()
     labels = [expander.label for expander in app.expander]
     counts = [len(query(Store(app_db), uptake.Filters(start=whole[0], end=whole[1])))
@@ -74,7 +74,7 @@ def test_the_data_quality_findings_are_counted(app_db):
 
 
 def test_a_filter_matching_nothing_says_so_instead_of_drawing(programme_db):
-    app = open_page("pages/uptake.py")
+    app = open_page("app_pages/uptake.py")
     app.date_input(key="period").set_value((dt.date(2025, 1, 1), dt.date(2026, 12, 31))).run()
     assert charts(app)
     app.multiselect(key="partnership").set_value(["P3"]).run()  # a partnership with no one in it yet
@@ -85,14 +85,14 @@ def test_a_filter_matching_nothing_says_so_instead_of_drawing(programme_db):
 
 def test_an_empty_database_says_so(store, monkeypatch):
     monkeypatch.setenv("CX_DB", str(store.path))
-    for page in ("pages/uptake.py", "pages/map.py"):
+    for page in ("app_pages/uptake.py", "app_pages/map.py"):
         app = open_page(page)
         assert "There are no exchanges yet" in app.info[0].value
         assert not charts(app)
 
 
 def test_the_map_shades_hosts_or_senders_and_follows_the_filters(app_db):
-    app = open_page("pages/map.py")
+    app = open_page("app_pages/map.py")
     app.date_input(key="period").set_value(YEAR).run()
     (figure,) = charts(app)
     types = [trace["type"] for trace in figure["data"]]

@@ -15,7 +15,7 @@ figures = cached(uptake.overview, store)
 if figures["organisations"] == 0:
     st.info("The database is empty. Load the demo programme with `python -m cx demo`, "
             "or import your registrations and exchanges on the Data page.")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
+    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
     st.stop()
 
 columns = st.columns(5)

@@ -15,7 +15,7 @@ st.title("Exchanges")
 partnerships = store.partnerships().set_index("id")
 if partnerships.empty:
     st.info("No partnerships yet. Import them, their organisations and exchanges on the Data page.")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
+    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
     st.stop()
 
 partnership = st.selectbox("Partnership", partnerships.index, key="manager_partnership",

@@ -29,7 +29,7 @@ visitors = organisations[organisations["can_visit"]]
 if visitors.empty or not organisations["can_host"].any():
     st.info("There are no registered visitors and hosts yet. Load the demo programme with `python -m cx demo`, "
             "or import registrations on the Data page.")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
+    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
     st.stop()
 
 # Visitors who may still visit come first; the others are marked, and asking for them explains why not.

@@ -16,7 +16,7 @@ options = cached(uptake.filter_options, store)
 if options["first_day"] is None:
     st.info("There are no exchanges yet. Load the demo programme with `python -m cx demo`, "
             "or import registrations and exchanges on the Data page.")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
+    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
     st.stop()
 
 filters = sidebar_filters(options)
