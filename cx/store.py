@@ -11,9 +11,11 @@ process that holds it open, and the command line must be able to import while th
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -108,7 +110,7 @@ class Store:
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path is not None else default_path()
-        self._reading: duckdb.DuckDBPyConnection | None = None
+        self._local = threading.local()  # the connection a `reading` block holds, per thread
 
     def __repr__(self):
         return f"Store({str(self.path)!r})"
@@ -175,16 +177,35 @@ class Store:
         """Run the `query` calls of a block on one connection: opening one costs tens of
         milliseconds, which adds up over the dozen queries a page makes."""
         with self.connect() as con:
-            self._reading = con
+            self._local.connection = con
             try:
                 yield self
             finally:
-                self._reading = None
+                self._local.connection = None
+
+    def read_concurrently(self, calls: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
+        """Run independent reading functions two at a time, each thread on a cursor of one
+        connection: DuckDB runs a small query on one core, so this keeps both cores busy."""
+        cursors: list[duckdb.DuckDBPyConnection] = []
+        with self.connect() as con:
+
+            def open_cursor():
+                self._local.connection = con.cursor()
+                cursors.append(self._local.connection)
+
+            try:
+                with ThreadPoolExecutor(workers, initializer=open_cursor) as pool:
+                    futures = {name: pool.submit(call) for name, call in calls.items()}
+                    return {name: future.result() for name, future in futures.items()}
+            finally:
+                for cursor in cursors:
+                    cursor.close()
 
     def query(self, sql: str, parameters: list | dict | None = None) -> pd.DataFrame:
         """A read-only query's result as a DataFrame (for cx modules; pages call those)."""
-        if self._reading is not None:
-            return self._reading.execute(sql, parameters or []).df()
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection.execute(sql, parameters or []).df()
         with self.connect() as con:
             return con.execute(sql, parameters or []).df()
 

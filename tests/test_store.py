@@ -74,3 +74,23 @@ def test_exchanges_carry_both_organisations(demo_store):
 
 def test_open_store_migrates(tmp_path):
     assert open_store(tmp_path / "x.duckdb").schema_version() == SCHEMA_VERSION
+
+
+def test_concurrent_reads_give_what_sequential_reads_give(demo_store):
+    calls = {country: (lambda c=country: demo_store.query(
+        "SELECT count(*) AS n FROM organisations WHERE country = ?", [c])["n"][0]) for country in ("DE", "FR", "PT", "XK")}
+    assert demo_store.read_concurrently(calls) == {name: call() for name, call in calls.items()}
+
+
+def test_a_reading_block_belongs_to_its_thread(demo_store):
+    """Streamlit sessions share one Store: one session's reading block must not lend its
+    connection to another session's thread."""
+    import threading
+
+    seen = {}
+    with demo_store.reading():
+        worker = threading.Thread(target=lambda: seen.setdefault("connection", getattr(demo_store._local, "connection", None)))
+        worker.start()
+        worker.join()
+        assert demo_store._local.connection is not None
+    assert seen["connection"] is None
