@@ -6,7 +6,7 @@ import streamlit as st
 from cx import charts
 from cx import exchanges as workflow
 from cx.errors import CxError
-from cx.ui import cached, current_store, euros
+from cx.ui import cached, current_store, euros, stop_without_data
 
 DONE = "exchanges_done"  # the last change's sentence, shown after the page reloads its data
 
@@ -14,9 +14,7 @@ store = current_store()
 st.title("Exchanges")
 partnerships = store.partnerships().set_index("id")
 if partnerships.empty:
-    st.info("No partnerships yet. Import them, their organisations and exchanges on the Data page.")
-    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
-    st.stop()
+    stop_without_data("There are no partnerships yet.")
 
 partnership = st.selectbox("Partnership", partnerships.index, key="manager_partnership",
                            format_func=lambda p: f"{p} · {partnerships.at[p, 'name']}")

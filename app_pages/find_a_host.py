@@ -13,7 +13,7 @@ from cx.exchanges import request_exchange
 from cx.geo import COUNTRY_SHAPES, country_shapes
 from cx.matching import visitor_details, visits_taken
 from cx.rules import load_rulebook
-from cx.ui import current_store, euros
+from cx.ui import current_store, euros, stop_without_data
 from cx.ui.matcher import host_matcher
 
 QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor requests exchanges
@@ -27,10 +27,7 @@ st.caption("Describe what you want to learn or do in your own words; cx lists th
 organisations = store.organisations()
 visitors = organisations[organisations["can_visit"]]
 if visitors.empty or not organisations["can_host"].any():
-    st.info("There are no registered visitors and hosts yet. Load the demo programme with `python -m cx demo`, "
-            "or import registrations on the Data page.")
-    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
-    st.stop()
+    stop_without_data("There are no registered visitors and hosts yet.")
 
 # Visitors who may still visit come first; the others are marked, and asking for them explains why not.
 exchanges = store.table("exchanges")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from cx import charts, uptake
 from cx.rules import load_rulebook
-from cx.ui import cached, current_store, euros, euros_short
+from cx.ui import cached, current_store, euros, euros_short, stop_without_data
 
 store = current_store()
 rulebook = load_rulebook()
@@ -13,10 +13,7 @@ st.caption(f"{rulebook.call_name} · database `{store.path}`")
 
 figures = cached(uptake.overview, store)
 if figures["organisations"] == 0:
-    st.info("The database is empty. Load the demo programme with `python -m cx demo`, "
-            "or import your registrations and exchanges on the Data page.")
-    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
-    st.stop()
+    stop_without_data("The database is empty.")
 
 columns = st.columns(5)
 columns[0].metric("Organisations", f"{figures['organisations']:,}",

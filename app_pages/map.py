@@ -5,7 +5,7 @@ import streamlit as st
 
 from cx import charts, uptake
 from cx.geo import country_shapes
-from cx.ui import cached, current_store
+from cx.ui import cached, current_store, stop_without_data
 from cx.ui.filters import sidebar_filters
 
 MOST_ARCS = 1500  # beyond this the arcs hide each other and the page slows; the busiest are drawn
@@ -14,10 +14,7 @@ store = current_store()
 st.title("Exchange map")
 options = cached(uptake.filter_options, store)
 if options["first_day"] is None:
-    st.info("There are no exchanges yet. Load the demo programme with `python -m cx demo`, "
-            "or import registrations and exchanges on the Data page.")
-    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
-    st.stop()
+    stop_without_data("There are no exchanges yet.")
 
 filters = sidebar_filters(options)
 shade = st.radio("Shade countries by exchanges", ["hosted", "sent"], horizontal=True, key="shade",

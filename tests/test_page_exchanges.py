@@ -52,4 +52,4 @@ def test_without_partnerships_it_points_to_the_data_page(tmp_path, monkeypatch):
     monkeypatch.setenv("CX_DB", str(tmp_path / "empty.duckdb"))
     app = exchanges_page()
     assert not app.exception
-    assert app.info[0].value.startswith("No partnerships yet")
+    assert app.info[0].value.startswith("There are no partnerships yet")

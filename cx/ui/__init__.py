@@ -38,6 +38,15 @@ def cached(function, store: Store, **arguments):
     return _cached_call(f"{function.__module__}:{function.__qualname__}", str(store.path), store.modified(), key)
 
 
+def stop_without_data(missing: str) -> None:
+    """The guard of a page that needs data it does not have: say what is missing and how to get
+    it, link the Data page, and stop the page there."""
+    st.info(f"{missing} Load the demo programme with `python -m cx demo`, "
+            "or import registrations and exchanges on the Data page.")
+    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
+    st.stop()
+
+
 def euros(amount) -> str:
     """Whole euros as people write them: EUR 1,100."""
     return f"EUR {int(amount):,}"
