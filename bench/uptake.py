@@ -126,6 +126,7 @@ def pandas_queries(tables, filters: uptake.Filters) -> dict:
         "repeated_visitors": oracle.repeated_visitors(x, filters),
         "unplaced_organisations": oracle.unplaced_organisations(tables, filters),
         "lump_sum_mismatches": oracle.lump_sum_mismatches(x, filters),
+        "stalled_exchanges": oracle.stalled_exchanges(x, filters, dt.date.today()),
     }
 
 

@@ -105,6 +105,9 @@ class Rulebook:
     budget_envelope_eur: int
     programme_start: dt.date | None = None  # the period the target belongs to
     programme_end: dt.date | None = None
+    decision_days: int = 30  # when a workflow step counts as stalled (see call.toml [deadlines])
+    report_days: int = 30
+    payment_days: int = 10
 
     @classmethod
     def load(cls, folder: Path | str = RULES_DIR) -> Rulebook:
@@ -136,6 +139,7 @@ class Rulebook:
             budget_envelope_eur=int(call["programme"]["budget_envelope_eur"]),
             programme_start=call["programme"].get("start"),
             programme_end=call["programme"].get("end"),
+            **{name: int(days) for name, days in call.get("deadlines", {}).items()},
         )
 
     def replace(self, **changes) -> Rulebook:

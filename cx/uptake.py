@@ -157,7 +157,7 @@ def _exchange_scope(filters: Filters, *, since_start: bool = True, hosts: bool =
     sql = f"""
         WITH {name} AS (
             SELECT e.id, e.visitor_id, e.host_id, e.start_date, e.end_date, e.working_days, e.distance_km,
-                   e.status, e.lump_sum_eur, e.halved,
+                   e.status, e.lump_sum_eur, e.halved, e.updated_at,
                    v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
                    v.lat AS visitor_lat, v.lon AS visitor_lon, v.kind AS visitor_kind,
                    v.partnership_id, v.ecosystems AS visitor_ecosystems, {host_columns}
@@ -513,6 +513,36 @@ def lump_sum_mismatches(store: Store, filters: Filters | dict | None = None) -> 
     return _described(store, found)
 
 
+def stalled_exchanges(store: Store, filters: Filters | dict | None = None, today: dt.date | None = None) -> pd.DataFrame:
+    """Exchanges stuck at a step past its deadline (call.toml [deadlines]), whenever they started:
+    a request nobody decided, a stay not marked as started or ended, a missing closing report, an
+    overdue payment. The longest overdue first."""
+    rulebook = load_rulebook()
+    sql, parameters = _exchange_scope(replace(Filters.of(filters), start=None, end=None), hosts=False)
+    parameters.update(today=today or dt.date.today(), decision=rulebook.decision_days,
+                      report=rulebook.report_days, payment=rulebook.payment_days)
+    table = store.query(f"""
+        {sql},
+        due AS (SELECT id, status, start_date, end_date, updated_at::DATE AS since,
+                       CASE status WHEN 'requested' THEN updated_at::DATE + $decision::INTEGER
+                                   WHEN 'approved' THEN start_date
+                                   WHEN 'ongoing' THEN end_date
+                                   WHEN 'completed' THEN end_date + $report::INTEGER
+                                   WHEN 'reported' THEN updated_at::DATE + $payment::INTEGER END AS due
+                FROM x)
+        SELECT id AS exchange_id, status, since, due, ($today::DATE - due)::INTEGER AS days_overdue
+        FROM due WHERE due < $today::DATE ORDER BY days_overdue DESC, id""", parameters)
+    why = {
+        "requested": f"no decision on the request within {rulebook.decision_days} days",
+        "approved": "the stay should have started; it is not marked ongoing",
+        "ongoing": "the stay has ended; it is not marked completed",
+        "completed": f"no closing report within {rulebook.report_days} days of the stay's end",
+        "reported": f"the lump sum is not paid within {rulebook.payment_days} days of the report",
+    }
+    found = table.assign(why=table["status"].map(why))
+    return _described(store, found.drop(columns="status"))
+
+
 def dashboard(store: Store, filters: Filters | dict | None = None) -> dict:
     """Everything the Uptake page shows, read on one connection (two queries at a time):
     `headline`, the views by their function's name, and the findings by their FINDINGS key."""
@@ -536,4 +566,5 @@ FINDINGS = {
     "repeated_visitors": ("Visitors with more than one exchange", repeated_visitors),
     "unplaced_organisations": ("Organisations whose city could not be placed", unplaced_organisations),
     "lump_sum_mismatches": ("Lump sums that differ from the rules", lump_sum_mismatches),
+    "stalled_exchanges": ("Exchanges stalled past a deadline", stalled_exchanges),
 }

@@ -83,6 +83,8 @@ def test_every_view_matches_pandas(programme, case):
             == sorted(oracle.unplaced_organisations(tables, f)["id"]))
     same(uptake.rule_breaches(store, f), oracle.rule_breaches(x, f), ["exchange_id", "rule"])
     same(uptake.lump_sum_mismatches(store, f), oracle.lump_sum_mismatches(x, f), ["exchange_id"])
+    for today in (D(2026, 11, 25), dt.date.today() + dt.timedelta(days=40)):
+        same(uptake.stalled_exchanges(store, f, today), oracle.stalled_exchanges(x, f, today), ["exchange_id"])
     if f.start or len(oracle.select(x, f, since_start=False)):
         sql = uptake.monthly(store, f)
         same(sql, oracle.monthly(x, f), ["month"])
@@ -125,6 +127,19 @@ def test_the_findings_name_the_deliberate_mistakes(programme):
     assert uptake.unplaced_organisations(store, Filters())["city"].tolist() == ["Raaba-Grambach"]
     wrong = uptake.lump_sum_mismatches(store, Filters())
     assert wrong["exchange_id"].tolist() == ["X12"] and wrong["difference_eur"].tolist() == [100]
+
+
+def test_stalled_steps_are_found_past_their_deadlines(programme, rulebook):
+    """The fixture's rows were written today, so a request or report has waited 0 days; 40 days on,
+    both are overdue too."""
+    store, _, _ = programme
+    stalled = uptake.stalled_exchanges(store, Filters(), today=D(2026, 11, 25))
+    assert stalled[["exchange_id", "status", "days_overdue"]].values.tolist() == [
+        ["X03", "completed", 325], ["X06", "approved", 232], ["X07", "completed", 171]]
+    assert stalled["why"].iloc[0] == f"no closing report within {rulebook.report_days} days of the stay's end"
+    later = uptake.stalled_exchanges(store, Filters(), today=dt.date.today() + dt.timedelta(days=40))
+    overdue = later.set_index("exchange_id")["days_overdue"]
+    assert overdue["X04"] == 40 - rulebook.payment_days and overdue["X10"] == 40 - rulebook.decision_days
 
 
 def test_the_target_trajectory_runs_across_the_programme(rulebook):

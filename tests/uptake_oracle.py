@@ -222,3 +222,20 @@ def lump_sum_mismatches(x, f: Filters) -> pd.DataFrame:
     rules = load_rulebook().lump_sums(chosen.assign(start=chosen["start_date"], end=chosen["end_date"]))
     differs = chosen["lump_sum_eur"].astype("int64") != rules["lump_sum_eur"]
     return pd.DataFrame({"exchange_id": chosen.loc[differs, "id"], "rules_eur": rules.loc[differs, "lump_sum_eur"]})
+
+
+def stalled_exchanges(x, f: Filters, today) -> pd.DataFrame:
+    rulebook = load_rulebook()
+    chosen = select(x, replace(f, start=None, end=None))
+    since = pd.to_datetime(chosen["updated_at"]).dt.normalize()
+    start, end = pd.to_datetime(chosen["start_date"]), pd.to_datetime(chosen["end_date"])
+    days = pd.to_timedelta
+    due = pd.Series(pd.NaT, index=chosen.index, dtype="datetime64[us]")
+    for status, when in (("requested", since + days(rulebook.decision_days, unit="D")), ("approved", start),
+                         ("ongoing", end), ("completed", end + days(rulebook.report_days, unit="D")),
+                         ("reported", since + days(rulebook.payment_days, unit="D"))):
+        mine = chosen["status"] == status
+        due[mine] = when[mine]
+    overdue = (pd.Timestamp(today) - due).dt.days
+    late = overdue > 0
+    return pd.DataFrame({"exchange_id": chosen.loc[late, "id"], "days_overdue": overdue[late].astype("int64")})
