@@ -4,7 +4,7 @@ import streamlit as st
 
 from cx import budget, charts
 from cx.errors import BadPlan, CxError, SharesDoNotSum
-from cx.geo import COUNTRY_SHAPES, country_shapes
+from cx.geo import country_shapes
 from cx.rules import load_rulebook
 from cx.ui import current_store, euros, euros_short
 
@@ -151,12 +151,8 @@ with scenario_tab:
                         width="stretch", key="distribution")
         bar, where = st.columns(2)
         bar.plotly_chart(charts.cost_by_host_country(result.by_country), width="stretch", key="by_country")
-        if COUNTRY_SHAPES.exists():
-            where.plotly_chart(charts.cost_by_host_country_map(result.by_country, country_shapes()),
-                               width="stretch", key="by_country_map")
-        else:
-            where.info("The map of cost by host country appears once the country shapes "
-                       "(`data/geo/countries.geojson`) are installed.")
+        where.plotly_chart(charts.cost_by_host_country_map(result.by_country, country_shapes()),
+                           width="stretch", key="by_country_map")
         downloads = st.columns(2)
         downloads[0].download_button("Results as CSV", budget.results_csv(result), f"{result.scenario.name}.csv",
                                      "text/csv", key="csv")

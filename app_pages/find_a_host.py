@@ -10,10 +10,11 @@ from cx import charts
 from cx.ecosystems import ACTIVITIES, ECOSYSTEMS
 from cx.errors import BrokenRules, CxError, VisitedAlready
 from cx.exchanges import request_exchange
-from cx.geo import COUNTRY_SHAPES, country_shapes
+from cx.geo import country_shapes
 from cx.matching import visitor_details, visits_taken
 from cx.rules import load_rulebook
-from cx.ui import current_store, euros, stop_without_data
+from cx.store import Store
+from cx.ui import cached, current_store, euros, stop_without_data
 from cx.ui.matcher import host_matcher
 
 QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor requests exchanges
@@ -24,13 +25,13 @@ st.title("Find a host")
 st.caption("Describe what you want to learn or do in your own words; cx lists the eligible hosts whose "
            "profiles match it best, with the lump sum the stay would earn.")
 
-organisations = store.organisations()
+organisations = cached(Store.organisations, store)
 visitors = organisations[organisations["can_visit"]]
 if visitors.empty or not organisations["can_host"].any():
     stop_without_data("There are no registered visitors and hosts yet.")
 
 # Visitors who may still visit come first; the others are marked, and asking for them explains why not.
-exchanges = store.table("exchanges")
+exchanges = cached(Store.table, store, name="exchanges")
 taken = visits_taken(exchanges, rulebook)
 visitors = visitors.assign(taken=visitors["id"].map(taken).fillna(0)).sort_values(["taken", "name"])
 labels = {row.id: f"{row.name} ({row.city if isinstance(row.city, str) else '?'}, {row.country})"
@@ -69,8 +70,8 @@ except CxError as error:
     st.stop()
 
 st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {labels[query['visitor_id']]}")
-shapes = country_shapes() if COUNTRY_SHAPES.exists() else None  # outlines come with the map page's data
-st.plotly_chart(charts.host_suggestions_map(suggestions, visitor["visitor_location"], shapes), key="suggestions_map")
+st.plotly_chart(charts.host_suggestions_map(suggestions, visitor["visitor_location"], country_shapes()),
+                key="suggestions_map")
 
 for rank, host in enumerate(suggestions.itertuples(), start=1):
     with st.container(border=True, key=f"host_{host.id}"):

@@ -27,11 +27,15 @@ def current_store() -> Store:
 @st.cache_data(show_spinner=False, max_entries=256)
 def _cached_call(function: str, path: str, modified: int, arguments: str):
     module, name = function.split(":")
-    return getattr(importlib.import_module(module), name)(Store(path), **json.loads(arguments))
+    target = importlib.import_module(module)
+    for part in name.split("."):  # a module's function, or a Store method such as Store.organisations
+        target = getattr(target, part)
+    return target(Store(path), **json.loads(arguments))
 
 
 def cached(function, store: Store, **arguments):
-    """`function(store, **arguments)` for a `cx` query, cached until the database changes.
+    """`function(store, **arguments)` for a `cx` query (or a `Store` method), cached until the
+    database changes.
 
     Arguments must be JSON-serialisable (filters are), which is also what makes them a key."""
     key = json.dumps(arguments, sort_keys=True, default=str)
