@@ -27,3 +27,4 @@ def test_budget_page_runs_a_scenario_offline(streamlit_server, offline_page, tmp
     assert plots.first.locator("g.point").count() > 10
     assert plots.nth(1).locator("g.point").count() > 10
     assert (tmp_path / "budget.png").stat().st_size > 20_000
+    assert page.blocked == []  # the map and everything else came from 127.0.0.1
