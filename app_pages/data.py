@@ -5,11 +5,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from cx import charts
+from cx import charts, uptake
 from cx import io as cio
 from cx.errors import CxError
 from cx.export import to_csv_bytes
-from cx.store import STATUSES
+from cx.store import STATUSES, Store
 from cx.ui import cached, current_store
 
 REPORT = "data_import_report"  # the last import's report, kept across reruns (downloads rerun the page)
@@ -79,13 +79,13 @@ with exporting:
                          format_func={"all": "The whole database", "filtered": "A filtered view of the exchanges"}.get)
         filters = {}
         if scope == "filtered":
-            partnerships = store.partnerships()
+            partnerships = cached(Store.partnerships, store)
             left, middle, right = st.columns(3)
             filters["statuses"] = left.multiselect("Statuses", STATUSES, key="export_statuses")
             filters["partnership_id"] = middle.selectbox(
                 "Visitor's partnership", [None, *partnerships["id"]], key="export_partnership",
                 format_func=lambda p: "All" if p is None else f"{p} · {partnerships.set_index('id').at[p, 'name']}")
-            filters["host_country"] = right.multiselect("Host countries", cached(cio.countries_in_use, store),
+            filters["host_country"] = right.multiselect("Host countries", cached(uptake.filter_options, store)["countries"],
                                                         key="export_host_country")
         file_format = st.selectbox("Format", list(FORMATS), format_func=FORMATS.get, key="export_format")
         with_contacts = st.checkbox("Include contact names and e-mails (personal data)", key="export_contacts",

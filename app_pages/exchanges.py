@@ -6,13 +6,14 @@ import streamlit as st
 from cx import charts
 from cx import exchanges as workflow
 from cx.errors import CxError
+from cx.store import Store
 from cx.ui import cached, current_store, euros, stop_without_data
 
 DONE = "exchanges_done"  # the last change's sentence, shown after the page reloads its data
 
 store = current_store()
 st.title("Exchanges")
-partnerships = store.partnerships().set_index("id")
+partnerships = cached(Store.partnerships, store).set_index("id")
 if partnerships.empty:
     stop_without_data("There are no partnerships yet.")
 

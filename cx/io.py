@@ -941,11 +941,6 @@ def exchange_ids(store: Store, *, statuses=None, partnership_id: str | None = No
     return frame.loc[keep, "id"].tolist()
 
 
-def countries_in_use(store: Store) -> list[str]:
-    """The countries of the registered organisations (the choices of a country filter)."""
-    return store.query("SELECT DISTINCT country FROM organisations ORDER BY country")["country"].tolist()
-
-
 def export_frame(store: Store, kind: str, *, with_contacts: bool = False,
                  ids: list[str] | None = None) -> pd.DataFrame:
     """A table in the import file's columns (so an export imports back unchanged), lists joined
