@@ -267,9 +267,9 @@ class HostMatcher(BaseEstimator):
         rulebook = self.rulebook_
         if visits_taken >= rulebook.visits_per_visitor:
             raise VisitedAlready(int(visits_taken), rulebook.visits_per_visitor)
-        asked = taxonomy.expanded_objectives(objectives, sectors)
-        text = " ".join(BREAK if w in taxonomy.GENERAL_WORDS else w for w in normalise(asked).split())
-        terms = [w for w in text.split() if w != BREAK and not taxonomy.is_concept(w)]
+        asked = taxonomy.expanded_objectives(objectives, sectors, known=self._known)
+        text = normalise(asked)
+        terms = [w for w in text.split() if w != BREAK and w not in taxonomy.GENERAL_WORDS and not taxonomy.is_concept(w)]
         if not terms:
             said = " ".join([objectives if isinstance(objectives, str) else "", *sectors])
             meant = taxonomy.without_field_names(said)
@@ -299,6 +299,10 @@ class HostMatcher(BaseEstimator):
         result.insert(5, "score", np.round(scores[top].astype(float), 4))
         result.insert(6, "reasons", [self._reasons(word_query, terms, row) for row in top])
         return self._with_lump_sums(result, visitor_location, start, end)
+
+    def _known(self, word: str) -> bool:
+        """Whether a profile has the word, or it is a stop word that no profile is matched on."""
+        return word in self.word_counter_.vocabulary_ or word in stop_words()
 
     def _allowed(self, visitor_country, visitor_id, ecosystems, countries) -> np.ndarray:
         allowed = self.hostable_.copy()

@@ -28,6 +28,7 @@ from cx.ecosystems import ECOSYSTEMS
 
 TAXONOMY_DIR = PROJECT_ROOT / "data" / "taxonomy"
 LANGUAGES = ("en", "de", "fr", "es", "it", "pl")
+LIST_EMPHASIS = 5  # a label listed in the platform's terms counts as if written five times (measured)
 CONCEPT_MARK = "_"  # a concept token is "_" and nine hex digits: one word, never met in prose
 
 # The platform's field names, which say where a label is filed and nothing about the organisation.
@@ -199,8 +200,19 @@ def concept_text(evidence: dict[str, list[str]], *, with_ecosystems: bool = True
     return " ".join(tokens)
 
 
-def expanded_objectives(objectives: str, sectors=()) -> str:
+def expanded_objectives(objectives: str, sectors=(), known=lambda word: False) -> str:
     """The objectives the matcher ranks by: field names removed, the picked sectors added, and the
-    concepts of both appended."""
+    concepts they evoke appended.
+
+    A list in the platform's terms (field names, or sectors picked) is matched mostly by its
+    concepts, so they are repeated. In prose the visitor's own words do better where profiles use
+    them too, so a concept is added only for words that are not `known` (met in no profile: another
+    language, a synonym): measured on the development set, concepts for every prose word cost 0.02
+    MRR on queries that profiles already answer in their own words."""
+    listed = bool(FIELD_NAMES.search(objectives or "")) or bool(sectors)
     text = "; ".join([without_field_names(objectives), *sectors])
-    return f"{text} . {concept_text(evoked(text))}"
+    found = evoked(text)
+    if not listed:
+        found = {c: said for c, said in found.items()
+                 if not all(known(w) for phrase in said for w in _TOKEN.findall(_folded(phrase)))}
+    return f"{text} . {' '.join([concept_text(found)] * (LIST_EMPHASIS if listed else 1))}"
