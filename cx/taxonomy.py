@@ -54,6 +54,7 @@ _STEM_FROM = 6  # words of this length or more match by their stem: without a fi
 _ENDINGS = re.compile(r"(?:ies|es|s|[aeioy])$")
 
 
+@lru_cache(maxsize=200_000)
 def _folded(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
@@ -106,17 +107,29 @@ def label_names() -> list[str]:
 
 @dataclass(frozen=True)
 class _Term:
-    tokens: tuple[str, ...]  # folded, or as written for acronyms
-    text: str
+    checks: tuple[tuple[str, object], ...]  # per token: how a text's token must meet it (see `_check`)
     concept: str
     named: bool  # the label's name or alias, not one of its words
 
 
+def _check(token: str) -> tuple[str, object]:
+    """How a text's token meets a term's token: an acronym as written (or plural), a long word by its
+    stem, a short word exactly or with a plural ending."""
+    if _is_acronym(token):
+        return "as written", (token, token + "s")
+    folded = _folded(token)
+    if len(folded) >= _STEM_FROM:
+        return "stem", _ENDINGS.sub("", folded)
+    return "word", (folded, folded + "s", folded + "es")
+
+
 class _Index:
-    """Terms by the first four letters of their first token, so a text is scanned once."""
+    """Terms by how their first token is met (each exact form, or the stem), so that each token of a
+    text costs a few dictionary lookups."""
 
     def __init__(self, all_labels):
-        self.by_key: dict[str, list[_Term]] = {}
+        self.by_form: dict[str, list[_Term]] = {}
+        self.by_stem: dict[str, list[_Term]] = {}
         self.names: dict[str, str] = {}  # concept -> label name
         self.ecosystems: dict[str, set[str]] = {}  # concept -> ecosystem concepts
         for label in all_labels:
@@ -132,9 +145,19 @@ class _Index:
             self.ecosystems[concept].discard(concept)
 
     def _add(self, text: str, concept: str, named: bool):
-        tokens = tuple(t if _is_acronym(t) else _folded(t) for t in _TOKEN.findall(text))
+        tokens = _TOKEN.findall(text)
         if tokens:
-            self.by_key.setdefault(tokens[0][:4].casefold(), []).append(_Term(tokens, text, concept, named))
+            term = _Term(tuple(_check(t) for t in tokens), concept, named)
+            how, what = term.checks[0]
+            for form in [what] if how == "stem" else what:
+                (self.by_stem if how == "stem" else self.by_form).setdefault(form, []).append(term)
+
+    def starting_at(self, token: str, folded: str) -> tuple[_Term, ...]:
+        """The terms whose first token the text's token meets."""
+        found = self.by_form.get(folded, []) + (self.by_form.get(token, []) if token != folded else [])
+        for end in range(3, len(folded) + 1):
+            found += self.by_stem.get(folded[:end], [])
+        return tuple(found)
 
 
 @lru_cache(maxsize=1)
@@ -142,26 +165,30 @@ def _index() -> _Index:
     return _Index(labels())
 
 
-def _matches(token: str, folded: str, term_token: str) -> bool:
-    if _is_acronym(term_token):
-        return token == term_token or token == term_token + "s"
-    if len(term_token) >= _STEM_FROM:
-        return folded.startswith(_ENDINGS.sub("", term_token))
-    return folded in (term_token, term_token + "s", term_token + "es")
+@lru_cache(maxsize=200_000)
+def _starting_at(token: str, folded: str) -> tuple[_Term, ...]:
+    return _index().starting_at(token, folded)  # words repeat across profiles: each is looked up once
+
+
+def _matches(token: str, folded: str, check: tuple[str, object]) -> bool:
+    how, what = check
+    if how == "stem":
+        return folded.startswith(what)
+    return (token if how == "as written" else folded) in what
 
 
 def evoked(text) -> dict[str, list[str]]:
     """The concepts a text evokes, each with the text's words that evoke it (a label's name first)."""
     if not isinstance(text, str) or not text:
         return {}
-    index = _index()
     tokens = _TOKEN.findall(unicodedata.normalize("NFC", text))
     folded = [_folded(t) for t in tokens]
     found: dict[str, dict[str, bool]] = {}
-    for i, key in enumerate(f[:4] for f in folded):
-        for term in index.by_key.get(key, ()):
-            n = len(term.tokens)
-            if i + n <= len(tokens) and all(_matches(tokens[i + j], folded[i + j], term.tokens[j]) for j in range(n)):
+    for i in range(len(tokens)):
+        for term in _starting_at(tokens[i], folded[i]):
+            n = len(term.checks)
+            if n == 1 or i + n <= len(tokens) and all(_matches(tokens[i + j], folded[i + j], term.checks[j])
+                                                      for j in range(1, n)):
                 words = " ".join(tokens[i:i + n])
                 entry = found.setdefault(term.concept, {})
                 entry[words] = entry.get(words, False) or term.named
