@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cx import PROJECT_ROOT  # noqa: E402
 from cx.errors import CxError  # noqa: E402
-from cx.matching import HostMatcher, words  # noqa: E402
+from cx.matching import FIELD_WEIGHTS, HostMatcher, words  # noqa: E402
 from cx.rules import load_rulebook  # noqa: E402
 
 K = 10
@@ -140,6 +140,7 @@ GRID = [
     {"word_ngram_range": (1, 1)}, {"sublinear_tf": False},
     {"field_weights": {"name": 0.2, "description": 1.0}}, {"field_weights": {"name": 0.6, "description": 1.0}},
     {"field_weights": {"name": 1.0, "description": 1.0}}, {"field_weights": {"description": 1.0}},
+    *({"field_weights": {**FIELD_WEIGHTS, "taxonomy": weight}} for weight in (0.0, 0.25, 1.0)),
 ]
 
 

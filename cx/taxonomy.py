@@ -10,8 +10,8 @@ that speaks of consulting, and "Lebensmittelindustrie" meets one that speaks of 
 
 Terms match on folded tokens, stop words included ("industria de la madera" as written); a word of
 six letters or more also matches the words that begin with its stem ("vehicles" meets "vehicle",
-"motoryzacyjny" meets "motoryzacyjnej", "Lebensmittel" meets "Lebensmittelindustrie"); an acronym ("IT", "AI", "IoT") matches only as written, so that "it"
-and Italian "ai" evoke nothing.
+"motoryzacyjny" meets "motoryzacyjnej", "Lebensmittel" meets "Lebensmittelindustrie"); an acronym
+("IT", "AI", "IoT") matches only as written, so that "it" and Italian "ai" evoke nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from cx import PROJECT_ROOT
 from cx.ecosystems import ECOSYSTEMS
@@ -41,7 +43,6 @@ FIELD_NAMES = re.compile(
 GENERAL_WORDS = frozenset("""
     want wants wanted wish need needs learn learning know understand see visit visiting
     new things thing stuff something ideas idea lot lots good better best great nice interesting
-    know-how
     help helps helping based members member services service support supporting solutions companies
     company organisation organisations organization organizations cluster clusters partner partners
     cooperation collaboration together work working activities activity opportunities people
@@ -56,6 +57,8 @@ _ENDINGS = re.compile(r"(?:ies|es|s|[aeioy])$")
 
 @lru_cache(maxsize=200_000)
 def _folded(text: str) -> str:
+    """Without accents, case folded (as `cx.matching.fold`, which cannot be imported here: cx.matching
+    imports this module); cached, since the same words recur across profiles."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -81,7 +84,8 @@ class Label:
 def concept_token(name: str) -> str:
     """The one-word token that stands for a label (labels of the same name in two lists are one
     concept). A digest, so that the character n-grams of two concepts have nothing in common."""
-    return CONCEPT_MARK + hashlib.blake2s(" ".join(_TOKEN.findall(_folded(name))).encode(), digest_size=5).hexdigest()[:9]
+    digest = hashlib.blake2s(" ".join(_TOKEN.findall(_folded(name))).encode(), digest_size=5)
+    return CONCEPT_MARK + digest.hexdigest()[:9]
 
 
 @lru_cache(maxsize=1)
@@ -212,19 +216,17 @@ def without_field_names(text) -> str:
 def host_evidence(hosts, fields) -> list[dict[str, list[str]]]:
     """Per host, the concepts its profile fields evoke, each with the profile's words that evoke it."""
     def text(values):
-        return ". ".join("; ".join(v) if isinstance(v, (list, tuple)) else v for v in values
-                         if isinstance(v, (str, list, tuple)))
+        return ". ".join(v if isinstance(v, str) else "; ".join(map(str, v)) for v in values
+                         if isinstance(v, (str, list, tuple, np.ndarray)))
     columns = [hosts[f].tolist() for f in fields if f in hosts]
     return [evoked(without_field_names(text(values))) for values in zip(*columns)]
 
 
-def concept_text(evidence: dict[str, list[str]], *, with_ecosystems: bool = True) -> str:
-    """The concept field of one host: its evoked concepts and, when asked, their ecosystems."""
-    tokens = list(evidence)
-    if with_ecosystems:
-        index = _index()
-        tokens += sorted({e for c in evidence for e in index.ecosystems[c]} - set(evidence))
-    return " ".join(tokens)
+def concept_text(evidence: dict[str, list[str]]) -> str:
+    """The concept tokens of evoked labels and of their ecosystems (which link labels of different
+    lists: Automotive and Mobility Technologies share Mobility – Transport – Automotive)."""
+    ecosystems = {e for c in evidence for e in _index().ecosystems[c]} - set(evidence)
+    return " ".join([*evidence, *sorted(ecosystems)])
 
 
 def expanded_objectives(objectives: str, sectors=(), known=lambda word: False) -> str:
