@@ -7,7 +7,7 @@ import pytest
 from cx import taxonomy
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import EmptyObjectives, TooGeneralObjectives, UnclearObjectives
-from cx.matching import HostMatcher
+from cx.matching import HostMatcher, fold, stop_words
 
 HOSTS = pd.DataFrame([
     ("consult-be", "Brussels Advisory Network", "BE", "Brussels",
@@ -107,3 +107,10 @@ def test_every_label_has_vocabulary_in_six_languages_and_known_ecosystems():
     for label in labels:
         assert all(label.vocabulary[language] for language in taxonomy.LANGUAGES), label.name
         assert label.ecosystems and set(label.ecosystems) <= set(ECOSYSTEMS), label.name
+
+
+def test_no_word_of_the_vocabulary_is_a_stop_word_of_an_eu_language():
+    """'son' is French for sound and Spanish for 'are'; 'mare' is Italian for sea and Romanian for big."""
+    clashes = [(label.name, term) for label in taxonomy.labels() for terms in label.vocabulary.values()
+               for term in terms if " " not in term and not term.isupper() and fold(term) in stop_words()]
+    assert not clashes
