@@ -771,38 +771,36 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
 
 # --- comparing with what is stored -------------------------------------------------------------
 
-def _canonical(value):
-    """A value in a form that compares equal whether it came from the file or from DuckDB."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return tuple(str(v) for v in value)
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, (pd.Timestamp, dt.datetime)):
-        return pd.Timestamp(value).date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return round(float(value), 6)
-    return str(value)
+def _comparable(values: pd.Series, kind: str) -> pd.Series:
+    """A column of the field type `kind` in a form that compares equal whether it came from the file
+    or from DuckDB: lists as joined text, dates as days, numbers rounded, everything missing as NA."""
+    if kind == "list":
+        return values.map(lambda v: "\x1f".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else None,
+                          na_action="ignore").astype("string")
+    if kind == "date":
+        return pd.to_datetime(values, errors="coerce").dt.normalize()
+    if kind in ("integer", "number"):
+        return pd.to_numeric(values, errors="coerce").astype("Float64").round(6)
+    if kind == "boolean":
+        return values.astype("boolean")
+    return values.astype("string")
 
 
-def _changes(rows: pd.DataFrame, stored: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """For each row, 'added', 'updated' or 'unchanged' against the stored row of the same id."""
-    outcome = pd.Series("added", index=rows.index, dtype=object)
-    stored = stored.set_index("id")
-    for row, record in rows.iterrows():
-        if record["id"] not in stored.index:
+def _changes(kind: str, rows: pd.DataFrame, stored: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """For each row, 'added', 'updated' or 'unchanged' against the stored row of the same id: one
+    merge on id and one comparison per column, not a comparison per cell."""
+    types = {f.name: f.type for f in FIELDS[kind]}
+    old = rows[["id"]].merge(stored, on="id", how="left", indicator=True)
+    same = np.ones(len(rows), dtype=bool)
+    for column in columns:
+        if column == "id":
             continue
-        old = stored.loc[record["id"]]
-        same = all(_canonical(record[c]) == _canonical(old[c]) for c in columns if c != "id")
-        outcome[row] = "unchanged" if same else "updated"
-    return outcome
+        new_values = _comparable(rows[column].reset_index(drop=True), types[column])
+        old_values = _comparable(old[column], types[column])
+        equal = new_values.eq(old_values).fillna(False).to_numpy(dtype=bool)
+        same &= equal | (new_values.isna() & old_values.isna()).to_numpy()
+    added = (old["_merge"] == "left_only").to_numpy()
+    return pd.Series(np.where(added, "added", np.where(same, "unchanged", "updated")), index=rows.index, dtype=object)
 
 
 def _upsert(con, table: str, rows: pd.DataFrame, columns: list[str]) -> None:
@@ -876,7 +874,7 @@ def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places,
     if not len(rows):
         return report
     stored = store.query(f'SELECT * FROM "{kind}" WHERE list_contains(?, id)', [rows["id"].tolist()])
-    outcome = _changes(rows, stored, present)
+    outcome = _changes(kind, rows, stored, present)
     report.added = int((outcome == "added").sum())
     report.updated = int((outcome == "updated").sum())
     report.unchanged = int((outcome == "unchanged").sum())
