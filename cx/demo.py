@@ -54,6 +54,7 @@ FIRST_DAY = np.datetime64("2020-01-06")
 # The pandemic months, when exchanges were virtual (no lump sum): few physical stays start then.
 PANDEMIC = (np.datetime64("2020-03-15"), np.datetime64("2021-07-01"))
 
+MAX_PARTNERSHIPS = 30
 # Share of exchanges travelling in a group mission, the missions' sizes, and working days at the host.
 MISSION_SHARE = 0.75
 MISSION_SIZES = {2: 0.15, 3: 0.25, 4: 0.25, 5: 0.15, 6: 0.1, 8: 0.1}
@@ -429,7 +430,8 @@ def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int 
     rng = np.random.default_rng(seed)
     today = today or dt.date.today()
     rulebook = rulebook or load_rulebook()
-    partnership_table = partnerships(rng, max(4, round(exchange_count / 100)))
+    # About 100 exchanges per partnership, but a programme of dozens of partnerships, not thousands.
+    partnership_table = partnerships(rng, min(MAX_PARTNERSHIPS, max(4, round(exchange_count / 100))))
     orgs = organisations(rng, organisation_count, partnership_table, rulebook, gazetteer(), today)
     table, events = exchanges(rng, exchange_count, orgs, rulebook, today)
     _break_rules(rng, orgs, table)
