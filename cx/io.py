@@ -661,7 +661,7 @@ def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazettee
         findings.append(_finding(row, "lat" if pd.isna(typed.at[row, "lat"]) else "lon", "",
                                  "half_coordinates", "give both lat and lon, or neither"))
     lat, lon = places.locate_many(typed["city"], typed["country"])
-    stored = store.query("SELECT id, city, country, lat, lon FROM organisations WHERE list_contains(?, id)",
+    stored = store.query("SELECT id, city, country, lat, lon FROM organisations WHERE id IN (SELECT unnest(?))",
                          [typed["id"].tolist()]).set_index("id").reindex(typed["id"]).set_axis(typed.index)
     same_place = (stored["city"] == typed["city"]) & (stored["country"] == typed["country"]) & stored["lat"].notna()
     unplaced = np.isnan(lat) & same_place.to_numpy(dtype=bool)
@@ -696,7 +696,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
         typed["status"] = "requested"
     ids = sorted(set(typed["visitor_id"].dropna()) | set(typed["host_id"].dropna()))
     orgs = store.query("SELECT id, country, lat, lon, can_host, can_visit FROM organisations "
-                       "WHERE list_contains(?, id)", [ids]).set_index("id")
+                       "WHERE id IN (SELECT unnest(?))", [ids]).set_index("id")
     for role in ("visitor", "host"):
         column = f"{role}_id"
         missing = ~typed[column].isin(orgs.index)
@@ -712,7 +712,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                      f"{ability}"))
     # An import may carry an exchange forward through several steps at once (the IT tool saw them),
     # never back: an older file must not undo what happened since.
-    before = store.query("SELECT id, status FROM exchanges WHERE list_contains(?, id)",
+    before = store.query("SELECT id, status FROM exchanges WHERE id IN (SELECT unnest(?))",
                          [typed["id"].tolist()]).set_index("id")["status"]
     for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
         old = before.get(exchange_id)
@@ -727,7 +727,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     # A visit is taken by the visitor's other exchanges in a taken status, in cx or in this file.
     taken_statuses = list(rulebook.taken_statuses)
     stored = store.query("SELECT id, visitor_id FROM exchanges WHERE list_contains(?, status) "
-                         "AND list_contains(?, visitor_id)", [taken_statuses, ids])
+                         "AND visitor_id IN (SELECT unnest(?))", [taken_statuses, ids])
     stored = stored[~stored["id"].isin(typed["id"])]
     in_file = typed[typed["status"].isin(taken_statuses)]
     taken = (stored["visitor_id"].value_counts().add(in_file["visitor_id"].value_counts(), fill_value=0))
@@ -760,7 +760,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                  f"{host.at[row, 'country']}{why}); the file's amount is kept", "flagged"))
     # A lump sum is frozen at approval: an exchange stored as approved or later keeps its amount
     # (and halving) unless the file gives one.
-    frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE list_contains(?, id) "
+    frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE id IN (SELECT unnest(?)) "
                          "AND list_contains(?, status)", [typed["id"].tolist(), taken_statuses]).set_index("id")
     keep = given.isna() & typed["id"].isin(frozen.index)
     given = given.where(~keep, typed["id"].map(frozen["lump_sum_eur"]).astype("Int64"))
@@ -873,7 +873,10 @@ def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places,
     rows = rows.loc[~rows.index.isin(rejected_rows)] if len(rows) else rows
     if not len(rows):
         return report
-    stored = store.query(f'SELECT * FROM "{kind}" WHERE list_contains(?, id)', [rows["id"].tolist()])
+    # Only the compared columns (and status, for the audit trail), found by a hash join on id: a
+    # list_contains(?, id) filter compares every stored row with every id of the file.
+    wanted = ", ".join(f'"{c}"' for c in dict.fromkeys(["id", *present, *(["status"] if kind == "exchanges" else [])]))
+    stored = store.query(f'SELECT {wanted} FROM "{kind}" WHERE id IN (SELECT unnest(?))', [rows["id"].tolist()])
     outcome = _changes(kind, rows, stored, present)
     report.added = int((outcome == "added").sum())
     report.updated = int((outcome == "updated").sum())
