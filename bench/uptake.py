@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -113,6 +114,10 @@ def curve(store: Store, repeat: int, with_pandas: bool) -> None:
         started = time.perf_counter()
         tables = oracle.load(store)
         print(f"pandas: tables read into memory once in {time.perf_counter() - started:.2f} s (not counted below)")
+    started = time.perf_counter()
+    uptake.joined(store)
+    print(f"joined copy built in {time.perf_counter() - started:.2f} s (once per change of the file; "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB peak memory so far)")
     print(f"all the Uptake page's queries, best of {repeat} runs (pandas: of {max(1, repeat // 2)})")
     print(f"{'case':<38}{'duckdb':>10}{'pandas':>10}{'pandas/duckdb':>15}")
     for label, filters in cases().items():

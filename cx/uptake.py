@@ -137,7 +137,7 @@ FACTS = """
            v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
            v.lat AS visitor_lat, v.lon AS visitor_lon, v.kind AS visitor_kind,
            v.partnership_id, v.ecosystems AS visitor_ecosystems,
-           h.name AS host_name, h.country AS host_country, h.city AS host_city,
+           h.country AS host_country, h.city AS host_city,
            h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,
            NOT list_has_any(v.ecosystems, h.ecosystems) AS crosses_ecosystems
     FROM exchanges e
@@ -185,8 +185,8 @@ class _Joined(Store):
 
 def _rules_applied(facts: pa.Table) -> tuple[np.ndarray, pd.DataFrame]:
     """What the rulebook gives for every exchange, once per copy since it does not depend on the
-    filters: the lump sum, and every rule broken (`position` keeps the checks' order: by rule,
-    then by exchange id). A visitor's visits taken count all its exchanges."""
+    filters: the lump sum, and every rule broken by an exchange going ahead (`position` keeps the
+    checks' order: by rule, then by exchange id). A visitor's visits taken count all its exchanges."""
     rulebook = load_rulebook()
     x = facts.select(["id", "visitor_id", "status", "visitor_country", "host_country", "start_date", "end_date",
                       "distance_km"]).to_pandas()
@@ -194,7 +194,7 @@ def _rules_applied(facts: pa.Table) -> tuple[np.ndarray, pd.DataFrame]:
     lump_sums = rulebook.lump_sums(x)["lump_sum_eur"].to_numpy()
     taken = x["status"].isin(rulebook.taken_statuses).astype("int64")
     x["visits_taken"] = taken.groupby(x["visitor_id"], dropna=False).transform("sum") - taken
-    x = x.sort_values("id", ignore_index=True)
+    x = x[~x["status"].isin(WITHDRAWN)].sort_values("id", ignore_index=True)  # the findings show those going ahead
     found = rulebook.check_exchanges(x)
     return lump_sums, pd.DataFrame({"exchange_id": x["id"].to_numpy()[found["row"].to_numpy(dtype="int64")],
                                     "position": np.arange(len(found)), "rule": found["rule"].to_numpy(dtype=object),
