@@ -107,6 +107,11 @@ class _Draws:
         return items[int(value * len(items))]
 
 
+def _numbered(prefix: str, count: int) -> np.ndarray:
+    """Ids such as O00042, as wide as the largest number needs, so that they sort in order."""
+    return np.char.add(prefix, np.char.zfill(np.arange(1, count + 1).astype(str), max(5, len(str(count)))))
+
+
 def _company(draw: _Draws) -> str:
     return "".join(draw.pick(SYLLABLES) for _ in range(draw.pick((2, 3)))).capitalize()
 
@@ -179,7 +184,7 @@ def organisations(rng, count: int, partnership_table: pd.DataFrame, rulebook: Ru
     number = np.arange(1, count + 1).astype(str)
     days_open = int((np.datetime64(today) - FIRST_DAY).astype(int))
     return pd.DataFrame({
-        "id": np.char.add("O", np.char.zfill(number, 5)),
+        "id": _numbered("O", count),
         "name": names,
         "kind": kinds,
         "country": country_of,
@@ -392,7 +397,7 @@ def exchanges(rng, count: int, orgs: pd.DataFrame, rulebook: Rulebook, today: dt
     table["created_at"] = (table["start_date"] - pd.to_timedelta(lead_days, unit="D")).clip(upper=pd.Timestamp(today))
     # Numbered in the order of the requests, as a registry numbers them.
     table = table.sort_values("created_at", kind="stable").reset_index(drop=True)
-    table.insert(0, "id", np.char.add("X", np.char.zfill(np.arange(1, count + 1).astype(str), 5)))
+    table.insert(0, "id", _numbered("X", count))
     events = _events(rng, table)
     table["updated_at"] = events.groupby("exchange_id")["changed_at"].max().reindex(table["id"]).to_numpy()
     return table, events
