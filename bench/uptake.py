@@ -168,7 +168,7 @@ def page_run(store: Store) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000],
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000],
                         help="numbers of exchanges (with half as many organisations)")
     parser.add_argument("--million", action="store_true", help="add 1,000,000 exchanges (about a minute to build)")
     parser.add_argument("--pandas-up-to", type=int, default=100_000,
