@@ -661,7 +661,7 @@ def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazettee
         findings.append(_finding(row, "lat" if pd.isna(typed.at[row, "lat"]) else "lon", "",
                                  "half_coordinates", "give both lat and lon, or neither"))
     lat, lon = places.locate_many(typed["city"], typed["country"])
-    stored = store.query("SELECT id, city, country, lat, lon FROM organisations WHERE list_contains(?, id)",
+    stored = store.query("SELECT id, city, country, lat, lon FROM organisations WHERE id IN (SELECT unnest(?))",
                          [typed["id"].tolist()]).set_index("id").reindex(typed["id"]).set_axis(typed.index)
     same_place = (stored["city"] == typed["city"]) & (stored["country"] == typed["country"]) & stored["lat"].notna()
     unplaced = np.isnan(lat) & same_place.to_numpy(dtype=bool)
@@ -696,7 +696,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
         typed["status"] = "requested"
     ids = sorted(set(typed["visitor_id"].dropna()) | set(typed["host_id"].dropna()))
     orgs = store.query("SELECT id, country, lat, lon, can_host, can_visit FROM organisations "
-                       "WHERE list_contains(?, id)", [ids]).set_index("id")
+                       "WHERE id IN (SELECT unnest(?))", [ids]).set_index("id")
     for role in ("visitor", "host"):
         column = f"{role}_id"
         missing = ~typed[column].isin(orgs.index)
@@ -712,7 +712,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                      f"{ability}"))
     # An import may carry an exchange forward through several steps at once (the IT tool saw them),
     # never back: an older file must not undo what happened since.
-    before = store.query("SELECT id, status FROM exchanges WHERE list_contains(?, id)",
+    before = store.query("SELECT id, status FROM exchanges WHERE id IN (SELECT unnest(?))",
                          [typed["id"].tolist()]).set_index("id")["status"]
     for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
         old = before.get(exchange_id)
@@ -727,7 +727,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     # A visit is taken by the visitor's other exchanges in a taken status, in cx or in this file.
     taken_statuses = list(rulebook.taken_statuses)
     stored = store.query("SELECT id, visitor_id FROM exchanges WHERE list_contains(?, status) "
-                         "AND list_contains(?, visitor_id)", [taken_statuses, ids])
+                         "AND visitor_id IN (SELECT unnest(?))", [taken_statuses, ids])
     stored = stored[~stored["id"].isin(typed["id"])]
     in_file = typed[typed["status"].isin(taken_statuses)]
     taken = (stored["visitor_id"].value_counts().add(in_file["visitor_id"].value_counts(), fill_value=0))
@@ -760,7 +760,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                  f"{host.at[row, 'country']}{why}); the file's amount is kept", "flagged"))
     # A lump sum is frozen at approval: an exchange stored as approved or later keeps its amount
     # (and halving) unless the file gives one.
-    frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE list_contains(?, id) "
+    frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE id IN (SELECT unnest(?)) "
                          "AND list_contains(?, status)", [typed["id"].tolist(), taken_statuses]).set_index("id")
     keep = given.isna() & typed["id"].isin(frozen.index)
     given = given.where(~keep, typed["id"].map(frozen["lump_sum_eur"]).astype("Int64"))
@@ -771,38 +771,36 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
 
 # --- comparing with what is stored -------------------------------------------------------------
 
-def _canonical(value):
-    """A value in a form that compares equal whether it came from the file or from DuckDB."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return tuple(str(v) for v in value)
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, (pd.Timestamp, dt.datetime)):
-        return pd.Timestamp(value).date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return round(float(value), 6)
-    return str(value)
+def _comparable(values: pd.Series, kind: str) -> pd.Series:
+    """A column of the field type `kind` in a form that compares equal whether it came from the file
+    or from DuckDB: lists as joined text, dates as days, numbers rounded, everything missing as NA."""
+    if kind == "list":
+        return values.map(lambda v: "\x1f".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else None,
+                          na_action="ignore").astype("string")
+    if kind == "date":
+        return pd.to_datetime(values, errors="coerce").dt.normalize()
+    if kind in ("integer", "number"):
+        return pd.to_numeric(values, errors="coerce").astype("Float64").round(6)
+    if kind == "boolean":
+        return values.astype("boolean")
+    return values.astype("string")
 
 
-def _changes(rows: pd.DataFrame, stored: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """For each row, 'added', 'updated' or 'unchanged' against the stored row of the same id."""
-    outcome = pd.Series("added", index=rows.index, dtype=object)
-    stored = stored.set_index("id")
-    for row, record in rows.iterrows():
-        if record["id"] not in stored.index:
+def _changes(kind: str, rows: pd.DataFrame, stored: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """For each row, 'added', 'updated' or 'unchanged' against the stored row of the same id: one
+    merge on id and one comparison per column, not a comparison per cell."""
+    types = {f.name: f.type for f in FIELDS[kind]}
+    old = rows[["id"]].merge(stored, on="id", how="left", indicator=True)
+    same = np.ones(len(rows), dtype=bool)
+    for column in columns:
+        if column == "id":
             continue
-        old = stored.loc[record["id"]]
-        same = all(_canonical(record[c]) == _canonical(old[c]) for c in columns if c != "id")
-        outcome[row] = "unchanged" if same else "updated"
-    return outcome
+        new_values = _comparable(rows[column].reset_index(drop=True), types[column])
+        old_values = _comparable(old[column], types[column])
+        equal = new_values.eq(old_values).fillna(False).to_numpy(dtype=bool)
+        same &= equal | (new_values.isna() & old_values.isna()).to_numpy()
+    added = (old["_merge"] == "left_only").to_numpy()
+    return pd.Series(np.where(added, "added", np.where(same, "unchanged", "updated")), index=rows.index, dtype=object)
 
 
 def _upsert(con, table: str, rows: pd.DataFrame, columns: list[str]) -> None:
@@ -875,8 +873,11 @@ def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places,
     rows = rows.loc[~rows.index.isin(rejected_rows)] if len(rows) else rows
     if not len(rows):
         return report
-    stored = store.query(f'SELECT * FROM "{kind}" WHERE list_contains(?, id)', [rows["id"].tolist()])
-    outcome = _changes(rows, stored, present)
+    # Only the compared columns (and status, for the audit trail), found by a hash join on id: a
+    # list_contains(?, id) filter compares every stored row with every id of the file.
+    wanted = ", ".join(f'"{c}"' for c in dict.fromkeys(["id", *present, *(["status"] if kind == "exchanges" else [])]))
+    stored = store.query(f'SELECT {wanted} FROM "{kind}" WHERE id IN (SELECT unnest(?))', [rows["id"].tolist()])
+    outcome = _changes(kind, rows, stored, present)
     report.added = int((outcome == "added").sum())
     report.updated = int((outcome == "updated").sum())
     report.unchanged = int((outcome == "unchanged").sum())

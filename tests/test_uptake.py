@@ -162,3 +162,15 @@ def test_the_page_reads_the_same_views_on_one_connection(programme, case):
         pd.testing.assert_frame_equal(board[name], query(store, f))
     layers = uptake.map_layers(store, f)
     pd.testing.assert_frame_equal(layers["places"], uptake.places(store, f))
+
+
+def test_the_views_see_a_write_made_after_their_last_read(demo_store):
+    """The views read a joined copy of the database: a write must reach the next read."""
+    def requested_now():
+        return int(uptake.pipeline(demo_store).set_index("stage").at["requested", "now"])
+
+    waiting = requested_now()
+    assert waiting > 0
+    with demo_store.transaction() as con:
+        con.execute("UPDATE exchanges SET status = 'rejected' WHERE status = 'requested'")
+    assert requested_now() == 0
