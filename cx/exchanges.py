@@ -188,7 +188,7 @@ def history(store: Store, exchange_id: str) -> pd.DataFrame:
 
 def partnership_exchanges(store: Store, partnership_id: str) -> pd.DataFrame:
     """The exchanges a partnership guides: those whose visitor or host registered through it,
-    in workflow order of status, then by first day. `side` says whose partnership it is (the
+    in workflow order of status, then the latest first day first. `side` says whose partnership it is (the
     visitor's partnership pays the lump sum)."""
     return store.query(
         """
@@ -199,7 +199,7 @@ def partnership_exchanges(store: Store, partnership_id: str) -> pd.DataFrame:
         LEFT JOIN organisations v ON v.id = e.visitor_id
         LEFT JOIN organisations h ON h.id = e.host_id
         WHERE v.partnership_id = $p OR h.partnership_id = $p
-        ORDER BY array_position($order, e.status), e.start_date, e.id
+        ORDER BY array_position($order, e.status), e.start_date DESC, e.id
         """,
         {"p": partnership_id, "order": list(ORDER)},
     )
