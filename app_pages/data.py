@@ -10,7 +10,7 @@ from cx import io as cio
 from cx.errors import CxError
 from cx.export import to_csv_bytes
 from cx.store import STATUSES, Store
-from cx.ui import cached, current_store
+from cx.ui import cached, current_store, plain
 
 REPORT = "data_import_report"  # the last import's report, kept across reruns (downloads rerun the page)
 FORMATS = {"csv": "CSV (.csv, a .zip for several tables)", "xlsx": "Excel (.xlsx)",
@@ -36,7 +36,7 @@ with importing:
             if cio.file_format(upload.name) == "Excel":
                 sheet = st.selectbox("Sheet", cio.sheet_names(data, upload.name), key="import_sheet")
         except CxError as error:
-            st.error(str(error))
+            st.error(plain(error))
             st.stop()
         mode = st.radio("When some rows are rejected", list(cio.MODES), format_func=lambda m: cio.MODES[m].capitalize(),
                         key="import_mode", horizontal=True)
@@ -51,14 +51,14 @@ with importing:
                     progress=lambda fraction, text: bar.progress(fraction, text=text))
             except CxError as error:
                 st.session_state.pop(REPORT, None)
-                st.error(f"The file was not read: {error}")
+                st.error(plain(f"The file was not read: {error}"))
             bar.empty()
 
     report = st.session_state.get(REPORT)
     if report is not None:
         show = st.success if report.written and not report.rejected else (
             st.info if report.dry_run or not report.rejected else st.warning if report.written else st.error)
-        show(report.summary())
+        show(plain(report.summary()))
         for column, (label, value) in zip(st.columns(5), [("Added", report.added), ("Updated", report.updated),
                                                           ("Unchanged", report.unchanged),
                                                           ("Rejected", report.rejected), ("Flagged", report.flagged)]):

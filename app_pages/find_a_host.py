@@ -14,7 +14,7 @@ from cx.geo import country_shapes
 from cx.matching import visitor_details, visits_taken
 from cx.rules import load_rulebook
 from cx.store import Store
-from cx.ui import cached, current_store, euros, stop_without_data
+from cx.ui import cached, current_store, euros, plain, stop_without_data
 from cx.ui.matcher import host_matcher
 
 QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor requests exchanges
@@ -70,22 +70,23 @@ try:
                                               ecosystems=query["ecosystems"],
                                               countries=query["countries"], start=query["start"], end=query["end"])
 except VisitedAlready as error:
-    st.info(f"{labels[query['visitor_id']]}: {error}.")
+    st.info(plain(f"{labels[query['visitor_id']]}: {error}."))
     st.stop()
 except CxError as error:
-    st.warning(f"{str(error)[0].upper()}{str(error)[1:]}.")
+    st.warning(plain(f"{str(error)[0].upper()}{str(error)[1:]}."))
     st.stop()
 
-st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {labels[query['visitor_id']]}")
+st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {plain(labels[query['visitor_id']])}")
 st.plotly_chart(charts.host_suggestions_map(suggestions, visitor["visitor_location"], country_shapes()),
                 key="suggestions_map")
 
 for rank, host in enumerate(suggestions.itertuples(), start=1):
     with st.container(border=True, key=f"host_{host.id}"):
         heading, action = st.columns([4, 1])
-        heading.markdown(f"**{rank}. {host.name}** · {host.city or ''} ({rulebook.country_name(host.country)})")
+        heading.markdown(f"**{rank}. {plain(host.name)}** · {plain(host.city or '')} "
+                         f"({rulebook.country_name(host.country)})")
         reasons = ", ".join(host.reasons) or "similar wording"
-        heading.progress(float(host.score), text=f"match {host.score:.2f}: {reasons}")
+        heading.progress(float(host.score), text=f"match {host.score:.2f}: {plain(reasons)}")
         facts = []
         if pd.notna(host.distance_km):
             facts.append(f"{host.distance_km:,.0f} km away")
@@ -102,8 +103,8 @@ for rank, host in enumerate(suggestions.itertuples(), start=1):
                                                start=query["start"], end=query["end"],
                                                objectives=asked, activities=query["activities"])
             except BrokenRules as broken:
-                st.error("The exchange was not requested: " + "; ".join(b.message for b in broken.breaches) + ".")
+                st.error(plain("The exchange was not requested: " + "; ".join(b.message for b in broken.breaches) + "."))
             except CxError as error:
-                st.error(f"The exchange was not requested: {error}.")
+                st.error(plain(f"The exchange was not requested: {error}."))
             else:
-                st.success(f"Exchange {exchange_id} requested with {host.name}; the partnership will review it.")
+                st.success(plain(f"Exchange {exchange_id} requested with {host.name}; the partnership will review it."))
