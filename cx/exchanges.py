@@ -8,6 +8,7 @@ sessions approving two exchanges of the same visitor at once cannot both succeed
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from contextlib import contextmanager
@@ -126,15 +127,37 @@ def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None):
     return breaches, distance, money
 
 
+def _request_breaches(con, visitor_id, host_id, start, end, today: dt.date) -> list[Breach]:
+    """What makes a new request pointless whatever the call's rules: a stay that has started, or
+    one that overlaps a request of the same visitor to the same host still under way."""
+    start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+    breaches = []
+    if start < today:
+        breaches.append(Breach("started_already", f"the stay would start on {start}, before today ({today}); "
+                                                  "request a stay that has not started"))
+    same = con.execute(
+        """SELECT e.id, e.status, e.start_date, e.end_date, h.name FROM exchanges e JOIN organisations h ON h.id = e.host_id
+           WHERE e.visitor_id = ? AND e.host_id = ? AND e.status NOT IN ('rejected', 'cancelled')
+             AND e.start_date <= ? AND e.end_date >= ? ORDER BY e.start_date LIMIT 1""",
+        [visitor_id, host_id, end, start]).fetchone()
+    if same:
+        breaches.append(Breach("requested_already", f"the visitor already asked {same[4]} for these dates: "
+                                                    f"exchange {same[0]} ({same[2]} to {same[3]}) is {same[1]}"))
+    return breaches
+
+
 def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end, objectives: str = "",
-                     activities=(), by: str = "visitor", rulebook: Rulebook | None = None) -> str:
+                     activities=(), by: str = "visitor", rulebook: Rulebook | None = None,
+                     today: dt.date | None = None) -> str:
     """Store a requested exchange after the rulebook's checks; returns its id.
 
-    Raises BrokenRules with every broken rule, and stores nothing, when the stay is not allowed."""
+    Raises BrokenRules with every broken rule, and stores nothing, when the stay is not allowed,
+    has started before `today` (default: the real one), or repeats a pending request."""
     rulebook = rulebook or load_rulebook()
     exchange_id = f"X-{uuid.uuid4().hex[:10]}"
     with workflow_lock(store), store.transaction() as con:
         breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook)
+        breaches += _request_breaches(con, visitor_id, host_id, start, end, today or dt.date.today())
         if breaches:
             raise BrokenRules(breaches)
         con.execute(
@@ -150,9 +173,20 @@ def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end,
     return exchange_id
 
 
+def _too_early(exchange_id: str, to_status: str, start: dt.date, end: dt.date, today: dt.date) -> str | None:
+    """Why the calendar does not allow `to_status` yet: a stay is ongoing from its first day and
+    completed from its last (None when it may move)."""
+    if to_status == "ongoing" and start > today:
+        return f"exchange {exchange_id} starts on {start}; it can be ongoing from that day (today is {today})"
+    if to_status == "completed" and end > today:
+        return f"exchange {exchange_id} ends on {end}; it can be completed from that day (today is {today})"
+    return None
+
+
 def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
-                  rulebook: Rulebook | None = None) -> None:
-    """Move an exchange to `to_status` if the workflow allows it, and record who did it.
+                  rulebook: Rulebook | None = None, today: dt.date | None = None) -> None:
+    """Move an exchange to `to_status` if the workflow and the calendar (`today`, default the
+    real one) allow it, and record who did it.
 
     Approval re-checks the rulebook (the visit-once rule above all) and freezes the lump sum."""
     rulebook = rulebook or load_rulebook()
@@ -164,7 +198,8 @@ def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
         if row is None:
             raise UnknownExchange(exchange_id)
         visitor_id, host_id, start, end, status = row
-        reason = refusal(exchange_id, status, to_status)
+        reason = refusal(exchange_id, status, to_status) or _too_early(exchange_id, to_status, start, end,
+                                                                         today or dt.date.today())
         if reason:
             raise InvalidTransition(reason)
         if to_status == "approved":

@@ -1,6 +1,7 @@
 """The exchange workflow on real DuckDB files: only the allowed transitions, the visit-once rule at
 approval (also under concurrent approvals), the lump sum frozen at approval, and the audit trail."""
 
+import datetime as dt
 import threading
 from itertools import product
 
@@ -27,8 +28,11 @@ def programme(store):
     return store
 
 
-def request(store, visitor="O00001", host="O00002", start="2026-03-02", end="2026-03-06"):
-    return workflow.request_exchange(store, visitor_id=visitor, host_id=host, start=start, end=end,
+REQUEST_DAY = dt.date(2026, 2, 2)  # "today" when the tests' stays of 2026 are requested
+
+
+def request(store, visitor="O00001", host="O00002", start="2026-03-02", end="2026-03-06", today=REQUEST_DAY):
+    return workflow.request_exchange(store, visitor_id=visitor, host_id=host, start=start, end=end, today=today,
                                      objectives="Explore new markets", activities=["market research"])
 
 
@@ -186,3 +190,41 @@ def test_an_import_keeps_the_lump_sum_frozen_at_approval(programme, rulebook):
     assert (report.updated, report.rejected, report.flagged) == (1, 0, 0), report.findings
     row = programme.query("SELECT status, lump_sum_eur FROM exchanges WHERE id = ?", [exchange_id]).iloc[0]
     assert (row["status"], row["lump_sum_eur"]) == ("ongoing", 1000)
+
+
+def test_a_stay_that_has_started_cannot_be_requested(programme, snapshot):
+    before = snapshot(programme)
+    with pytest.raises(BrokenRules) as broken:
+        request(programme, today=dt.date(2026, 3, 3))
+    assert [(b.rule, b.message) for b in broken.value.breaches] == [
+        ("started_already", "the stay would start on 2026-03-02, before today (2026-03-03); "
+                            "request a stay that has not started")]
+    assert snapshot(programme) == before
+    request(programme, today=dt.date(2026, 3, 2))  # starting today is fine
+
+
+def test_the_same_host_is_not_asked_twice_for_overlapping_dates(programme):
+    first = request(programme)
+    with pytest.raises(BrokenRules) as broken:
+        request(programme, start="2026-03-04", end="2026-03-10")
+    assert [b.rule for b in broken.value.breaches] == ["requested_already"]
+    assert f"exchange {first} (2026-03-02 to 2026-03-06) is requested" in str(broken.value)
+    request(programme, host="O00003", start="2026-03-04", end="2026-03-10")  # another host
+    request(programme, start="2026-04-13", end="2026-04-17")  # other dates
+    workflow.change_status(programme, first, "cancelled", by="visitor")
+    request(programme, start="2026-03-04", end="2026-03-10")  # the first request is no longer under way
+
+
+@pytest.mark.parametrize("to_status, early, words", [
+    ("ongoing", dt.date(2026, 3, 1), "starts on 2026-03-02; it can be ongoing from that day (today is 2026-03-01)"),
+    ("completed", dt.date(2026, 3, 5), "ends on 2026-03-06; it can be completed from that day (today is 2026-03-05)"),
+])
+def test_the_workflow_follows_the_calendar(programme, to_status, early, words):
+    exchange_id = request(programme)
+    workflow.change_status(programme, exchange_id, "approved", by="partnership P01", today=REQUEST_DAY)
+    if to_status == "completed":
+        workflow.change_status(programme, exchange_id, "ongoing", by="partnership P01", today=dt.date(2026, 3, 2))
+    with pytest.raises(InvalidTransition, match=words.replace("(", r"\(").replace(")", r"\)")):
+        workflow.change_status(programme, exchange_id, to_status, by="partnership P01", today=early)
+    workflow.change_status(programme, exchange_id, to_status, by="partnership P01", today=early + dt.timedelta(days=1))
+    assert status_of(programme, exchange_id) == to_status
