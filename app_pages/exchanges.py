@@ -1,17 +1,20 @@
 """Exchanges: a partnership manager's exchanges by status, moved on through the workflow; a
 transition the workflow does not allow is refused with the reason."""
 
+import pandas as pd
 import streamlit as st
 
 from cx import charts
 from cx import exchanges as workflow
 from cx.errors import CxError
+from cx.rules import load_rulebook
 from cx.store import Store
 from cx.ui import cached, current_store, euros, plain, stop_without_data
 
 DONE = "exchanges_done"  # the last change's sentence, shown after the page reloads its data
 
 store = current_store()
+rulebook = load_rulebook()
 st.title("Exchanges")
 partnerships = cached(Store.partnerships, store).set_index("id")
 if partnerships.empty:
@@ -42,9 +45,14 @@ exchange = st.selectbox("Exchange", rows.index, key="manager_exchange",
                         format_func=lambda i: f"{i} · {rows.at[i, 'visitor']} → {rows.at[i, 'host']}, "
                                               f"{rows.at[i, 'start_date']:%d %b %Y}")
 allowed = workflow.allowed_next(status)
-st.caption(f"{plain(exchange)} is {status}; allowed next: {', '.join(allowed) or 'none (it is final)'}. "
-           f"Lump sum {euros(rows.at[exchange, 'lump_sum_eur'])}"
-           + (" (frozen at approval)." if status not in ("requested", "rejected") else "."))
+lump_sum, host_country = rows.at[exchange, "lump_sum_eur"], rows.at[exchange, "host_country"]
+if pd.isna(lump_sum):
+    money = "Lump sum not worked out: a city could not be placed, so the distance that decides halving is unknown."
+else:
+    money = (f"Lump sum {euros(lump_sum)}" + (" (frozen at approval)" if status not in ("requested", "rejected") else "")
+             + (f"; indicative: {rulebook.country_name(host_country)}'s ceiling is not published."
+                if host_country in rulebook.countries.index and rulebook.countries.at[host_country, "indicative"] else "."))
+st.caption(f"{plain(exchange)} is {status}; allowed next: {', '.join(allowed) or 'none (it is final)'}. {money}")
 left, right = st.columns(2)
 to_status = left.selectbox("New status", allowed, key="manager_to_status", disabled=not allowed,
                            placeholder="none: the status is final")

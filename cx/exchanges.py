@@ -98,7 +98,7 @@ class UnknownExchange(CxError):
 
 def _organisation(con, organisation_id: str, role: str) -> dict:
     row = con.execute(
-        "SELECT id, name, country, lat, lon, can_visit, can_host FROM organisations WHERE id = ?", [organisation_id]
+        "SELECT id, name, city, country, lat, lon, can_visit, can_host FROM organisations WHERE id = ?", [organisation_id]
     ).df()
     if row.empty:
         raise UnknownOrganisation(role, organisation_id)
@@ -112,8 +112,10 @@ def _visits_taken(con, visitor_id: str, rulebook: Rulebook, other_than: str | No
     ).fetchone()[0]
 
 
-def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None):
-    """The breaches of a planned stay, and its working days, distance and lump sum."""
+def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None, freezing=False):
+    """The breaches of a planned stay, and its working days, distance and lump sum.
+
+    `freezing` (at approval) also needs the distance: it decides whether the lump sum is halved."""
     visitor, host = _organisation(con, visitor_id, "visitor"), _organisation(con, host_id, "host")
     breaches = rulebook.check_exchange(visitor["country"], host["country"], start, end,
                                        visits_taken=_visits_taken(con, visitor_id, rulebook, other_than))
@@ -122,19 +124,36 @@ def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None):
     if not host["can_host"]:
         breaches.append(Breach("may_not_host", f"{host['name']} is not registered as a host"))
     distance = float(distance_km(visitor["lat"], visitor["lon"], host["lat"], host["lon"]))
+    if freezing and np.isnan(distance):
+        unplaced = " and ".join(f"{o['name']} ({o['city']})" for o in (visitor, host) if pd.isna(o["lat"]))
+        breaches.append(Breach("unplaced", f"the distance that decides halving is unknown: {unplaced} could not be "
+                                           "placed; give its latitude and longitude on the Data page, then approve"))
     money = rulebook.lump_sums(pd.DataFrame({"host_country": [host["country"]], "start": [start], "end": [end],
                                              "distance_km": [distance]})).iloc[0]
     return breaches, distance, money
 
 
+def _started_already(start, today: dt.date) -> list[Breach]:
+    start = pd.Timestamp(start).date()
+    if start >= today:
+        return []
+    return [Breach("started_already", f"the stay would start on {start}, before today ({today}); "
+                                      "request a stay that has not started")]
+
+
+def date_breaches(start, end, *, rulebook: Rulebook | None = None, today: dt.date | None = None) -> list[Breach]:
+    """What is wrong with a planned stay's dates at any host: the Find a host form checks them
+    before listing hosts, so no host is offered for dates that a request would refuse."""
+    rulebook = rulebook or load_rulebook()
+    breaches = rulebook.check_dates(start, end)
+    return breaches + (_started_already(start, today or dt.date.today()) if not breaches else [])
+
+
 def _request_breaches(con, visitor_id, host_id, start, end, today: dt.date) -> list[Breach]:
     """What makes a new request pointless whatever the call's rules: a stay that has started, or
     one that overlaps a request of the same visitor to the same host still under way."""
+    breaches = _started_already(start, today)
     start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
-    breaches = []
-    if start < today:
-        breaches.append(Breach("started_already", f"the stay would start on {start}, before today ({today}); "
-                                                  "request a stay that has not started"))
     same = con.execute(
         """SELECT e.id, e.status, e.start_date, e.end_date, h.name FROM exchanges e JOIN organisations h ON h.id = e.host_id
            WHERE e.visitor_id = ? AND e.host_id = ? AND e.status NOT IN ('rejected', 'cancelled')
@@ -166,7 +185,9 @@ def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end,
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)""",
             [exchange_id, visitor_id, host_id, pd.Timestamp(start).date(), pd.Timestamp(end).date(),
              int(money["working_days"]), None if np.isnan(distance) else distance, objectives, list(activities),
-             int(money["lump_sum_eur"]), bool(money["halved"])],
+             # Without the distance the lump sum is not known yet (approval refuses to freeze it).
+             None if np.isnan(distance) else int(money["lump_sum_eur"]),
+             None if np.isnan(distance) else bool(money["halved"])],
         )
         con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) "
                     "VALUES (?, NULL, 'requested', ?)", [exchange_id, by])
@@ -203,7 +224,8 @@ def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
         if reason:
             raise InvalidTransition(reason)
         if to_status == "approved":
-            breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook, other_than=exchange_id)
+            breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook, other_than=exchange_id,
+                                                freezing=True)
             if breaches:
                 raise BrokenRules(breaches)
             con.execute("UPDATE exchanges SET working_days = ?, distance_km = ?, lump_sum_eur = ?, halved = ? "
@@ -238,6 +260,15 @@ def partnership_exchanges(store: Store, partnership_id: str) -> pd.DataFrame:
         """,
         {"p": partnership_id, "order": list(ORDER)},
     )
+
+
+def visitor_exchanges(store: Store, visitor_id: str) -> pd.DataFrame:
+    """The visitor's own exchanges, latest first day first: what it has asked for and where each stands."""
+    return store.query(
+        """SELECT e.id, e.status, h.name AS host, h.country AS host_country, e.start_date, e.end_date,
+                  e.lump_sum_eur
+           FROM exchanges e LEFT JOIN organisations h ON h.id = e.host_id
+           WHERE e.visitor_id = ? ORDER BY e.start_date DESC, e.id""", [visitor_id])
 
 
 def by_status(exchanges: pd.DataFrame) -> pd.DataFrame:

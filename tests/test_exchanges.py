@@ -228,3 +228,16 @@ def test_the_workflow_follows_the_calendar(programme, to_status, early, words):
         workflow.change_status(programme, exchange_id, to_status, by="partnership P01", today=early)
     workflow.change_status(programme, exchange_id, to_status, by="partnership P01", today=early + dt.timedelta(days=1))
     assert status_of(programme, exchange_id) == to_status
+
+
+def test_no_lump_sum_is_frozen_without_the_distance(programme):
+    with programme.transaction() as con:
+        con.execute("UPDATE organisations SET lat = NULL, lon = NULL WHERE id = 'O00002'")
+    exchange_id = request(programme)
+    stored = programme.query("SELECT distance_km, lump_sum_eur, halved FROM exchanges WHERE id = ?", [exchange_id])
+    assert stored.isna().all(axis=None)  # not EUR 1,100 for a stay that may be halved
+    with pytest.raises(BrokenRules) as broken:
+        workflow.change_status(programme, exchange_id, "approved", by="partnership P01")
+    assert [b.rule for b in broken.value.breaches] == ["unplaced"]
+    assert "Stuttgart Mobility Lab (Stuttgart) could not be placed" in str(broken.value)
+    assert status_of(programme, exchange_id) == "requested"
