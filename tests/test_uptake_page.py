@@ -109,3 +109,14 @@ def test_the_map_shades_hosts_or_senders_and_follows_the_filters(app_db):
     app.multiselect(key="status").set_value(["rejected"])
     app.multiselect(key="kind").set_value(["other"]).run()  # "other" organisations host, never visit
     assert "No exchange matches these filters" in app.info[0].value and not charts(app)
+
+
+def test_a_link_s_value_changed_by_hand_is_not_reported_as_refused(app_db):
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    app.query_params["visitor_country"] = ["DE", "FR", "ZZ"]
+    app.switch_page("app_pages/uptake.py").run()
+    assert not app.exception
+    assert [w.value for w in app.warning] == [
+        "The link asked for visitor\\_country=ZZ, which cannot be chosen here; it was left out."]
+    app.multiselect(key="visitor_country").set_value(["DE"]).run()
+    assert not app.warning
