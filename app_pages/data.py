@@ -56,13 +56,22 @@ with importing:
 
     report = st.session_state.get(REPORT)
     if report is not None:
-        show = st.success if report.written and not report.rejected else (
-            st.info if report.dry_run or not report.rejected else st.warning if report.written else st.error)
+        passing = report.added + report.updated
+        # Red only when rows that could be written were not (all or nothing) or every row was rejected;
+        # unchanged rows are information.
+        refused = not report.dry_run and not report.written and (
+            (report.mode == "all" and passing) or report.rejected == report.rows)
+        show = (st.info if report.dry_run or not (report.written or report.rejected) else
+                st.success if not report.rejected else st.error if refused else st.warning)
         show(plain(report.summary()))
-        for column, (label, value) in zip(st.columns(5), [("Added", report.added), ("Updated", report.updated),
-                                                          ("Unchanged", report.unchanged),
-                                                          ("Rejected", report.rejected), ("Flagged", report.flagged)]):
-            column.metric(label, f"{value:,}")
+        written = report.written or report.dry_run
+        unwritten = None if written else f"{passing:,} row{'s' * (passing != 1)} passed; nothing was written"
+        tiles = [("Would add" if report.dry_run else "Added", report.added if written else 0, unwritten),
+                 ("Would update" if report.dry_run else "Updated", report.updated if written else 0, unwritten),
+                 ("Unchanged", report.unchanged, None), ("Rejected", report.rejected, None),
+                 ("Flagged", report.flagged, None)]
+        for column, (label, value, help) in zip(st.columns(5), tiles):
+            column.metric(label, f"{value:,}", help=help)
         if len(report.findings):
             st.plotly_chart(charts.findings_by_rule(report.findings), key="import_findings_chart")
             st.dataframe(report.findings, hide_index=True, key="import_findings")
