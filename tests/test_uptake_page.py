@@ -120,3 +120,15 @@ def test_a_link_s_value_changed_by_hand_is_not_reported_as_refused(app_db):
         "The link asked for visitor\\_country=ZZ, which cannot be chosen here; it was left out."]
     app.multiselect(key="visitor_country").set_value(["DE"]).run()
     assert not app.warning
+
+
+def test_the_default_view_shows_the_pipeline_and_the_money_at_a_glance_shows(app_db):
+    """Requested and approved stays mostly start after today: the default period includes them."""
+    store = Store(app_db)
+    app = open_page("app_pages/uptake.py")
+    exchanges = store.table("exchanges")
+    shown = figures(app)
+    assert int(shown["Requested"].replace(",", "")) == (exchanges["status"] == "requested").sum() > 0
+    assert int(shown["Approved"].replace(",", "")) == (exchanges["status"] == "approved").sum() > 0
+    committed = next(m for m in app.metric if m.label == "Lump sums committed").help
+    assert committed.startswith(f"{uptake.overview(store)['committed_eur'] / 660_000:.0%} of the")

@@ -25,10 +25,12 @@ CHOSEN = "filters.chosen"  # (page, {key: value}): the last choice of the filter
 DEFAULT_DAYS = 365
 
 
-def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """The twelve months to today: what an officer reviews unless they ask otherwise."""
+def default_period(today: dt.date | None = None, last_day: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The twelve months to today and the stays planned after it (to `last_day`, the last stay's
+    first day): what an officer reviews unless they ask otherwise. Requested and approved stays
+    mostly start in the future; a period ending today would hide the pipeline and the money committed."""
     today = today or dt.date.today()
-    return today - dt.timedelta(days=DEFAULT_DAYS - 1), today
+    return today - dt.timedelta(days=DEFAULT_DAYS - 1), max(today, last_day or today)
 
 
 def sidebar_filters(options: dict, page: str) -> Filters:
@@ -38,7 +40,7 @@ def sidebar_filters(options: dict, page: str) -> Filters:
     kinds and statuses to choose from, and the first and last day of the stays. A value in the
     link wins; otherwise a page opened from another one starts from that page's choice."""
     rulebook = load_rulebook()
-    start, end = default_period()
+    start, end = default_period(last_day=options["last_day"])
     # The whole programme can be chosen, from its start even before the first stay.
     low = min(start, options["first_day"] or start, rulebook.programme_start or start)
     high = max(end, options["last_day"] or end, rulebook.programme_end or end)
