@@ -217,6 +217,10 @@ with plan_tab:
             total = int(lines["lump_sum_eur"].sum())
             st.metric("Total lump sums", euros(total), delta=f"{euros(edited_scenario.envelope_eur - total)} left "
                       "in the envelope", delta_color="normal" if total <= edited_scenario.envelope_eur else "inverse")
+            indicative = int((lines["ceiling_figure"] == "indicative").sum())
+            if indicative:
+                st.caption(f"{indicative:,} of {len(lines):,} lines use an indicative ceiling (not published for "
+                           "that host country): confirm it before relying on the total.")
             st.dataframe(lines, hide_index=True, width="stretch")
 
 with compare_tab:
