@@ -64,6 +64,10 @@ with importing:
         show = (st.info if report.dry_run or not (report.written or report.rejected) else
                 st.success if not report.rejected else st.error if refused else st.warning)
         show(plain(report.summary()))
+        if report.details.get("renamed"):
+            st.info(plain("Stored under the names cx uses (the file's are other names of the same ecosystem or "
+                          "kind): " + "; ".join(f"{pair} ({count:,} row{'s' * (count != 1)})"
+                                               for pair, count in report.details["renamed"].items()) + "."))
         written = report.written or report.dry_run
         unwritten = None if written else f"{passing:,} row{'s' * (passing != 1)} passed; nothing was written"
         tiles = [("Would add" if report.dry_run else "Added", report.added if written else 0, unwritten),

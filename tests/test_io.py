@@ -365,3 +365,36 @@ def test_findings_chart_counts_rows_per_rule():
     bars = {(trace.name, y): x for trace in findings_by_rule(findings).data for x, y in zip(trace.x, trace.y)}
     assert bars == {("rejected", "unknown_city"): 2, ("rejected", "required"): 1, ("rejected", "missing_column"): 1,
                     ("flagged", "lump_sum_differs"): 1}
+
+
+def test_the_eu_s_other_names_of_ecosystems_and_kinds_are_stored_under_cx_s(programme):
+    data = ("id,name,kind,country,city,partnership_id,ecosystems\n"
+            "O20,Solar Cluster,Cluster Organization,PT,Braga,P01,Renewable Energy; Digital\n"
+            "O21,Steel SME,small and medium-sized enterprise,PT,Porto,P01,Energy Intensive Industries\n"
+            "O22,Plain,SME,PT,Porto,P01,Energy - Renewables\n").encode()
+    report = cio.import_file(programme, "organisations", data, "eu.csv")
+    assert (report.added, report.rejected) == (3, 0), report.findings
+    stored = programme.organisations().set_index("id")
+    assert stored.loc["O20", "kind"] == "cluster organisation"
+    assert list(stored.loc["O20", "ecosystems"]) == ["Digital", "Energy – Renewables"]
+    assert (stored.loc["O21", "kind"], list(stored.loc["O21", "ecosystems"])) == ("SME", ["Energy-Intensive Industries"])
+    assert report.details["renamed"] == {
+        "'Cluster Organization' → 'cluster organisation'": 1,
+        "'small and medium-sized enterprise' → 'SME'": 1,
+        "'Renewable Energy' → 'Energy – Renewables'": 1,
+        "'Energy Intensive Industries' → 'Energy-Intensive Industries'": 1,
+        "'Energy - Renewables' → 'Energy – Renewables'": 1,
+    }
+
+
+def test_every_alias_names_a_canonical_ecosystem_or_kind_and_has_a_source():
+    from cx.ecosystems import ALIASES_FILE, ECOSYSTEMS
+    from cx.store import ORGANISATION_KINDS
+
+    table = pd.read_csv(ALIASES_FILE, dtype=str)
+    assert set(table["field"]) == {"ecosystem", "kind"}
+    assert set(table.loc[table["field"] == "ecosystem", "canonical"]) <= set(ECOSYSTEMS)
+    assert set(table.loc[table["field"] == "kind", "canonical"]) <= set(ORGANISATION_KINDS)
+    assert table["source"].notna().all() and not table["alias"].duplicated().any()
+    # An alias is never the spelling of another canonical name.
+    assert not {cio.ecosystem_key(a) for a in table["alias"]} & {cio.ecosystem_key(e) for e in ECOSYSTEMS}

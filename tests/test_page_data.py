@@ -137,3 +137,12 @@ def test_unchanged_rows_beside_rejected_ones_are_not_an_error(empty_db):
     upload(app, "partnerships", "again.csv", template + b"P09,,40\n", mode="valid")
     assert not app.error
     assert app.warning[0].value.startswith("Nothing imported: every one of 3 partnerships rows")
+
+
+def test_other_names_of_ecosystems_are_reported_as_information(empty_db):
+    app = data_page()
+    upload(app, "partnerships", "partnerships.csv", cio.template_path("partnerships").read_bytes())
+    upload(app, "partnerships", "eu.csv", b"id,name,ecosystems,target_exchanges\nP07,Sun,Renewable Energy,10\n")
+    assert app.success[0].value.startswith("Imported 1 partnerships row")
+    assert app.info[0].value == ("Stored under the names cx uses (the file's are other names of the same ecosystem "
+                                 "or kind): 'Renewable Energy' → 'Energy – Renewables' (1 row).")
