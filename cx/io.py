@@ -73,7 +73,7 @@ class Field:
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "partnerships": (
-        Field("id", "text", True, "The partnership's unique id; re-importing a row with the same id updates it.", "P01"),
+        Field("id", "text", True, "The partnership's unique id; re-importing a row with the same id updates it.", "EX-P1"),
         Field("name", "text", True, "The partnership's name.", "EuroCluster Digital Partnership 1"),
         Field("ecosystems", "list", False, "Industrial ecosystems it covers, separated by ';' (the 14 of the EU "
               "industrial strategy, e.g. 'Digital; Health').", "Digital; Electronics"),
@@ -81,7 +81,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "organisations": (
         Field("id", "text", True, "The organisation's unique id; re-importing a row with the same id updates it.",
-              "O00001"),
+              "EX-O1"),
         Field("name", "text", True, "The organisation's name.", "Porto Digital Cluster"),
         Field("kind", "text", True, "One of: " + ", ".join(ORGANISATION_KINDS) + " ('other': large companies, "
               "public authorities, universities, training providers; they may only host).", "cluster organisation"),
@@ -92,7 +92,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("lat", "number", False, "Latitude in degrees, for places the gazetteer does not know "
               "(give lon too).", ""),
         Field("lon", "number", False, "Longitude in degrees (with lat).", ""),
-        Field("partnership_id", "text", False, "The id of the partnership it registered through (must exist).", "P01"),
+        Field("partnership_id", "text", False, "The id of the partnership it registered through (must exist).", "EX-P1"),
         Field("ecosystems", "list", False, "Its industrial ecosystems, separated by ';' (other names EU documents "
               "use, such as 'Renewable Energy', are stored under cx's: data/rules/aliases.csv).", "Digital"),
         Field("sectors", "text", False, "Sectors and technologies, free text.", "cybersecurity; cloud computing"),
@@ -108,9 +108,9 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "exchanges": (
         Field("id", "text", True, "The exchange's unique id; re-importing a row with the same id updates it.",
-              "X00001"),
-        Field("visitor_id", "text", True, "The id of the visiting organisation (must be in cx already).", "O00001"),
-        Field("host_id", "text", True, "The id of the host organisation, in another eligible country.", "O00002"),
+              "EX-X1"),
+        Field("visitor_id", "text", True, "The id of the visiting organisation (must be in cx already).", "EX-O1"),
+        Field("host_id", "text", True, "The id of the host organisation, in another eligible country.", "EX-O2"),
         Field("start_date", "date", True, "First day at the host (travel excluded), YYYY-MM-DD.", "2026-03-02"),
         Field("end_date", "date", True, "Last day at the host, YYYY-MM-DD; 3 working days to one month.",
               "2026-03-06"),
