@@ -77,3 +77,27 @@ def test_a_final_status_offers_no_change_and_lists_the_latest_stays_first(app_db
     assert app.button(key="manager_move").disabled
     first_days = app.dataframe[0].value["start_date"].tolist()
     assert len(first_days) > 1 and first_days == sorted(first_days, reverse=True)
+
+
+def test_a_stay_that_has_not_started_cannot_be_marked_ongoing(app_db):
+    import datetime as dt
+
+    import pandas as pd
+
+    store = Store(app_db)
+    exchanges = store.table("exchanges")
+    future = exchanges[(exchanges["status"] == "approved")
+                       & (exchanges["start_date"] > pd.Timestamp(dt.date.today()))]["id"].tolist()
+    app = exchanges_page()
+    partnership = next(p for p in store.partnerships()["id"]
+                       if set(future) & set(workflow.partnership_exchanges(store, p)["id"]))
+    app.selectbox(key="manager_partnership").set_value(partnership).run()
+    app.segmented_control(key="manager_status").set_value("approved").run()
+    exchange = next(i for i in app.selectbox(key="manager_exchange").options if i.split(" · ")[0] in future)
+    exchange = exchange.split(" · ")[0]
+    app.selectbox(key="manager_exchange").set_value(exchange).run()
+    app.selectbox(key="manager_to_status").set_value("ongoing").run()
+    app.button(key="manager_move").click().run()
+    assert app.error[0].value.startswith(f"Refused: exchange {exchange} starts on ")
+    assert "it can be ongoing from that day" in app.error[0].value
+    assert store.query("SELECT status FROM exchanges WHERE id = ?", [exchange]).iloc[0, 0] == "approved"
