@@ -34,7 +34,7 @@ from pandera import Check
 from rapidfuzz import process
 
 from cx import DATA_DIR
-from cx.ecosystems import ECOSYSTEMS
+from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
 from cx.exchanges import ORDER, reachable, workflow_lock
 from cx.export import FORMULA_STARTS
@@ -73,7 +73,7 @@ class Field:
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "partnerships": (
-        Field("id", "text", True, "The partnership's unique id; re-importing a row with the same id updates it.", "P01"),
+        Field("id", "text", True, "The partnership's unique id; re-importing a row with the same id updates it.", "EX-P1"),
         Field("name", "text", True, "The partnership's name.", "EuroCluster Digital Partnership 1"),
         Field("ecosystems", "list", False, "Industrial ecosystems it covers, separated by ';' (the 14 of the EU "
               "industrial strategy, e.g. 'Digital; Health').", "Digital; Electronics"),
@@ -81,7 +81,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "organisations": (
         Field("id", "text", True, "The organisation's unique id; re-importing a row with the same id updates it.",
-              "O00001"),
+              "EX-O1"),
         Field("name", "text", True, "The organisation's name.", "Porto Digital Cluster"),
         Field("kind", "text", True, "One of: " + ", ".join(ORGANISATION_KINDS) + " ('other': large companies, "
               "public authorities, universities, training providers; they may only host).", "cluster organisation"),
@@ -92,8 +92,9 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("lat", "number", False, "Latitude in degrees, for places the gazetteer does not know "
               "(give lon too).", ""),
         Field("lon", "number", False, "Longitude in degrees (with lat).", ""),
-        Field("partnership_id", "text", False, "The id of the partnership it registered through (must exist).", "P01"),
-        Field("ecosystems", "list", False, "Its industrial ecosystems, separated by ';'.", "Digital"),
+        Field("partnership_id", "text", False, "The id of the partnership it registered through (must exist).", "EX-P1"),
+        Field("ecosystems", "list", False, "Its industrial ecosystems, separated by ';' (other names EU documents "
+              "use, such as 'Renewable Energy', are stored under cx's: data/rules/aliases.csv).", "Digital"),
         Field("sectors", "text", False, "Sectors and technologies, free text.", "cybersecurity; cloud computing"),
         Field("description", "text", False, "Its profile, as visitors will read it.", "A cluster of software firms."),
         Field("can_host", "boolean", False, "yes or no (default yes).", "yes"),
@@ -107,9 +108,9 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "exchanges": (
         Field("id", "text", True, "The exchange's unique id; re-importing a row with the same id updates it.",
-              "X00001"),
-        Field("visitor_id", "text", True, "The id of the visiting organisation (must be in cx already).", "O00001"),
-        Field("host_id", "text", True, "The id of the host organisation, in another eligible country.", "O00002"),
+              "EX-X1"),
+        Field("visitor_id", "text", True, "The id of the visiting organisation (must be in cx already).", "EX-O1"),
+        Field("host_id", "text", True, "The id of the host organisation, in another eligible country.", "EX-O2"),
         Field("start_date", "date", True, "First day at the host (travel excluded), YYYY-MM-DD.", "2026-03-02"),
         Field("end_date", "date", True, "Last day at the host, YYYY-MM-DD; 3 working days to one month.",
               "2026-03-06"),
@@ -492,7 +493,28 @@ def ecosystem_key(name: str) -> str:
     return " ".join(text.replace("and", "&").split())
 
 
-ECOSYSTEM_NAMES = {ecosystem_key(name): name for name in ECOSYSTEMS}
+ECOSYSTEM_NAMES = {**{ecosystem_key(alias): name for alias, name in aliases("ecosystem").items()},
+                   **{ecosystem_key(name): name for name in ECOSYSTEMS}}
+KIND_NAMES = {**{alias.casefold(): kind for alias, kind in aliases("kind").items()},
+              **{kind.casefold(): kind for kind in ORGANISATION_KINDS}}
+
+
+def _kinds(values: pd.Series) -> pd.Series:
+    """Organisation kinds under the names cx uses (another spelling or an alias: data/rules/aliases.csv)."""
+    return values.map(lambda value: KIND_NAMES.get(" ".join(value.split()).casefold(), value))
+
+
+def _renamed(frame: pd.DataFrame) -> dict[str, int]:
+    """Kinds and ecosystems the file names otherwise than cx ('Renewable Energy' → 'Energy –
+    Renewables'), with the rows that do: the import report tells, for information."""
+    pairs = []
+    if "kind" in frame:
+        pairs += list(zip(frame["kind"], _kinds(frame["kind"])))
+    if "ecosystems" in frame:
+        pairs += [(part, ECOSYSTEM_NAMES[ecosystem_key(part)]) for parts in _split_list(frame["ecosystems"])
+                  for part in parts if ecosystem_key(part) in ECOSYSTEM_NAMES]
+    counts = pd.Series([f"{given!r} → {name!r}" for given, name in pairs if given and given != name], dtype=object)
+    return counts.value_counts(sort=False).to_dict()
 
 
 def _ecosystems(values: pd.Series) -> pd.Series:
@@ -566,7 +588,7 @@ def schema(kind: str, rulebook: Rulebook) -> pa.DataFrameSchema:
         if spec.name == "id":
             checks.append(Check(lambda s: ~s.duplicated(keep="first") | (s == ""), name="duplicate_id"))
         if spec.name == "kind":
-            checks.append(_check(lambda s: s.isin(ORGANISATION_KINDS), "kind"))
+            checks.append(_check(lambda s: _kinds(s).isin(ORGANISATION_KINDS), "kind"))
         if spec.name == "status":
             checks.append(_check(lambda s: s.str.casefold().isin(STATUSES), "status"))
         if spec.name == "country":
@@ -629,6 +651,8 @@ def _typed(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
             out[spec.name] = values.str.upper()
         elif spec.name == "status":
             out[spec.name] = values.str.casefold().replace("", "requested")
+        elif spec.name == "kind":
+            out[spec.name] = _kinds(values)
         else:
             out[spec.name] = values.where(values != "", None).astype(object)
     return out
@@ -851,6 +875,7 @@ def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places,
     present = [f.name for f in FIELDS[kind] if f.name in frame.columns and not f.computed]
     bad = {f["row"] for f in findings}
     rows = pd.DataFrame() if missing_column else _typed(kind, frame.loc[~frame.index.isin(bad)])
+    report.details["renamed"] = _renamed(frame.loc[~frame.index.isin(bad)])
     if len(rows):
         progress(0.3, "Checking places, references and rules")
         if kind == "organisations":

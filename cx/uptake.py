@@ -625,11 +625,11 @@ def lump_sum_mismatches(store: Store, filters: Filters | dict | None = None) -> 
 
 @_on_joined
 def stalled_exchanges(store: Store, filters: Filters | dict | None = None, today: dt.date | None = None) -> pd.DataFrame:
-    """Exchanges stuck at a step past its deadline (call.toml [deadlines]), whenever they started:
-    a request nobody decided, a stay not marked as started or ended, a missing closing report, an
-    overdue payment. The longest overdue first."""
+    """Exchanges of the period stuck at a step past its deadline (call.toml [deadlines]): a request
+    nobody decided, a stay not marked as started or ended, a missing closing report, an overdue
+    payment. The longest overdue first; a period from the programme's start finds every one."""
     rulebook = load_rulebook()
-    sql, parameters = _exchange_scope(replace(Filters.of(filters), start=None, end=None))
+    sql, parameters = _exchange_scope(Filters.of(filters))
     parameters.update(today=today or dt.date.today(), decision=rulebook.decision_days,
                       report=rulebook.report_days, payment=rulebook.payment_days)
     table = store.query(f"""
