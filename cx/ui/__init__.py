@@ -40,15 +40,21 @@ def _current(reading: _Reading) -> bool:
     return Store(reading.path).modified() == reading.modified
 
 
-@st.cache_resource(show_spinner=False, max_entries=64, ttl="1h", validate=_current)
-def _shared_call(function: str, path: str, arguments: str) -> _Reading:
+def resolve(function: str):
+    """The function named "module:qualname": a module's function, or a Store method such as
+    "cx.store:Store.organisations"."""
     module, name = function.split(":")
     target = importlib.import_module(module)
-    for part in name.split("."):  # a module's function, or a Store method such as Store.organisations
+    for part in name.split("."):
         target = getattr(target, part)
+    return target
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl="1h", validate=_current)
+def _shared_call(function: str, path: str, arguments: str) -> _Reading:
     store = Store(path)
     modified = store.modified()  # before reading: a write meanwhile makes the entry stale, never wrong
-    return _Reading(path, modified, target(store, **json.loads(arguments)))
+    return _Reading(path, modified, resolve(function)(store, **json.loads(arguments)))
 
 
 def cached(function, store: Store, **arguments):
