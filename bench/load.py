@@ -115,6 +115,7 @@ class Session:
     pages: dict[str, str] = field(default_factory=dict)  # url path -> page script hash
     page_hash: str = ""
     headings: list[str] = field(default_factory=list)  # the last run's headings, to check what it showed
+    received: int = 0  # bytes the last run sent to the browser
 
     async def __aenter__(self):
         self.socket = await connect(self.url.replace("http", "ws") + "/_stcore/stream", subprotocols=["streamlit"],
@@ -143,13 +144,15 @@ class Session:
                 state.string_array_value.data.extend(value)
             else:
                 state.string_value = value
-        self.headings = []
+        self.headings, self.received = [], 0
         started = time.perf_counter()
         await self.socket.send(message.SerializeToString())
         async with asyncio.timeout(self.timeout):
             while True:
+                data = await self.socket.recv()
+                self.received += len(data)
                 reply = ForwardMsg()
-                reply.ParseFromString(await self.socket.recv())
+                reply.ParseFromString(data)
                 kind = reply.WhichOneof("type")
                 if kind == "script_finished":
                     if reply.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
