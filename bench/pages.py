@@ -88,7 +88,7 @@ def main() -> None:
     before = measure(args.baseline.resolve(), database, args, folder)
     after = measure(ROOT, database, args, folder)
     print(f"\nmedian of {args.repeat}; baseline {args.baseline}, this checkout {ROOT}")
-    print(f"{"step":<34}{'baseline':>10}{'this':>9}{'ratio':>8}{'sent, baseline':>16}{'sent, this':>12}")
+    print(f"{'step':<34}{'baseline':>10}{'this':>9}{'ratio':>8}{'sent, baseline':>16}{'sent, this':>12}")
     for step in after:
         old, new = statistics.median(t for t, _ in before[step]), statistics.median(t for t, _ in after[step])
         old_bytes, new_bytes = statistics.median(b for _, b in before[step]), statistics.median(b for _, b in after[step])
