@@ -20,6 +20,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/match_quality.py
 	$(BIN)/python bench/match_speed.py
 	$(BIN)/python bench/uptake.py
+	$(BIN)/python bench/load.py
 
 demo: $(VENV)/.runtime
 	$(BIN)/python -m cx demo --db $(DB)
