@@ -217,7 +217,7 @@ async def browser_load(url: str, browsers: int, timeout: float) -> list[tuple[st
         await page.goto(url)
         await page.get_by_text("ClusterXchange at a glance").wait_for(timeout=timeout * 1000)
         started = time.perf_counter()
-        await page.goto(f"{url}/uptake")
+        await page.get_by_role("link", name="Uptake").click()
         await page.get_by_text("Visitors registered").wait_for(timeout=timeout * 1000)
         await page.locator(".js-plotly-plot").first.wait_for(timeout=timeout * 1000)
         uptake = time.perf_counter() - started

@@ -365,3 +365,17 @@ def test_findings_chart_counts_rows_per_rule():
     bars = {(trace.name, y): x for trace in findings_by_rule(findings).data for x, y in zip(trace.x, trace.y)}
     assert bars == {("rejected", "unknown_city"): 2, ("rejected", "required"): 1, ("rejected", "missing_column"): 1,
                     ("flagged", "lump_sum_differs"): 1}
+
+
+@pytest.mark.parametrize("file_format, whole, one", [("csv", "cx-csv.zip", "exchanges.csv"),
+                                                    ("xlsx", "cx.xlsx", "exchanges.xlsx"),
+                                                    ("parquet", "cx-parquet.zip", "exchanges.parquet")])
+def test_the_export_name_is_known_before_the_file_is_written(programme, file_format, whole, one):
+    """The Data page labels its button with `export_name` and writes the file only on click."""
+    assert cio.export_name(list(cio.KINDS), file_format) == whole
+    assert cio.export_name(["exchanges"], file_format) == one
+    name, data = cio.export_bytes({"exchanges": cio.export_frame(programme, "exchanges")}, file_format)
+    assert name == one
+    assert zipfile.is_zipfile(io.BytesIO(data)) == (file_format == "xlsx")  # one table: no archive around it
+    with pytest.raises(ValueError, match="not 'pdf'"):
+        cio.export_name(["exchanges"], "pdf")
