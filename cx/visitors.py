@@ -10,7 +10,6 @@ from cx.rules import Rulebook, load_rulebook
 from cx.store import Store
 
 
-
 def visitor_choices(store: Store, rulebook: Rulebook | None = None) -> pd.DataFrame:
     """Every organisation that may visit, indexed by id, with `label` ("name (city, country)",
     marked when it has visited already) and `taken` visits; those who may still visit come first,
@@ -30,6 +29,7 @@ def visitor_choices(store: Store, rulebook: Rulebook | None = None) -> pd.DataFr
 
 
 def hosts_registered(store: Store) -> int:
+    """How many organisations may host: Find a host has nothing to suggest without one."""
     return int(store.query("SELECT count(*) AS n FROM organisations WHERE can_host")["n"].iloc[0])
 
 
