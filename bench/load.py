@@ -13,7 +13,8 @@ headless chromium sessions (every request off 127.0.0.1 blocked) then check that
 sessions are representative. The server's resident memory is sampled throughout.
 
 `--baseline DIR` runs the same load on another checkout (e.g. `git archive` of an older commit)
-in the same run and prints the ratios. Bounded: every wait has a timeout, `--timeout` caps the run.
+in the same run, the two servers taking turns phase by phase, and prints the ratios. Bounded:
+every wait has a timeout (`--timeout`), and the servers are stopped at the end.
 
 Run: python bench/load.py [--sessions 1 5 20] [--rounds 2] [--browsers 3]
                           [--organisations 2000 --exchanges 1500 | --db FILE] [--baseline DIR]
@@ -247,32 +248,37 @@ def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1] if len(values) > 1 else values[0]
 
 
-def measure(checkout: Path, database: Path, args, folder: Path) -> dict:
-    """Every phase on a fresh server of `checkout` over its own copy of the database."""
-    copy = folder / f"{checkout.name}.duckdb"
-    shutil.copyfile(database, copy)
-    server = Server(checkout, copy, folder / f"{checkout.name}.log")
-    figures = {"memory": []}
+def measure(checkouts: list[Path], database: Path, args, folder: Path) -> list[dict]:
+    """Every phase on a fresh server per checkout, each over its own copy of the database. The
+    checkouts take turns phase by phase, so that the machine's other work weighs on them alike."""
+    servers, results = [], []
     try:
-        figures["memory"].append(("started", server.memory_mb()))
+        for number, checkout in enumerate(checkouts):
+            copy = folder / f"{number}-{checkout.name}.duckdb"
+            shutil.copyfile(database, copy)
+            servers.append(Server(checkout, copy, folder / f"{number}-{checkout.name}.log"))
+            results.append({"memory": [("started", servers[-1].memory_mb())]})
         for sessions in args.sessions:
-            server.phase = f"{sessions} sessions"
-            times = asyncio.run(protocol_load(server.url, sessions, args.rounds, args.timeout))
-            for step in STEPS:
-                figures[(sessions, step)] = [seconds for name, seconds in times if name == step]
-            figures["memory"].append((f"after {sessions} session{'s' * (sessions > 1)} x {args.rounds} rounds",
-                                      server.memory_mb()))
-        if args.browsers:
-            server.phase = "browsers"
-            times = asyncio.run(browser_load(server.url, args.browsers, args.timeout))
-            for step in sorted({name for name, _ in times}):
-                figures[("chromium", step)] = [seconds for name, seconds in times if name == step]
-            figures["memory"].append((f"after {args.browsers} chromium sessions", server.memory_mb()))
-        figures["peak"] = max(mb for _, _, mb in server.samples) if server.samples else server.memory_mb()
-        figures["timeline"] = server.samples
+            for server, figures in zip(servers, results):
+                server.phase = f"{sessions} sessions"
+                times = asyncio.run(protocol_load(server.url, sessions, args.rounds, args.timeout))
+                for step in STEPS:
+                    figures[(sessions, step)] = [seconds for name, seconds in times if name == step]
+                figures["memory"].append((f"after {sessions} session{'s' * (sessions > 1)} x {args.rounds} rounds",
+                                          server.memory_mb()))
+        for server, figures in zip(servers, results):
+            if args.browsers:
+                server.phase = "browsers"
+                times = asyncio.run(browser_load(server.url, args.browsers, args.timeout))
+                for step in sorted({name for name, _ in times}):
+                    figures[("chromium", step)] = [seconds for name, seconds in times if name == step]
+                figures["memory"].append((f"after {args.browsers} chromium sessions", server.memory_mb()))
+            figures["peak"] = max((mb for _, _, mb in server.samples), default=server.memory_mb())
+            figures["timeline"] = server.samples
     finally:
-        server.stop()
-    return figures
+        for server in servers:
+            server.stop()
+    return results
 
 
 def report(label: str, figures: dict, baseline: dict | None) -> None:
@@ -318,8 +324,8 @@ def main() -> None:
         counts = load_demo(open_store(database), organisations=args.organisations, exchanges=args.exchanges)
         print(f"demo database: {counts['organisations']:,} organisations, {counts['exchanges']:,} exchanges "
               f"({time.perf_counter() - started:.0f} s)")
-    baseline = measure(args.baseline.resolve(), database, args, folder) if args.baseline else None
-    figures = measure(ROOT, database, args, folder)
+    *baseline, figures = measure([args.baseline.resolve(), ROOT] if args.baseline else [ROOT], database, args, folder)
+    baseline = baseline[0] if baseline else None
     if baseline:
         report(f"baseline: {args.baseline}", baseline, None)
     report(f"this checkout: {ROOT}", figures, baseline)
