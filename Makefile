@@ -22,6 +22,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/uptake.py
 	$(BIN)/python bench/io.py
 	$(BIN)/python bench/demo.py
+	$(BIN)/python bench/load.py
 
 demo: $(VENV)/.runtime
 	$(BIN)/python -m cx demo --db $(DB)

@@ -79,36 +79,49 @@ with importing:
         if len(report.findings):
             st.plotly_chart(charts.findings_by_rule(report.findings), key="import_findings_chart")
             st.dataframe(report.findings, hide_index=True, key="import_findings")
-            st.download_button("Download the report (CSV)", to_csv_bytes(report.findings),
+            st.download_button("Download the report (CSV)", lambda: to_csv_bytes(report.findings),
                                file_name=f"{Path(report.file).stem}-report.csv", mime="text/csv",
                                key="import_report_download")
 
-with exporting:
+
+@st.fragment
+def export() -> None:
+    """Choose what to export; the file is written only when the button is clicked, and choosing
+    reruns only this part of the page."""
     counts = store.counts()
     if not (counts["organisations"] or counts["partnerships"]):
         st.info("Nothing to export yet: the database is empty.")
+        return
+    scope = st.radio("Export", ["all", "filtered"], horizontal=True, key="export_scope",
+                     format_func={"all": "The whole database", "filtered": "A filtered view of the exchanges"}.get)
+    filters = {}
+    if scope == "filtered":
+        partnerships = cached(Store.partnerships, store)
+        left, middle, right = st.columns(3)
+        filters["statuses"] = left.multiselect("Statuses", STATUSES, key="export_statuses")
+        filters["partnership_id"] = middle.selectbox(
+            "Visitor's partnership", [None, *partnerships["id"]], key="export_partnership",
+            format_func=lambda p: "All" if p is None else f"{p} · {partnerships.set_index('id').at[p, 'name']}")
+        filters["host_country"] = right.multiselect("Host countries", cached(uptake.filter_options, store)["countries"],
+                                                    key="export_host_country")
+    file_format = st.selectbox("Format", list(FORMATS), format_func=FORMATS.get, key="export_format")
+    with_contacts = st.checkbox("Include contact names and e-mails (personal data)", key="export_contacts",
+                                disabled=scope == "filtered")
+    if any(filters.values()):
+        counts = {"exchanges": len(cached(cio.exchange_ids, store, **filters))}
     else:
-        scope = st.radio("Export", ["all", "filtered"], horizontal=True, key="export_scope",
-                         format_func={"all": "The whole database", "filtered": "A filtered view of the exchanges"}.get)
-        filters = {}
-        if scope == "filtered":
-            partnerships = cached(Store.partnerships, store)
-            left, middle, right = st.columns(3)
-            filters["statuses"] = left.multiselect("Statuses", STATUSES, key="export_statuses")
-            filters["partnership_id"] = middle.selectbox(
-                "Visitor's partnership", [None, *partnerships["id"]], key="export_partnership",
-                format_func=lambda p: "All" if p is None else f"{p} · {partnerships.set_index('id').at[p, 'name']}")
-            filters["host_country"] = right.multiselect("Host countries", cached(uptake.filter_options, store)["countries"],
-                                                        key="export_host_country")
-        file_format = st.selectbox("Format", list(FORMATS), format_func=FORMATS.get, key="export_format")
-        with_contacts = st.checkbox("Include contact names and e-mails (personal data)", key="export_contacts",
-                                    disabled=scope == "filtered")
-        result = cached(cio.export_view, store, file_format=file_format, with_contacts=with_contacts, **filters)
-        st.caption(", ".join(f"{n:,} {kind}" for kind, n in result["counts"].items())
-                   + (". Cells starting with =, +, - or @ get an apostrophe so spreadsheets never run them."
-                      if file_format != "parquet" else "."))
-        st.download_button(f"Download {result['name']}", result["data"], file_name=result["name"],
-                            key="export_download", type="primary")
+        counts = {kind: counts[kind] for kind in cio.KINDS}
+    name = cio.export_name(list(counts), file_format)
+    st.caption(", ".join(f"{n:,} {kind}" for kind, n in counts.items())
+               + (". Cells starting with =, +, - or @ get an apostrophe so spreadsheets never run them."
+                  if file_format != "parquet" else "."))
+    st.download_button(f"Download {name}", lambda: cio.export_view(
+        store, file_format=file_format, with_contacts=with_contacts, **filters)["data"],
+        file_name=name, key="export_download", type="primary", on_click="ignore")
+
+
+with exporting:
+    export()
 
 with templates:
     st.markdown("One template per kind of record, with example rows that import cleanly in order.")

@@ -11,13 +11,13 @@ from cx.ecosystems import ACTIVITIES, ECOSYSTEMS
 from cx.errors import BrokenRules, CxError, VisitedAlready
 from cx.exchanges import date_breaches, request_exchange, visitor_exchanges
 from cx.geo import country_shapes
-from cx.matching import visitor_details, visits_taken
 from cx.rules import load_rulebook
-from cx.store import Store
 from cx.ui import cached, current_store, euros, plain, stop_without_data
 from cx.ui.matcher import host_matcher
+from cx.visitors import hosts_registered, matching_visitors, visitor_choices, visitor_details
 
 QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor requests exchanges
+PICKER_SIZE = 50  # visitors offered per search
 
 store = current_store()
 rulebook = load_rulebook()
@@ -25,21 +25,29 @@ st.title("Find a host")
 st.caption("Describe what you want to learn or do in your own words; cx lists the eligible hosts whose "
            "profiles match it best, with the lump sum the stay would earn.")
 
-organisations = cached(Store.organisations, store)
-visitors = organisations[organisations["can_visit"]]
-if visitors.empty or not organisations["can_host"].any():
+visitors = cached(visitor_choices, store)
+if visitors.empty or not cached(hosts_registered, store):
     stop_without_data("There are no registered visitors and hosts yet.")
 
-# Visitors who may still visit come first; the others are marked, and asking for them explains why not.
-exchanges = cached(Store.table, store, name="exchanges")
-taken = visits_taken(exchanges, rulebook)
-visitors = visitors.assign(taken=visitors["id"].map(taken).fillna(0)).sort_values(["taken", "name"])
-labels = {row.id: f"{row.name} ({row.city if isinstance(row.city, str) else '?'}, {row.country})"
-                  + (" · visited already" if row.taken else "") for row in visitors.itertuples()}
+
+@st.fragment
+def visitor_picker() -> None:
+    """Search, then pick among the first matches: typing reruns only this part, and a rerun sends
+    PICKER_SIZE options instead of every visitor of the programme."""
+    search = st.text_input("Search the visiting organisations", key="visitor_search",
+                           placeholder="part of a name, a city, a country code or an id")
+    shown = matching_visitors(visitors, search, PICKER_SIZE)
+    st.selectbox("Visiting organisation", list(shown.index), format_func=visitors["label"].get, key="visitor",
+                 placeholder="No organisation matches the search")
+    if len(shown) < len(visitors):
+        st.caption(f"{len(shown):,} of {len(visitors):,} visiting organisations shown (those who may still visit "
+                   "first); search to find the others.")
+
+
+visitor_picker()
 # Four weeks ahead, in a week no eligible country's public holidays shorten.
 first_monday = rulebook.quiet_week(dt.date.today() + dt.timedelta(days=28))
 with st.form("find_a_host_form"):
-    visitor_id = st.selectbox("Visiting organisation", list(labels), format_func=labels.get, key="visitor")
     objectives = st.text_area("Objectives", key="objectives", placeholder="e.g. adopt digital twins in our "
                               "injection-moulding plant; find partners for hydrogen valleys")
     sectors = st.multiselect("Sectors (optional)", taxonomy.label_names(), key="sectors",
@@ -55,9 +63,9 @@ with st.form("find_a_host_form"):
     start = right.date_input("First day at the host", first_monday, key="start")
     end = right.date_input("Last day at the host", first_monday + dt.timedelta(days=4), key="end")
     if st.form_submit_button("Find hosts", type="primary", key="find"):
-        st.session_state[QUERY] = dict(visitor_id=visitor_id, objectives=objectives, sectors=sectors,
-                                       ecosystems=ecosystems, activities=activities, countries=countries,
-                                       start=start, end=end)
+        st.session_state[QUERY] = dict(visitor_id=st.session_state["visitor"], objectives=objectives,
+                                       sectors=sectors, ecosystems=ecosystems, activities=activities,
+                                       countries=countries, start=start, end=end)
 
 query = st.session_state.get(QUERY)
 if query is None:
@@ -69,8 +77,11 @@ if wrong_dates:
     st.error("Change the dates: " + "; ".join(b.message for b in wrong_dates) + ".")
     st.stop()
 
+who = visitors["label"].get(query["visitor_id"])
 try:
-    visitor = visitor_details(organisations, exchanges, query["visitor_id"], rulebook)
+    if query["visitor_id"] is None:
+        raise CxError("pick the visiting organisation first: no organisation matches the search")
+    visitor = visitor_details(store, query["visitor_id"], rulebook)
     own = visitor["visitor_country"]
     if own in query["countries"]:  # the form cannot drop it from the list before the visitor is submitted
         st.caption(f"{rulebook.country_name(own)} is left out of the preferred countries: a host is in "
@@ -80,13 +91,13 @@ try:
                                               ecosystems=query["ecosystems"],
                                               countries=query["countries"], start=query["start"], end=query["end"])
 except VisitedAlready as error:
-    st.info(plain(f"{labels[query['visitor_id']]}: {error}."))
+    st.info(plain(f"{who}: {error}."))
     st.stop()
 except CxError as error:
     st.warning(plain(f"{str(error)[0].upper()}{str(error)[1:]}."))
     st.stop()
 
-st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {plain(labels[query['visitor_id']])}")
+st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {plain(who)}")
 st.plotly_chart(charts.host_suggestions_map(suggestions, visitor["visitor_location"], country_shapes()),
                 key="suggestions_map")
 

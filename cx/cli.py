@@ -188,13 +188,14 @@ def cmd_export(args) -> int:
 
 
 def cmd_match(args) -> int:
-    from cx.matching import HostMatcher, read_hosts, visitor_details
+    from cx.matching import HostMatcher, read_hosts
+    from cx.visitors import visitor_details
 
     store = open_store(args.db) if (args.hosts is None or args.visitor) else None
     hosts = read_hosts(args.hosts) if args.hosts else store.organisations()
     visitor = {"visitor_country": args.visitor_country, "visitor_city": args.visitor_city}
     if args.visitor:
-        visitor = visitor_details(store.organisations(), store.table("exchanges"), args.visitor)
+        visitor = visitor_details(store, args.visitor)
     result = HostMatcher().fit(hosts).suggest(args.objectives, **visitor, sectors=args.sector or (),
                                               ecosystems=args.ecosystem, countries=args.country,
                                               start=args.start, end=args.end, k=args.top)

@@ -994,19 +994,27 @@ def export_bytes(frames: dict[str, pd.DataFrame], file_format: str) -> tuple[str
 
     from cx.export import to_csv_bytes, to_excel_bytes
 
+    name = export_name(list(frames), file_format)
     if file_format == "xlsx":
-        return f"{next(iter(frames)) if len(frames) == 1 else 'cx'}.xlsx", to_excel_bytes(frames)
-    if file_format not in ("csv", "parquet"):
-        raise ValueError(f"cx exports csv, xlsx or parquet, not {file_format!r}")
+        return name, to_excel_bytes(frames)
     writer = to_csv_bytes if file_format == "csv" else to_parquet_bytes
     if len(frames) == 1:
-        name, frame = next(iter(frames.items()))
-        return f"{name}.{file_format}", writer(frame)
+        return name, writer(next(iter(frames.values())))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, frame in frames.items():
-            archive.writestr(f"{name}.{file_format}", writer(frame))
-    return f"cx-{file_format}.zip", buffer.getvalue()
+        for table, frame in frames.items():
+            archive.writestr(f"{table}.{file_format}", writer(frame))
+    return name, buffer.getvalue()
+
+
+def export_name(tables: list[str], file_format: str) -> str:
+    """The download's file name, known before any byte of it is written: a table's name, or for
+    several tables cx.xlsx or a zip (CSV and Parquet hold one table per file)."""
+    if file_format not in ("csv", "xlsx", "parquet"):
+        raise ValueError(f"cx exports csv, xlsx or parquet, not {file_format!r}")
+    if len(tables) == 1:
+        return f"{tables[0]}.{file_format}"
+    return "cx.xlsx" if file_format == "xlsx" else f"cx-{file_format}.zip"
 
 
 def to_parquet_bytes(frame: pd.DataFrame) -> bytes:

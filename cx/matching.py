@@ -387,30 +387,6 @@ class HostMatcher(BaseEstimator):
         return result
 
 
-def visits_taken(exchanges: pd.DataFrame, rulebook: Rulebook | None = None) -> pd.Series:
-    """Per visitor id, the exchanges whose status uses up a visit (approved to paid)."""
-    rulebook = rulebook or load_rulebook()
-    taken = exchanges[exchanges["status"].isin(rulebook.taken_statuses)]
-    return taken["visitor_id"].astype(str).value_counts()
-
-
-def visitor_details(organisations: pd.DataFrame, exchanges: pd.DataFrame, visitor_id: str,
-                    rulebook: Rulebook | None = None) -> dict:
-    """What `suggest` needs to know about a registered visitor: `visitor_id`, `visitor_country`,
-    `visitor_city`, `visitor_location` (None when the record has no coordinates) and
-    `visits_taken` (exchanges whose status uses up a visit). Raises CxError for an unknown id."""
-    rulebook = rulebook or load_rulebook()
-    row = organisations[organisations["id"].astype(str) == str(visitor_id)]
-    if row.empty:
-        raise CxError(f"there is no registered organisation {visitor_id!r}")
-    row = row.iloc[0]
-    location = (float(row["lat"]), float(row["lon"])) if pd.notna(row.get("lat")) and pd.notna(row.get("lon")) else None
-    taken = int(visits_taken(exchanges, rulebook).get(str(visitor_id), 0))
-    return {"visitor_id": str(visitor_id), "visitor_country": row["country"],
-            "visitor_city": row["city"] if isinstance(row.get("city"), str) else None,
-            "visitor_location": location, "visits_taken": taken}
-
-
 def read_hosts(path) -> pd.DataFrame:
     """Hosts from a CSV file with the columns `fit` takes; `ecosystems` as 'A; B' text and
     `can_host` as yes/no, true/false or 1/0."""

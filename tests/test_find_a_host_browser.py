@@ -1,6 +1,10 @@
 """What a visitor sees on Find a host: served by `streamlit run`, in headless Debian chromium, offline."""
 
 import pytest
+from playwright.sync_api import expect
+
+from cx.store import Store
+from cx.visitors import visitor_choices
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,3 +31,19 @@ def test_a_visitor_finds_hosts_sees_the_map_and_requests_an_exchange(streamlit_s
     assert page.blocked == []  # nothing was fetched from outside 127.0.0.1
     assert (tmp_path / "find_a_host.png").stat().st_size > 20_000
     assert (tmp_path / "suggestions_map.png").stat().st_size > 10_000
+
+
+def test_the_visitor_search_reruns_only_the_picker(streamlit_server, offline_page, demo_db):
+    """Typing a search narrows the visitor list (a fragment rerun); the objectives typed meanwhile stay."""
+    page = offline_page
+    page.goto(streamlit_server)
+    page.get_by_role("link", name="Find a host").click()
+    page.get_by_text("Pick the visiting organisation").wait_for(timeout=60_000)
+    page.get_by_label("Objectives").fill("hydrogen valleys")
+    wanted = visitor_choices(Store(demo_db)).iloc[-1]  # the last of the list: not among the first 50 shown
+    search = page.get_by_label("Search the visiting organisations")
+    search.fill(wanted.name)  # its id
+    search.press("Enter")
+    expect(page.get_by_role("combobox", name="Visiting organisation")).to_have_value(wanted["label"], timeout=60_000)
+    assert page.get_by_label("Objectives").input_value() == "hydrogen valleys"
+    assert page.blocked == []

@@ -411,3 +411,15 @@ def test_the_templates_ids_never_collide_with_a_programme_s(demo_store):
         assert stored and not template & stored, kind
     report = cio.import_path(demo_store, "partnerships", cio.template_path("partnerships"), dry_run=True)
     assert (report.added, report.updated) == (len(pd.read_csv(cio.template_path("partnerships"))), 0)
+@pytest.mark.parametrize("file_format, whole, one", [("csv", "cx-csv.zip", "exchanges.csv"),
+                                                    ("xlsx", "cx.xlsx", "exchanges.xlsx"),
+                                                    ("parquet", "cx-parquet.zip", "exchanges.parquet")])
+def test_the_export_name_is_known_before_the_file_is_written(programme, file_format, whole, one):
+    """The Data page labels its button with `export_name` and writes the file only on click."""
+    assert cio.export_name(list(cio.KINDS), file_format) == whole
+    assert cio.export_name(["exchanges"], file_format) == one
+    name, data = cio.export_bytes({"exchanges": cio.export_frame(programme, "exchanges")}, file_format)
+    assert name == one
+    assert zipfile.is_zipfile(io.BytesIO(data)) == (file_format == "xlsx")  # one table: no archive around it
+    with pytest.raises(ValueError, match="not 'pdf'"):
+        cio.export_name(["exchanges"], "pdf")

@@ -8,7 +8,8 @@ from sklearn.exceptions import NotFittedError
 
 from cx.errors import (CxError, EmptyObjectives, IneligibleCountry, NoEligibleHost, UnclearObjectives, UnknownCity,
                        VisitedAlready)
-from cx.matching import HostMatcher, normalise, read_hosts, visitor_details, words
+from cx.matching import HostMatcher, normalise, read_hosts, words
+from cx.visitors import visitor_details
 
 HOSTS = pd.DataFrame([
     ("twin-de", "Stuttgart Simulation Lab", "DE", "Stuttgart", "Digital",
@@ -173,10 +174,10 @@ def test_hosts_from_csv(tmp_path, matcher):
 def test_visitor_details_from_the_database(demo_store, rulebook):
     exchanges = demo_store.table("exchanges")
     travelled = exchanges.loc[exchanges["status"] == "paid", "visitor_id"].iloc[0]
-    details = visitor_details(demo_store.organisations(), exchanges, travelled, rulebook)
+    details = visitor_details(demo_store, travelled, rulebook)
     assert details["visits_taken"] >= 1 and len(details["visitor_country"]) == 2
     matcher = HostMatcher().fit(demo_store.organisations())
     with pytest.raises(VisitedAlready):
         matcher.suggest("digital twins", **details)
     with pytest.raises(CxError, match="no registered organisation 'nobody'"):
-        visitor_details(demo_store.organisations(), exchanges, "nobody", rulebook)
+        visitor_details(demo_store, "nobody", rulebook)

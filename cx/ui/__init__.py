@@ -1,7 +1,9 @@
 """Shared Streamlit pieces: the only part of `cx` that imports streamlit.
 
-Caching is decided here once. Reads are cached on the database file and its modification time,
-so a new import or a workflow change shows at the next rerun without a manual refresh.
+Caching is decided here once. A read is kept per query and arguments, shared by every session
+(the same object, never a copy: pages only read what `cached` returns) and checked against the
+database file's modification time at each use, so a new import or a workflow change shows at the
+next rerun and replaces the stale result instead of piling up beside it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import importlib
 import json
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -25,22 +29,42 @@ def current_store() -> Store:
     return _migrated(str(default_path()))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _cached_call(function: str, path: str, modified: int, arguments: str):
+@dataclass(frozen=True)
+class _Reading:
+    """A query's result and the database version it was read from."""
+    path: str
+    modified: int
+    value: Any
+
+
+def _current(reading: _Reading) -> bool:
+    return Store(reading.path).modified() == reading.modified
+
+
+def resolve(function: str):
+    """The function named "module:qualname": a module's function, or a Store method such as
+    "cx.store:Store.organisations"."""
     module, name = function.split(":")
     target = importlib.import_module(module)
-    for part in name.split("."):  # a module's function, or a Store method such as Store.organisations
+    for part in name.split("."):
         target = getattr(target, part)
-    return target(Store(path), **json.loads(arguments))
+    return target
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl="1h", validate=_current)
+def _shared_call(function: str, path: str, arguments: str) -> _Reading:
+    store = Store(path)
+    modified = store.modified()  # before reading: a write meanwhile makes the entry stale, never wrong
+    return _Reading(path, modified, resolve(function)(store, **json.loads(arguments)))
 
 
 def cached(function, store: Store, **arguments):
-    """`function(store, **arguments)` for a `cx` query (or a `Store` method), cached until the
-    database changes.
+    """`function(store, **arguments)` for a `cx` query (or a `Store` method), kept until the
+    database changes and shared by every session: treat the result as read-only.
 
     Arguments must be JSON-serialisable (filters are), which is also what makes them a key."""
     key = json.dumps(arguments, sort_keys=True, default=str)
-    return _cached_call(f"{function.__module__}:{function.__qualname__}", str(store.path), store.modified(), key)
+    return _shared_call(f"{function.__module__}:{function.__qualname__}", str(store.path), key).value
 
 
 def stop_without_data(missing: str) -> None:

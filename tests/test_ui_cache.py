@@ -1,0 +1,77 @@
+"""The pages' shared reads (cx.ui.cached): one object for every session until the database
+changes, the stale one released after a write, and never changed by the pages that read it."""
+
+import datetime as dt
+import gc
+import json
+import weakref
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+import cx.ui
+from cx import PROJECT_ROOT
+from cx.store import Store
+from cx.ui import cached
+
+
+def test_a_read_is_shared_until_a_write_replaces_it(demo_store):
+    first = cached(Store.partnerships, demo_store)
+    assert cached(Store.partnerships, demo_store) is first  # no copy, no second query
+    stale = weakref.ref(first)
+    with demo_store.transaction() as con:
+        con.execute("UPDATE partnerships SET name = 'Renamed Partnership' WHERE id = ?", [first["id"].iloc[0]])
+    del first
+    renamed = cached(Store.partnerships, demo_store)
+    assert renamed["name"].iloc[0] == "Renamed Partnership"
+    gc.collect()
+    assert stale() is None  # the stale read left the cache instead of piling up beside the new one
+
+
+def _same(left, right, where: str) -> None:
+    if isinstance(left, pd.DataFrame):
+        pd.testing.assert_frame_equal(left, right, obj=where)
+    elif isinstance(left, pd.Series):
+        pd.testing.assert_series_equal(left, right, obj=where)
+    elif isinstance(left, dict):
+        assert left.keys() == right.keys(), where
+        for key in left:
+            _same(left[key], right[key], f"{where}[{key!r}]")
+    elif isinstance(left, (list, tuple)):
+        assert len(left) == len(right), where
+        for number, (a, b) in enumerate(zip(left, right)):
+            _same(a, b, f"{where}[{number}]")
+    else:
+        assert left == right or (left != left and right != right), where
+
+
+def test_the_pages_leave_the_shared_reads_as_they_found_them(app_db, monkeypatch):
+    """Pages get the cached objects themselves: run every page (with a filter and a search)
+    and compare each object they were given with a fresh read of the same query."""
+    given = []
+    shared = cx.ui._shared_call
+
+    def recording(function, path, arguments):
+        reading = shared(function, path, arguments)
+        given.append((function, path, arguments, reading))
+        return reading
+
+    monkeypatch.setattr(cx.ui, "_shared_call", recording)
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120).run()
+    for page in ("app_pages/uptake.py", "app_pages/map.py", "app_pages/exchanges.py", "app_pages/data.py"):
+        app.switch_page(page).run()
+        assert not app.exception, (page, app.exception)
+    app.switch_page("app_pages/uptake.py").run()
+    app.multiselect(key="visitor_country").set_value(["DE"]).run()
+    app.switch_page("app_pages/find_a_host.py").run()
+    app.text_input(key="visitor_search").input("a").run()
+    app.text_area(key="objectives").input("medical devices and biotechnology")
+    app.date_input(key="start").set_value(dt.date(2026, 3, 2))
+    app.date_input(key="end").set_value(dt.date(2026, 3, 6))
+    app.button(key="find").click().run()
+    assert not app.exception, app.exception
+    functions = {function for function, *_ in given}
+    assert {"cx.uptake:dashboard", "cx.uptake:overview", "cx.visitors:visitor_choices"} <= functions
+    for function, path, arguments, reading in given:
+        if reading.modified == Store(path).modified():  # not a read a later write has replaced
+            _same(reading.value, cx.ui.resolve(function)(Store(path), **json.loads(arguments)), function)
