@@ -88,14 +88,15 @@ def fit(store: Store) -> Fitted:
 def update(store: Store, fitted: Fitted) -> Fitted:
     """The fitted matcher brought up to the store's profiles: the rows whose hash changed (or
     that are new) are read and transformed, the rows of removed hosts dropped."""
-    now = store.query(f"SELECT id, {ROW_HASH} AS profile_hash FROM organisations ORDER BY id")
-    hashes = pd.Series(now["profile_hash"].to_numpy(dtype=np.uint64), index=now["id"].astype(str))
-    before = fitted.row_hashes
-    common = hashes.index.intersection(before.index)
-    edited = common[hashes[common].to_numpy() != before[common].to_numpy()]
-    changed = hashes.index.difference(before.index).append(edited)
-    removed = before.index.difference(hashes.index)
-    hosts = _read(store, changed.tolist())
+    with store.reading():
+        now = store.query(f"SELECT id, {ROW_HASH} AS profile_hash FROM organisations ORDER BY id")
+        hashes = pd.Series(now["profile_hash"].to_numpy(dtype=np.uint64), index=now["id"].astype(str))
+        before = fitted.row_hashes
+        common = hashes.index.intersection(before.index)
+        edited = common[hashes[common].to_numpy() != before[common].to_numpy()]
+        changed = hashes.index.difference(before.index).append(edited)
+        removed = before.index.difference(hashes.index)
+        hosts = _read(store, changed.tolist())
     hashes[hosts["id"].astype(str)] = hosts.pop("profile_hash").to_numpy(dtype=np.uint64)
     return Fitted(fitted.matcher.updated(hosts, removed), _fingerprint_of(hashes), hashes)
 

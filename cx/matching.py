@@ -37,7 +37,7 @@ from stop_words import get_stop_words
 from cx.errors import CxError, EmptyObjectives, NoEligibleHost, UnclearObjectives, VisitedAlready
 from cx.geo import distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
-from cx.term_counts import CharCounter, PhraseCounter
+from cx.term_counts import CharCounter, PhraseCounter, Tokens
 
 # Profile fields and how much each counts; a field the hosts table lacks is skipped.
 FIELD_WEIGHTS: dict[str, float] = {
@@ -144,6 +144,27 @@ def _field_text(values) -> list[str]:
     return np.asarray(normalise_many(distinct) + [""], dtype=object)[codes].tolist()
 
 
+def _with_rows(matrix: sp.csc_matrix, kept: np.ndarray, position: np.ndarray, rows) -> sp.csc_matrix:
+    """A column-major matrix with only its `kept` rows and the `rows` added, kept row i and added
+    row j moving to `position[i]` and `position[len(kept) + j]`: one pass over the stored values,
+    without converting the whole matrix to rows and back."""
+    moved = np.full(matrix.shape[0], -1, dtype=np.int64)
+    moved[kept] = position[:len(kept)]
+    row = moved[matrix.indices]
+    keep = row >= 0
+    kept_before = np.concatenate([[0], np.cumsum(keep)])[matrix.indptr]  # kept values before each column
+    added = sp.csc_matrix(rows)
+    added_column = np.repeat(np.arange(matrix.shape[1]), np.diff(added.indptr))
+    at = kept_before[added_column + 1] + np.arange(added.nnz)  # after the column's kept values
+    is_added = np.zeros(keep.sum() + added.nnz, dtype=bool)
+    is_added[at] = True
+    data = np.empty(len(is_added), dtype=matrix.dtype)
+    indices = np.empty(len(is_added), dtype=np.int64)
+    data[~is_added], indices[~is_added] = matrix.data[keep], row[keep]
+    data[at], indices[at] = added.data, position[len(kept) + added.indices]
+    return sp.csc_matrix((data, indices, kept_before + added.indptr), shape=(len(position), matrix.shape[1]))
+
+
 class HostMatcher(BaseEstimator):
     """Ranks eligible hosts for a visitor's objectives by TF-IDF cosine over weighted profile fields.
 
@@ -188,9 +209,10 @@ class HostMatcher(BaseEstimator):
         self.word_counter_, self.char_counter_ = self._counters()
         self.idf_ = []
         counts = []
+        tokens = Tokens([text for field in fields for text in field], BREAK)
         for counter in (self.word_counter_, self.char_counter_):
             try:
-                counts.append(counter.fit_transform([text for field in fields for text in field]))
+                counts.append(counter.fit_transform(tokens))
             except ValueError:
                 raise CxError("no host has a profile with words to match on (name, description, sectors)") from None
             per_host = self._field_sum(len(hosts), [1] * len(fields)) @ counts[-1]
@@ -205,7 +227,7 @@ class HostMatcher(BaseEstimator):
 
     def _counters(self):
         """Counters of the word and character spaces' terms, vectorised over all profiles."""
-        return PhraseCounter(self.word_ngram_range, BREAK), CharCounter(self.char_ngram_range, BREAK)
+        return PhraseCounter(self.word_ngram_range), CharCounter(self.char_ngram_range)
 
     @staticmethod
     def _field_sum(n: int, weights) -> sp.csr_matrix:
@@ -244,8 +266,8 @@ class HostMatcher(BaseEstimator):
         check_is_fitted(self, "matrix_")
         new = copy.copy(self)
         fields = [_field_text(changed[f].tolist()) for f in self.weights_]
-        texts = [text for field in fields for text in field]
-        counts = [counter.transform(texts) for counter in (self.word_counter_, self.char_counter_)]
+        tokens = Tokens([text for field in fields for text in field], BREAK)
+        counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
         word_rows, rows = self._rows(counts, len(changed)) if len(changed) else (self.word_rows_[:0], self.matrix_[:0])
         table = self._host_table(changed)
         gone = set(table["id"]) | {str(i) for i in removed}
@@ -253,12 +275,15 @@ class HostMatcher(BaseEstimator):
         hosts = pd.concat([self.hosts_.iloc[kept], table], ignore_index=True)
         order = np.argsort(hosts["id"].to_numpy(dtype=str), kind="stable")
         new.hosts_ = hosts.iloc[order].reset_index(drop=True)
-        new.word_rows_ = sp.vstack([self.word_rows_[kept], word_rows], format="csr")[order]
-        new.matrix_ = sp.vstack([self.matrix_.tocsr()[kept], rows.tocsr()], format="csr")[order].tocsc()
+        stacked = np.concatenate([kept, len(self.hosts_) + np.arange(len(changed))])
+        new.word_rows_ = sp.vstack([self.word_rows_, word_rows], format="csr")[stacked[order]]
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))  # where each kept, then each changed, host ends up
+        new.matrix_ = _with_rows(self.matrix_, kept, position, rows)
         profiles = [self.profiles_[i] for i in kept] + [" ".join(parts) for parts in zip(*fields)]
         new.profiles_ = [profiles[i] for i in order]
         new._index_hosts()
-        unknown, seen = self.word_counter_.unknown_words(texts)
+        unknown, seen = self.word_counter_.unknown_words(tokens)
         new.hosts_updated_ = self.hosts_updated_ + len(changed) + len(removed)
         new.unknown_words_, new.words_updated_ = self.unknown_words_ + unknown, self.words_updated_ + seen
         return new
@@ -274,8 +299,10 @@ class HostMatcher(BaseEstimator):
         """Word and character spaces side by side, scaled so that a cosine in the joint space is
         `word_share * word cosine + (1 - word_share) * character cosine`. Column-major, so
         that the two spaces are laid end to end rather than merged row by row."""
-        return sp.hstack([np.sqrt(self.word_share) * word_block.tocsc(),
-                          np.sqrt(1 - self.word_share) * char_block.tocsc()], format="csc", dtype=np.float32)
+        blocks = [block.tocsc().astype(np.float32, copy=False) for block in (word_block, char_block)]
+        for block, share in zip(blocks, (self.word_share, 1 - self.word_share)):
+            block.data *= np.float32(np.sqrt(share))
+        return sp.hstack(blocks, format="csc")
 
     @staticmethod
     def _host_table(hosts: pd.DataFrame) -> pd.DataFrame:
@@ -303,7 +330,8 @@ class HostMatcher(BaseEstimator):
     # --- ranking -------------------------------------------------------------------------
 
     def _query(self, text: str):
-        vectors = [normalize(idf.transform(counter.transform([text])))
+        tokens = Tokens([text], BREAK)
+        vectors = [normalize(idf.transform(counter.transform(tokens)))
                    for counter, idf in zip((self.word_counter_, self.char_counter_), self.idf_)]
         return vectors[0], self._mix(*vectors).tocsr()
 

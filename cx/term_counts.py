@@ -5,8 +5,9 @@ scikit-learn's CountVectorizer runs its analyser once per text in Python: at 100
 (same terms, same counts, columns in the same sorted order) by working on distinct words
 instead: all texts are split in one call and their words factorised; word n-grams are built from
 word ids with numpy; character n-grams are worked out once per distinct word and spread to the
-texts by one sparse product. A fitted counter's vocabulary is fixed, so `transform` of a changed
-profile or of a visitor's query lands in the same columns.
+texts by one sparse product. Both counters read the texts split once (`Tokens`). A fitted
+counter's vocabulary is fixed, so `transform` of a changed profile or of a visitor's query lands
+in the same columns.
 """
 
 from __future__ import annotations
@@ -17,15 +18,29 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 
-def _tokens(texts: list[str], boundary: str):
-    """Every text's whitespace-separated tokens in one pass: the text each token comes from, its
-    id among the distinct tokens, and the distinct tokens. A boundary mark is always a token of
-    its own."""
-    texts = [t.replace(boundary, f" {boundary} ") for t in texts]
-    per_text = np.fromiter((len(t.split()) for t in texts), dtype=np.int64, count=len(texts))
-    tokens = np.asarray(" ".join(texts).split(), dtype=object)
-    ids, distinct = pd.factorize(tokens)
-    return np.repeat(np.arange(len(texts)), per_text), ids.astype(np.int64), np.asarray(distinct, dtype=object)
+SEPARATOR = "\x01"  # between texts joined to be split in one call: neither a word nor a space
+
+
+class Tokens:
+    """The whitespace-separated tokens of many texts, split in one call: for each token the text it
+    comes from (`text_of`) and its id (`ids`) among the distinct tokens (`distinct`). A boundary
+    mark is always a token of its own. Both counters read the same `Tokens`. The texts are
+    normalised text (`cx.matching.normalise`), so the separator is never in one."""
+
+    def __init__(self, texts, boundary: str = "|"):
+        texts = [t.replace(SEPARATOR, " ") for t in texts]
+        self.count, self.boundary = len(texts), boundary
+        joined = f" {SEPARATOR} ".join(texts).replace(boundary, f" {boundary} ")
+        ids, distinct = pd.factorize(np.asarray(joined.split(), dtype=object))
+        separator = np.flatnonzero(distinct == SEPARATOR)
+        is_separator = ids == (separator[0] if len(separator) else -1)
+        self.text_of = np.cumsum(is_separator)[~is_separator]
+        self.ids = ids[~is_separator].astype(np.int64)
+        if len(separator):
+            self.ids -= self.ids > separator[0]
+            distinct = np.delete(distinct, separator[0])
+        self.distinct = np.asarray(distinct, dtype=object)
+        self.is_boundary = self.distinct == boundary
 
 
 def _counts(rows, columns, shape) -> sp.csr_matrix:
@@ -36,9 +51,8 @@ class _Counter:
     """What both counters share: a sorted vocabulary learnt by `fit_transform` and looked up by
     `transform`, which leaves out terms the vocabulary lacks."""
 
-    def fit_transform(self, texts) -> sp.csr_matrix:
-        texts = list(texts)
-        rows, local_terms, names = self._occurrences(texts)
+    def fit_transform(self, tokens: Tokens) -> sp.csr_matrix:
+        rows, local_terms, names = self._occurrences(tokens)
         if not len(names):
             raise ValueError("empty vocabulary; the texts have no terms")
         order = np.argsort(np.asarray(names, dtype=str), kind="stable")
@@ -46,12 +60,11 @@ class _Counter:
         self._index = None
         column = np.empty(len(order), dtype=np.int64)
         column[order] = np.arange(len(order))
-        return self._matrix(rows, local_terms, column, len(texts))
+        return self._matrix(rows, local_terms, column, tokens.count)
 
-    def transform(self, texts) -> sp.csr_matrix:
-        texts = list(texts)
-        rows, local_terms, names = self._occurrences(texts)
-        return self._matrix(rows, local_terms, self.columns(names), len(texts))
+    def transform(self, tokens: Tokens) -> sp.csr_matrix:
+        rows, local_terms, names = self._occurrences(tokens)
+        return self._matrix(rows, local_terms, self.columns(names), tokens.count)
 
     def columns(self, names) -> np.ndarray:
         """The vocabulary's column of each name, -1 for a name it lacks."""
@@ -70,17 +83,16 @@ class PhraseCounter(_Counter):
     """Word n-grams within runs of words between boundary marks ('digital twins', never
     'partners hydrogen' from 'partners | hydrogen'): the counts of `Phrases` under CountVectorizer."""
 
-    def __init__(self, ngram_range=(1, 2), boundary="|"):
+    def __init__(self, ngram_range=(1, 2)):
         self.ngram_range = ngram_range
-        self.boundary = boundary
 
-    def _occurrences(self, texts):
+    def _occurrences(self, tokens: Tokens):
         """Each n-gram occurrence as (text, local term id), and the local terms' names. An n-gram
         at position i extends the (n-1)-gram at i by the word at i + n - 1, so each length is
         one factorisation of integer pairs, never a string per occurrence."""
         low, high = self.ngram_range
-        text_of, ids, words = _tokens(texts, self.boundary)
-        is_word = (words != self.boundary)[ids]
+        text_of, ids, words = tokens.text_of, tokens.ids, tokens.distinct
+        is_word = ~tokens.is_boundary[ids]
         key, names = np.where(is_word, ids, -1), words
         rows, local, all_names, offset = [], [], [], 0
         for n in range(1, high + 1):
@@ -108,11 +120,10 @@ class PhraseCounter(_Counter):
         known = columns >= 0
         return _counts(rows[known], columns[known], (n_texts, len(self.terms_)))
 
-    def unknown_words(self, texts) -> tuple[int, int]:
+    def unknown_words(self, tokens: Tokens) -> tuple[int, int]:
         """How many of the texts' word occurrences the vocabulary lacks, and how many there are."""
-        text_of, ids, words = _tokens(list(texts), self.boundary)
-        occurring = ids[(words != self.boundary)[ids]]
-        unknown = self.columns(words) < 0
+        occurring = tokens.ids[~tokens.is_boundary[tokens.ids]]
+        unknown = self.columns(tokens.distinct) < 0
         return int(unknown[occurring].sum()), len(occurring)
 
 
@@ -120,17 +131,16 @@ class CharCounter(_Counter):
     """Character n-grams within words, each word padded with a space on both sides: the counts of
     CountVectorizer(analyzer='char_wb', lowercase=False) on the texts with boundary marks removed."""
 
-    def __init__(self, ngram_range=(3, 4), boundary="|"):
+    def __init__(self, ngram_range=(3, 4)):
         self.ngram_range = ngram_range
-        self.boundary = boundary
 
-    def _occurrences(self, texts):
+    def _occurrences(self, tokens: Tokens):
         """(texts × words counts, words × local n-grams counts, the local n-grams' names)."""
-        text_of, ids, words = _tokens(texts, self.boundary)
-        keep = (words != self.boundary)[ids]
-        per_text = _counts(text_of[keep], ids[keep], (len(texts), len(words)))
+        text_of, ids, words = tokens.text_of, tokens.ids, tokens.distinct
+        keep = ~tokens.is_boundary[ids]
+        per_text = _counts(text_of[keep], ids[keep], (tokens.count, len(words)))
         analyse = CountVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, lowercase=False).build_analyzer()
-        grams = [analyse(w) if w != self.boundary else [] for w in words]
+        grams = [[] if boundary else analyse(w) for w, boundary in zip(words, tokens.is_boundary)]
         codes, names = pd.factorize(np.asarray([g for word in grams for g in word], dtype=object))
         word_of = np.repeat(np.arange(len(words)), [len(g) for g in grams])
         return per_text, (word_of, codes), np.asarray(names, dtype=object)

@@ -4,6 +4,7 @@ changed profiles, saved beside the database and loaded after a restart, never fr
 import datetime as dt
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,7 +13,7 @@ from cx.cli import main
 from cx.exchanges import change_status, request_exchange
 from cx.io import export_bytes, export_frame, import_file
 from cx.matcher_cache import Keeper, fingerprint, matcher_path
-from cx.matching import visits_taken
+from cx.matching import HostMatcher, visits_taken
 from cx.store import Store
 
 QUERIES = ["medical devices and biotechnology", "hydrogen valleys", "digital twins for manufacturing"]
@@ -165,3 +166,22 @@ def test_cx_match_saves_the_matcher_and_loads_it_on_the_next_call(capsys, demo_s
     assert main(arguments) == 0
     assert capsys.readouterr().out == first
     assert matcher_path(demo_store).stat().st_mtime_ns == saved  # loaded, not refitted and saved again
+
+
+def test_updated_rows_are_those_of_the_profiles_in_id_order():
+    from tests.test_matching import HOSTS
+
+    matcher = HostMatcher().fit(HOSTS.sort_values("id"))
+    rows = {host: matcher.matrix_.tocsr()[i].toarray() for i, host in enumerate(matcher.hosts_["id"])}
+    twin = HOSTS[HOSTS["id"] == "h2-pt"].assign(id="a-twin")  # sorts first: every row moves
+    same = HOSTS[HOSTS["id"].isin(["wine-es", "food-fr"])]  # rewritten as they were
+    updated = matcher.updated(pd.concat([twin, same]), removed=["mould-at"])
+    assert updated.hosts_["id"].tolist() == sorted(set(HOSTS["id"]) - {"mould-at"} | {"a-twin"})
+    for i, host in enumerate(updated.hosts_["id"]):
+        np.testing.assert_allclose(updated.matrix_.tocsr()[i].toarray(), rows["h2-pt" if host == "a-twin" else host],
+                                   atol=1e-6)
+        np.testing.assert_allclose(updated.word_rows_[i].toarray(),
+                                   matcher.word_rows_[matcher.hosts_["id"].tolist().index(
+                                       "h2-pt" if host == "a-twin" else host)].toarray(), atol=1e-6)
+    assert updated.suggest("green hydrogen", visitor_country="DE")["id"].head(2).tolist() == ["a-twin", "h2-pt"]
+    assert len(matcher.hosts_) == len(HOSTS)  # the matcher updated is left as it was

@@ -6,10 +6,10 @@ import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 
 from cx.matching import BREAK, TOKEN, _field_text, normalise, normalise_many, stop_words, unaccented
-from cx.term_counts import CharCounter, PhraseCounter
+from cx.term_counts import CharCounter, PhraseCounter, Tokens
 from tests.test_matching import HOSTS
 
-EDGES = ["", "a|b c", "  x  ", "Ünïcode wörds | ok ok ok", "| leading | | breaks |", "one", "b2b r&d 5g ai"]
+EDGES = ["", "a|b c", "  x  ", "Ünïcode wörds | ok ok ok", "| leading | | breaks |", "one", "b2b r&d 5g ai", ""]
 
 
 def texts():
@@ -41,22 +41,22 @@ def phrases(ngram_range):
 ], ids=["words 1-2", "words 1", "words 2-3", "characters 3-4", "characters 4-5"])
 def test_counters_match_count_vectorizer(ours, theirs):
     corpus = texts()
-    counted, expected = ours.fit_transform(corpus), theirs.fit_transform(corpus)
+    counted, expected = ours.fit_transform(Tokens(corpus)), theirs.fit_transform(corpus)
     assert ours.get_feature_names_out().tolist() == theirs.get_feature_names_out().tolist()
     assert counted.shape == expected.shape and (counted != expected).nnz == 0
     queries = ["digital twins | of hydrogen valleys", "qwxz unknown words", "", "moulding moulding"]
-    assert (ours.transform(queries) != theirs.transform(queries)).nnz == 0
+    assert (ours.transform(Tokens(queries)) != theirs.transform(queries)).nnz == 0
 
 
 def test_an_empty_corpus_has_no_vocabulary():
     with pytest.raises(ValueError):
-        PhraseCounter().fit_transform(["", "|"])
+        PhraseCounter().fit_transform(Tokens(["", "|"]))
 
 
 def test_unknown_words_are_counted_against_the_fitted_vocabulary():
     counter = PhraseCounter()
-    counter.fit_transform(["hydrogen valley", "digital twins"])
-    assert counter.unknown_words(["hydrogen kelp | kelp farming", ""]) == (3, 4)
+    counter.fit_transform(Tokens(["hydrogen valley", "digital twins"]))
+    assert counter.unknown_words(Tokens(["hydrogen kelp | kelp farming", ""])) == (3, 4)
 
 
 def per_text_normalise(text):
