@@ -241,7 +241,8 @@ class HostMatcher(BaseEstimator):
         counts (field rows stacked field after field): the TF-IDF of each field row, weighted,
         summed per host and normalised per space."""
         fields = self._field_sum(n, list(self.weights_.values()))
-        blocks = [normalize(fields @ idf.transform(stacked)) for idf, stacked in zip(self.idf_, counts)]
+        blocks = [normalize(fields @ idf.transform(stacked, copy=False), copy=False)  # the counts are not kept
+                  for idf, stacked in zip(self.idf_, counts)]
         return blocks[0].tocsr(), self._mix(*blocks)
 
     def _index_hosts(self):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
 
 
 SEPARATOR = "\x01"  # between texts joined to be split in one call: neither a word nor a space
@@ -41,6 +40,45 @@ class Tokens:
             distinct = np.delete(distinct, separator[0])
         self.distinct = np.asarray(distinct, dtype=object)
         self.is_boundary = self.distinct == boundary
+
+
+def _ngrams(ids, segment, usable, names, joiner: str, ngram_range, whole_short_segments=False):
+    """The n-grams of a sequence of items (the words of texts, or the characters of words) that lie
+    within one segment and use only usable items, for n in `ngram_range`: each occurrence as
+    (segment, local gram id), and the local grams' names. A segment shorter than the shortest n
+    counts once as a whole when `whole_short_segments` (as char_wb counts a short word).
+
+    The n-gram at position i extends the (n-1)-gram at i by the item at i + n - 1, so each length
+    is one factorisation of integer pairs, never a string per occurrence."""
+    low, high = ngram_range
+    starts = np.ones(len(ids), dtype=bool)
+    starts[1:] = segment[1:] != segment[:-1]
+    length = np.bincount(segment, minlength=segment.max(initial=-1) + 1)[segment] if len(ids) else segment
+    key, level_names = np.where(usable, ids, -1), names
+    rows, local, all_names, offset = [], [], [], 0
+    for n in range(1, high + 1):
+        if n > 1:
+            m = max(len(ids) - n + 1, 0)
+            ok = (key[:m] >= 0) & usable[n - 1:] & (segment[:m] == segment[n - 1:])
+            codes, pairs = pd.factorize(key[:m][ok] * max(len(names), 1) + ids[n - 1:][ok])
+            key = np.full(m, -1, dtype=np.int64)
+            key[ok] = codes
+            level_names = np.asarray(pd.Series(level_names[pairs // len(names)], dtype=object) + joiner
+                                     + names[pairs % len(names)], dtype=object)
+        if n >= low:
+            at = np.flatnonzero(key >= 0)
+        elif whole_short_segments:
+            at = np.flatnonzero((key >= 0) & starts[:len(key)] & (length[:len(key)] == n))
+        else:
+            continue
+        rows.append(segment[at])
+        local.append(key[at] + offset)
+        all_names.append(level_names)
+        offset += len(level_names)
+    local, names = np.concatenate(local), np.concatenate(all_names)
+    used = np.zeros(len(names), dtype=bool)
+    used[local] = True  # only the grams that occur: a boundary mark is an item but never a term
+    return np.concatenate(rows), (np.cumsum(used) - 1)[local], names[used]
 
 
 def _counts(rows, columns, shape) -> sp.csr_matrix:
@@ -87,33 +125,9 @@ class PhraseCounter(_Counter):
         self.ngram_range = ngram_range
 
     def _occurrences(self, tokens: Tokens):
-        """Each n-gram occurrence as (text, local term id), and the local terms' names. An n-gram
-        at position i extends the (n-1)-gram at i by the word at i + n - 1, so each length is
-        one factorisation of integer pairs, never a string per occurrence."""
-        low, high = self.ngram_range
-        text_of, ids, words = tokens.text_of, tokens.ids, tokens.distinct
-        is_word = ~tokens.is_boundary[ids]
-        key, names = np.where(is_word, ids, -1), words
-        rows, local, all_names, offset = [], [], [], 0
-        for n in range(1, high + 1):
-            if n > 1:
-                m = len(ids) - n + 1
-                ok = (key[:m] >= 0) & is_word[n - 1:] & (text_of[:m] == text_of[n - 1:])
-                codes, pairs = pd.factorize(key[:m][ok] * len(words) + ids[n - 1:][ok])
-                key = np.full(max(m, 0), -1, dtype=np.int64)
-                key[ok] = codes
-                names = np.asarray(pd.Series(names[pairs // len(words)]) + " " + words[pairs % len(words)],
-                                   dtype=object)
-            if n >= low:
-                at = np.flatnonzero(key >= 0)
-                rows.append(text_of[at])
-                local.append(key[at] + offset)
-                all_names.append(names)
-                offset += len(names)
-        local, names = np.concatenate(local), np.concatenate(all_names)
-        used = np.zeros(len(names), dtype=bool)
-        used[local] = True  # the boundary mark is a distinct token but never a term
-        return np.concatenate(rows), (np.cumsum(used) - 1)[local], names[used]
+        """Each n-gram occurrence as (text, local term id), and the local terms' names."""
+        return _ngrams(tokens.ids, tokens.text_of, ~tokens.is_boundary[tokens.ids], tokens.distinct, " ",
+                       self.ngram_range)
 
     def _matrix(self, rows, local_terms, column, n_texts):
         columns = column[local_terms]
@@ -139,17 +153,17 @@ class CharCounter(_Counter):
         text_of, ids, words = tokens.text_of, tokens.ids, tokens.distinct
         keep = ~tokens.is_boundary[ids]
         per_text = _counts(text_of[keep], ids[keep], (tokens.count, len(words)))
-        analyse = CountVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, lowercase=False).build_analyzer()
-        grams = [[] if boundary else analyse(w) for w, boundary in zip(words, tokens.is_boundary)]
-        codes, names = pd.factorize(np.asarray([g for word in grams for g in word], dtype=object))
-        word_of = np.repeat(np.arange(len(words)), [len(g) for g in grams])
-        return per_text, (word_of, codes), np.asarray(names, dtype=object)
+        padded = "".join(f" {w} " for w in words)
+        char_ids, chars = pd.factorize(np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32))
+        word_of = np.repeat(np.arange(len(words)), [len(w) + 2 for w in words])
+        word_of_gram, local, names = _ngrams(char_ids.astype(np.int64), word_of, ~tokens.is_boundary[word_of],
+                                             np.asarray([chr(c) for c in chars], dtype=object), "",
+                                             self.ngram_range, whole_short_segments=True)
+        return per_text, (word_of_gram, local), names
 
     def _matrix(self, per_text, word_grams, column, n_texts):
         word_of, codes = word_grams
         columns = column[codes]
         known = columns >= 0
         per_word = _counts(word_of[known], columns[known], (per_text.shape[1], len(self.terms_)))
-        counts = (per_text @ per_word).tocsr()
-        counts.sort_indices()
-        return counts
+        return (per_text @ per_word).tocsr()

@@ -76,3 +76,13 @@ def test_normalising_many_texts_at_once_equals_one_at_a_time():
         "snake_case words_2 ok", "\x00null\x1e separated\x1f", "  ", "the"]
     assert normalise_many(corpus) == [per_text_normalise(t) for t in corpus]
     assert [normalise(t) for t in corpus] == normalise_many(corpus)
+
+
+@pytest.mark.parametrize("ngram_range", [(5, 6), (1, 3), (2, 2)])
+def test_short_words_count_once_whole_as_char_wb_counts_them(ngram_range):
+    corpus = ["ab cd | abcdef", "x", "ok ok abc"]
+    theirs = CountVectorizer(analyzer="char_wb", lowercase=False, ngram_range=ngram_range,
+                             preprocessor=lambda t: t.replace(BREAK, " "))
+    ours = CharCounter(ngram_range)
+    assert (ours.fit_transform(Tokens(corpus)) != theirs.fit_transform(corpus)).nnz == 0
+    assert ours.get_feature_names_out().tolist() == theirs.get_feature_names_out().tolist()
