@@ -97,6 +97,8 @@ def normalise(text) -> str:
 
 
 SEPARATOR = "\x01"  # between texts joined for one pass of the tokeniser: neither a word nor a space
+ASCII_SPACED = {i: " " for i in range(128) if not WORD_CHARACTER.match(chr(i)) and chr(i) != SEPARATOR}
+NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def normalise_many(texts) -> list[str]:
@@ -108,7 +110,7 @@ def normalise_many(texts) -> list[str]:
     text is split."""
     texts = [t.replace(SEPARATOR, " ") if isinstance(t, str) else "" for t in texts]
     joined = unaccented(f" {SEPARATOR} ".join(texts))
-    spaced = {ord(c): " " for c in set(joined) if not WORD_CHARACTER.match(c) and c != SEPARATOR}
+    spaced = ASCII_SPACED | {ord(c): " " for c in set(NON_ASCII.findall(joined)) if not WORD_CHARACTER.match(c)}
     ids, distinct = pd.factorize(np.asarray(joined.translate(spaced).split(), dtype=object))
     short = np.fromiter((len(w) < 2 for w in distinct), bool, len(distinct)) & (distinct != SEPARATOR)
     ids = ids[~short[ids]]
