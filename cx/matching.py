@@ -208,7 +208,8 @@ class HostMatcher(BaseEstimator):
         self.weights_ = {f: w for f, w in (self.field_weights or FIELD_WEIGHTS).items() if f in hosts.columns and w > 0}
         fields = [_field_text(hosts[f].tolist()) for f in self.weights_]
 
-        self.word_counter_, self.char_counter_ = self._counters()
+        self.word_counter_ = PhraseCounter(self.word_ngram_range)
+        self.char_counter_ = CharCounter(self.char_ngram_range)
         self.idf_ = []
         counts = []
         tokens = Tokens([text for field in fields for text in field], BREAK)
@@ -226,10 +227,6 @@ class HostMatcher(BaseEstimator):
         self._index_hosts()
         self.hosts_updated_ = self.words_updated_ = self.unknown_words_ = 0
         return self
-
-    def _counters(self):
-        """Counters of the word and character spaces' terms, vectorised over all profiles."""
-        return PhraseCounter(self.word_ngram_range), CharCounter(self.char_ngram_range)
 
     @staticmethod
     def _field_sum(n: int, weights) -> sp.csr_matrix:

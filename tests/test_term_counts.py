@@ -72,7 +72,8 @@ def per_text_normalise(text):
 def test_normalising_many_texts_at_once_equals_one_at_a_time():
     corpus = HOSTS["description"].tolist() + HOSTS["name"].tolist() + [
         "", None, np.nan, 3, "the and of", "IT and AI in the Kraków Münster\x01cluster", "a", "of the hydrogen",
-        "x\ny of\tz", "ŒUVRE ǅ straße ﬁbre", "hydrogen.valleys,and-the|pipes", "Ελληνικά και русский текст",
+        "x\ny of\tz", "ŒUVRE ǅ straße ﬁbre", "hydrogen.valleys,and-the|pipes",
+        "Ελληνικά και русский текст",
         "snake_case words_2 ok", "\x00null\x1e separated\x1f", "  ", "the"]
     assert normalise_many(corpus) == [per_text_normalise(t) for t in corpus]
     assert [normalise(t) for t in corpus] == normalise_many(corpus)
