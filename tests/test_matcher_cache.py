@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from cx import matcher_cache
+from cx.budget import Scenario, save_scenario
 from cx.cli import main
 from cx.exchanges import change_status, request_exchange
 from cx.io import export_bytes, export_frame, import_file
@@ -44,7 +45,7 @@ def edit(store, host_id, **columns):
             con.execute(f'UPDATE organisations SET "{column}" = ? WHERE id = ?', [value, host_id])
 
 
-def test_writes_that_leave_the_profiles_alone_never_refit(demo_store, keeper):
+def test_requests_status_changes_imports_and_scenarios_never_refit(demo_store, keeper):
     matcher = keeper.matcher()
     before = fingerprint(demo_store)
     taken = visits_taken(demo_store.table("exchanges"))
@@ -56,6 +57,11 @@ def test_writes_that_leave_the_profiles_alone_never_refit(demo_store, keeper):
     exchanges = export_frame(demo_store, "exchanges").head(5).assign(objectives="Learn about wine tourism.")
     name, data = export_bytes({"exchanges": exchanges}, "csv")
     import_file(demo_store, "exchanges", data, name)
+    assert (demo_store.table("exchanges")["objectives"] == "Learn about wine tourism.").sum() == 5
+    assert len(demo_store.table("scenarios")) == 0
+    save_scenario(demo_store, Scenario(name="spring", envelope_eur=100_000, exchanges=100, host_mix={"PT": 1.0},
+                                       working_days={5: 1.0}, distances_km={"PT": [800.0]}))
+    assert len(demo_store.table("scenarios")) == 1
     edit(demo_store, visitor["id"], contact_email="someone.else@example.org", can_visit=False)
     assert fingerprint(demo_store) == before
     assert keeper.matcher() is matcher
