@@ -59,6 +59,7 @@ KEEP_WORDS = frozenset({"design", "system", "systems", "fire", "interest"})
 
 TOKEN = re.compile(r"\w\w+")
 WORD_CHARACTER = re.compile(r"\w")
+NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # An updated matcher keeps its fitted vocabulary and IDF weights; past these shares of unknown
 # words, or of hosts changed since the fit, it is due for a full refit.
 DRIFT_UNKNOWN_WORDS = 0.02
@@ -72,7 +73,10 @@ def unaccented(text) -> str:
     if text.isascii():
         return text
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    # The marks are removed by one regular expression, not a loop over every character: texts come
+    # joined by thousands (`normalise_many`).
+    marks = "".join(c for c in set(NON_ASCII.findall(decomposed)) if unicodedata.combining(c))
+    return re.sub(f"[{re.escape(marks)}]", "", decomposed) if marks else decomposed
 
 
 def fold(text) -> str:
@@ -98,20 +102,30 @@ def normalise(text) -> str:
 
 SEPARATOR = "\x01"  # between texts joined for one pass of the tokeniser: neither a word nor a space
 ASCII_SPACED = {i: " " for i in range(128) if not WORD_CHARACTER.match(chr(i)) and chr(i) != SEPARATOR}
-NON_ASCII = re.compile(r"[^\x00-\x7f]")
+TOKEN_OR_SEPARATOR = re.compile(rf"{TOKEN.pattern}|{SEPARATOR}")
 
 
 def normalise_many(texts) -> list[str]:
-    """`normalise` of each text (a non-text gives ''), in one pass: the texts are tokenised
-    together and each distinct word is folded and checked against the stop words once.
-
-    The tokens of `TOKEN` are the runs of two or more word characters: every other character
-    becomes a space (`str.translate`, which is faster than the regular expression) and the
-    text is split."""
+    """`normalise` of each text (a non-text gives ''), in two passes, one over the plain ASCII texts
+    and one over the others: the texts of a pass are tokenised together, and each distinct word
+    is folded and checked against the stop words once."""
     texts = [t.replace(SEPARATOR, " ") if isinstance(t, str) else "" for t in texts]
-    joined = unaccented(f" {SEPARATOR} ".join(texts))
-    spaced = ASCII_SPACED | {ord(c): " " for c in set(NON_ASCII.findall(joined)) if not WORD_CHARACTER.match(c)}
-    ids, distinct = pd.factorize(np.asarray(joined.translate(spaced).split(), dtype=object))
+    plain = [t.isascii() for t in texts]
+    normalised = [""] * len(texts)
+    for ascii_only in (True, False):
+        at = [i for i, p in enumerate(plain) if p is ascii_only]
+        for i, text in zip(at, _normalise_together([texts[i] for i in at], ascii_only) if at else []):
+            normalised[i] = text
+    return normalised
+
+
+def _normalise_together(texts: list[str], ascii_only: bool) -> list[str]:
+    """The tokens of `TOKEN` are runs of two or more word characters. In ASCII text every other
+    character becomes a space (one `str.translate`, many times faster than the regular expression)
+    and the text is split; other text loses its accents and goes through the regular expression."""
+    joined = f" {SEPARATOR} ".join(texts)
+    tokens = joined.translate(ASCII_SPACED).split() if ascii_only else TOKEN_OR_SEPARATOR.findall(unaccented(joined))
+    ids, distinct = pd.factorize(np.asarray(tokens, dtype=object))
     short = np.fromiter((len(w) < 2 for w in distinct), bool, len(distinct)) & (distinct != SEPARATOR)
     ids = ids[~short[ids]]
     stop = stop_words()
