@@ -162,23 +162,20 @@ def _field_text(values) -> list[str]:
 
 def _with_rows(matrix: sp.csc_matrix, kept: np.ndarray, position: np.ndarray, rows) -> sp.csc_matrix:
     """A column-major matrix with only its `kept` rows and the `rows` added, kept row i and added
-    row j moving to `position[i]` and `position[len(kept) + j]`: one pass over the stored values,
-    without converting the whole matrix to rows and back."""
-    moved = np.full(matrix.shape[0], -1, dtype=np.int64)
+    row j moving to `position[i]` and `position[len(kept) + j]`: a few passes over the stored
+    values (renumber, delete, insert), without converting the whole matrix to rows and back."""
+    moved = np.full(matrix.shape[0], -1, dtype=matrix.indices.dtype)
     moved[kept] = position[:len(kept)]
     row = moved[matrix.indices]
-    keep = row >= 0
-    kept_before = np.concatenate([[0], np.cumsum(keep)])[matrix.indptr]  # kept values before each column
+    removed = np.flatnonzero(row < 0)
+    removed_before = np.concatenate([[0], np.cumsum(np.bincount(
+        np.searchsorted(matrix.indptr, removed, side="right") - 1, minlength=matrix.shape[1]))])
+    kept_indptr = matrix.indptr - removed_before  # where each column starts once the removed values are gone
     added = sp.csc_matrix(rows)
-    added_column = np.repeat(np.arange(matrix.shape[1]), np.diff(added.indptr))
-    at = kept_before[added_column + 1] + np.arange(added.nnz)  # after the column's kept values
-    is_added = np.zeros(keep.sum() + added.nnz, dtype=bool)
-    is_added[at] = True
-    data = np.empty(len(is_added), dtype=matrix.dtype)
-    indices = np.empty(len(is_added), dtype=np.int64)
-    data[~is_added], indices[~is_added] = matrix.data[keep], row[keep]
-    data[at], indices[at] = added.data, position[len(kept) + added.indices]
-    return sp.csc_matrix((data, indices, kept_before + added.indptr), shape=(len(position), matrix.shape[1]))
+    at = kept_indptr[np.repeat(np.arange(matrix.shape[1]), np.diff(added.indptr)) + 1]  # after the column's values
+    data = np.insert(np.delete(matrix.data, removed), at, added.data)
+    indices = np.insert(np.delete(row, removed), at, position[len(kept) + added.indices])
+    return sp.csc_matrix((data, indices, kept_indptr + added.indptr), shape=(len(position), matrix.shape[1]))
 
 
 class HostMatcher(BaseEstimator):
