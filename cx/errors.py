@@ -69,12 +69,26 @@ class BadPlan(CxError):
 
 
 class EmptyObjectives(CxError):
-    """Objectives with no words to match a host on."""
+    """Objectives with no words to match a host on: nothing written, only common words ("the", "and"),
+    or only the platform's field names ("Sectoral Industries:")."""
 
-    def __init__(self, objectives=""):
-        self.objectives = objectives
+    def __init__(self, objectives="", holds=""):
+        self.objectives, self.holds = objectives, holds
+        what = {"common words": f"the objectives {objectives!r} hold only common words",
+                "field names": f"the objectives {objectives!r} hold only the platform's field names, "
+                               "with no sectors after them"}.get(holds, "the objectives are empty")
         super().__init__("describe in a few words what the visitor wants to learn or do at the host "
-                         "(for example 'adopt digital twins in injection moulding'); the objectives are empty")
+                         f"(for example 'adopt digital twins in injection moulding'); {what}")
+
+
+class TooGeneralObjectives(CxError):
+    """Objectives whose words say nothing about a field, technology or market ("learn new things")."""
+
+    def __init__(self, objectives):
+        self.objectives = objectives
+        super().__init__(f"the objectives {objectives!r} are too general to rank hosts by; name the field, "
+                         "technology or market you are after (for example 'food processing' or 'hydrogen "
+                         "storage'), or pick sectors")
 
 
 class UnclearObjectives(CxError):
@@ -83,7 +97,9 @@ class UnclearObjectives(CxError):
     def __init__(self, objectives, best_score, min_score):
         self.objectives, self.best_score, self.min_score = objectives, best_score, min_score
         super().__init__(f"no host profile resembles {objectives!r} (best score {best_score:.2f}, "
-                         f"at least {min_score:.2f} needed); name the field, technology or market you are after")
+                         f"at least {min_score:.2f} needed); name the field, technology or market you are "
+                         "after, pick sectors, or write the objectives in English, the language most "
+                         "profiles are written in")
 
 
 class NoEligibleHost(CxError):

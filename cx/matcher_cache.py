@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cx import matching
+from cx import matching, taxonomy
 from cx.matching import HostMatcher
 from cx.store import Store
 
@@ -184,14 +184,16 @@ class Keeper:
 @lru_cache(maxsize=1)
 def recipe() -> str:
     """What a saved matcher was made with: the source of the matcher's modules, the libraries'
-    versions and the eligible countries. Any change makes older files stale."""
+    versions, the eligible countries and the taxonomy's vocabulary. Any change makes older files
+    stale."""
     modules = {matching.__name__} | {getattr(value, "__module__", None) or getattr(value, "__name__", "")
                                      for value in vars(matching).values()}
     sources = [inspect.getsource(sys.modules[name]) for name in sorted(m for m in modules if m.startswith("cx."))]
     versions = [f"{name} {sys.modules[name].__version__}" for name in LIBRARIES if name in sys.modules]
     countries = ",".join(matching.load_rulebook().eligible_countries)
+    vocabulary = [path.read_text(encoding="utf-8") for path in sorted(taxonomy.TAXONOMY_DIR.glob("*.toml"))]
     digest = hashlib.sha256()
-    for part in [f"format {FORMAT}", sys.version, *versions, countries, *sources]:
+    for part in [f"format {FORMAT}", sys.version, *versions, countries, *sources, *vocabulary]:
         digest.update(part.encode())
     return digest.hexdigest()
 

@@ -34,7 +34,9 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 from stop_words import get_stop_words
 
-from cx.errors import CxError, EmptyObjectives, NoEligibleHost, UnclearObjectives, VisitedAlready
+from cx import taxonomy
+from cx.errors import (CxError, EmptyObjectives, NoEligibleHost, TooGeneralObjectives, UnclearObjectives,
+                       VisitedAlready)
 from cx.geo import distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
 from cx.term_counts import CharCounter, PhraseCounter, Tokens
@@ -46,7 +48,10 @@ FIELD_WEIGHTS: dict[str, float] = {
     "ecosystems": 0.5,
     "description": 1.0,
     "kind": 0.1,
+    "taxonomy": 0.5,  # the sector labels the profile evokes (cx.taxonomy), added by fit
 }
+# The fields whose words evoke the sector labels of the taxonomy.
+PROFILE_FIELDS = ("name", "sectors", "ecosystems", "description")
 
 # Official EU languages that the `stop-words` package covers, plus Turkish and Ukrainian
 # (Turkey and Ukraine take part in the call). English comes from scikit-learn: the package's
@@ -216,6 +221,7 @@ class HostMatcher(BaseEstimator):
         if not 0 <= self.word_share <= 1:
             raise ValueError(f"word_share must be between 0 and 1, not {self.word_share}")
         self.rulebook_ = self.rulebook or load_rulebook()
+        hosts, self.evidence_ = self._with_taxonomy(hosts)
         self.weights_ = {f: w for f, w in (self.field_weights or FIELD_WEIGHTS).items() if f in hosts.columns and w > 0}
         fields = [_field_text(hosts[f].tolist()) for f in self.weights_]
 
@@ -238,6 +244,13 @@ class HostMatcher(BaseEstimator):
         self._index_hosts()
         self.hosts_updated_ = self.words_updated_ = self.unknown_words_ = 0
         return self
+
+    @staticmethod
+    def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, list[str]]]]:
+        """The hosts with the sector labels their profiles evoke as a `taxonomy` field, and per host
+        the profile's words that evoke each label (for the reasons)."""
+        evidence = taxonomy.host_evidence(hosts, PROFILE_FIELDS)
+        return hosts.assign(taxonomy=[taxonomy.concept_text(e) for e in evidence]), evidence
 
     @staticmethod
     def _field_sum(n: int, weights) -> sp.csr_matrix:
@@ -276,6 +289,7 @@ class HostMatcher(BaseEstimator):
         them. Vocabulary and IDF weights stay as fitted: see `drifted`."""
         check_is_fitted(self, "matrix_")
         new = copy.copy(self)
+        changed, evidence = self._with_taxonomy(changed)
         fields = [_field_text(changed[f].tolist()) for f in self.weights_]
         tokens = Tokens([text for field in fields for text in field], BREAK)
         counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
@@ -293,6 +307,8 @@ class HostMatcher(BaseEstimator):
         new.matrix_ = _with_rows(self.matrix_, kept, position, rows)
         profiles = [self.profiles_[i] for i in kept] + [" ".join(parts) for parts in zip(*fields)]
         new.profiles_ = [profiles[i] for i in order]
+        evidences = [self.evidence_[i] for i in kept] + evidence
+        new.evidence_ = [evidences[i] for i in order]
         new._index_hosts()
         unknown, seen = self.word_counter_.unknown_words(tokens)
         new.hosts_updated_ = self.hosts_updated_ + len(changed) + len(removed)
@@ -349,26 +365,37 @@ class HostMatcher(BaseEstimator):
     def suggest(self, objectives: str, *, visitor_country: str | None = None, visitor_city: str | None = None,
                 visitor_location: tuple[float, float] | None = None, visitor_id: str | None = None,
                 visits_taken: int = 0, ecosystems=None, countries=None, start=None, end=None,
-                k: int = 10) -> pd.DataFrame:
+                sectors=(), k: int = 10) -> pd.DataFrame:
         """The k best eligible hosts for the objectives, best first.
 
+        `sectors` are labels of the taxonomy (`cx.taxonomy.label_names()`) the visitor picked, matched
+        with the objectives; either may be empty.
+
         Columns: id, name, country, city, kind, lat, lon, score (0 to 1), reasons (the visitor's
-        words and phrases found in the profile), distance_km (when the visitor's place is known:
+        words and phrases found in the profile, and the sector labels that bridge the two, as
+        "Business Services → consulting"), distance_km (when the visitor's place is known:
         `visitor_location` (lat, lon) or `visitor_city` in `visitor_country`), working_days (when
         `start` and `end` are known), lump_sum_eur, halved and halving_reason (when both are).
 
         Raises VisitedAlready when `visits_taken` uses up the visitor's visits, EmptyObjectives
-        when the objectives have no words, UnclearObjectives when no profile resembles them,
+        when the objectives have no words (or only common words, or only the platform's field
+        names), UnclearObjectives when they are too general or no profile resembles them,
         NoEligibleHost when the rules and filters leave no host, and UnknownCountry,
         IneligibleCountry or UnknownCity for a visitor the rules cannot place."""
         check_is_fitted(self, "matrix_")
         rulebook = self.rulebook_
         if visits_taken >= rulebook.visits_per_visitor:
             raise VisitedAlready(int(visits_taken), rulebook.visits_per_visitor)
-        text = normalise(objectives)
-        terms = [w for w in text.split() if w != BREAK]
+        asked = taxonomy.expanded_objectives(objectives, sectors, known=self._known)
+        text = normalise(asked)
+        terms = [w for w in text.split() if w != BREAK and w not in taxonomy.GENERAL_WORDS and not taxonomy.is_concept(w)]
         if not terms:
-            raise EmptyObjectives(objectives)
+            said = " ".join([objectives if isinstance(objectives, str) else "", *sectors])
+            meant = taxonomy.without_field_names(said)
+            if words(meant):
+                raise TooGeneralObjectives(objectives)
+            raise EmptyObjectives(objectives, "field names" if TOKEN.search(said) and not TOKEN.search(meant)
+                                  else "common words" if TOKEN.search(said) else "")
         if visitor_country:
             visitor_country = rulebook.require_eligible(visitor_country)
         if visitor_location is None and visitor_city and visitor_country:
@@ -391,6 +418,10 @@ class HostMatcher(BaseEstimator):
         result.insert(5, "score", np.round(scores[top].astype(float), 4))
         result.insert(6, "reasons", [self._reasons(word_query, terms, row) for row in top])
         return self._with_lump_sums(result, visitor_location, start, end)
+
+    def _known(self, word: str) -> bool:
+        """Whether a profile has the word, or it is a stop word that no profile is matched on."""
+        return word in self.word_counter_ or word in stop_words()
 
     def _allowed(self, visitor_country, visitor_id, ecosystems, countries) -> np.ndarray:
         allowed = self.hostable_.copy()
@@ -421,21 +452,33 @@ class HostMatcher(BaseEstimator):
                 "widen the countries or ecosystems, or describe the objectives differently")
 
     def _reasons(self, word_query, terms: list[str], row: int) -> list[str]:
-        """The visitor's words and phrases found in the host's profile, strongest first; words
-        met only as another spelling or inflection read 'hydrogen (for hydrogn)'."""
+        """The visitor's words and phrases found in the host's profile, and the sector labels that
+        bridge the two ("Business Services → consulting"), strongest first; words met only as another
+        spelling or inflection read 'hydrogen (for hydrogn)'. Words that say nothing about a field
+        (`taxonomy.GENERAL_WORDS`) are never a reason."""
         host = self.word_rows_[row]
         shared, query_at, host_at = np.intersect1d(word_query.indices, host.indices, return_indices=True)
         weight = word_query.data[query_at] * host.data[host_at]
         phrases = [str(self.word_terms_[i]) for i in shared[np.argsort(-weight, kind="stable")]]
+        phrases = [p for p in phrases if p not in taxonomy.GENERAL_WORDS
+                   and (" " not in p or not any(taxonomy.is_concept(w) for w in p.split()))]
         in_phrases = {w for phrase in phrases if " " in phrase for w in phrase.split()}
         reasons = [p for p in phrases if " " in p or p not in in_phrases]  # a phrase makes its words redundant
         found = {w for phrase in reasons for w in phrase.split()}
-        profile_words = sorted(set(self.profiles_[row].split()) - found - {BREAK})
+        profile_words = sorted(w for w in set(self.profiles_[row].split()) - found - {BREAK}
+                               if w not in taxonomy.GENERAL_WORDS and not taxonomy.is_concept(w))
         for term in dict.fromkeys(t for t in terms if t not in found and len(t) > 3):
             close = process.extractOne(term, profile_words, scorer=fuzz.ratio, score_cutoff=CLOSE_SPELLING)
-            if close:
+            if close and close[0][:2] == term[:2]:  # "services" is not "devices" misspelt
                 reasons.append(f"{close[0]} (for {term})")
-        return reasons[:6]
+        bridged = [self._bridge(r, row) if taxonomy.is_concept(r) else r for r in reasons]
+        return list(dict.fromkeys(r for r in bridged if r))[:6]
+
+    def _bridge(self, concept: str, row: int) -> str:
+        """'Label → the host's words that evoke it', or the label alone when the host names it."""
+        label = taxonomy.label_of(concept)
+        said = [w for w in self.evidence_[row].get(concept, []) if fold(w) != fold(label)]
+        return f"{label} → {', '.join(said[:3])}" if said else label
 
     def _with_lump_sums(self, result: pd.DataFrame, visitor_location, start, end) -> pd.DataFrame:
         rulebook = self.rulebook_

@@ -110,6 +110,9 @@ class _Counter:
             self._index = pd.Index(self.terms_)
         return self._index.get_indexer(np.asarray(names, dtype=object))
 
+    def __contains__(self, term: str) -> bool:
+        return bool(self.columns([term])[0] >= 0)
+
     def get_feature_names_out(self) -> np.ndarray:
         return self.terms_
 

@@ -97,3 +97,17 @@ def test_the_shared_matcher_follows_the_hosts_profiles(demo_store):
     assert updated is not first and "O-new" in updated.hosts_["id"].tolist()
     keeper(str(demo_store.path)).wait()  # new words: refitted in the background
     assert host_matcher(demo_store).suggest("kelp farming", visitor_country="PT")["id"].iloc[0] == "O-new"
+
+
+def test_sectors_picked_from_the_taxonomy_feed_the_matcher(page):
+    page.button(key="find").click().run()
+    assert "the objectives are empty" in page.warning[0].value  # nothing asked: nothing to rank by
+    sectors = page.multiselect(key="sectors")
+    assert {"Medical Devices", "Automotive", "Business Services", "Photonics"} <= set(sectors.options)
+    sectors.select("Medical Devices")
+    page.button(key="find").click().run()
+    assert not page.exception, page.exception
+    assert not page.warning, page.warning[0].value
+    assert page.subheader[0].value.startswith("10 hosts for ")
+    reasons = [bar.proto.text for bar in page.get("progress")]
+    assert any("Medical Devices" in text or "medical devices" in text for text in reasons), reasons

@@ -64,3 +64,11 @@ def test_match_on_the_database_hosts(capsys, demo_store):
     assert len(suggestions) == 10
     assert all(hosts.at[s["id"], "can_host"] and hosts.at[s["id"], "country"] != "PT" for s in suggestions)
     assert all(set(s["reasons"]) & {"medical devices", "biotechnology"} for s in suggestions)
+
+
+def test_match_takes_sectors_of_the_taxonomy(capsys, hosts_csv):
+    assert main(["match", "", "--sector", "Food Processing and Manufacturing", "--hosts", hosts_csv,
+                 "--top", "1", "--json"]) == 0
+    best = json.loads(capsys.readouterr().out)[0]
+    assert best["id"] == "food-fr"
+    assert any(reason.startswith("Food Processing and Manufacturing") for reason in best["reasons"]), best["reasons"]
