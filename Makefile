@@ -20,6 +20,8 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/match_quality.py
 	$(BIN)/python bench/match_speed.py
 	$(BIN)/python bench/uptake.py
+	$(BIN)/python bench/io.py
+	$(BIN)/python bench/demo.py
 
 demo: $(VENV)/.runtime
 	$(BIN)/python -m cx demo --db $(DB)

@@ -6,7 +6,7 @@ from cx import budget, charts
 from cx.errors import BadPlan, CxError, SharesDoNotSum
 from cx.geo import country_shapes
 from cx.rules import load_rulebook
-from cx.ui import current_store, euros, euros_short
+from cx.ui import current_store, euros, euros_short, plain
 
 SCENARIO = "budget_scenario"  # the scenario being edited, as JSON
 RESULT = "budget_result"  # the last Simulation of it
@@ -20,26 +20,47 @@ st.caption("How many exchanges does the envelope buy, what if the ceilings or th
            "and how sure are we? Each scenario is simulated many times with the rulebook's lump sums.")
 
 
-# Widgets that show the scenario being edited: they are reset when another scenario is opened.
-SCENARIO_WIDGETS = ("name", "envelope", "as_many", "exchanges", "runs", "seed", "scale", "halve_days",
-                    "halve_km", "blend", "short_share", "ceilings")
+EDITION = "budget_edition"  # counts the scenarios opened, to give each a fresh ceilings table
+
+
+def widget_values(scenario) -> dict:
+    """The widgets' values that show `scenario` (keys are the widgets' keys)."""
+    return {"name": scenario.name, "envelope": int(scenario.envelope_eur), "as_many": scenario.exchanges is None,
+            "exchanges": int(scenario.exchanges or rulebook.target_exchanges), "runs": int(scenario.runs),
+            "seed": int(scenario.seed), "scale": round(100 * (scenario.ceiling_scale - 1)),
+            "halve_days": int(scenario.halve_under_working_days), "halve_km": int(scenario.halve_under_km),
+            "blend": 0, "short_share": round(100 * scenario.short_share())}
 
 
 def start_from(scenario):
+    """Edit `scenario`: its values replace whatever the widgets held (a callback runs before the
+    widgets are drawn, so they show the new values), and the last result is dropped."""
     st.session_state[SCENARIO] = scenario.to_json()
     st.session_state.pop(RESULT, None)
-    for key in SCENARIO_WIDGETS:
-        st.session_state.pop(key, None)
+    st.session_state.update(widget_values(scenario))
+    # A table editor's edits cannot be set, only left behind: a new key starts a clean table.
+    st.session_state[EDITION] = st.session_state.get(EDITION, 0) + 1
+
+
+def follow_halving():
+    """The short stays' share is the scenario's under the new threshold, until the user moves it."""
+    scenario = budget.Scenario.from_json(st.session_state[SCENARIO])
+    st.session_state["short_share"] = round(
+        100 * scenario.replace(halve_under_working_days=st.session_state["halve_days"]).short_share())
+
+
+def open_saved(name):
+    start_from(budget.load_scenario(store, name))
 
 
 def run(scenario, label):
     """Simulate with a progress bar; None (and the reason shown) when the scenario is not valid."""
-    bar = st.progress(0.0, text=f"Simulating {label}…")
+    bar = st.progress(0.0, text=f"Simulating {plain(label)}…")
     try:
         result = budget.simulate(scenario, progress=lambda done, text: bar.progress(done, text=text))
     except CxError as error:
         bar.empty()
-        st.error(f"{label}: {error}")
+        st.error(plain(f"{label}: {error}"))
         return None
     bar.empty()
     return result
@@ -55,8 +76,7 @@ middle.button("Uniform scenario", key="uniform", help="Every eligible host equal
 saved = budget.list_scenarios(store)
 chosen = right.selectbox("Saved scenario", saved["name"], index=None, key="saved_choice",
                          placeholder="Open a saved scenario")
-right.button("Open", key="open_saved", disabled=chosen is None,
-             on_click=lambda: start_from(budget.load_scenario(store, chosen)))
+right.button("Open", key="open_saved", disabled=chosen is None, on_click=open_saved, args=(chosen,))
 
 if SCENARIO not in st.session_state:
     if not has_history:
@@ -66,35 +86,34 @@ if SCENARIO not in st.session_state:
     start_from(budget.scenario_from_history(store))
 
 scenario = budget.Scenario.from_json(st.session_state[SCENARIO])
+for key, value in widget_values(scenario).items():  # widgets left unshown on another page lose their state
+    st.session_state.setdefault(key, value)
 scenario_tab, plan_tab, compare_tab = st.tabs(["Scenario", "Planned exchanges", "Compare saved scenarios"])
 
 with scenario_tab:
-    st.caption(f"Basis: {scenario.basis}")
+    st.caption(f"Basis: {plain(scenario.basis)}")
     top = st.columns(4)
-    name = top[0].text_input("Name", scenario.name, key="name")
-    envelope = top[1].number_input("Envelope (EUR)", value=int(scenario.envelope_eur), step=10_000, key="envelope")
-    as_many = top[2].toggle("As many exchanges as the envelope allows", scenario.exchanges is None, key="as_many")
-    exchanges = top[2].number_input("Exchanges", value=int(scenario.exchanges or rulebook.target_exchanges),
-                                    step=50, key="exchanges", disabled=as_many)
-    runs = top[3].number_input("Runs", value=int(scenario.runs), step=1000, key="runs")
-    seed = top[3].number_input("Seed", value=int(scenario.seed), step=1, key="seed")
+    name = top[0].text_input("Name", key="name")
+    envelope = top[1].number_input("Envelope (EUR)", step=10_000, key="envelope")
+    as_many = top[2].toggle("As many exchanges as the envelope allows", key="as_many")
+    exchanges = top[2].number_input("Exchanges", step=50, key="exchanges", disabled=as_many)
+    runs = top[3].number_input("Runs", step=1000, key="runs")
+    seed = top[3].number_input("Seed", step=1, key="seed")
 
     sliders = st.columns(5)
-    scale = sliders[0].slider("Ceilings change (%)", -50, 50, round(100 * (scenario.ceiling_scale - 1)), key="scale")
-    under_days = sliders[1].slider("Halve under (working days)", 1, 10, int(scenario.halve_under_working_days),
-                                   key="halve_days")
-    under_km = sliders[2].slider("Halve under (km)", 0, 1000, int(scenario.halve_under_km), step=25, key="halve_km")
-    towards_equal = sliders[3].slider("Mix: towards an equal share per country (%)", 0, 100, 0, key="blend")
-    short = sliders[4].slider(f"Short stays (under {under_days} working days, %)", 0, 100,
-                              round(100 * scenario.replace(halve_under_working_days=under_days).short_share()),
-                              key="short_share")
+    scale = sliders[0].slider("Ceilings change (%)", -50, 50, key="scale")
+    under_days = sliders[1].slider("Halve under (working days)", 1, 10, key="halve_days", on_change=follow_halving)
+    under_km = sliders[2].slider("Halve under (km)", 0, 1000, step=25, key="halve_km")
+    towards_equal = sliders[3].slider("Mix: towards an equal share per country (%)", 0, 100, key="blend")
+    short = sliders[4].slider(f"Short stays (under {under_days} working days, %)", 0, 100, key="short_share")
 
     st.subheader("Ceilings and host-country mix")
     st.caption("Edit a ceiling or a share in the table. Indicative ceilings are not published for that "
                "country (the scheme-wide maximum stands in); confirm them before relying on the result. "
                "The ceilings change slider applies on top of the edited ceilings.")
     edited = st.data_editor(
-        scenario.ceiling_table(rulebook), key="ceilings", hide_index=True, width="stretch",
+        scenario.replace(ceiling_scale=1 + scale / 100).ceiling_table(rulebook),
+        key=f"ceilings_{st.session_state.get(EDITION, 0)}", hide_index=True, width="stretch",
         disabled=["country", "name", "figure", "call_ceiling_eur", "scaled_ceiling_eur"],
         column_config={
             "figure": st.column_config.TextColumn("Call's figure", help="published, or indicative (not published)"),
@@ -115,21 +134,26 @@ with scenario_tab:
         if short != round(100 * edited_scenario.short_share()):
             to_run = to_run.with_short_share(short / 100)
     except SharesDoNotSum as error:
-        st.error(f"The scenario cannot run: {error}.")
+        st.error(f"The scenario cannot run: {plain(error)}.")
         st.button("Normalise the shares to 100%", key="normalise",
-                  on_click=lambda: start_from(edited_scenario.normalised()))
+                  on_click=start_from, args=(edited_scenario.normalised(),))
     except CxError as error:
-        st.error(f"The scenario cannot run: {error}.")
+        st.error(f"The scenario cannot run: {plain(error)}.")
 
     actions = st.columns([1, 1, 2])
     if actions[0].button("Run the simulation", key="run", type="primary", disabled=to_run is None):
         st.session_state[RESULT] = run(to_run, name)
+    taken = name in set(saved["name"])
+    replace = taken and actions[2].checkbox(f"Replace the saved scenario {plain(repr(name))}", key="replace_saved")
     if actions[1].button("Save scenario", key="save", disabled=to_run is None):
-        budget.save_scenario(store, to_run, replace=True)
-        st.session_state[SAVED] = name
-        st.rerun()
+        if taken and not replace:
+            st.warning(f"{plain(repr(name))} is saved already: tick Replace to overwrite it, or choose another name.")
+        else:
+            budget.save_scenario(store, to_run, replace=replace)
+            st.session_state[SAVED] = name
+            st.rerun()
     if SAVED in st.session_state:
-        st.success(f"Saved {st.session_state.pop(SAVED)!r}.")
+        st.success(f"Saved {plain(repr(st.session_state.pop(SAVED)))}.")
 
     result = st.session_state.get(RESULT)
     if result is None:
@@ -165,7 +189,7 @@ with scenario_tab:
             st.info("No scenario is saved yet.")
         else:
             target = st.selectbox("Scenario", saved["name"], key="manage_choice")
-            copy_name = st.text_input("Name of the copy", f"{target} (copy)", key="copy_name")
+            copy_name = st.text_input("Name of the copy", f"{target} (copy)", key=f"copy_name.{target}")
             buttons = st.columns(2)
             try:
                 if buttons[0].button("Duplicate", key="duplicate"):
@@ -175,7 +199,7 @@ with scenario_tab:
                     budget.delete_scenario(store, target)
                     st.rerun()
             except CxError as error:
-                st.error(str(error))
+                st.error(plain(error))
 
 with plan_tab:
     st.caption("Upload a CSV of planned stays: host_country, start, end, and distance_km or visitor_city, "
@@ -188,11 +212,15 @@ with plan_tab:
             lines = budget.cost_plan(budget.read_plan(upload), edited_scenario.rulebook(rulebook))
         except BadPlan as error:
             st.error("The plan has rows that cannot be costed:\n\n"
-                     + "\n".join(f"- row {row}: {message}" for row, message in error.problems))
+                     + "\n".join(f"- row {row}: {plain(message)}" for row, message in error.problems))
         else:
             total = int(lines["lump_sum_eur"].sum())
             st.metric("Total lump sums", euros(total), delta=f"{euros(edited_scenario.envelope_eur - total)} left "
                       "in the envelope", delta_color="normal" if total <= edited_scenario.envelope_eur else "inverse")
+            indicative = int((lines["ceiling_figure"] == "indicative").sum())
+            if indicative:
+                st.caption(f"{indicative:,} of {len(lines):,} lines use an indicative ceiling (not published for "
+                           "that host country): confirm it before relying on the total.")
             st.dataframe(lines, hide_index=True, width="stretch")
 
 with compare_tab:

@@ -10,7 +10,7 @@ from cx import io as cio
 from cx.errors import CxError
 from cx.export import to_csv_bytes
 from cx.store import STATUSES, Store
-from cx.ui import cached, current_store
+from cx.ui import cached, current_store, plain
 
 REPORT = "data_import_report"  # the last import's report, kept across reruns (downloads rerun the page)
 FORMATS = {"csv": "CSV (.csv, a .zip for several tables)", "xlsx": "Excel (.xlsx)",
@@ -36,7 +36,7 @@ with importing:
             if cio.file_format(upload.name) == "Excel":
                 sheet = st.selectbox("Sheet", cio.sheet_names(data, upload.name), key="import_sheet")
         except CxError as error:
-            st.error(str(error))
+            st.error(plain(error))
             st.stop()
         mode = st.radio("When some rows are rejected", list(cio.MODES), format_func=lambda m: cio.MODES[m].capitalize(),
                         key="import_mode", horizontal=True)
@@ -51,18 +51,31 @@ with importing:
                     progress=lambda fraction, text: bar.progress(fraction, text=text))
             except CxError as error:
                 st.session_state.pop(REPORT, None)
-                st.error(f"The file was not read: {error}")
+                st.error(plain(f"The file was not read: {error}"))
             bar.empty()
 
     report = st.session_state.get(REPORT)
     if report is not None:
-        show = st.success if report.written and not report.rejected else (
-            st.info if report.dry_run or not report.rejected else st.warning if report.written else st.error)
-        show(report.summary())
-        for column, (label, value) in zip(st.columns(5), [("Added", report.added), ("Updated", report.updated),
-                                                          ("Unchanged", report.unchanged),
-                                                          ("Rejected", report.rejected), ("Flagged", report.flagged)]):
-            column.metric(label, f"{value:,}")
+        passing = report.added + report.updated
+        # Red only when rows that could be written were not (all or nothing) or every row was rejected;
+        # unchanged rows are information.
+        refused = not report.dry_run and not report.written and (
+            (report.mode == "all" and passing) or report.rejected == report.rows)
+        show = (st.info if report.dry_run or not (report.written or report.rejected) else
+                st.success if not report.rejected else st.error if refused else st.warning)
+        show(plain(report.summary()))
+        if report.details.get("renamed"):
+            st.info(plain("Stored under the names cx uses (the file's are other names of the same ecosystem or "
+                          "kind): " + "; ".join(f"{pair} ({count:,} row{'s' * (count != 1)})"
+                                               for pair, count in report.details["renamed"].items()) + "."))
+        written = report.written or report.dry_run
+        unwritten = None if written else f"{passing:,} row{'s' * (passing != 1)} passed; nothing was written"
+        tiles = [("Would add" if report.dry_run else "Added", report.added if written else 0, unwritten),
+                 ("Would update" if report.dry_run else "Updated", report.updated if written else 0, unwritten),
+                 ("Unchanged", report.unchanged, None), ("Rejected", report.rejected, None),
+                 ("Flagged", report.flagged, None)]
+        for column, (label, value, help) in zip(st.columns(5), tiles):
+            column.metric(label, f"{value:,}", help=help)
         if len(report.findings):
             st.plotly_chart(charts.findings_by_rule(report.findings), key="import_findings_chart")
             st.dataframe(report.findings, hide_index=True, key="import_findings")

@@ -1,17 +1,20 @@
 """Exchanges: a partnership manager's exchanges by status, moved on through the workflow; a
 transition the workflow does not allow is refused with the reason."""
 
+import pandas as pd
 import streamlit as st
 
 from cx import charts
 from cx import exchanges as workflow
 from cx.errors import CxError
+from cx.rules import load_rulebook
 from cx.store import Store
-from cx.ui import cached, current_store, euros, stop_without_data
+from cx.ui import cached, current_store, euros, plain, stop_without_data
 
 DONE = "exchanges_done"  # the last change's sentence, shown after the page reloads its data
 
 store = current_store()
+rulebook = load_rulebook()
 st.title("Exchanges")
 partnerships = cached(Store.partnerships, store).set_index("id")
 if partnerships.empty:
@@ -21,7 +24,7 @@ partnership = st.selectbox("Partnership", partnerships.index, key="manager_partn
                            format_func=lambda p: f"{p} · {partnerships.at[p, 'name']}")
 table = cached(workflow.partnership_exchanges, store, partnership_id=partnership)
 if DONE in st.session_state:
-    st.success(st.session_state.pop(DONE))
+    st.success(plain(st.session_state.pop(DONE)))
 if table.empty:
     st.info("No exchange has a visitor or host registered through this partnership yet.")
     st.stop()
@@ -42,20 +45,27 @@ exchange = st.selectbox("Exchange", rows.index, key="manager_exchange",
                         format_func=lambda i: f"{i} · {rows.at[i, 'visitor']} → {rows.at[i, 'host']}, "
                                               f"{rows.at[i, 'start_date']:%d %b %Y}")
 allowed = workflow.allowed_next(status)
-st.caption(f"{exchange} is {status}; allowed next: {', '.join(allowed) or 'none (it is final)'}. "
-           f"Lump sum {euros(rows.at[exchange, 'lump_sum_eur'])}"
-           + (" (frozen at approval)." if status not in ("requested", "rejected") else "."))
+lump_sum, host_country = rows.at[exchange, "lump_sum_eur"], rows.at[exchange, "host_country"]
+if pd.isna(lump_sum):
+    money = "Lump sum not worked out: a city could not be placed, so the distance that decides halving is unknown."
+else:
+    money = (f"Lump sum {euros(lump_sum)}" + (" (frozen at approval)" if status not in ("requested", "rejected") else "")
+             + (f"; indicative: {rulebook.country_name(host_country)}'s ceiling is not published."
+                if host_country in rulebook.countries.index and rulebook.countries.at[host_country, "indicative"] else "."))
+st.caption(f"{plain(exchange)} is {status}; allowed next: {', '.join(allowed) or 'none (it is final)'}. {money}")
 left, right = st.columns(2)
-to_status = left.selectbox("New status", [s for s in workflow.ORDER if s != status], key="manager_to_status")
-by = right.text_input("Changed by", value=f"partnership {partnership}", key="manager_by")
-if st.button("Change status", type="primary", key="manager_move"):
+to_status = left.selectbox("New status", allowed, key="manager_to_status", disabled=not allowed,
+                           placeholder="none: the status is final")
+# One field per partnership: a field shared by all would keep the first partnership's name.
+by = right.text_input("Changed by", value=f"partnership {partnership}", key=f"manager_by.{partnership}")
+if st.button("Change status", type="primary", key="manager_move", disabled=not allowed):
     try:
         workflow.change_status(store, exchange, to_status, by=by)
     except CxError as error:
-        st.error(f"Refused: {error}")
+        st.error(plain(f"Refused: {error}"))
     else:
         st.session_state[DONE] = f"{exchange} is now {to_status} (recorded as changed by {by})."
         st.rerun()
 
-with st.expander(f"History of {exchange}"):
+with st.expander(f"History of {plain(exchange)}"):
     st.dataframe(workflow.history(store, exchange), hide_index=True, key="manager_history")

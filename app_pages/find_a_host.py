@@ -9,12 +9,12 @@ import streamlit as st
 from cx import charts, taxonomy
 from cx.ecosystems import ACTIVITIES, ECOSYSTEMS
 from cx.errors import BrokenRules, CxError, VisitedAlready
-from cx.exchanges import request_exchange
+from cx.exchanges import date_breaches, request_exchange, visitor_exchanges
 from cx.geo import country_shapes
 from cx.matching import visitor_details, visits_taken
 from cx.rules import load_rulebook
 from cx.store import Store
-from cx.ui import cached, current_store, euros, stop_without_data
+from cx.ui import cached, current_store, euros, plain, stop_without_data
 from cx.ui.matcher import host_matcher
 
 QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor requests exchanges
@@ -36,8 +36,8 @@ taken = visits_taken(exchanges, rulebook)
 visitors = visitors.assign(taken=visitors["id"].map(taken).fillna(0)).sort_values(["taken", "name"])
 labels = {row.id: f"{row.name} ({row.city if isinstance(row.city, str) else '?'}, {row.country})"
                   + (" · visited already" if row.taken else "") for row in visitors.itertuples()}
-today = dt.date.today()
-first_monday = today + dt.timedelta(days=28 + (7 - today.weekday()) % 7)
+# Four weeks ahead, in a week no eligible country's public holidays shorten.
+first_monday = rulebook.quiet_week(dt.date.today() + dt.timedelta(days=28))
 with st.form("find_a_host_form"):
     visitor_id = st.selectbox("Visiting organisation", list(labels), format_func=labels.get, key="visitor")
     objectives = st.text_area("Objectives", key="objectives", placeholder="e.g. adopt digital twins in our "
@@ -64,28 +64,39 @@ if query is None:
     st.info("Pick the visiting organisation, describe the objectives and press **Find hosts**.")
     st.stop()
 
+wrong_dates = date_breaches(query["start"], query["end"], rulebook=rulebook)
+if wrong_dates:
+    st.error("Change the dates: " + "; ".join(b.message for b in wrong_dates) + ".")
+    st.stop()
+
 try:
     visitor = visitor_details(organisations, exchanges, query["visitor_id"], rulebook)
+    own = visitor["visitor_country"]
+    if own in query["countries"]:  # the form cannot drop it from the list before the visitor is submitted
+        st.caption(f"{rulebook.country_name(own)} is left out of the preferred countries: a host is in "
+                   "another country than the visitor.")
+        query["countries"] = [code for code in query["countries"] if code != own]
     suggestions = host_matcher(store).suggest(query["objectives"], **visitor, sectors=query["sectors"],
                                               ecosystems=query["ecosystems"],
                                               countries=query["countries"], start=query["start"], end=query["end"])
 except VisitedAlready as error:
-    st.info(f"{labels[query['visitor_id']]}: {error}.")
+    st.info(plain(f"{labels[query['visitor_id']]}: {error}."))
     st.stop()
 except CxError as error:
-    st.warning(f"{str(error)[0].upper()}{str(error)[1:]}.")
+    st.warning(plain(f"{str(error)[0].upper()}{str(error)[1:]}."))
     st.stop()
 
-st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {labels[query['visitor_id']]}")
+st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {plain(labels[query['visitor_id']])}")
 st.plotly_chart(charts.host_suggestions_map(suggestions, visitor["visitor_location"], country_shapes()),
                 key="suggestions_map")
 
 for rank, host in enumerate(suggestions.itertuples(), start=1):
     with st.container(border=True, key=f"host_{host.id}"):
         heading, action = st.columns([4, 1])
-        heading.markdown(f"**{rank}. {host.name}** · {host.city or ''} ({rulebook.country_name(host.country)})")
+        heading.markdown(f"**{rank}. {plain(host.name)}** · {plain(host.city or '')} "
+                         f"({rulebook.country_name(host.country)})")
         reasons = ", ".join(host.reasons) or "similar wording"
-        heading.progress(float(host.score), text=f"match {host.score:.2f}: {reasons}")
+        heading.progress(float(host.score), text=f"match {host.score:.2f}: {plain(reasons)}")
         facts = []
         if pd.notna(host.distance_km):
             facts.append(f"{host.distance_km:,.0f} km away")
@@ -93,7 +104,13 @@ for rank, host in enumerate(suggestions.itertuples(), start=1):
             facts.append(f"{host.working_days} working days")
         if pd.notna(host.lump_sum_eur):
             halved = f", halved because {host.halving_reason}" if pd.notna(host.halved) and host.halved else ""
-            facts.append(f"lump sum {euros(host.lump_sum_eur)}{halved}")
+            indicative = (f" (indicative: {rulebook.country_name(host.country)}'s ceiling is not published)"
+                          if rulebook.countries.at[host.country, "indicative"] else "")
+            facts.append(f"lump sum {euros(host.lump_sum_eur)}{halved}{indicative}")
+        elif pd.isna(host.distance_km):
+            unplaced = "the host's city" if visitor["visitor_location"] is not None else "the visitor's city"
+            facts.append(f"distance and lump sum unknown: {unplaced} could not be placed, and the lump sum is "
+                         f"halved under {rulebook.halve_under_km:g} km")
         heading.caption(" · ".join(facts))
         if action.button("Request this exchange", key=f"request_{host.id}"):
             try:
@@ -102,8 +119,18 @@ for rank, host in enumerate(suggestions.itertuples(), start=1):
                                                start=query["start"], end=query["end"],
                                                objectives=asked, activities=query["activities"])
             except BrokenRules as broken:
-                st.error("The exchange was not requested: " + "; ".join(b.message for b in broken.breaches) + ".")
+                st.error(plain("The exchange was not requested: " + "; ".join(b.message for b in broken.breaches) + "."))
             except CxError as error:
-                st.error(f"The exchange was not requested: {error}.")
+                st.error(plain(f"The exchange was not requested: {error}."))
             else:
-                st.success(f"Exchange {exchange_id} requested with {host.name}; the partnership will review it.")
+                st.success(plain(f"Exchange {exchange_id} requested with {host.name}; the partnership will review it."))
+
+mine = cached(visitor_exchanges, store, visitor_id=query["visitor_id"])
+st.subheader("Your requests and exchanges")
+if mine.empty:
+    st.caption("None yet: the exchanges requested above will show here with their status.")
+else:
+    st.dataframe(mine, hide_index=True, key="visitor_exchanges",
+                 column_config={"lump_sum_eur": st.column_config.NumberColumn("lump sum (EUR)", format="%d"),
+                                "start_date": st.column_config.DateColumn("first day"),
+                                "end_date": st.column_config.DateColumn("last day")})

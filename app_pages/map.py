@@ -16,7 +16,7 @@ options = cached(uptake.filter_options, store)
 if options["first_day"] is None:
     stop_without_data("There are no exchanges yet.")
 
-filters = sidebar_filters(options)
+filters = sidebar_filters(options, page="map")
 shade = st.radio("Shade countries by exchanges", ["hosted", "sent"], horizontal=True, key="shade",
                  bind="query-params")
 layers = cached(uptake.map_layers, store, filters=filters.as_dict())

@@ -16,7 +16,7 @@ options = cached(uptake.filter_options, store)
 if options["first_day"] is None:
     stop_without_data("There are no exchanges yet.")
 
-filters = sidebar_filters(options)
+filters = sidebar_filters(options, page="uptake")
 view = cached(uptake.dashboard, store, filters=filters.as_dict())
 figures = view["headline"]
 now = figures["current"]

@@ -552,7 +552,8 @@ def results_excel(simulation: Simulation) -> bytes:
 
 
 def cost_plan(plan: pd.DataFrame, rulebook: Rulebook | None = None) -> pd.DataFrame:
-    """The exact lump sum of each planned exchange, and why it is halved.
+    """The exact lump sum of each planned exchange, why it is halved, and whether its ceiling is
+    published or indicative.
 
     `plan` has host_country, start, end, and either distance_km or the visitor's and host's
     places (visitor_city, visitor_country, host_city), located with the offline gazetteer. Raises BadPlan naming every bad row
@@ -604,6 +605,9 @@ def cost_plan(plan: pd.DataFrame, rulebook: Rulebook | None = None) -> pd.DataFr
         ceiling_eur=money["ceiling_eur"],
         lump_sum_eur=money["lump_sum_eur"],
         halving_reason=rulebook.halving_reasons(money, plan["distance_km"]),
+        # Whether the call publishes the host country's ceiling: an indicative one needs confirming.
+        ceiling_figure=np.where(rulebook.countries["indicative"].reindex(plan["host_country"]).fillna(True).to_numpy(),
+                                "indicative", "published"),
     )
 
 

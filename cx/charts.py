@@ -6,6 +6,7 @@ because plotly's geo traces fetch their base map from a CDN and draw nothing off
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -67,11 +68,17 @@ def money_over_time(table: pd.DataFrame, envelope_eur: int | None = None) -> go.
 SCENARIO_COLOURS = ("#2171b5", "#d94801", "#238b45", "#6a51a3")
 
 
+def _typed(text) -> str:
+    """Text people typed (a name, a city), for a plotly label: plotly reads `<b>`, `<a href>` and
+    `&amp;` in text as markup, so they are escaped to show as typed."""
+    return html.escape(str(text), quote=False)
+
+
 def budget_distribution(totals: dict[str, np.ndarray], envelope_eur: int) -> go.Figure:
     """The simulated total cost of one or more scenarios (overlaid histograms) against the envelope."""
     figure = go.Figure()
     for (name, values), colour in zip(totals.items(), SCENARIO_COLOURS * 2):
-        figure.add_histogram(x=values, name=name, opacity=0.6 if len(totals) > 1 else 0.85, nbinsx=60,
+        figure.add_histogram(x=values, name=_typed(name), opacity=0.6 if len(totals) > 1 else 0.85, nbinsx=60,
                              histnorm="probability", marker_color=colour)
     figure.add_vline(x=envelope_eur, line_dash="dash", line_color="#444",
                      annotation_text=f"envelope EUR {envelope_eur:,}", annotation_position="top")
@@ -122,7 +129,7 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
         figure.add_trace(go.Scattermap(lat=[visitor_location[0]], lon=[visitor_location[1]], mode="markers",
                                        marker=dict(size=14, color="#d94801"), name="visitor",
                                        hovertemplate="the visitor<extra></extra>"))
-    hover = [f"{rank}. {name}<br>{city or ''} {country} · score {score:.2f}"
+    hover = [f"{rank}. {_typed(name)}<br>{_typed(city or '')} {country} · score {score:.2f}"
              for rank, name, city, country, score in zip(range(1, len(placed) + 1), placed["name"], placed["city"],
                                                          placed["country"], placed["score"])]
     figure.add_trace(go.Scattermap(lat=placed["lat"], lon=placed["lon"], mode="markers", name="hosts",
@@ -180,7 +187,7 @@ def partnership_progress(table: pd.DataFrame) -> go.Figure:
     table = table.sort_values("share_of_target", ascending=False, na_position="first")
     share = table["share_of_target"].fillna(0)
     figure = go.Figure(go.Bar(
-        x=share * 100, y=table["partnership"], orientation="h",
+        x=share * 100, y=table["partnership"].map(_typed), orientation="h",
         marker_color=[ON_TRACK if s >= 1 else LAGGING if s < share.median() else "#4292c6" for s in share],
         customdata=table[["completed", "target_exchanges"]],
         text=[f"{c:,} / {t:,}" for c, t in zip(table["completed"], table["target_exchanges"])], textposition="auto",
@@ -270,7 +277,8 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
         lats, lons, texts = [], [], []
         for row in group.itertuples(index=False):
             path_lats, path_lons = geodesic_path(row.visitor_lat, row.visitor_lon, row.host_lat, row.host_lon, arc_points)
-            text = f"{row.visitor_city} ({row.visitor_country}) → {row.host_city} ({row.host_country}): {row.exchanges:,}"
+            text = (f"{_typed(row.visitor_city)} ({row.visitor_country}) → {_typed(row.host_city)} "
+                    f"({row.host_country}): {row.exchanges:,}")
             lats += [*path_lats, None]
             lons += [*path_lons, None]
             texts += [text] * len(path_lats) + [None]
@@ -282,7 +290,7 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
         figure.add_trace(go.Scattermap(
             lat=side["lat"], lon=side["lon"], mode="markers", name=name,
             marker=dict(size=4 + 3 * side[column].pow(0.5), color=colour, opacity=0.8),
-            text=side["city"] + " (" + side["country"] + "): " + side["hosted"].astype(str) + " hosted, "
+            text=side["city"].map(_typed) + " (" + side["country"] + "): " + side["hosted"].astype(str) + " hosted, "
             + side["sent"].astype(str) + " sent", hoverinfo="text"))
     figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55), height=680,
                          margin=dict(l=0, r=0, t=40, b=0), legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),

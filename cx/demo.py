@@ -2,7 +2,30 @@
 countries, and exchanges from 2020 to today that obey the rulebook, plus a handful of deliberate
 rule breaks so that the data-quality views have something to find.
 
-Demo data is for trying the app; tests of real behaviour build their own small fixtures.
+Shaped on what the scheme has published (cited so that a budget scenario learnt from the demo's
+history is plausible):
+- Most exchanges are group missions: a cluster takes several of its members to one host region
+  together, e.g. a partnership's "CXC mission to Portugal" (clamtex.eu/faq-page) or EXTRATEX's
+  mission of 22 people from 5 countries visiting 7 companies around one Czech cluster
+  (tex4im.eu, September 2021). Here 3 in 4 exchanges travel in a mission of 2 to 8 visitors of one
+  partnership, mostly from one country, to hosts in one city; the rest are individual stays.
+- Missions last three to four working days, the minimum of "at least three full working days at the
+  host" (clamtex.eu/clusterxchange); the published lump sums are EUR 390 for 3 days and EUR 780 for
+  5 (clamtex.eu/faq-page), so most lump sums are halved. Individual stays run longer, up to a month.
+- Physical exchanges began in mid-2021, after a year of virtual ones that earned no lump sum
+  (80 virtual exchanges by June 2021, clustercollaboration.eu webinar recap of 9 June 2021): the
+  pandemic months hold few stays. About 100 exchanges per partnership (domain.md), 13 partnerships
+  in the pilot (clustercollaboration.eu, December 2021).
+- At the default size (1,500 exchange requests from 2020 to a few months ahead, at a steady pace)
+  about 1,150 exchanges are completed and EUR 835,000 committed, an average lump sum near EUR 700;
+  the call's period 2020-2022 (target 600, envelope EUR 660,000) holds about 350 of them and
+  EUR 250,000, the pandemic having slowed the pilot; later years stand for the scheme's next
+  phases (bench/demo.py prints these figures). Requests that do not go ahead (rejected, cancelled,
+  a member dropping out of a mission) are kept, as real data has them.
+
+Everything is drawn with whole-array numpy operations (per country or per status at most), so
+100,000 exchanges build in seconds. Demo data is for trying the app; tests of real behaviour build
+their own small fixtures.
 """
 
 from __future__ import annotations
@@ -30,6 +53,17 @@ SYLLABLES = ("al", "be", "cor", "da", "el", "fa", "gen", "hy", "in", "jo", "ka",
              "pra", "qui", "ro", "sa", "te", "ul", "ve", "wo", "xa", "ze", "tek", "via", "lux", "nova", "tri")
 PARTNERSHIP_PREFIXES = ("EuroCluster", "ClusterXchange", "ECCP", "Interregional", "Twin Transition", "Value Chain")
 FIRST_DAY = np.datetime64("2020-01-06")
+# The pandemic months, when exchanges were virtual (no lump sum): few physical stays start then.
+PANDEMIC = (np.datetime64("2020-03-15"), np.datetime64("2021-07-01"))
+
+MAX_PARTNERSHIPS = 30
+# Share of exchanges travelling in a group mission, the missions' sizes, and working days at the host.
+MISSION_SHARE = 0.75
+MISSION_SIZES = {2: 0.15, 3: 0.25, 4: 0.25, 5: 0.15, 6: 0.1, 8: 0.1}
+MISSION_DAYS = {3: 0.5, 4: 0.38, 5: 0.12}
+INDIVIDUAL_DAYS = {3: 0.1, 4: 0.1, 5: 0.3, 6: 0.05, 8: 0.1, 10: 0.15, 15: 0.12, 20: 0.08}
+# Within a mission: the share of visitors at the lead host, the others at another host of its city.
+AT_LEAD_HOST = 0.5
 
 
 def _pick(rng, items, size=None, p=None):
@@ -38,8 +72,8 @@ def _pick(rng, items, size=None, p=None):
     return [items[i] for i in chosen] if size is not None else items[chosen]
 
 
-def _company(rng) -> str:
-    return "".join(_pick(rng, SYLLABLES, rng.integers(2, 4))).capitalize()
+def _choice(rng, shares: dict, size: int) -> np.ndarray:
+    return rng.choice(np.array(list(shares)), size=size, p=np.array(list(shares.values())) / sum(shares.values()))
 
 
 def partnerships(rng, count: int) -> pd.DataFrame:
@@ -57,13 +91,37 @@ def partnerships(rng, count: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _profile(rng, kind, city, country_name, ecosystems) -> tuple[str, str]:
+class _Draws:
+    """Uniform draws made in one array, read row by row: text built per organisation costs no
+    generator call per word."""
+
+    def __init__(self, rng, rows: int, per_row: int):
+        self.values, self.column = rng.random((rows, per_row)), 0
+        self.row = self.values[0]
+
+    def at(self, row: int) -> _Draws:
+        self.row, self.column = self.values[row], 0
+        return self
+
+    def pick(self, items):
+        value = self.row[self.column % len(self.row)]
+        self.column += 1
+        return items[int(value * len(items))]
+
+
+def _numbered(prefix: str, count: int) -> np.ndarray:
+    """Ids such as O00042, as wide as the largest number needs, so that they sort in order."""
+    return np.char.add(prefix, np.char.zfill(np.arange(1, count + 1).astype(str), max(5, len(str(count)))))
+
+
+def _company(draw: _Draws) -> str:
+    return "".join(draw.pick(SYLLABLES) for _ in range(draw.pick((2, 3)))).capitalize()
+
+
+def _profile(draw: _Draws, kind, city, country_name, ecosystems) -> tuple[str, str]:
     """A description and a sectors list written from the ecosystems' vocabulary."""
-    terms = []
-    for ecosystem in ecosystems:
-        terms += _pick(rng, ECOSYSTEMS[ecosystem], 2)
-    terms = list(dict.fromkeys(terms))
-    objective = _pick(rng, OBJECTIVES)
+    terms = list(dict.fromkeys(draw.pick(ECOSYSTEMS[e]) for e in ecosystems for _ in range(2)))
+    objective = draw.pick(OBJECTIVES)
     openings = {
         "cluster organisation": f"A cluster organisation in {city}, {country_name}, bringing together companies, "
                                 f"research and public partners in {', '.join(terms[:-1]) or terms[0]}"
@@ -75,7 +133,7 @@ def _profile(rng, kind, city, country_name, ecosystems) -> tuple[str, str]:
         "other": f"Based in {city}, {country_name}, we work with cluster members on {' and '.join(terms[:2])}.",
     }
     ecosystem_text = " and ".join(e.lower() for e in ecosystems)
-    closing = _pick(rng, (
+    closing = draw.pick((
         f"Our members want to {objective} across the {ecosystem_text} ecosystem.",
         f"We are open to visitors who want to {objective} and see {terms[-1]} in practice.",
         f"We host exchanges on {terms[0]} and help visitors {objective}.",
@@ -91,76 +149,152 @@ def organisations(rng, count: int, partnership_table: pd.DataFrame, rulebook: Ru
     cities = cities[~cities["name"].str.contains(r"\d")]
     largest = cities.groupby("country")["population"].rank(ascending=False) <= 3
     cities = cities[(cities["population"] >= 40_000) | largest]
+    # Only the place a city's name finds (of two towns of one name, the larger): imports locate it again.
+    cities = cities[places.locate_many(cities["name"], cities["country"])[0] == cities["lat"]].reset_index(drop=True)
     size = cities.groupby("country")["population"].sum().reindex(countries).fillna(1e5)
     weights = np.sqrt(size.to_numpy())
-    country_of = _pick(rng, countries, count, p=weights / weights.sum())
-    kinds = _pick(rng, KIND_SHARES, count, p=list(KIND_SHARES.values()))
-    ecosystem_names = list(ECOSYSTEMS)
-    by_country = {c: g for c, g in cities.groupby("country")}
-    rows = []
-    days_open = (np.datetime64(today) - FIRST_DAY).astype(int)
-    for number, (country, kind) in enumerate(zip(country_of, kinds), start=1):
-        local = by_country[country]
+    country_of = np.array(countries)[rng.choice(len(countries), count, p=weights / weights.sum())]
+    place = np.zeros(count, dtype="int64")
+    for country, local in cities.groupby("country"):
+        rows = np.flatnonzero(country_of == country)
         p = local["population"].to_numpy(dtype=float) ** 0.7
-        place = local.iloc[rng.choice(len(local), p=p / p.sum())]
-        partnership = partnership_table.iloc[rng.integers(len(partnership_table))]
-        ecosystems = list(partnership["ecosystems"][: rng.integers(1, 3)])
-        if rng.random() < 0.3:
-            ecosystems.append(_pick(rng, ecosystem_names))
-        ecosystems = sorted(set(ecosystems))
-        city, country_name = place["name"], rulebook.country_name(country)
-        main_term = _pick(rng, ECOSYSTEMS[ecosystems[0]])
-        name = {
-            "cluster organisation": f"{city} {main_term.title()} Cluster",
-            "SME": f"{_company(rng)} {LEGAL_FORMS.get(country, 'Ltd')}",
-            "scaling-up support organisation": f"{city} {_pick(rng, SUPPORT_KINDS)}",
-            "other": _pick(rng, OTHER_KINDS).format(city=city, name=_company(rng)),
-        }[kind]
-        description, sectors = _profile(rng, kind, city, country_name, ecosystems)
-        rows.append({
-            "id": f"O{number:05d}",
-            "name": name,
-            "kind": kind,
-            "country": country,
-            "city": city,
-            "lat": float(place["lat"]),
-            "lon": float(place["lon"]),
-            "partnership_id": partnership["id"],
-            "ecosystems": ecosystems,
-            "sectors": sectors,
-            "description": description,
-            "can_host": bool(rng.random() < HOST_SHARES[kind]),
-            "can_visit": kind != "other",
-            "contact_name": f"Contact {number}",
-            "contact_email": f"contact{number}@example.org",
-            "registered_on": (FIRST_DAY + int(rng.integers(0, days_open))).astype(dt.date),
-        })
-    return pd.DataFrame(rows)
+        place[rows] = local.index.to_numpy()[rng.choice(len(local), len(rows), p=p / p.sum())]
+    kinds = _choice(rng, KIND_SHARES, count)
+    partnership = rng.integers(len(partnership_table), size=count)
+    kept = rng.integers(1, 3, count)
+    extra = np.where(rng.random(count) < 0.3, rng.integers(len(ECOSYSTEMS), size=count), -1)
+    ecosystem_names = list(ECOSYSTEMS)
+    of_partnership = partnership_table["ecosystems"].tolist()
+    ecosystems = [sorted(set(of_partnership[p][:k] + ([ecosystem_names[e]] if e >= 0 else [])))
+                  for p, k, e in zip(partnership, kept, extra)]
+    city = cities["name"].to_numpy()[place]
+    country_names = {c: rulebook.country_name(c) for c in countries}
+    draw = _Draws(rng, count, 16)
+    names, descriptions, sectors = [], [], []
+    for row, (kind, town, country, chosen) in enumerate(zip(kinds, city, country_of, ecosystems)):
+        draw.at(row)
+        main_term = draw.pick(ECOSYSTEMS[chosen[0]])
+        names.append({
+            "cluster organisation": lambda: f"{town} {main_term.title()} Cluster",
+            "SME": lambda: f"{_company(draw)} {LEGAL_FORMS.get(country, 'Ltd')}",
+            "scaling-up support organisation": lambda: f"{town} {draw.pick(SUPPORT_KINDS)}",
+            "other": lambda: draw.pick(OTHER_KINDS).format(city=town, name=_company(draw)),
+        }[kind]())
+        description, terms = _profile(draw, kind, town, country_names[country], chosen)
+        descriptions.append(description)
+        sectors.append(terms)
+    number = np.arange(1, count + 1).astype(str)
+    days_open = int((np.datetime64(today) - FIRST_DAY).astype(int))
+    return pd.DataFrame({
+        "id": _numbered("O", count),
+        "name": names,
+        "kind": kinds,
+        "country": country_of,
+        "city": city,
+        "lat": cities["lat"].to_numpy(dtype=float)[place],
+        "lon": cities["lon"].to_numpy(dtype=float)[place],
+        "partnership_id": partnership_table["id"].to_numpy()[partnership],
+        "ecosystems": ecosystems,
+        "sectors": sectors,
+        "description": descriptions,
+        "can_host": rng.random(count) < pd.Series(kinds).map(HOST_SHARES).to_numpy(),
+        "can_visit": kinds != "other",
+        "contact_name": np.char.add("Contact ", number),
+        "contact_email": np.char.add(np.char.add("contact", number), "@example.org"),
+        "registered_on": (FIRST_DAY + rng.integers(0, days_open, count)).astype("datetime64[s]"),
+    })
 
 
 def _start_days(rng, count: int, today: dt.date) -> np.ndarray:
-    """Stay starts from 2020 to a few months ahead, growing over time, with the pandemic dip."""
+    """Stay starts from 2020 to a few months ahead at a steady, slowly growing pace, with few
+    during the pandemic."""
     span = (np.datetime64(today) + 120 - FIRST_DAY).astype(int)
-    offsets = np.sort(rng.random(count * 3) ** 0.7 * span).astype(int)
-    days = FIRST_DAY + offsets
-    pandemic = (days >= np.datetime64("2020-03-15")) & (days < np.datetime64("2021-07-01"))
+    days = FIRST_DAY + (rng.random(count * 3) ** 0.85 * span).astype(int)
+    pandemic = (days >= PANDEMIC[0]) & (days < PANDEMIC[1])
     keep = ~pandemic | (rng.random(len(days)) < 0.25)
-    days = rng.permutation(days[keep])[:count]
-    return np.busday_offset(days, 0, roll="forward")
+    return np.busday_offset(days[keep][:count], 0, roll="forward")
 
 
-def _status(rng, start: pd.Timestamp, end: pd.Timestamp, today: dt.date) -> str:
-    today = pd.Timestamp(today)
-    if start > today:
-        return _pick(rng, ("requested", "approved", "cancelled", "rejected"), p=(0.4, 0.5, 0.05, 0.05))
-    if end >= today:
-        return "ongoing"
-    age = (today - end).days
-    if age < 14:
-        return _pick(rng, ("completed", "reported"), p=(0.7, 0.3))
-    if age < 45:
-        return _pick(rng, ("completed", "reported", "paid"), p=(0.1, 0.4, 0.5))
-    return _pick(rng, ("paid", "cancelled", "rejected", "reported", "completed"), p=(0.86, 0.05, 0.05, 0.025, 0.015))
+def _by_country(countries: np.ndarray):
+    """(country, row positions) for each distinct country."""
+    codes, uniques = pd.factorize(pd.Series(countries))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return [(country, order[bounds[i]:bounds[i + 1]]) for i, country in enumerate(uniques)]
+
+
+def _stays(starts: np.ndarray, days: np.ndarray, host_countries: np.ndarray,
+           rulebook: Rulebook) -> tuple[np.ndarray, np.ndarray]:
+    """First and last day at the host: `days` working days of the host country, ending early on the
+    last working day within one month where holidays would stretch the stay past it."""
+    first, last = np.empty_like(starts), np.empty_like(starts)
+    for country, rows in _by_country(host_countries):
+        holidays = public_holidays(country)
+        first[rows] = np.busday_offset(starts[rows], 0, roll="forward", holidays=holidays)
+        end = np.busday_offset(first[rows], days[rows] - 1, roll="forward", holidays=holidays)
+        within = np.busday_offset(first[rows] + rulebook.max_calendar_days - 1, 0, roll="backward", holidays=holidays)
+        last[rows] = np.minimum(end, within)
+    return first, last
+
+
+def _missions(rng, count: int) -> np.ndarray:
+    """The mission number of each exchange; an individual stay is a mission of one."""
+    mean = np.average(list(MISSION_SIZES), weights=list(MISSION_SIZES.values()))
+    # A draw is a mission with the probability that puts MISSION_SHARE of exchanges in missions.
+    chance = MISSION_SHARE / (mean * (1 - MISSION_SHARE) + MISSION_SHARE)
+    sizes = np.where(rng.random(count) < chance, _choice(rng, MISSION_SIZES, count), 1)
+    return np.repeat(np.arange(count), sizes)[:count]
+
+
+def _hosts_abroad(rng, host: np.ndarray, visitor_country: np.ndarray, hosts: pd.DataFrame) -> np.ndarray:
+    """Hosts drawn again, from all hosts, wherever the host is in the visitor's country."""
+    country = hosts["country"].to_numpy()
+    while (same := country[host] == visitor_country).any():
+        host[same] = rng.integers(len(hosts), size=int(same.sum()))
+    return host
+
+
+def _lead_hosts(rng, visitors: pd.DataFrame, hosts: pd.DataFrame) -> np.ndarray:
+    """A host per mission (given its first visitor): 3 in 4 share one of the visitor's ecosystems."""
+    host = rng.integers(len(hosts), size=len(visitors))
+    first_ecosystem = np.array([e[int(u * len(e))] for e, u in zip(visitors["ecosystems"], rng.random(len(visitors)))])
+    shared = rng.random(len(visitors)) < 0.75
+    host_ecosystems = hosts["ecosystems"].tolist()
+    for ecosystem in ECOSYSTEMS:
+        pool = np.array([i for i, e in enumerate(host_ecosystems) if ecosystem in e])
+        rows = np.flatnonzero(shared & (first_ecosystem == ecosystem))
+        if len(pool) and len(rows):
+            host[rows] = pool[rng.integers(len(pool), size=len(rows))]
+            # Abroad within the ecosystem where a few draws allow it; else abroad at all.
+            for _ in range(5):
+                same = hosts["country"].to_numpy()[host[rows]] == visitors["country"].to_numpy()[rows]
+                host[rows[same]] = pool[rng.integers(len(pool), size=int(same.sum()))]
+    return _hosts_abroad(rng, host, visitors["country"].to_numpy(), hosts)
+
+
+def _hosts_in_city(rng, lead: np.ndarray, hosts: pd.DataFrame) -> np.ndarray:
+    """For each lead host, the lead itself or another host of its city (one region per mission)."""
+    city = pd.factorize(hosts["country"] + "|" + hosts["city"].fillna(""))[0]
+    order = np.argsort(city, kind="stable")
+    start = np.searchsorted(city[order], city)
+    size = np.bincount(city)[city]
+    other = order[start[lead] + (rng.random(len(lead)) * size[lead]).astype(int)]
+    return np.where(rng.random(len(lead)) < AT_LEAD_HOST, lead, other)
+
+
+def _statuses(rng, start: np.ndarray, end: np.ndarray, today: dt.date) -> np.ndarray:
+    """Where each exchange stands today: requests ahead, stays under way, and older ones mostly paid,
+    some rejected or cancelled."""
+    today = np.datetime64(today)
+    age = (today - end).astype(int)
+    size = len(start)
+    return np.select(
+        [start > today, end >= today, age < 14, age < 45],
+        [rng.choice(["requested", "approved", "cancelled", "rejected"], size, p=(0.4, 0.5, 0.05, 0.05)),
+         "ongoing",
+         rng.choice(["completed", "reported"], size, p=(0.7, 0.3)),
+         rng.choice(["completed", "reported", "paid"], size, p=(0.1, 0.4, 0.5))],
+        rng.choice(["paid", "cancelled", "rejected", "reported", "completed"], size, p=(0.82, 0.07, 0.07, 0.025, 0.015)))
 
 
 PATHS = {
@@ -175,76 +309,98 @@ PATHS = {
 }
 
 
-def _events(rng, exchange) -> list[dict]:
-    """The audit trail that led to the exchange's status, with plausible dates."""
-    start, end = pd.Timestamp(exchange["start_date"]), pd.Timestamp(exchange["end_date"])
-    requested = pd.Timestamp(exchange["created_at"])
+def _events(rng, table: pd.DataFrame) -> pd.DataFrame:
+    """The audit trail that led to each exchange's status, with plausible dates, built per step of
+    the workflow over all exchanges at once."""
+    count = len(table)
+    day = pd.to_timedelta(1, unit="D")
+    requested = pd.to_datetime(table["created_at"]).to_numpy()
+    start, end = table["start_date"].to_numpy(), table["end_date"].to_numpy()
+    decided = requested + rng.integers(3, 20, count) * day
+    reported = end + rng.integers(3, 15, count) * day
     when = {
-        "requested": requested,
-        "approved": requested + pd.Timedelta(days=int(rng.integers(3, 20))),
-        "rejected": requested + pd.Timedelta(days=int(rng.integers(3, 20))),
-        "cancelled": min(start - pd.Timedelta(days=2), requested + pd.Timedelta(days=30)),
-        "ongoing": start,
-        "completed": end + pd.Timedelta(days=1),
-        "reported": end + pd.Timedelta(days=int(rng.integers(3, 15))),
+        "requested": requested, "approved": decided, "rejected": decided,
+        "cancelled": np.minimum(start - 2 * day, requested + 30 * day),
+        "ongoing": start, "completed": end + day, "reported": reported,
+        "paid": reported + rng.integers(2, 10, count) * day,
     }
-    when["paid"] = when["reported"] + pd.Timedelta(days=int(rng.integers(2, 10)))
-    path = PATHS[exchange["status"]]
-    return [
-        {"exchange_id": exchange["id"], "changed_at": when[new] + pd.Timedelta(hours=9 + int(rng.integers(0, 8))),
-         "from_status": old, "to_status": new,
-         "changed_by": "visitor" if new == "requested" else f"partnership {exchange['partnership_id']}"}
-        for old, new in zip([None, *path[:-1]], path)
-    ]
+    status = table["status"].to_numpy()
+    by = np.char.add("partnership ", table["partnership_id"].to_numpy().astype(str))
+    steps = []
+    for final, path in PATHS.items():
+        rows = np.flatnonzero(status == final)
+        for step, (old, new) in enumerate(zip([None, *path[:-1]], path)):
+            steps.append(pd.DataFrame({
+                "exchange_id": table["id"].to_numpy()[rows],
+                "changed_at": when[new][rows] + rng.integers(9, 17, len(rows)) * pd.to_timedelta(1, unit="h"),
+                "from_status": old, "to_status": new,
+                "changed_by": "visitor" if new == "requested" else by[rows],
+                "_row": rows, "_step": step,
+            }))
+    events = pd.concat(steps, ignore_index=True).sort_values(["_row", "_step"], kind="stable")
+    return events.drop(columns=["_row", "_step"]).reset_index(drop=True)
 
 
 def exchanges(rng, count: int, orgs: pd.DataFrame, rulebook: Rulebook, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    visitors = orgs[orgs["can_visit"]]
-    hosts = orgs[orgs["can_host"]]
-    visitor_rows = rng.choice(len(visitors), size=count, replace=count > len(visitors))
-    starts = _start_days(rng, count, today)
-    ecosystem_names = list(ECOSYSTEMS)
-    in_ecosystem = np.array([[name in e for name in ecosystem_names] for e in hosts["ecosystems"]])
-    host_countries = hosts["country"].to_numpy()
-    rows = []
-    for number, (v, start) in enumerate(zip(visitor_rows, starts), start=1):
-        visitor = visitors.iloc[v]
-        abroad = host_countries != visitor["country"]
-        shared = in_ecosystem[:, [ecosystem_names.index(e) for e in visitor["ecosystems"]]].any(axis=1)
-        pool = np.flatnonzero(abroad & shared) if rng.random() < 0.75 and (abroad & shared).any() else np.flatnonzero(abroad)
-        host = hosts.iloc[rng.choice(pool)]
-        days = int(rng.choice([3, 4, 5, 5, 5, 6, 7, 8, 10, 10, 12, 15, 20]))
-        holidays = public_holidays(host["country"])
-        start = np.busday_offset(start, 0, roll="forward", holidays=holidays)
-        end = np.busday_offset(start, days - 1, roll="forward", holidays=holidays)
-        # Holidays can stretch a long stay past one month: end it on the last working day within it.
-        end = min(end, np.busday_offset(start + rulebook.max_calendar_days - 1, 0, roll="backward", holidays=holidays))
-        rows.append({
-            "id": f"X{number:05d}",
-            "visitor_id": visitor["id"], "host_id": host["id"],
-            "start_date": start, "end_date": end,
-            "visitor_lat": visitor["lat"], "visitor_lon": visitor["lon"],
-            "host_lat": host["lat"], "host_lon": host["lon"], "host_country": host["country"],
-            "partnership_id": visitor["partnership_id"],
-            "objectives": f"{_pick(rng, OBJECTIVES).capitalize()}: {host['sectors'].split('; ')[0]} "
-                          f"with {host['name']}.",
-            "activities": sorted(set(_pick(rng, ACTIVITIES, rng.integers(1, 4)))),
-        })
-    table = pd.DataFrame(rows)
-    table[["start_date", "end_date"]] = table[["start_date", "end_date"]].astype("datetime64[s]")
-    table["status"] = [_status(rng, s, e, today) for s, e in zip(table["start_date"], table["end_date"])]
-    # A visitor visits once: a repeated visitor keeps only requests that did not go ahead.
-    repeated = table.duplicated("visitor_id")
-    table.loc[repeated, "status"] = _pick(rng, ("rejected", "cancelled"), int(repeated.sum()))
-    table["distance_km"] = distance_km(table["visitor_lat"], table["visitor_lon"], table["host_lat"], table["host_lon"])
+    visitors = orgs[orgs["can_visit"]].reset_index(drop=True)
+    hosts = orgs[orgs["can_host"]].reset_index(drop=True)
+    # Visitors in the order of their partnership and country, so that consecutive exchanges, and so
+    # a mission, are mostly one partnership's members from one country.
+    visitor = rng.choice(len(visitors), size=count, replace=count > len(visitors))
+    visitor = visitor[np.lexsort((rng.random(count), visitors["country"].to_numpy()[visitor],
+                                  visitors["partnership_id"].to_numpy()[visitor]))]
+    mission = _missions(rng, count)
+    missions = int(mission.max()) + 1
+    first_of = np.searchsorted(mission, np.arange(missions))
+    lead = _lead_hosts(rng, visitors.iloc[visitor[first_of]].reset_index(drop=True), hosts)[mission]
+    visitor_country = visitors["country"].to_numpy()[visitor]
+    host = _hosts_abroad(rng, _hosts_in_city(rng, lead, hosts), visitor_country, hosts)
+    host_country = hosts["country"].to_numpy()[host]
+
+    alone = np.bincount(mission) == 1
+    days = np.where(alone, _choice(rng, INDIVIDUAL_DAYS, missions), _choice(rng, MISSION_DAYS, missions))
+    starts = _start_days(rng, missions, today)
+    # However small the demo, every partnership has a mission awaiting its decision, and one mission
+    # is under way today.
+    shuffled = rng.permutation(missions)
+    organiser = visitors["partnership_id"].to_numpy()[visitor[first_of]]
+    awaiting = shuffled[np.unique(organiser[shuffled], return_index=True)[1]]
+    starts[awaiting] = np.datetime64(today) + rng.integers(30, 90, len(awaiting))
+    others = np.setdiff1d(shuffled, awaiting)
+    if len(others):
+        starts[rng.choice(others)] = np.busday_offset(np.datetime64(today), -1, roll="backward")
+    # A mission's members share its dates (in working days of their host's country).
+    start, end = _stays(starts[mission], days[mission], host_country, rulebook)
+
+    table = pd.DataFrame({
+        "visitor_id": visitors["id"].to_numpy()[visitor], "host_id": hosts["id"].to_numpy()[host],
+        "start_date": start.astype("datetime64[s]"), "end_date": end.astype("datetime64[s]"),
+        "host_country": host_country, "partnership_id": visitors["partnership_id"].to_numpy()[visitor],
+        "distance_km": distance_km(visitors["lat"].to_numpy()[visitor], visitors["lon"].to_numpy()[visitor],
+                                   hosts["lat"].to_numpy()[host], hosts["lon"].to_numpy()[host]),
+    })
+    objective = np.array([o.capitalize() for o in OBJECTIVES])[rng.integers(len(OBJECTIVES), size=count)]
+    first_sector = hosts["sectors"].str.split("; ").str[0].to_numpy()[host]
+    table["objectives"] = pd.Series(objective) + ": " + first_sector + " with " + hosts["name"].to_numpy()[host] + "."
+    chosen, kept = rng.integers(len(ACTIVITIES), size=(count, 3)), rng.integers(1, 4, count)
+    table["activities"] = [sorted({ACTIVITIES[i] for i in row[:k]}) for row, k in zip(chosen.tolist(), kept)]
+    table["status"] = np.where(np.isin(mission, awaiting), "requested", _statuses(rng, start, end, today))
+    # A member may drop out of a mission; a visitor visits once, so a repeated visitor keeps only
+    # requests that did not go ahead.
+    dropped = (rng.random(count) < 0.03) & ~alone[mission]
+    repeated = pd.Series(visitor).duplicated().to_numpy() | dropped
+    table.loc[repeated, "status"] = rng.choice(["rejected", "cancelled"], int(repeated.sum()))
     money = rulebook.lump_sums(table.assign(start=table["start_date"], end=table["end_date"]))
     table["working_days"] = money["working_days"]
     table["halved"] = money["halved"]
     table["lump_sum_eur"] = money["lump_sum_eur"]
-    lead = rng.integers(20, 90, size=count)
-    table["created_at"] = pd.to_datetime(table["start_date"]) - pd.to_timedelta(lead, unit="D")
-    table["created_at"] = table["created_at"].clip(upper=pd.Timestamp(today))
-    events = pd.DataFrame([event for _, row in table.iterrows() for event in _events(rng, row)])
+    # Each member requests on its own day, some weeks before the mission.
+    lead_days = rng.integers(20, 90, size=count)
+    table["created_at"] = (table["start_date"] - pd.to_timedelta(lead_days, unit="D")).clip(upper=pd.Timestamp(today))
+    # Numbered in the order of the requests, as a registry numbers them.
+    table = table.sort_values("created_at", kind="stable").reset_index(drop=True)
+    table.insert(0, "id", _numbered("X", count))
+    events = _events(rng, table)
     table["updated_at"] = events.groupby("exchange_id")["changed_at"].max().reindex(table["id"]).to_numpy()
     return table, events
 
@@ -281,7 +437,8 @@ def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int 
     rng = np.random.default_rng(seed)
     today = today or dt.date.today()
     rulebook = rulebook or load_rulebook()
-    partnership_table = partnerships(rng, max(4, round(exchange_count / 100)))
+    # About 100 exchanges per partnership, but a programme of dozens of partnerships, not thousands.
+    partnership_table = partnerships(rng, min(MAX_PARTNERSHIPS, max(4, round(exchange_count / 100))))
     orgs = organisations(rng, organisation_count, partnership_table, rulebook, gazetteer(), today)
     table, events = exchanges(rng, exchange_count, orgs, rulebook, today)
     _break_rules(rng, orgs, table)

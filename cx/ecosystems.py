@@ -2,7 +2,17 @@
 
 Each ecosystem carries a small vocabulary of its technologies and value chains; the demo writes
 organisation profiles from it, and people recognise their own field in it when they filter.
+Other names of the ecosystems and of the organisation kinds (those EU documents use) are data:
+`data/rules/aliases.csv`, with the source of each.
 """
+
+from functools import lru_cache
+
+import pandas as pd
+
+from cx import DATA_DIR
+
+ALIASES_FILE = DATA_DIR / "rules" / "aliases.csv"
 
 ECOSYSTEMS: dict[str, list[str]] = {
     "Aerospace & Defence": [
@@ -80,3 +90,12 @@ OBJECTIVES = (
     "consolidate European value chains",
     "find partners for joint projects",
 )
+
+
+@lru_cache(maxsize=None)
+def aliases(field: str) -> dict[str, str]:
+    """Other names of the ecosystems (`field="ecosystem"`) or organisation kinds (`"kind"`), each
+    with the name cx stores it under."""
+    table = pd.read_csv(ALIASES_FILE, dtype=str)
+    table = table[table["field"] == field]
+    return dict(zip(table["alias"], table["canonical"]))

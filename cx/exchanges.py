@@ -8,6 +8,7 @@ sessions approving two exchanges of the same visitor at once cannot both succeed
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from contextlib import contextmanager
@@ -97,7 +98,7 @@ class UnknownExchange(CxError):
 
 def _organisation(con, organisation_id: str, role: str) -> dict:
     row = con.execute(
-        "SELECT id, name, country, lat, lon, can_visit, can_host FROM organisations WHERE id = ?", [organisation_id]
+        "SELECT id, name, city, country, lat, lon, can_visit, can_host FROM organisations WHERE id = ?", [organisation_id]
     ).df()
     if row.empty:
         raise UnknownOrganisation(role, organisation_id)
@@ -111,8 +112,10 @@ def _visits_taken(con, visitor_id: str, rulebook: Rulebook, other_than: str | No
     ).fetchone()[0]
 
 
-def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None):
-    """The breaches of a planned stay, and its working days, distance and lump sum."""
+def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None, freezing=False):
+    """The breaches of a planned stay, and its working days, distance and lump sum.
+
+    `freezing` (at approval) also needs the distance: it decides whether the lump sum is halved."""
     visitor, host = _organisation(con, visitor_id, "visitor"), _organisation(con, host_id, "host")
     breaches = rulebook.check_exchange(visitor["country"], host["country"], start, end,
                                        visits_taken=_visits_taken(con, visitor_id, rulebook, other_than))
@@ -121,20 +124,59 @@ def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None):
     if not host["can_host"]:
         breaches.append(Breach("may_not_host", f"{host['name']} is not registered as a host"))
     distance = float(distance_km(visitor["lat"], visitor["lon"], host["lat"], host["lon"]))
+    if freezing and np.isnan(distance):
+        unplaced = " and ".join(f"{o['name']} ({o['city']})" for o in (visitor, host) if pd.isna(o["lat"]))
+        breaches.append(Breach("unplaced", f"the distance that decides halving is unknown: {unplaced} could not be "
+                                           "placed; give its latitude and longitude on the Data page, then approve"))
     money = rulebook.lump_sums(pd.DataFrame({"host_country": [host["country"]], "start": [start], "end": [end],
                                              "distance_km": [distance]})).iloc[0]
     return breaches, distance, money
 
 
+def _started_already(start, today: dt.date) -> list[Breach]:
+    start = pd.Timestamp(start).date()
+    if start >= today:
+        return []
+    return [Breach("started_already", f"the stay would start on {start}, before today ({today}); "
+                                      "request a stay that has not started")]
+
+
+def date_breaches(start, end, *, rulebook: Rulebook | None = None, today: dt.date | None = None) -> list[Breach]:
+    """What is wrong with a planned stay's dates at any host: the Find a host form checks them
+    before listing hosts, so no host is offered for dates that a request would refuse."""
+    rulebook = rulebook or load_rulebook()
+    breaches = rulebook.check_dates(start, end)
+    return breaches + (_started_already(start, today or dt.date.today()) if not breaches else [])
+
+
+def _request_breaches(con, visitor_id, host_id, start, end, today: dt.date) -> list[Breach]:
+    """What makes a new request pointless whatever the call's rules: a stay that has started, or
+    one that overlaps a request of the same visitor to the same host still under way."""
+    breaches = _started_already(start, today)
+    start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+    same = con.execute(
+        """SELECT e.id, e.status, e.start_date, e.end_date, h.name FROM exchanges e JOIN organisations h ON h.id = e.host_id
+           WHERE e.visitor_id = ? AND e.host_id = ? AND e.status NOT IN ('rejected', 'cancelled')
+             AND e.start_date <= ? AND e.end_date >= ? ORDER BY e.start_date LIMIT 1""",
+        [visitor_id, host_id, end, start]).fetchone()
+    if same:
+        breaches.append(Breach("requested_already", f"the visitor already asked {same[4]} for these dates: "
+                                                    f"exchange {same[0]} ({same[2]} to {same[3]}) is {same[1]}"))
+    return breaches
+
+
 def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end, objectives: str = "",
-                     activities=(), by: str = "visitor", rulebook: Rulebook | None = None) -> str:
+                     activities=(), by: str = "visitor", rulebook: Rulebook | None = None,
+                     today: dt.date | None = None) -> str:
     """Store a requested exchange after the rulebook's checks; returns its id.
 
-    Raises BrokenRules with every broken rule, and stores nothing, when the stay is not allowed."""
+    Raises BrokenRules with every broken rule, and stores nothing, when the stay is not allowed,
+    has started before `today` (default: the real one), or repeats a pending request."""
     rulebook = rulebook or load_rulebook()
     exchange_id = f"X-{uuid.uuid4().hex[:10]}"
     with workflow_lock(store), store.transaction() as con:
         breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook)
+        breaches += _request_breaches(con, visitor_id, host_id, start, end, today or dt.date.today())
         if breaches:
             raise BrokenRules(breaches)
         con.execute(
@@ -143,16 +185,29 @@ def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end,
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)""",
             [exchange_id, visitor_id, host_id, pd.Timestamp(start).date(), pd.Timestamp(end).date(),
              int(money["working_days"]), None if np.isnan(distance) else distance, objectives, list(activities),
-             int(money["lump_sum_eur"]), bool(money["halved"])],
+             # Without the distance the lump sum is not known yet (approval refuses to freeze it).
+             None if np.isnan(distance) else int(money["lump_sum_eur"]),
+             None if np.isnan(distance) else bool(money["halved"])],
         )
         con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) "
                     "VALUES (?, NULL, 'requested', ?)", [exchange_id, by])
     return exchange_id
 
 
+def _too_early(exchange_id: str, to_status: str, start: dt.date, end: dt.date, today: dt.date) -> str | None:
+    """Why the calendar does not allow `to_status` yet: a stay is ongoing from its first day and
+    completed from its last (None when it may move)."""
+    if to_status == "ongoing" and start > today:
+        return f"exchange {exchange_id} starts on {start}; it can be ongoing from that day (today is {today})"
+    if to_status == "completed" and end > today:
+        return f"exchange {exchange_id} ends on {end}; it can be completed from that day (today is {today})"
+    return None
+
+
 def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
-                  rulebook: Rulebook | None = None) -> None:
-    """Move an exchange to `to_status` if the workflow allows it, and record who did it.
+                  rulebook: Rulebook | None = None, today: dt.date | None = None) -> None:
+    """Move an exchange to `to_status` if the workflow and the calendar (`today`, default the
+    real one) allow it, and record who did it.
 
     Approval re-checks the rulebook (the visit-once rule above all) and freezes the lump sum."""
     rulebook = rulebook or load_rulebook()
@@ -164,11 +219,13 @@ def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
         if row is None:
             raise UnknownExchange(exchange_id)
         visitor_id, host_id, start, end, status = row
-        reason = refusal(exchange_id, status, to_status)
+        reason = refusal(exchange_id, status, to_status) or _too_early(exchange_id, to_status, start, end,
+                                                                         today or dt.date.today())
         if reason:
             raise InvalidTransition(reason)
         if to_status == "approved":
-            breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook, other_than=exchange_id)
+            breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook, other_than=exchange_id,
+                                                freezing=True)
             if breaches:
                 raise BrokenRules(breaches)
             con.execute("UPDATE exchanges SET working_days = ?, distance_km = ?, lump_sum_eur = ?, halved = ? "
@@ -188,7 +245,7 @@ def history(store: Store, exchange_id: str) -> pd.DataFrame:
 
 def partnership_exchanges(store: Store, partnership_id: str) -> pd.DataFrame:
     """The exchanges a partnership guides: those whose visitor or host registered through it,
-    in workflow order of status, then by first day. `side` says whose partnership it is (the
+    in workflow order of status, then the latest first day first. `side` says whose partnership it is (the
     visitor's partnership pays the lump sum)."""
     return store.query(
         """
@@ -199,10 +256,19 @@ def partnership_exchanges(store: Store, partnership_id: str) -> pd.DataFrame:
         LEFT JOIN organisations v ON v.id = e.visitor_id
         LEFT JOIN organisations h ON h.id = e.host_id
         WHERE v.partnership_id = $p OR h.partnership_id = $p
-        ORDER BY array_position($order, e.status), e.start_date, e.id
+        ORDER BY array_position($order, e.status), e.start_date DESC, e.id
         """,
         {"p": partnership_id, "order": list(ORDER)},
     )
+
+
+def visitor_exchanges(store: Store, visitor_id: str) -> pd.DataFrame:
+    """The visitor's own exchanges, latest first day first: what it has asked for and where each stands."""
+    return store.query(
+        """SELECT e.id, e.status, h.name AS host, h.country AS host_country, e.start_date, e.end_date,
+                  e.lump_sum_eur
+           FROM exchanges e LEFT JOIN organisations h ON h.id = e.host_id
+           WHERE e.visitor_id = ? ORDER BY e.start_date DESC, e.id""", [visitor_id])
 
 
 def by_status(exchanges: pd.DataFrame) -> pd.DataFrame:

@@ -42,6 +42,15 @@ def to_csv_bytes(table: pd.DataFrame) -> bytes:
     return neutralise(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
+def sheet_name(name: str) -> str:
+    """A sheet name within Excel's 31 characters, cut after a whole word ("Exchanges stalled past
+    a deadline" becomes "Exchanges stalled past a", not "…past a deadli")."""
+    if len(name) <= 31:
+        return name
+    words = name[:32].rsplit(" ", 1)[0].rstrip(" ,;:–-")
+    return words if 0 < len(words) <= 31 else name[:31]
+
+
 def to_excel_bytes(tables: pd.DataFrame | dict[str, pd.DataFrame], sheet: str = "data") -> bytes:
     """An .xlsx workbook with one sheet per table (a single table goes in `sheet`), formulas
     neutralised; time zones are dropped (Excel has none)."""
@@ -53,5 +62,5 @@ def to_excel_bytes(tables: pd.DataFrame | dict[str, pd.DataFrame], sheet: str = 
             for column in table.columns:
                 if isinstance(table[column].dtype, pd.DatetimeTZDtype):
                     table[column] = table[column].dt.tz_localize(None)
-            table.to_excel(writer, sheet_name=name[:31], index=False)
+            table.to_excel(writer, sheet_name=sheet_name(name), index=False)
     return buffer.getvalue()

@@ -34,7 +34,7 @@ from pandera import Check
 from rapidfuzz import process
 
 from cx import DATA_DIR
-from cx.ecosystems import ECOSYSTEMS
+from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
 from cx.exchanges import ORDER, reachable, workflow_lock
 from cx.export import FORMULA_STARTS
@@ -73,7 +73,7 @@ class Field:
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "partnerships": (
-        Field("id", "text", True, "The partnership's unique id; re-importing a row with the same id updates it.", "P01"),
+        Field("id", "text", True, "The partnership's unique id; re-importing a row with the same id updates it.", "EX-P1"),
         Field("name", "text", True, "The partnership's name.", "EuroCluster Digital Partnership 1"),
         Field("ecosystems", "list", False, "Industrial ecosystems it covers, separated by ';' (the 14 of the EU "
               "industrial strategy, e.g. 'Digital; Health').", "Digital; Electronics"),
@@ -81,7 +81,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "organisations": (
         Field("id", "text", True, "The organisation's unique id; re-importing a row with the same id updates it.",
-              "O00001"),
+              "EX-O1"),
         Field("name", "text", True, "The organisation's name.", "Porto Digital Cluster"),
         Field("kind", "text", True, "One of: " + ", ".join(ORGANISATION_KINDS) + " ('other': large companies, "
               "public authorities, universities, training providers; they may only host).", "cluster organisation"),
@@ -92,8 +92,9 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("lat", "number", False, "Latitude in degrees, for places the gazetteer does not know "
               "(give lon too).", ""),
         Field("lon", "number", False, "Longitude in degrees (with lat).", ""),
-        Field("partnership_id", "text", False, "The id of the partnership it registered through (must exist).", "P01"),
-        Field("ecosystems", "list", False, "Its industrial ecosystems, separated by ';'.", "Digital"),
+        Field("partnership_id", "text", False, "The id of the partnership it registered through (must exist).", "EX-P1"),
+        Field("ecosystems", "list", False, "Its industrial ecosystems, separated by ';' (other names EU documents "
+              "use, such as 'Renewable Energy', are stored under cx's: data/rules/aliases.csv).", "Digital"),
         Field("sectors", "text", False, "Sectors and technologies, free text.", "cybersecurity; cloud computing"),
         Field("description", "text", False, "Its profile, as visitors will read it.", "A cluster of software firms."),
         Field("can_host", "boolean", False, "yes or no (default yes).", "yes"),
@@ -107,9 +108,9 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "exchanges": (
         Field("id", "text", True, "The exchange's unique id; re-importing a row with the same id updates it.",
-              "X00001"),
-        Field("visitor_id", "text", True, "The id of the visiting organisation (must be in cx already).", "O00001"),
-        Field("host_id", "text", True, "The id of the host organisation, in another eligible country.", "O00002"),
+              "EX-X1"),
+        Field("visitor_id", "text", True, "The id of the visiting organisation (must be in cx already).", "EX-O1"),
+        Field("host_id", "text", True, "The id of the host organisation, in another eligible country.", "EX-O2"),
         Field("start_date", "date", True, "First day at the host (travel excluded), YYYY-MM-DD.", "2026-03-02"),
         Field("end_date", "date", True, "Last day at the host, YYYY-MM-DD; 3 working days to one month.",
               "2026-03-06"),
@@ -492,7 +493,28 @@ def ecosystem_key(name: str) -> str:
     return " ".join(text.replace("and", "&").split())
 
 
-ECOSYSTEM_NAMES = {ecosystem_key(name): name for name in ECOSYSTEMS}
+ECOSYSTEM_NAMES = {**{ecosystem_key(alias): name for alias, name in aliases("ecosystem").items()},
+                   **{ecosystem_key(name): name for name in ECOSYSTEMS}}
+KIND_NAMES = {**{alias.casefold(): kind for alias, kind in aliases("kind").items()},
+              **{kind.casefold(): kind for kind in ORGANISATION_KINDS}}
+
+
+def _kinds(values: pd.Series) -> pd.Series:
+    """Organisation kinds under the names cx uses (another spelling or an alias: data/rules/aliases.csv)."""
+    return values.map(lambda value: KIND_NAMES.get(" ".join(value.split()).casefold(), value))
+
+
+def _renamed(frame: pd.DataFrame) -> dict[str, int]:
+    """Kinds and ecosystems the file names otherwise than cx ('Renewable Energy' → 'Energy –
+    Renewables'), with the rows that do: the import report tells, for information."""
+    pairs = []
+    if "kind" in frame:
+        pairs += list(zip(frame["kind"], _kinds(frame["kind"])))
+    if "ecosystems" in frame:
+        pairs += [(part, ECOSYSTEM_NAMES[ecosystem_key(part)]) for parts in _split_list(frame["ecosystems"])
+                  for part in parts if ecosystem_key(part) in ECOSYSTEM_NAMES]
+    counts = pd.Series([f"{given!r} → {name!r}" for given, name in pairs if given and given != name], dtype=object)
+    return counts.value_counts(sort=False).to_dict()
 
 
 def _ecosystems(values: pd.Series) -> pd.Series:
@@ -566,7 +588,7 @@ def schema(kind: str, rulebook: Rulebook) -> pa.DataFrameSchema:
         if spec.name == "id":
             checks.append(Check(lambda s: ~s.duplicated(keep="first") | (s == ""), name="duplicate_id"))
         if spec.name == "kind":
-            checks.append(_check(lambda s: s.isin(ORGANISATION_KINDS), "kind"))
+            checks.append(_check(lambda s: _kinds(s).isin(ORGANISATION_KINDS), "kind"))
         if spec.name == "status":
             checks.append(_check(lambda s: s.str.casefold().isin(STATUSES), "status"))
         if spec.name == "country":
@@ -629,6 +651,8 @@ def _typed(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
             out[spec.name] = values.str.upper()
         elif spec.name == "status":
             out[spec.name] = values.str.casefold().replace("", "requested")
+        elif spec.name == "kind":
+            out[spec.name] = _kinds(values)
         else:
             out[spec.name] = values.where(values != "", None).astype(object)
     return out
@@ -661,7 +685,7 @@ def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazettee
         findings.append(_finding(row, "lat" if pd.isna(typed.at[row, "lat"]) else "lon", "",
                                  "half_coordinates", "give both lat and lon, or neither"))
     lat, lon = places.locate_many(typed["city"], typed["country"])
-    stored = store.query("SELECT id, city, country, lat, lon FROM organisations WHERE list_contains(?, id)",
+    stored = store.query("SELECT id, city, country, lat, lon FROM organisations WHERE id IN (SELECT unnest(?))",
                          [typed["id"].tolist()]).set_index("id").reindex(typed["id"]).set_axis(typed.index)
     same_place = (stored["city"] == typed["city"]) & (stored["country"] == typed["country"]) & stored["lat"].notna()
     unplaced = np.isnan(lat) & same_place.to_numpy(dtype=bool)
@@ -696,7 +720,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
         typed["status"] = "requested"
     ids = sorted(set(typed["visitor_id"].dropna()) | set(typed["host_id"].dropna()))
     orgs = store.query("SELECT id, country, lat, lon, can_host, can_visit FROM organisations "
-                       "WHERE list_contains(?, id)", [ids]).set_index("id")
+                       "WHERE id IN (SELECT unnest(?))", [ids]).set_index("id")
     for role in ("visitor", "host"):
         column = f"{role}_id"
         missing = ~typed[column].isin(orgs.index)
@@ -712,7 +736,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                      f"{ability}"))
     # An import may carry an exchange forward through several steps at once (the IT tool saw them),
     # never back: an older file must not undo what happened since.
-    before = store.query("SELECT id, status FROM exchanges WHERE list_contains(?, id)",
+    before = store.query("SELECT id, status FROM exchanges WHERE id IN (SELECT unnest(?))",
                          [typed["id"].tolist()]).set_index("id")["status"]
     for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
         old = before.get(exchange_id)
@@ -727,7 +751,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     # A visit is taken by the visitor's other exchanges in a taken status, in cx or in this file.
     taken_statuses = list(rulebook.taken_statuses)
     stored = store.query("SELECT id, visitor_id FROM exchanges WHERE list_contains(?, status) "
-                         "AND list_contains(?, visitor_id)", [taken_statuses, ids])
+                         "AND visitor_id IN (SELECT unnest(?))", [taken_statuses, ids])
     stored = stored[~stored["id"].isin(typed["id"])]
     in_file = typed[typed["status"].isin(taken_statuses)]
     taken = (stored["visitor_id"].value_counts().add(in_file["visitor_id"].value_counts(), fill_value=0))
@@ -760,7 +784,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                  f"{host.at[row, 'country']}{why}); the file's amount is kept", "flagged"))
     # A lump sum is frozen at approval: an exchange stored as approved or later keeps its amount
     # (and halving) unless the file gives one.
-    frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE list_contains(?, id) "
+    frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE id IN (SELECT unnest(?)) "
                          "AND list_contains(?, status)", [typed["id"].tolist(), taken_statuses]).set_index("id")
     keep = given.isna() & typed["id"].isin(frozen.index)
     given = given.where(~keep, typed["id"].map(frozen["lump_sum_eur"]).astype("Int64"))
@@ -771,38 +795,36 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
 
 # --- comparing with what is stored -------------------------------------------------------------
 
-def _canonical(value):
-    """A value in a form that compares equal whether it came from the file or from DuckDB."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return tuple(str(v) for v in value)
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, (pd.Timestamp, dt.datetime)):
-        return pd.Timestamp(value).date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return round(float(value), 6)
-    return str(value)
+def _comparable(values: pd.Series, kind: str) -> pd.Series:
+    """A column of the field type `kind` in a form that compares equal whether it came from the file
+    or from DuckDB: lists as joined text, dates as days, numbers rounded, everything missing as NA."""
+    if kind == "list":
+        return values.map(lambda v: "\x1f".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else None,
+                          na_action="ignore").astype("string")
+    if kind == "date":
+        return pd.to_datetime(values, errors="coerce").dt.normalize()
+    if kind in ("integer", "number"):
+        return pd.to_numeric(values, errors="coerce").astype("Float64").round(6)
+    if kind == "boolean":
+        return values.astype("boolean")
+    return values.astype("string")
 
 
-def _changes(rows: pd.DataFrame, stored: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """For each row, 'added', 'updated' or 'unchanged' against the stored row of the same id."""
-    outcome = pd.Series("added", index=rows.index, dtype=object)
-    stored = stored.set_index("id")
-    for row, record in rows.iterrows():
-        if record["id"] not in stored.index:
+def _changes(kind: str, rows: pd.DataFrame, stored: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """For each row, 'added', 'updated' or 'unchanged' against the stored row of the same id: one
+    merge on id and one comparison per column, not a comparison per cell."""
+    types = {f.name: f.type for f in FIELDS[kind]}
+    old = rows[["id"]].merge(stored, on="id", how="left", indicator=True)
+    same = np.ones(len(rows), dtype=bool)
+    for column in columns:
+        if column == "id":
             continue
-        old = stored.loc[record["id"]]
-        same = all(_canonical(record[c]) == _canonical(old[c]) for c in columns if c != "id")
-        outcome[row] = "unchanged" if same else "updated"
-    return outcome
+        new_values = _comparable(rows[column].reset_index(drop=True), types[column])
+        old_values = _comparable(old[column], types[column])
+        equal = new_values.eq(old_values).fillna(False).to_numpy(dtype=bool)
+        same &= equal | (new_values.isna() & old_values.isna()).to_numpy()
+    added = (old["_merge"] == "left_only").to_numpy()
+    return pd.Series(np.where(added, "added", np.where(same, "unchanged", "updated")), index=rows.index, dtype=object)
 
 
 def _upsert(con, table: str, rows: pd.DataFrame, columns: list[str]) -> None:
@@ -853,6 +875,7 @@ def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places,
     present = [f.name for f in FIELDS[kind] if f.name in frame.columns and not f.computed]
     bad = {f["row"] for f in findings}
     rows = pd.DataFrame() if missing_column else _typed(kind, frame.loc[~frame.index.isin(bad)])
+    report.details["renamed"] = _renamed(frame.loc[~frame.index.isin(bad)])
     if len(rows):
         progress(0.3, "Checking places, references and rules")
         if kind == "organisations":
@@ -875,8 +898,11 @@ def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places,
     rows = rows.loc[~rows.index.isin(rejected_rows)] if len(rows) else rows
     if not len(rows):
         return report
-    stored = store.query(f'SELECT * FROM "{kind}" WHERE list_contains(?, id)', [rows["id"].tolist()])
-    outcome = _changes(rows, stored, present)
+    # Only the compared columns (and status, for the audit trail), found by a hash join on id: a
+    # list_contains(?, id) filter compares every stored row with every id of the file.
+    wanted = ", ".join(f'"{c}"' for c in dict.fromkeys(["id", *present, *(["status"] if kind == "exchanges" else [])]))
+    stored = store.query(f'SELECT {wanted} FROM "{kind}" WHERE id IN (SELECT unnest(?))', [rows["id"].tolist()])
+    outcome = _changes(kind, rows, stored, present)
     report.added = int((outcome == "added").sum())
     report.updated = int((outcome == "updated").sum())
     report.unchanged = int((outcome == "unchanged").sum())

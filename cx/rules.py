@@ -212,6 +212,18 @@ class Rulebook:
         unsorted[order] = np.arange(len(order))
         return days[unsorted], weekdays[unsorted] - days[unsorted]
 
+    def quiet_week(self, after: dt.date, weeks: int = 12) -> dt.date:
+        """The Monday of the first week from `after` on whose weekdays no eligible country has a
+        public holiday (else, within `weeks`, the one with fewest): a default stay that no host
+        country shortens, so no lump sum is halved by the calendar alone."""
+        monday = after + dt.timedelta(days=(7 - after.weekday()) % 7)
+        mondays = np.array([monday + dt.timedelta(weeks=w) for w in range(weeks)], dtype="datetime64[D]")
+        hit = np.zeros(weeks, dtype="int64")
+        for country in self.eligible_countries:
+            days = public_holidays(country)
+            hit += np.searchsorted(days, mondays + 5) - np.searchsorted(days, mondays)
+        return mondays[int(np.argmin(hit))].astype(dt.date)
+
     def halved_short(self, working_days) -> np.ndarray:
         """Whether each stay is halved for having too few working days."""
         return np.asarray(working_days) < self.halve_under_working_days
@@ -325,26 +337,50 @@ class Rulebook:
         add((visitor == host) & (visitor != ""), "same_country",
             lambda i: f"the visitor and the host are both in {visitor[i]}; they must be in different countries")
         add(~dated, "missing_dates", lambda i: "the stay needs a first and a last day at the host")
-        add(dated & (end < start), "end_before_start",
-            lambda i: f"the stay ends ({end[i]}) before it starts ({start[i]})")
+        add(dated & (end < start), "end_before_start", lambda i: _ends_before_it_starts(start[i], end[i]))
         add(dated & (end >= start) & (days < self.min_working_days), "too_short",
             lambda i: f"the stay has {days[i]} working days in {host[i]}"
             + (f" ({on_holidays[i]} public holiday{'s' if on_holidays[i] != 1 else ''})" if on_holidays[i] else "")
             + f"; the minimum is {self.min_working_days}")
-        add(dated & (calendar_days > self.max_calendar_days), "too_long",
-            lambda i: f"the stay lasts {calendar_days[i]} calendar days; the maximum is one month "
-            f"({self.max_calendar_days} days)")
+        add(dated & (calendar_days > self.max_calendar_days), "too_long", lambda i: self._too_long(calendar_days[i]))
         add(taken >= self.visits_per_visitor, "visited_already",
             lambda i: f"the visitor already has {int(taken[i])} approved or completed exchange"
             f"{'s' if taken[i] != 1 else ''}; a visitor may visit {self.visits_per_visitor} time"
             f"{'s' if self.visits_per_visitor != 1 else ''} in the scheme")
         return pd.DataFrame(found, columns=["row", "rule", "message"])
 
+    def _too_long(self, calendar_days: int) -> str:
+        return f"the stay lasts {calendar_days} calendar days; the maximum is one month ({self.max_calendar_days} days)"
+
+    def check_dates(self, start, end) -> list[Breach]:
+        """The rules a stay's dates break whatever the host: a form checks them before listing hosts.
+
+        Working days are counted Monday to Friday here; a host country's public holidays can only
+        take days away, so they are checked per host (`check_exchanges`)."""
+        first, last = as_days([start])[0], as_days([end])[0]
+        if np.isnat(first) or np.isnat(last):
+            return [Breach("missing_dates", "the stay needs a first and a last day at the host")]
+        if last < first:
+            return [Breach("end_before_start", _ends_before_it_starts(first, last))]
+        breaches = []
+        weekdays = int(np.busday_count(first, last + 1))
+        if weekdays < self.min_working_days:
+            breaches.append(Breach("too_short", f"the stay has {weekdays} weekday{'s' * (weekdays != 1)} "
+                                                f"(Monday to Friday); the minimum is {self.min_working_days} working days"))
+        calendar_days = int((last - first).astype("int64")) + 1
+        if calendar_days > self.max_calendar_days:
+            breaches.append(Breach("too_long", self._too_long(calendar_days)))
+        return breaches
+
     def check_exchange(self, visitor_country: str, host_country: str, start, end, visits_taken: int = 0) -> list[Breach]:
         """Every rule one planned exchange breaks (empty when it is fine)."""
         frame = pd.DataFrame({"visitor_country": [visitor_country], "host_country": [host_country],
                               "start": [start], "end": [end], "visits_taken": [visits_taken]})
         return [Breach(rule, message) for rule, message in self.check_exchanges(frame)[["rule", "message"]].itertuples(index=False)]
+
+
+def _ends_before_it_starts(start, end) -> str:
+    return f"the stay ends ({end}) before it starts ({start})"
 
 
 @lru_cache(maxsize=4)

@@ -7,10 +7,17 @@ draw, and every figure can be checked against an independent computation in test
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from functools import partial
+from functools import partial, wraps
+from typing import Iterator
 
+import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cx.ecosystems import ECOSYSTEMS
 from cx.rules import load_rulebook
@@ -120,13 +127,120 @@ class Filters:
         return replace(self, start=self.start - dt.timedelta(days=days), end=self.start - dt.timedelta(days=1))
 
 
-def _exchange_scope(filters: Filters, *, since_start: bool = True, hosts: bool = True,
-                    name: str = "x") -> tuple[str, dict]:
-    """A `WITH x AS (...)` clause: the filtered exchanges joined with both organisations.
+# --- the joined copy the views read ----------------------------------------------------------
 
-    With `since_start=False` the period's start is ignored (cumulative figures to its end). With
-    `hosts=False` the host's columns are left out, and so is the join with the host when no filter
-    needs it (DuckDB does not drop an unused join, and it costs as much as the rest of a query)."""
+# Every exchange with its visitor's and host's columns (what nearly every view filters and groups),
+# and whether it crosses ecosystems (a list comparison per row, paid once per copy, not per query).
+FACTS = """
+    SELECT e.id, e.visitor_id, e.host_id, e.start_date, e.end_date, e.working_days, e.distance_km,
+           e.status, e.lump_sum_eur, e.halved, e.updated_at,
+           v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
+           v.lat AS visitor_lat, v.lon AS visitor_lon, v.kind AS visitor_kind,
+           v.partnership_id, v.ecosystems AS visitor_ecosystems,
+           h.country AS host_country, h.city AS host_city,
+           h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,
+           NOT list_has_any(v.ecosystems, h.ecosystems) AS crosses_ecosystems
+    FROM exchanges e
+    LEFT JOIN organisations v ON v.id = e.visitor_id
+    LEFT JOIN organisations h ON h.id = e.host_id"""
+ORGANISATION_COLUMNS = ("id, name, kind, country, city, lat, lon, partnership_id, ecosystems, can_host, can_visit, "
+                        "registered_on")
+KEPT_COPIES = 2  # databases whose joined copy stays in memory (a session looks at one)
+
+
+class _Joined(Store):
+    """An in-memory copy of what the Uptake views read, with every exchange joined to its two
+    organisations once (`exchange_facts`; `exchanges` is a view of it) instead of in each of the
+    dozen queries of a page: the joins were most of their time. The rulebook's lump sum and
+    checks, which no filter changes, are applied here once too (`rules_lump_sum_eur`, `breaches`).
+    It answers for the file as it was when `version` was taken, and is built again when the file
+    changes (`joined`)."""
+
+    def __init__(self, store: Store, version: tuple):
+        super().__init__(store.path)
+        self.version = version
+        with store.connect() as con:
+            con.begin()  # one snapshot of the three tables
+            tables = {"exchange_facts": con.sql(FACTS).to_arrow_table(),
+                      "organisations": con.sql(f"SELECT {ORGANISATION_COLUMNS} FROM organisations").to_arrow_table(),
+                      "partnerships": con.sql("SELECT * FROM partnerships").to_arrow_table()}
+            con.rollback()
+        lump_sums, tables["breaches"] = _rules_applied(tables["exchange_facts"])
+        tables["exchange_facts"] = tables["exchange_facts"].append_column("rules_lump_sum_eur", pa.array(lump_sums))
+        self._memory = duckdb.connect(":memory:")
+        for name, table in tables.items():
+            self._memory.register("_cx_copy", table)
+            self._memory.execute(f"CREATE TABLE {name} AS SELECT * FROM _cx_copy")
+            self._memory.unregister("_cx_copy")
+        self._memory.execute("CREATE VIEW exchanges AS SELECT * FROM exchange_facts")
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        cursor = self._memory.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+
+def _rules_applied(facts: pa.Table) -> tuple[np.ndarray, pd.DataFrame]:
+    """What the rulebook gives for every exchange, once per copy since it does not depend on the
+    filters: the lump sum, and every rule broken by an exchange going ahead (`position` keeps the
+    checks' order: by rule, then by exchange id). A visitor's visits taken count all its exchanges."""
+    rulebook = load_rulebook()
+    x = facts.select(["id", "visitor_id", "status", "visitor_country", "host_country", "start_date", "end_date",
+                      "distance_km"]).to_pandas()
+    x = x.assign(start=x["start_date"], end=x["end_date"])
+    lump_sums = rulebook.lump_sums(x)["lump_sum_eur"].to_numpy()
+    taken = x["status"].isin(rulebook.taken_statuses).astype("int64")
+    x["visits_taken"] = taken.groupby(x["visitor_id"], dropna=False).transform("sum") - taken
+    x = x[~x["status"].isin(WITHDRAWN)].sort_values("id", ignore_index=True)  # the findings show those going ahead
+    found = rulebook.check_exchanges(x)
+    return lump_sums, pd.DataFrame({"exchange_id": x["id"].to_numpy()[found["row"].to_numpy(dtype="int64")],
+                                    "position": np.arange(len(found)), "rule": found["rule"].to_numpy(dtype=object),
+                                    "message": found["message"].to_numpy(dtype=object)})
+
+
+_COPIES: OrderedDict = OrderedDict()
+_COPYING = threading.Lock()
+
+
+def _version(store: Store) -> tuple:
+    """What changes whenever the database does: the file's and its write-ahead log's time and size."""
+    sizes = [p.stat().st_size if p.exists() else -1 for p in (store.path, store.path.with_name(store.path.name + ".wal"))]
+    return store.modified(), *sizes
+
+
+def joined(store: Store) -> _Joined:
+    """The store's joined copy, built again when the file has changed since (one build at a time:
+    sessions arriving meanwhile wait for it rather than build their own)."""
+    if isinstance(store, _Joined):
+        return store
+    version = _version(store)
+    with _COPYING:
+        copy = _COPIES.get(store.path)
+        if copy is None or copy.version != version:
+            _COPIES.pop(store.path, None)  # free the stale copy before building the new one
+            copy = _COPIES[store.path] = _Joined(store, version)
+        _COPIES.move_to_end(store.path)
+        while len(_COPIES) > KEPT_COPIES:
+            _COPIES.popitem(last=False)
+    return copy
+
+
+def _on_joined(view):
+    """A view that runs on the store's joined copy."""
+    @wraps(view)
+    def run(store: Store, *args, **kwargs):
+        return view(joined(store), *args, **kwargs)
+    return run
+
+
+def _exchange_scope(filters: Filters, *, since_start: bool = True, name: str = "x") -> tuple[str, dict]:
+    """A `WITH x AS (...)` clause: the filtered exchanges with both organisations' columns (from
+    `exchange_facts`, the joined copy every view reads: see `_Joined`).
+
+    With `since_start=False` the period's start is ignored (cumulative figures to its end)."""
     conditions, parameters = [], {}
 
     def where(condition: str, **values):
@@ -134,37 +248,25 @@ def _exchange_scope(filters: Filters, *, since_start: bool = True, hosts: bool =
         parameters.update(values)
 
     if filters.start and since_start:
-        where("e.start_date >= $start", start=filters.start)
+        where("start_date >= $start", start=filters.start)
     if filters.end:
-        where("e.start_date <= $end", end=filters.end)
+        where("start_date <= $end", end=filters.end)
     if filters.partnerships:
-        where("list_contains($partnerships, v.partnership_id)", partnerships=list(filters.partnerships))
+        where("list_contains($partnerships, partnership_id)", partnerships=list(filters.partnerships))
     if filters.visitor_countries:
-        where("list_contains($visitor_countries, v.country)", visitor_countries=list(filters.visitor_countries))
+        where("list_contains($visitor_countries, visitor_country)", visitor_countries=list(filters.visitor_countries))
     if filters.host_countries:
-        where("list_contains($host_countries, h.country)", host_countries=list(filters.host_countries))
+        where("list_contains($host_countries, host_country)", host_countries=list(filters.host_countries))
     if filters.ecosystems:
-        where("(list_has_any(v.ecosystems, $ecosystems) OR list_has_any(h.ecosystems, $ecosystems))",
+        where("(list_has_any(visitor_ecosystems, $ecosystems) OR list_has_any(host_ecosystems, $ecosystems))",
               ecosystems=list(filters.ecosystems))
     if filters.kinds:
-        where("list_contains($kinds, v.kind)", kinds=list(filters.kinds))
+        where("list_contains($kinds, visitor_kind)", kinds=list(filters.kinds))
     if filters.statuses:
-        where("list_contains($statuses, e.status)", statuses=list(filters.statuses))
-    host_columns = """h.name AS host_name, h.country AS host_country, h.city AS host_city,
-                   h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,""" if hosts else ""
-    host_join = ("LEFT JOIN organisations h ON h.id = e.host_id"
-                 if hosts or filters.host_countries or filters.ecosystems else "")
+        where("list_contains($statuses, status)", statuses=list(filters.statuses))
     sql = f"""
         WITH {name} AS (
-            SELECT e.id, e.visitor_id, e.host_id, e.start_date, e.end_date, e.working_days, e.distance_km,
-                   e.status, e.lump_sum_eur, e.halved, e.updated_at,
-                   v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
-                   v.lat AS visitor_lat, v.lon AS visitor_lon, v.kind AS visitor_kind,
-                   v.partnership_id, v.ecosystems AS visitor_ecosystems, {host_columns}
-                   e.status NOT IN {WITHDRAWN} AS live
-            FROM exchanges e
-            LEFT JOIN organisations v ON v.id = e.visitor_id
-            {host_join}
+            SELECT *, status NOT IN {WITHDRAWN} AS live FROM exchange_facts
             {"WHERE " + " AND ".join(conditions) if conditions else ""}
         )"""
     return sql, parameters
@@ -214,10 +316,8 @@ def filter_options(store: Store) -> dict:
 def _figures(store: Store, periods: list[Filters]) -> list[dict]:
     """The headline figures of each of `periods` (the same filters over different periods, the
     latest first), in one query: one pass for the totals to each period's end, one for what
-    started in the periods (so the period's filter reaches the scan before the join)."""
+    started in the periods (so the period's filter reaches the scan)."""
     exchanges_sql, parameters = _exchange_scope(periods[0], since_start=False)
-    visitors_sql, _ = _exchange_scope(periods[0], since_start=False, hosts=False, name="y")
-    exchanges_sql += visitors_sql.replace("WITH", ",", 1)
     parameters.update(taken=_taken(), completed=list(COMPLETED))
     by_partnership, to_date, at_target, in_periods, registrations = [], [], [], [], []
     for i, period in enumerate(periods):
@@ -245,9 +345,10 @@ def _figures(store: Store, periods: list[Filters]) -> list[dict]:
             avg((visitor_kind = 'SME')::INTEGER) FILTER (WHERE {going}) AS sme_share{i},
             avg(working_days) FILTER (WHERE {going}) AS average_working_days{i},
             avg(distance_km) FILTER (WHERE {going}) AS average_distance_km{i},
-            len(list_distinct(list_concat(coalesce(list(visitor_country) FILTER (WHERE {going}), []),
-                                          coalesce(list(host_country) FILTER (WHERE {going}), [])))) AS countries_reached{i},
-            avg((NOT list_has_any(visitor_ecosystems, host_ecosystems))::INTEGER) FILTER (WHERE {going}) AS crossing_share{i}""")
+            len(list_distinct(list_concat(coalesce(list(DISTINCT visitor_country) FILTER (WHERE {going}), []),
+                                          coalesce(list(DISTINCT host_country) FILTER (WHERE {going}), []))))
+                AS countries_reached{i},
+            avg(crosses_ecosystems::INTEGER) FILTER (WHERE {going}) AS crossing_share{i}""")
         for side, kind, countries in (("visitors", "can_visit", period.visitor_countries),
                                       ("hosts", "can_host", period.host_countries)):
             condition, values = _organisation_scope(period, countries, prefix=f"{side}{i}_")
@@ -258,7 +359,7 @@ def _figures(store: Store, periods: list[Filters]) -> list[dict]:
     partnership_filter = "WHERE list_contains($partnerships, p.id)" if periods[0].partnerships else ""
     row = store.query(f"""
         {exchanges_sql},
-        by_partnership AS MATERIALIZED (SELECT partnership_id, {",".join(by_partnership)} FROM y GROUP BY partnership_id),
+        by_partnership AS MATERIALIZED (SELECT partnership_id, {",".join(by_partnership)} FROM x GROUP BY partnership_id),
         to_date AS (SELECT {",".join(to_date)} FROM by_partnership),
         at_target AS (SELECT {", ".join(at_target)} FROM partnerships p
                       LEFT JOIN by_partnership b ON b.partnership_id = p.id {partnership_filter}),
@@ -269,6 +370,7 @@ def _figures(store: Store, periods: list[Filters]) -> list[dict]:
              for key, value in row.items() if key.endswith(str(i))} for i in range(len(periods))]
 
 
+@_on_joined
 def headline(store: Store, filters: Filters | dict | None = None) -> dict:
     """The headline figures for the period and for the period of the same length before it.
 
@@ -283,9 +385,10 @@ def headline(store: Store, filters: Filters | dict | None = None) -> dict:
     return {"current": figures[0], "previous": figures[1] if before else None}
 
 
+@_on_joined
 def pipeline(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """For each stage of the workflow: the exchanges that reached it and those at it now."""
-    sql, parameters = _exchange_scope(Filters.of(filters), hosts=False)
+    sql, parameters = _exchange_scope(Filters.of(filters))
     now = store.query(f"{sql} SELECT status, count(*) AS exchanges FROM x GROUP BY status", parameters)
     return _funnel(now.set_index("status")["exchanges"].to_dict())
 
@@ -302,12 +405,13 @@ def _funnel(at_status: dict) -> pd.DataFrame:
     })
 
 
+@_on_joined
 def monthly(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Per month of the period: exchanges going ahead by the month their stay starts, completed
     ones, the cumulative completed since the programme began, and the target trajectory
     (the programme target spread evenly over the programme's period)."""
     filters = Filters.of(filters)
-    sql, parameters = _exchange_scope(filters, since_start=False, hosts=False)
+    sql, parameters = _exchange_scope(filters, since_start=False)
     first = "$start" if filters.start else "(SELECT min(start_date) FROM x)"
     last = "$end" if filters.end else "(SELECT max(start_date) FROM x)"
     if filters.start:
@@ -345,11 +449,12 @@ def target_trajectory(months: pd.Series) -> pd.Series:
     return (elapsed.clip(0, 1) * rulebook.target_exchanges).round(1)
 
 
+@_on_joined
 def partnership_progress(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Every partnership's completed exchanges to the period's end against its target, laggards
     first (a partnership with no exchange shows 0)."""
     filters = Filters.of(filters)
-    sql, parameters = _exchange_scope(filters, since_start=False, hosts=False)
+    sql, parameters = _exchange_scope(filters, since_start=False)
     parameters["completed"] = list(COMPLETED)
     return store.query(f"""
         {sql}
@@ -363,11 +468,12 @@ def partnership_progress(store: Store, filters: Filters | dict | None = None) ->
         """, parameters)
 
 
-def _live_query(store: Store, filters, select: str, hosts: bool = True) -> pd.DataFrame:
-    sql, parameters = _exchange_scope(Filters.of(filters), hosts=hosts)
+def _live_query(store: Store, filters, select: str) -> pd.DataFrame:
+    sql, parameters = _exchange_scope(Filters.of(filters))
     return store.query(f"{sql} {select}", parameters)
 
 
+@_on_joined
 def country_flows(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges going ahead from each visitor country to each host country, largest first."""
     return _live_query(store, filters, """
@@ -375,31 +481,37 @@ def country_flows(store: Store, filters: Filters | dict | None = None) -> pd.Dat
         GROUP BY ALL ORDER BY exchanges DESC, visitor_country, host_country""")
 
 
+@_on_joined
 def ecosystem_pairs(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges going ahead by visitor ecosystem and host ecosystem; an exchange counts in every
     pair of its two organisations' ecosystems, so the diagonal is the exchanges within one."""
+    # Counted per distinct pair of lists first: a few hundred lists to unnest, not every exchange's.
     return _live_query(store, filters, """
-        , visiting AS (SELECT id, unnest(visitor_ecosystems) AS visitor_ecosystem FROM x WHERE live),
-          hosting AS (SELECT id, unnest(host_ecosystems) AS host_ecosystem FROM x WHERE live)
-        SELECT visitor_ecosystem, host_ecosystem, count(*) AS exchanges
-        FROM visiting JOIN hosting USING (id) GROUP BY ALL ORDER BY visitor_ecosystem, host_ecosystem""")
+        , combinations AS (SELECT visitor_ecosystems, host_ecosystems, count(*) AS exchanges
+                           FROM x WHERE live GROUP BY ALL)
+        SELECT visitor_ecosystem, host_ecosystem, sum(exchanges)::BIGINT AS exchanges
+        FROM combinations, unnest(visitor_ecosystems) AS v(visitor_ecosystem), unnest(host_ecosystems) AS h(host_ecosystem)
+        GROUP BY ALL ORDER BY visitor_ecosystem, host_ecosystem""")
 
 
+@_on_joined
 def working_days_histogram(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges going ahead per number of working days at the host."""
     return _live_query(store, filters, """
         SELECT working_days, count(*) AS exchanges FROM x WHERE live AND working_days IS NOT NULL
-        GROUP BY ALL ORDER BY working_days""", hosts=False)
+        GROUP BY ALL ORDER BY working_days""")
 
 
+@_on_joined
 def distance_histogram(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges going ahead per band of distance between the organisations (lower bound, km)."""
     return _live_query(store, filters, f"""
         SELECT (floor(distance_km / {DISTANCE_BIN_KM}) * {DISTANCE_BIN_KM})::INTEGER AS distance_km,
                count(*) AS exchanges
-        FROM x WHERE live AND distance_km IS NOT NULL GROUP BY ALL ORDER BY distance_km""", hosts=False)
+        FROM x WHERE live AND distance_km IS NOT NULL GROUP BY ALL ORDER BY distance_km""")
 
 
+@_on_joined
 def place_flows(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges going ahead between each pair of placed cities (visitor's to host's), for arcs."""
     return _live_query(store, filters, """
@@ -410,6 +522,7 @@ def place_flows(store: Store, filters: Filters | dict | None = None) -> pd.DataF
         GROUP BY ALL ORDER BY exchanges DESC, visitor_city, host_city""")
 
 
+@_on_joined
 def places(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Every placed city with the exchanges it sent (visitors) and hosted, going ahead."""
     return _live_query(store, filters, """
@@ -423,6 +536,7 @@ def places(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
         GROUP BY city, country, lat, lon ORDER BY sum(sent) + sum(hosted) DESC, city""")
 
 
+@_on_joined
 def country_activity(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges going ahead sent and hosted by each country."""
     return _live_query(store, filters, """
@@ -435,23 +549,16 @@ def country_activity(store: Store, filters: Filters | dict | None = None) -> pd.
 # --- data quality ----------------------------------------------------------------------------
 
 
+@_on_joined
 def rule_breaches(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
-    """Every rule broken by an exchange going ahead in the period (from the rulebook's checks);
-    a visitor's other exchanges count whatever their period."""
-    filters = Filters.of(filters)
-    sql, parameters = _exchange_scope(filters)
-    parameters["taken"] = _taken()
-    table = store.query(f"""
-        {sql},
-        taken AS (SELECT visitor_id, count(*) AS visits FROM exchanges
-                  WHERE list_contains($taken, status) GROUP BY visitor_id)
-        SELECT x.id AS exchange_id, x.visitor_country, x.host_country, x.start_date AS start, x.end_date AS "end",
-               coalesce(t.visits, 0) - list_contains($taken, x.status)::INTEGER AS visits_taken
-        FROM x LEFT JOIN taken t USING (visitor_id) WHERE x.live ORDER BY x.id
-        """, parameters)
-    breaches = load_rulebook().check_exchanges(table)
-    found = table.loc[breaches["row"], ["exchange_id"]].reset_index(drop=True)
-    return _described(store, pd.concat([found, breaches[["rule", "message"]]], axis=1))
+    """Every rule broken by an exchange going ahead in the period (the rulebook's checks, made once
+    per copy: see `_rules_applied`); a visitor's other exchanges count whatever their period."""
+    sql, parameters = _exchange_scope(Filters.of(filters))
+    found = store.query(f"""
+        {sql}
+        SELECT b.exchange_id, b.rule, b.message FROM x JOIN breaches b ON b.exchange_id = x.id
+        WHERE x.live ORDER BY b.position""", parameters)
+    return _described(store, found)
 
 
 def _described(store: Store, found: pd.DataFrame) -> pd.DataFrame:
@@ -466,10 +573,11 @@ def _described(store: Store, found: pd.DataFrame) -> pd.DataFrame:
     return found[["exchange_id"]].merge(details, how="left", on="exchange_id").join(found.drop(columns="exchange_id"))
 
 
+@_on_joined
 def repeated_visitors(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Visitors with more than one exchange that takes their one visit (whatever the period)."""
     filters = replace(Filters.of(filters), start=None, end=None)
-    sql, parameters = _exchange_scope(filters, hosts=False)
+    sql, parameters = _exchange_scope(filters)
     parameters["taken"] = _taken()
     return store.query(f"""
         {sql},
@@ -482,6 +590,7 @@ def repeated_visitors(store: Store, filters: Filters | dict | None = None) -> pd
         """, parameters)
 
 
+@_on_joined
 def unplaced_organisations(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Organisations whose city could not be placed on the map (no coordinates), whenever registered."""
     filters = Filters.of(filters)
@@ -493,12 +602,13 @@ def unplaced_organisations(store: Store, filters: Filters | dict | None = None) 
         """, parameters)
 
 
+@_on_joined
 def lump_sum_mismatches(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges in the period whose stored lump sum differs from what the rules give."""
     table = _live_query(store, filters, """
         SELECT id AS exchange_id, host_country, start_date AS start, end_date AS "end", distance_km,
                lump_sum_eur AS stored_eur
-        FROM x WHERE lump_sum_eur IS NOT NULL ORDER BY id""")
+        FROM x WHERE lump_sum_eur IS NOT NULL AND lump_sum_eur <> rules_lump_sum_eur ORDER BY id""")
     rulebook = load_rulebook()
     rules = rulebook.lump_sums(table)
     differs = (table["stored_eur"].astype("int64") != rules["lump_sum_eur"]).to_numpy()
@@ -513,12 +623,13 @@ def lump_sum_mismatches(store: Store, filters: Filters | dict | None = None) -> 
     return _described(store, found)
 
 
+@_on_joined
 def stalled_exchanges(store: Store, filters: Filters | dict | None = None, today: dt.date | None = None) -> pd.DataFrame:
-    """Exchanges stuck at a step past its deadline (call.toml [deadlines]), whenever they started:
-    a request nobody decided, a stay not marked as started or ended, a missing closing report, an
-    overdue payment. The longest overdue first."""
+    """Exchanges of the period stuck at a step past its deadline (call.toml [deadlines]): a request
+    nobody decided, a stay not marked as started or ended, a missing closing report, an overdue
+    payment. The longest overdue first; a period from the programme's start finds every one."""
     rulebook = load_rulebook()
-    sql, parameters = _exchange_scope(replace(Filters.of(filters), start=None, end=None), hosts=False)
+    sql, parameters = _exchange_scope(Filters.of(filters))
     parameters.update(today=today or dt.date.today(), decision=rulebook.decision_days,
                       report=rulebook.report_days, payment=rulebook.payment_days)
     table = store.query(f"""
@@ -543,6 +654,7 @@ def stalled_exchanges(store: Store, filters: Filters | dict | None = None, today
     return _described(store, found.drop(columns="status"))
 
 
+@_on_joined
 def dashboard(store: Store, filters: Filters | dict | None = None) -> dict:
     """Everything the Uptake page shows, read on one connection (two queries at a time):
     `headline`, the views by their function's name, and the findings by their FINDINGS key."""
@@ -555,6 +667,7 @@ def dashboard(store: Store, filters: Filters | dict | None = None) -> dict:
     return result
 
 
+@_on_joined
 def map_layers(store: Store, filters: Filters | dict | None = None) -> dict:
     """What the Exchange map draws, read on one connection: arcs, cities and countries."""
     with store.reading():

@@ -66,33 +66,45 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def streamlit_server(demo_db, tmp_path):
-    """`streamlit run app.py` on 127.0.0.1 with its own copy of the demo database; yields the URL."""
-    path = tmp_path / "server.duckdb"
-    path.write_bytes(demo_db.read_bytes())
-    port = _free_port()
-    log = open(tmp_path / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=PROJECT_ROOT, env={**os.environ, "CX_DB": str(path)}, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+def serve(tmp_path):
+    """`serve(database)`: `streamlit run app.py` on 127.0.0.1 on that database file; returns the
+    URL. Every server started is stopped after the test."""
+    started = []
+
+    def start(path: Path) -> str:
+        port = _free_port()
+        log_path = tmp_path / f"streamlit-{port}.log"
+        log = open(log_path, "w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=PROJECT_ROOT, env={**os.environ, "CX_DB": str(path)}, stdout=log, stderr=subprocess.STDOUT,
+        )
+        started.append((process, log))
+        url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
             try:
                 urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
+                return url
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "streamlit.log").read_text())
+                    raise RuntimeError(log_path.read_text())
                 time.sleep(0.3)
-        yield url
-    finally:
+
+    yield start
+    for process, log in started:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture
+def streamlit_server(demo_db, tmp_path, serve):
+    """`streamlit run app.py` on 127.0.0.1 with its own copy of the demo database; yields the URL."""
+    path = tmp_path / "server.duckdb"
+    path.write_bytes(demo_db.read_bytes())
+    return serve(path)
 
 
 @pytest.fixture

@@ -243,6 +243,9 @@ def test_a_planned_list_is_costed_line_by_line(tmp_path, rulebook):
         "", "the stay has 4 working days, fewer than 5", "the organisations are 150 km apart, less than 200 km"]
     assert 100 < lines.at[3, "distance_km"] < 150  # Porto to Vigo, from the gazetteer
     assert lines.at[3, "halving_reason"].startswith("the organisations are 1")
+    # Portugal's ceiling is published; the others are the scheme-wide maximum standing in.
+    assert lines["ceiling_figure"].tolist() == ["published", "published", "indicative", "indicative"]
+    assert [rulebook.countries.at[c, "indicative"] for c in ("PT", "DE", "ES")] == [False, True, True]
     higher = budget.cost_plan(budget.read_plan(path), small_scenario(ceilings_eur={}, ceiling_scale=1.1).rulebook(rulebook))
     assert higher["lump_sum_eur"].tolist() == [858, 429, 605, 605]
 

@@ -94,3 +94,65 @@ def test_saves_and_compares_scenarios(app_db):
     assert table.at["Halved under", "Halve under 300 km"] == "5 working days or 300 km"
     assert int(table.at["Halved lump sums", "Halve under 300 km"].rstrip("%").replace(".", "")) > \
         int(table.at["Halved lump sums", "Today"].rstrip("%").replace(".", ""))
+
+
+def test_opens_a_saved_scenario(app_db):
+    """The Open button reads the chosen name, not the compare list drawn later in the page."""
+    budget.save_scenario(open_store(app_db), budget.uniform_scenario(name="Spring call").replace(halve_under_km=300))
+    at = open_page()
+    at.selectbox(key="saved_choice").set_value("Spring call").run()
+    at.button(key="open_saved").click().run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="name").value == "Spring call"
+    assert at.slider(key="halve_km").value == 300
+
+
+def test_a_new_scenario_starts_from_its_own_settings(app_db):
+    at = open_page()
+    at.text_input(key="name").set_value("Ten percent more")
+    at.slider(key="scale").set_value(10)
+    at.slider(key="halve_km").set_value(300).run()
+    at.button(key="uniform").click().run()
+    assert not at.exception, at.exception
+    uniform = budget.uniform_scenario()
+    assert at.text_input(key="name").value == uniform.name
+    assert at.slider(key="scale").value == 0
+    assert at.slider(key="halve_km").value == int(uniform.halve_under_km)
+    at.button(key="run").click().run()
+    result = at.session_state["budget_result"]
+    assert (result.scenario.name, result.scenario.ceiling_scale) == (uniform.name, 1.0)
+    assert at.get("download_button")[0].proto.label == "Results as CSV"
+
+
+def test_saving_over_a_scenario_of_the_same_name_asks_first(app_db):
+    store = open_store(app_db)
+    budget.save_scenario(store, budget.uniform_scenario(name="Kept").replace(halve_under_km=300))
+    at = open_page()
+    at.text_input(key="name").set_value("Kept").run()
+    at.button(key="save").click().run()
+    assert not at.exception, at.exception
+    assert budget.load_scenario(store, "Kept").halve_under_km == 300  # not overwritten
+    assert any("'Kept' is saved already" in w.value for w in at.warning)
+    at.checkbox(key="replace_saved").check().run()
+    at.button(key="save").click().run()
+    assert budget.load_scenario(store, "Kept").halve_under_km == 200
+    assert "Saved 'Kept'." in texts(at.success)
+
+
+def test_the_ceilings_table_follows_the_change_slider(app_db):
+    def ceilings(at):
+        return next(frame.value for frame in at.dataframe if "scaled_ceiling_eur" in frame.value.columns)
+
+    at = open_page()
+    before = ceilings(at).set_index("country")
+    at.slider(key="scale").set_value(10).run()
+    after = ceilings(at).set_index("country")
+    assert (after["scaled_ceiling_eur"] == (before["ceiling_eur"] * 1.1).round().astype(int)).all()
+    assert (after["ceiling_eur"] == before["ceiling_eur"]).all()
+
+
+def test_the_short_stays_share_follows_the_halving_threshold(app_db):
+    at = open_page()
+    scenario = budget.Scenario.from_json(at.session_state["budget_scenario"])
+    at.slider(key="halve_days").set_value(3).run()
+    assert at.slider(key="short_share").value == round(100 * scenario.replace(halve_under_working_days=3).short_share())

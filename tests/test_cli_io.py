@@ -67,7 +67,7 @@ def test_export_whole_and_filtered(tmp_path, capsys, monkeypatch):
                  "--db", db]) == 0
     assert capsys.readouterr().out == "a.xlsx: 1 exchanges (contact details left out)\n"
     sheet = openpyxl.load_workbook(io.BytesIO((tmp_path / "a.xlsx").read_bytes())).active
-    assert [row[0] for row in sheet.iter_rows(values_only=True)] == ["id", "X00001"]
+    assert [row[0] for row in sheet.iter_rows(values_only=True)] == ["id", "EX-X1"]
     assert main(["export", "organisations", "--with-contacts", "--output", "o.csv", "--db", db]) == 0
     assert "ana.silva@example.org" in (tmp_path / "o.csv").read_text(encoding="utf-8-sig")
     assert main(["export", "organisations", "--status", "paid", "--db", db]) == 2

@@ -1,6 +1,7 @@
 """The exchange workflow on real DuckDB files: only the allowed transitions, the visit-once rule at
 approval (also under concurrent approvals), the lump sum frozen at approval, and the audit trail."""
 
+import datetime as dt
 import threading
 from itertools import product
 
@@ -27,8 +28,11 @@ def programme(store):
     return store
 
 
-def request(store, visitor="O00001", host="O00002", start="2026-03-02", end="2026-03-06"):
-    return workflow.request_exchange(store, visitor_id=visitor, host_id=host, start=start, end=end,
+REQUEST_DAY = dt.date(2026, 2, 2)  # "today" when the tests' stays of 2026 are requested
+
+
+def request(store, visitor="EX-O1", host="EX-O2", start="2026-03-02", end="2026-03-06", today=REQUEST_DAY):
+    return workflow.request_exchange(store, visitor_id=visitor, host_id=host, start=start, end=end, today=today,
                                      objectives="Explore new markets", activities=["market research"])
 
 
@@ -61,11 +65,11 @@ def test_every_pair_of_statuses_is_allowed_or_refused_with_the_reason(programme)
                 con.execute("UPDATE exchanges SET status = ? WHERE id = ?", [from_status, exchange_id])
         current = from_status
         if (from_status, to_status) in EXPECTED:
-            workflow.change_status(programme, exchange_id, to_status, by="partnership P01")
-            expected = (to_status, events_before + 1, [from_status, to_status, "partnership P01"])
+            workflow.change_status(programme, exchange_id, to_status, by="partnership EX-P1")
+            expected = (to_status, events_before + 1, [from_status, to_status, "partnership EX-P1"])
         else:
             with pytest.raises(InvalidTransition) as refused:
-                workflow.change_status(programme, exchange_id, to_status, by="partnership P01")
+                workflow.change_status(programme, exchange_id, to_status, by="partnership EX-P1")
             assert str(refused.value) == workflow.refusal(exchange_id, from_status, to_status)
             assert f"is {from_status}" in str(refused.value) or "already" in str(refused.value)
             expected = (from_status, events_before, None)
@@ -94,23 +98,23 @@ def test_refusals_say_why(programme, status, to_status, words):
 
 def test_a_visitor_visits_once_second_approval_refused(programme):
     first = request(programme)
-    second = request(programme, host="O00003", start="2026-06-01", end="2026-06-05")
-    workflow.change_status(programme, first, "approved", by="partnership P01")
+    second = request(programme, host="EX-O3", start="2026-06-01", end="2026-06-05")
+    workflow.change_status(programme, first, "approved", by="partnership EX-P1")
     with pytest.raises(BrokenRules) as broken:
-        workflow.change_status(programme, second, "approved", by="partnership P01")
+        workflow.change_status(programme, second, "approved", by="partnership EX-P1")
     assert [b.rule for b in broken.value.breaches] == ["visited_already"]
     assert status_of(programme, second) == "requested"
     # Once the first is cancelled, the visit is free again.
     workflow.change_status(programme, first, "cancelled", by="visitor")
-    workflow.change_status(programme, second, "approved", by="partnership P01")
+    workflow.change_status(programme, second, "approved", by="partnership EX-P1")
 
 
 def test_the_lump_sum_is_frozen_at_approval(programme, rulebook):
     exchange_id = request(programme)
     generous = rulebook.with_ceilings({"DE": 1000})
-    workflow.change_status(programme, exchange_id, "approved", by="partnership P01", rulebook=generous)
+    workflow.change_status(programme, exchange_id, "approved", by="partnership EX-P1", rulebook=generous)
     for status in ("ongoing", "completed", "reported", "paid"):
-        workflow.change_status(programme, exchange_id, status, by="partnership P01", rulebook=rulebook)
+        workflow.change_status(programme, exchange_id, status, by="partnership EX-P1", rulebook=rulebook)
     assert programme.query("SELECT lump_sum_eur FROM exchanges WHERE id = ?", [exchange_id]).iloc[0, 0] == 1000
     trail = workflow.history(programme, exchange_id)
     assert trail["to_status"].tolist() == ["requested", "approved", "ongoing", "completed", "reported", "paid"]
@@ -138,7 +142,7 @@ def test_concurrent_approvals_for_one_visitor_exactly_one_succeeds(programme):
     weeks = [("2026-04-13", "2026-04-17"), ("2026-04-20", "2026-04-24"), ("2026-06-08", "2026-06-12"),
              ("2026-06-15", "2026-06-19"), ("2026-09-07", "2026-09-11"), ("2026-09-14", "2026-09-18")]
     ids = [request(programme, host=host, start=start, end=end)
-           for (start, end), host in zip(weeks, ["O00002", "O00003"] * 3)]
+           for (start, end), host in zip(weeks, ["EX-O2", "EX-O3"] * 3)]
     barrier = threading.Barrier(len(ids))
     outcomes = {}
 
@@ -165,12 +169,12 @@ def test_concurrent_approvals_for_one_visitor_exactly_one_succeeds(programme):
 
 
 def test_partnership_exchanges_lists_both_sides_in_workflow_order(programme):
-    first = request(programme)                                    # P01 visitor -> P02 host
-    second = request(programme, visitor="O00002", host="O00003")  # P02 -> P02
-    workflow.change_status(programme, first, "approved", by="partnership P01")
-    p01 = workflow.partnership_exchanges(programme, "P01")
+    first = request(programme)                                    # EX-P1 visitor -> EX-P2 host
+    second = request(programme, visitor="EX-O2", host="EX-O3")  # EX-P2 -> EX-P2
+    workflow.change_status(programme, first, "approved", by="partnership EX-P1")
+    p01 = workflow.partnership_exchanges(programme, "EX-P1")
     assert p01[["id", "status", "side"]].values.tolist() == [[first, "approved", "visitor"]]
-    p02 = workflow.partnership_exchanges(programme, "P02")
+    p02 = workflow.partnership_exchanges(programme, "EX-P2")
     assert p02[["id", "status", "side"]].values.tolist() == [[second, "requested", "visitor"],
                                                              [first, "approved", "host"]]
     assert workflow.allowed_next("approved") == ["ongoing", "cancelled"]
@@ -178,11 +182,62 @@ def test_partnership_exchanges_lists_both_sides_in_workflow_order(programme):
 
 def test_an_import_keeps_the_lump_sum_frozen_at_approval(programme, rulebook):
     exchange_id = request(programme)
-    workflow.change_status(programme, exchange_id, "approved", by="partnership P01",
+    workflow.change_status(programme, exchange_id, "approved", by="partnership EX-P1",
                            rulebook=rulebook.with_ceilings({"DE": 1000}))
     data = (f"id,visitor_id,host_id,start_date,end_date,status\n"
-            f"{exchange_id},O00001,O00002,2026-03-02,2026-03-06,ongoing\n").encode()
+            f"{exchange_id},EX-O1,EX-O2,2026-03-02,2026-03-06,ongoing\n").encode()
     report = cio.import_file(programme, "exchanges", data, "x.csv")
     assert (report.updated, report.rejected, report.flagged) == (1, 0, 0), report.findings
     row = programme.query("SELECT status, lump_sum_eur FROM exchanges WHERE id = ?", [exchange_id]).iloc[0]
     assert (row["status"], row["lump_sum_eur"]) == ("ongoing", 1000)
+
+
+def test_a_stay_that_has_started_cannot_be_requested(programme, snapshot):
+    before = snapshot(programme)
+    with pytest.raises(BrokenRules) as broken:
+        request(programme, today=dt.date(2026, 3, 3))
+    assert [(b.rule, b.message) for b in broken.value.breaches] == [
+        ("started_already", "the stay would start on 2026-03-02, before today (2026-03-03); "
+                            "request a stay that has not started")]
+    assert snapshot(programme) == before
+    request(programme, today=dt.date(2026, 3, 2))  # starting today is fine
+
+
+def test_the_same_host_is_not_asked_twice_for_overlapping_dates(programme):
+    first = request(programme)
+    with pytest.raises(BrokenRules) as broken:
+        request(programme, start="2026-03-04", end="2026-03-10")
+    assert [b.rule for b in broken.value.breaches] == ["requested_already"]
+    assert f"exchange {first} (2026-03-02 to 2026-03-06) is requested" in str(broken.value)
+    request(programme, host="EX-O3", start="2026-03-04", end="2026-03-10")  # another host
+    request(programme, start="2026-04-13", end="2026-04-17")  # other dates
+    workflow.change_status(programme, first, "cancelled", by="visitor")
+    request(programme, start="2026-03-04", end="2026-03-10")  # the first request is no longer under way
+
+
+@pytest.mark.parametrize("to_status, early, words", [
+    ("ongoing", dt.date(2026, 3, 1), "starts on 2026-03-02; it can be ongoing from that day (today is 2026-03-01)"),
+    ("completed", dt.date(2026, 3, 5), "ends on 2026-03-06; it can be completed from that day (today is 2026-03-05)"),
+])
+def test_the_workflow_follows_the_calendar(programme, to_status, early, words):
+    exchange_id = request(programme)
+    workflow.change_status(programme, exchange_id, "approved", by="partnership EX-P1", today=REQUEST_DAY)
+    if to_status == "completed":
+        workflow.change_status(programme, exchange_id, "ongoing", by="partnership EX-P1", today=dt.date(2026, 3, 2))
+    with pytest.raises(InvalidTransition, match=words.replace("(", r"\(").replace(")", r"\)")):
+        workflow.change_status(programme, exchange_id, to_status, by="partnership EX-P1", today=early)
+    workflow.change_status(programme, exchange_id, to_status, by="partnership EX-P1", today=early + dt.timedelta(days=1))
+    assert status_of(programme, exchange_id) == to_status
+
+
+def test_no_lump_sum_is_frozen_without_the_distance(programme):
+    with programme.transaction() as con:
+        con.execute("UPDATE organisations SET lat = NULL, lon = NULL WHERE id = 'EX-O2'")
+    exchange_id = request(programme)
+    stored = programme.query("SELECT distance_km, lump_sum_eur, halved FROM exchanges WHERE id = ?", [exchange_id])
+    assert stored.isna().all(axis=None)  # not EUR 1,100 for a stay that may be halved
+    with pytest.raises(BrokenRules) as broken:
+        workflow.change_status(programme, exchange_id, "approved", by="partnership EX-P1")
+    assert [b.rule for b in broken.value.breaches] == ["unplaced"]
+    assert "Stuttgart Mobility Lab (Stuttgart) could not be placed" in str(broken.value)
+    assert status_of(programme, exchange_id) == "requested"

@@ -53,3 +53,14 @@ def test_without_neutralising_openpyxl_would_write_a_formula():
     buffer = io.BytesIO()
     pd.DataFrame({"name": ["=1+1"]}).to_excel(buffer, index=False)
     assert openpyxl.load_workbook(buffer).active["A2"].data_type == "f"
+
+
+@pytest.mark.parametrize("name, sheet", [
+    ("Exchanges stalled past a deadline", "Exchanges stalled past a"),
+    ("Organisations whose city could not be placed", "Organisations whose city could"),
+    ("Partnership progress", "Partnership progress"),
+    ("Averyveryverylongsinglewordthatneverends", "Averyveryverylongsinglewordthat"),
+])
+def test_sheet_names_are_cut_after_a_whole_word(name, sheet):
+    workbook = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(pd.DataFrame({"a": [1]}), sheet=name)))
+    assert workbook.sheetnames == [sheet] and len(sheet) <= 31

@@ -21,8 +21,8 @@ def page(app_db):
 def test_submitting_objectives_lists_ranked_hosts_with_a_map(page, app_db):
     assert "press **Find hosts**" in page.info[0].value
     page.text_area(key="objectives").input("medical devices and biotechnology")
-    page.date_input(key="start").set_value(dt.date(2026, 3, 2))
-    page.date_input(key="end").set_value(dt.date(2026, 3, 5))  # Monday to Thursday: a halved lump sum
+    page.date_input(key="start").set_value(dt.date(2030, 3, 11))
+    page.date_input(key="end").set_value(dt.date(2030, 3, 14))  # Monday to Thursday: a halved lump sum
     page.button(key="find").click().run()
     assert not page.exception, page.exception
     assert not page.warning
@@ -71,15 +71,62 @@ def test_a_visitor_who_travelled_gets_an_explanation(page, app_db):
     assert not page.get("plotly_chart")
 
 
-def test_a_broken_rule_is_shown_and_nothing_is_stored(page, app_db):
+@pytest.mark.parametrize("start, end, words", [
+    (dt.date(2030, 3, 11), dt.date(2030, 3, 12), "the stay has 2 weekdays (Monday to Friday); the minimum is 3"),
+    (dt.date(2030, 3, 15), dt.date(2030, 3, 11), "the stay ends (2030-03-11) before it starts (2030-03-15)"),
+    (dt.date(2030, 3, 1), dt.date(2030, 4, 2), "the stay lasts 33 calendar days; the maximum is one month (31 days)"),
+    (dt.date(2020, 3, 2), dt.date(2020, 3, 6), "the stay would start on 2020-03-02, before today"),
+])
+def test_dates_that_break_the_rules_are_refused_before_hosts_are_listed(page, start, end, words):
     page.text_area(key="objectives").input("medical devices and biotechnology")
-    page.date_input(key="start").set_value(page.date_input(key="end").value)  # a one-day stay
+    page.date_input(key="start").set_value(start)
+    page.date_input(key="end").set_value(end)
     page.button(key="find").click().run()
+    assert not page.exception, page.exception
+    assert page.error[0].value.startswith("Change the dates: ") and words in page.error[0].value
+    assert not [b for b in page.button if b.key and b.key.startswith("request_")]
+
+
+def test_the_same_request_twice_is_refused_and_the_visitor_sees_its_requests(page, app_db):
+    page.text_area(key="objectives").input("medical devices and biotechnology")
+    page.button(key="find").click().run()
+    request = next(b for b in page.button if b.key and b.key.startswith("request_"))
+    request.click().run()
+    assert page.success, page.error
+    exchange_id = page.success[0].value.split()[1]
+    mine = page.dataframe[-1].value
+    assert mine["id"].tolist()[0] == exchange_id and mine["status"].iloc[0] == "requested"
     before = len(Store(app_db).table("exchanges"))
-    next(b for b in page.button if b.key and b.key.startswith("request_")).click().run()
+    page.button(key=request.key).click().run()
     assert "The exchange was not requested" in page.error[0].value
-    assert "the minimum is 3" in page.error[0].value
+    assert f"exchange {exchange_id}" in page.error[0].value and "is requested" in page.error[0].value
     assert len(Store(app_db).table("exchanges")) == before
+
+
+def test_the_default_week_has_no_public_holiday_and_indicative_ceilings_say_so(page, rulebook):
+    start = page.date_input(key="start").value
+    assert start.weekday() == 0 and start >= dt.date.today() + dt.timedelta(days=28)
+    week = rulebook.working_days(rulebook.eligible_countries, [start] * len(rulebook.eligible_countries),
+                                 [start + dt.timedelta(days=4)] * len(rulebook.eligible_countries))[0]
+    assert (week == 5).all()
+    page.text_area(key="objectives").input("medical devices and biotechnology")
+    page.button(key="find").click().run()
+    facts = [caption.value for caption in page.caption if "lump sum EUR" in caption.value]
+    assert facts and all("5 working days" in fact for fact in facts)
+    indicative = [fact for fact in facts if "indicative: " in fact]
+    assert indicative and all("EUR 1,100" in fact and "ceiling is not published" in fact for fact in indicative)
+
+
+def test_the_visitor_s_own_country_is_left_out_of_the_preferred_ones(page, app_db):
+    visitor = page.selectbox(key="visitor").value
+    own = Store(app_db).organisations().set_index("id").at[visitor, "country"]
+    other = "PT" if own != "PT" else "ES"
+    page.text_area(key="objectives").input("digital innovation")
+    page.multiselect(key="countries").set_value([own, other])
+    page.button(key="find").click().run()
+    assert not page.exception and not page.warning
+    assert any("is left out of the preferred countries" in c.value for c in page.caption)
+    assert page.session_state["find_a_host.query"]["countries"] == [other]
 
 
 def test_the_shared_matcher_follows_the_hosts_profiles(demo_store):

@@ -22,9 +22,11 @@ def store_factory(tmp_path):
     return lambda: open_store(tmp_path / f"fresh{next(numbers)}.duckdb")
 
 
-def canonical(frame):
-    """Cells as comparable values (lists as tuples, dates as ISO text)."""
-    return [[cio._canonical(v) for v in row] for row in frame.itertuples(index=False)]
+def canonical(frame, kind):
+    """Columns as comparable values (lists as joined text, dates as days), as an import compares them."""
+    types = {f.name: f.type for f in cio.FIELDS[kind]}
+    return {c: cio._comparable(frame[c], types[c]).astype(object).where(frame[c].notna(), None).tolist()
+            for c in frame.columns}
 
 
 @pytest.fixture
@@ -69,8 +71,8 @@ def test_templates_readme_documents_every_column():
 ])
 def test_encodings_and_delimiters_are_detected(programme, encoding, delimiter, expected):
     rows = [ORG_HEADER.split(","),
-            ["O9", "Liège Créative Hub", "scaling-up support organisation", "BE", "Liège", "P01", "Digital"],
-            ["O10", "Århus Software ApS", "SME", "DK", "Århus", "P01", "Digital"]]
+            ["O9", "Liège Créative Hub", "scaling-up support organisation", "BE", "Liège", "EX-P1", "Digital"],
+            ["O10", "Århus Software ApS", "SME", "DK", "Århus", "EX-P1", "Digital"]]
     data = "\r\n".join(delimiter.join(r) for r in rows).encode(encoding)
     report = cio.import_file(programme, "organisations", data, "orgs.csv")
     assert report.details["encoding"] == expected and report.details["delimiter"] == delimiter
@@ -95,7 +97,7 @@ def test_excel_sheet_is_chosen_and_a_missing_sheet_is_named(programme):
     workbook.active.append(["This sheet explains the file"])
     sheet = workbook.create_sheet("Registrations")
     sheet.append(ORG_HEADER.split(","))
-    sheet.append(["O9", "Gdańsk Maritime Cluster", "cluster organisation", "PL", "Gdańsk", "P02", "Mobility – Transport – Automotive"])
+    sheet.append(["O9", "Gdańsk Maritime Cluster", "cluster organisation", "PL", "Gdańsk", "EX-P2", "Mobility – Transport – Automotive"])
     buffer = io.BytesIO()
     workbook.save(buffer)
     data = buffer.getvalue()
@@ -162,20 +164,20 @@ def test_row_limit_refuses_the_file(programme, name):
 def test_every_organisation_rule_names_row_column_value(programme):
     data = "\n".join([
         ORG_HEADER + ",lat,lon,can_visit,contact_email,registered_on",
-        "O10,Fine,SME,PT,Lisbon,P01,Digital,,,,,",                                   # row 2: fine
-        "O11,Typo,SME,DE,Stutgart,P01,Digital,,,,,",                                # 3 unknown_city
-        "O12,,SME,PT,Porto,P01,Digital,,,,,",                                       # 4 required
-        "O13,Kind,company,PT,Porto,P01,Digital,,,,,",                               # 5 kind
-        "O14,US,SME,US,Boston,P01,Digital,,,,,",                                    # 6 ineligible_country
-        "O15,QQ,SME,QQ,Nowhere,P01,Digital,,,,,",                                   # 7 unknown_country
-        "O16,Eco,SME,PT,Porto,P01,Digitl,,,,,",                                     # 8 ecosystem
+        "O10,Fine,SME,PT,Lisbon,EX-P1,Digital,,,,,",                                   # row 2: fine
+        "O11,Typo,SME,DE,Stutgart,EX-P1,Digital,,,,,",                                # 3 unknown_city
+        "O12,,SME,PT,Porto,EX-P1,Digital,,,,,",                                       # 4 required
+        "O13,Kind,company,PT,Porto,EX-P1,Digital,,,,,",                               # 5 kind
+        "O14,US,SME,US,Boston,EX-P1,Digital,,,,,",                                    # 6 ineligible_country
+        "O15,QQ,SME,QQ,Nowhere,EX-P1,Digital,,,,,",                                   # 7 unknown_country
+        "O16,Eco,SME,PT,Porto,EX-P1,Digitl,,,,,",                                     # 8 ecosystem
         "O17,Part,SME,PT,Porto,P77,Digital,,,,,",                                   # 9 missing_partnership
-        "O10,Dup,SME,PT,Porto,P01,Digital,,,,,",                                    # 10 duplicate_id
-        "O18,Lat,SME,PT,Porto,P01,Digital,123,9,,,",                                # 11 latitude
-        "O19,Uni,other,PT,Porto,P01,Digital,,,yes,,",                               # 12 host_only
-        "O20,Mail,SME,PT,Porto,P01,Digital,,,,not-an-address,",                     # 13 email
-        "O21,Date,SME,PT,Porto,P01,Digital,,,,,2025-02-30",                         # 14 date
-        "O22,Half,SME,PT,Porto,P01,Digital,41.1,,,,",                               # 15 half_coordinates
+        "O10,Dup,SME,PT,Porto,EX-P1,Digital,,,,,",                                    # 10 duplicate_id
+        "O18,Lat,SME,PT,Porto,EX-P1,Digital,123,9,,,",                                # 11 latitude
+        "O19,Uni,other,PT,Porto,EX-P1,Digital,,,yes,,",                               # 12 host_only
+        "O20,Mail,SME,PT,Porto,EX-P1,Digital,,,,not-an-address,",                     # 13 email
+        "O21,Date,SME,PT,Porto,EX-P1,Digital,,,,,2025-02-30",                         # 14 date
+        "O22,Half,SME,PT,Porto,EX-P1,Digital,41.1,,,,",                               # 15 half_coordinates
         "O23,Short,SME,PT",                                                         # 16 value_count
     ]).encode()
     report = cio.import_file(programme, "organisations", data, "orgs.csv", mode="valid")
@@ -214,14 +216,14 @@ EXCHANGE_HEADER = "id,visitor_id,host_id,start_date,end_date,status,lump_sum_eur
 def test_every_exchange_rule_names_row_column_value(programme):
     data = "\n".join([
         EXCHANGE_HEADER,
-        "X1,O00001,O00002,2026-03-02,2026-03-06,approved,",        # 2 fine
-        "X2,O00001,O00004,2026-04-13,2026-04-17,requested,",       # 3 visited_already (O00001 has X1); O00004 cannot host
-        "X3,O00004,O00099,2026-03-02,2026-03-06,requested,",       # 4 missing_organisation
-        "X4,O00004,O00003,2026-03-06,2026-03-02,requested,",       # 5 end_before_start
-        "X5,O00004,O00003,2026-03-02,2026-03-03,requested,",       # 6 too_short
-        "X6,O00004,O00003,2026-03-02,2026-04-10,requested,",       # 7 too_long
-        "X7,O00002,O00003,2026-03-02,2026-03-06,requested,900",    # 8 lump_sum_differs (flagged, kept)
-        "X8,O00002,O00003,2026-03-02,2026-03-06,booked,",          # 9 status
+        "X1,EX-O1,EX-O2,2026-03-02,2026-03-06,approved,",        # 2 fine
+        "X2,EX-O1,EX-O4,2026-04-13,2026-04-17,requested,",       # 3 visited_already (EX-O1 has X1); EX-O4 cannot host
+        "X3,EX-O4,O00099,2026-03-02,2026-03-06,requested,",       # 4 missing_organisation
+        "X4,EX-O4,EX-O3,2026-03-06,2026-03-02,requested,",       # 5 end_before_start
+        "X5,EX-O4,EX-O3,2026-03-02,2026-03-03,requested,",       # 6 too_short
+        "X6,EX-O4,EX-O3,2026-03-02,2026-04-10,requested,",       # 7 too_long
+        "X7,EX-O2,EX-O3,2026-03-02,2026-03-06,requested,900",    # 8 lump_sum_differs (flagged, kept)
+        "X8,EX-O2,EX-O3,2026-03-02,2026-03-06,booked,",          # 9 status
     ]).encode()
     report = cio.import_file(programme, "exchanges", data, "x.csv", mode="valid")
     assert rules_of(report) == [
@@ -243,8 +245,8 @@ def test_every_exchange_rule_names_row_column_value(programme):
 
 def test_all_or_nothing_writes_nothing_when_a_row_fails(snapshot, programme):
     before = snapshot(programme)
-    data = (EXCHANGE_HEADER + "\nX1,O00001,O00002,2026-03-02,2026-03-06,approved,\n"
-            "X2,O00004,O00003,2026-03-02,2026-03-03,requested,\n").encode()
+    data = (EXCHANGE_HEADER + "\nX1,EX-O1,EX-O2,2026-03-02,2026-03-06,approved,\n"
+            "X2,EX-O4,EX-O3,2026-03-02,2026-03-03,requested,\n").encode()
     report = cio.import_file(programme, "exchanges", data, "x.csv", mode="all")
     assert (report.written, report.added, report.rejected) == (False, 1, 1)
     assert report.summary() == ("Nothing imported: 1 of 2 exchanges rows in x.csv rejected, and every row had "
@@ -255,10 +257,10 @@ def test_all_or_nothing_writes_nothing_when_a_row_fails(snapshot, programme):
 
 
 def test_an_updated_file_updates_changed_rows_and_records_status_changes(programme):
-    first = (EXCHANGE_HEADER + "\nX1,O00001,O00002,2026-03-02,2026-03-06,requested,\n"
-             "X2,O00004,O00003,2026-05-11,2026-05-22,requested,\n").encode()
+    first = (EXCHANGE_HEADER + "\nX1,EX-O1,EX-O2,2026-03-02,2026-03-06,requested,\n"
+             "X2,EX-O4,EX-O3,2026-05-11,2026-05-22,requested,\n").encode()
     assert cio.import_file(programme, "exchanges", first, "x.csv").added == 2
-    second = first.replace(b"X1,O00001,O00002,2026-03-02,2026-03-06,requested", b"X1,O00001,O00002,2026-03-02,2026-03-06,approved")
+    second = first.replace(b"X1,EX-O1,EX-O2,2026-03-02,2026-03-06,requested", b"X1,EX-O1,EX-O2,2026-03-02,2026-03-06,approved")
     report = cio.import_file(programme, "exchanges", second, "x2.csv")
     assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
     events = programme.table("exchange_events")
@@ -268,7 +270,7 @@ def test_an_updated_file_updates_changed_rows_and_records_status_changes(program
 
 
 def test_an_import_never_moves_an_exchange_back(programme):
-    data = (EXCHANGE_HEADER + "\nX1,O00001,O00002,2026-03-02,2026-03-06,requested,\n").encode()
+    data = (EXCHANGE_HEADER + "\nX1,EX-O1,EX-O2,2026-03-02,2026-03-06,requested,\n").encode()
     cio.import_file(programme, "exchanges", data, "x.csv")
     report = cio.import_file(programme, "exchanges", data.replace(b"requested", b"paid"), "x.csv")
     assert report.updated == 1, report.findings
@@ -280,22 +282,22 @@ def test_an_import_never_moves_an_exchange_back(programme):
 
 
 def test_a_small_town_keeps_its_stored_coordinates_when_the_file_gives_none(programme):
-    data = b"id,name,kind,country,city\nO00003,ACstyria,cluster organisation,AT,Raaba-Grambach\n"
+    data = b"id,name,kind,country,city\nEX-O3,ACstyria,cluster organisation,AT,Raaba-Grambach\n"
     report = cio.import_file(programme, "organisations", data, "o.csv")
     assert (report.updated, report.rejected) == (1, 0), report.findings
-    row = programme.organisations().set_index("id").loc["O00003"]
+    row = programme.organisations().set_index("id").loc["EX-O3"]
     assert (row["name"], row["lat"], row["lon"]) == ("ACstyria", 47.0333, 15.5)
     moved = cio.import_file(programme, "organisations", data.replace(b"Raaba-Grambach", b"Raaba"), "o.csv")
     assert moved.findings["rule"].tolist() == ["unknown_city"]
 
 
 def test_columns_left_out_keep_their_stored_values(programme):
-    data = b"id,name,kind,country,city\nO00001,Porto Digital Cluster,cluster organisation,PT,Porto\n"
+    data = b"id,name,kind,country,city\nEX-O1,Porto Digital Cluster,cluster organisation,PT,Porto\n"
     report = cio.import_file(programme, "organisations", data, "o.csv")
     assert report.unchanged == 1
     report = cio.import_file(programme, "organisations", data.replace(b"Cluster,", b"Cluster CoLAB,"), "o.csv")
     assert report.updated == 1
-    row = programme.organisations().set_index("id").loc["O00001"]
+    row = programme.organisations().set_index("id").loc["EX-O1"]
     assert (row["name"], row["contact_email"]) == ("Porto Digital Cluster CoLAB", "ana.silva@example.org")
 
 
@@ -324,7 +326,7 @@ def test_contact_details_only_when_asked(programme):
 def test_export_then_import_gives_the_same_rows(programme, store_factory, file_format):
     cio.import_path(programme, "exchanges", cio.template_path("exchanges"))
     cio.import_file(programme, "organisations",
-                    b"id,name,kind,country,city\nO00005,=cmd|' /C calc'!A0,SME,PT,Braga\n", "o.csv")
+                    b"id,name,kind,country,city\nEX-O5,=cmd|' /C calc'!A0,SME,PT,Braga\n", "o.csv")
     name, data = cio.export_bytes(cio.export_all(programme, with_contacts=True), file_format)
     fresh = store_factory()
     if file_format == "xlsx":
@@ -338,18 +340,18 @@ def test_export_then_import_gives_the_same_rows(programme, store_factory, file_f
         assert report.rejected == 0 and report.added == report.rows, report.findings
     for table in ("partnerships", "organisations", "exchanges"):
         columns = [c for c in programme.table(table).columns if c not in ("created_at", "updated_at")]
-        assert canonical(fresh.table(table)[columns]) == canonical(programme.table(table)[columns]), table
+        assert canonical(fresh.table(table)[columns], table) == canonical(programme.table(table)[columns], table), table
     assert "=cmd|' /C calc'!A0" in set(fresh.organisations()["name"])
 
 
 def test_filtered_exchange_view(programme):
     cio.import_path(programme, "exchanges", cio.template_path("exchanges"))
-    assert cio.exchange_ids(programme, statuses=["approved"]) == ["X00001"]
-    assert cio.exchange_ids(programme, partnership_id="P01") == ["X00001", "X00002"]
-    assert cio.exchange_ids(programme, host_country="AT") == ["X00002"]
-    assert cio.exchange_ids(programme, start="2026-05-20", end="2026-06-30") == ["X00002"]
-    frame = cio.export_frame(programme, "exchanges", ids=["X00002"])
-    assert frame["id"].tolist() == ["X00002"] and frame.at[0, "working_days"] == 9
+    assert cio.exchange_ids(programme, statuses=["approved"]) == ["EX-X1"]
+    assert cio.exchange_ids(programme, partnership_id="EX-P1") == ["EX-X1", "EX-X2"]
+    assert cio.exchange_ids(programme, host_country="AT") == ["EX-X2"]
+    assert cio.exchange_ids(programme, start="2026-05-20", end="2026-06-30") == ["EX-X2"]
+    frame = cio.export_frame(programme, "exchanges", ids=["EX-X2"])
+    assert frame["id"].tolist() == ["EX-X2"] and frame.at[0, "working_days"] == 9
 
 
 def test_findings_chart_counts_rows_per_rule():
@@ -365,3 +367,47 @@ def test_findings_chart_counts_rows_per_rule():
     bars = {(trace.name, y): x for trace in findings_by_rule(findings).data for x, y in zip(trace.x, trace.y)}
     assert bars == {("rejected", "unknown_city"): 2, ("rejected", "required"): 1, ("rejected", "missing_column"): 1,
                     ("flagged", "lump_sum_differs"): 1}
+
+
+def test_the_eu_s_other_names_of_ecosystems_and_kinds_are_stored_under_cx_s(programme):
+    data = ("id,name,kind,country,city,partnership_id,ecosystems\n"
+            "O20,Solar Cluster,Cluster Organization,PT,Braga,EX-P1,Renewable Energy; Digital\n"
+            "O21,Steel SME,small and medium-sized enterprise,PT,Porto,EX-P1,Energy Intensive Industries\n"
+            "O22,Plain,SME,PT,Porto,EX-P1,Energy - Renewables\n").encode()
+    report = cio.import_file(programme, "organisations", data, "eu.csv")
+    assert (report.added, report.rejected) == (3, 0), report.findings
+    stored = programme.organisations().set_index("id")
+    assert stored.loc["O20", "kind"] == "cluster organisation"
+    assert list(stored.loc["O20", "ecosystems"]) == ["Digital", "Energy – Renewables"]
+    assert (stored.loc["O21", "kind"], list(stored.loc["O21", "ecosystems"])) == ("SME", ["Energy-Intensive Industries"])
+    assert report.details["renamed"] == {
+        "'Cluster Organization' → 'cluster organisation'": 1,
+        "'small and medium-sized enterprise' → 'SME'": 1,
+        "'Renewable Energy' → 'Energy – Renewables'": 1,
+        "'Energy Intensive Industries' → 'Energy-Intensive Industries'": 1,
+        "'Energy - Renewables' → 'Energy – Renewables'": 1,
+    }
+
+
+def test_every_alias_names_a_canonical_ecosystem_or_kind_and_has_a_source():
+    from cx.ecosystems import ALIASES_FILE, ECOSYSTEMS
+    from cx.store import ORGANISATION_KINDS
+
+    table = pd.read_csv(ALIASES_FILE, dtype=str)
+    assert set(table["field"]) == {"ecosystem", "kind"}
+    assert set(table.loc[table["field"] == "ecosystem", "canonical"]) <= set(ECOSYSTEMS)
+    assert set(table.loc[table["field"] == "kind", "canonical"]) <= set(ORGANISATION_KINDS)
+    assert table["source"].notna().all() and not table["alias"].duplicated().any()
+    # An alias is never the spelling of another canonical name.
+    assert not {cio.ecosystem_key(a) for a in table["alias"]} & {cio.ecosystem_key(e) for e in ECOSYSTEMS}
+
+
+def test_the_templates_ids_never_collide_with_a_programme_s(demo_store):
+    """A dry run of a shipped template against a real-looking programme adds its rows: it never
+    reports updating the programme's own partnerships, organisations or exchanges."""
+    for kind in cio.KINDS:
+        stored = set(demo_store.table(kind)["id"])
+        template = set(pd.read_csv(cio.template_path(kind), dtype=str)["id"])
+        assert stored and not template & stored, kind
+    report = cio.import_path(demo_store, "partnerships", cio.template_path("partnerships"), dry_run=True)
+    assert (report.added, report.updated) == (len(pd.read_csv(cio.template_path("partnerships"))), 0)

@@ -136,7 +136,7 @@ def test_an_import_killed_halfway_leaves_the_database_as_it_was(programme_db, sn
     before = snapshot(store)
     cities = [("PT", "Porto"), ("FR", "Lyon"), ("DE", "Stuttgart"), ("PL", "Kraków"), ("IT", "Bologna")]
     big = pd.DataFrame({
-        "id": [f"O{i:05d}" for i in range(1, 3001)],  # updates the template's four, adds the rest
+        "id": [f"EX-O{i}" for i in range(1, 3001)],  # updates the template's four, adds the rest
         "name": [f"Organisation {i}" for i in range(1, 3001)],
         "kind": "SME",
         "country": [cities[i % 5][0] for i in range(3000)],

@@ -105,3 +105,44 @@ def test_export_of_a_filtered_view(app_db):
     assert not app.exception
     assert app.download_button(key="export_download").label == "Download exchanges.xlsx"
     assert any(c.value.startswith(f"{paid:,} exchanges. Cells starting with =") for c in app.caption)
+
+
+def test_tiles_show_what_was_written(empty_db):
+    app = data_page()
+    upload(app, "partnerships", "partnerships.csv", cio.template_path("partnerships").read_bytes())
+    data = b"id;name;target_exchanges\nP03;Tourism;50\nP04;Health;-5\nP05;;40\n"
+    upload(app, "partnerships", "more.csv", data, mode="all")
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics == {"Added": "0", "Updated": "0", "Unchanged": "0", "Rejected": "2", "Flagged": "0"}
+    assert "1 row passed" in next(m for m in app.metric if m.label == "Added").help
+    upload(app, "partnerships", "more.csv", data, button="import_check", mode="valid")
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics == {"Would add": "1", "Would update": "0", "Unchanged": "0", "Rejected": "2", "Flagged": "0"}
+
+
+def test_importing_the_same_rows_again_is_information(empty_db):
+    app = data_page()
+    for kind in cio.KINDS:
+        upload(app, kind, f"{kind}.csv", cio.template_path(kind).read_bytes())
+    for kind in cio.KINDS:
+        upload(app, kind, f"{kind}.csv", cio.template_path(kind).read_bytes())
+        assert not app.error and not app.warning, kind
+        assert app.info[0].value.startswith("Nothing to change"), kind
+
+
+def test_unchanged_rows_beside_rejected_ones_are_not_an_error(empty_db):
+    app = data_page()
+    template = cio.template_path("partnerships").read_bytes()
+    upload(app, "partnerships", "partnerships.csv", template)
+    upload(app, "partnerships", "again.csv", template + b"P09,,40\n", mode="valid")
+    assert not app.error
+    assert app.warning[0].value.startswith("Nothing imported: every one of 3 partnerships rows")
+
+
+def test_other_names_of_ecosystems_are_reported_as_information(empty_db):
+    app = data_page()
+    upload(app, "partnerships", "partnerships.csv", cio.template_path("partnerships").read_bytes())
+    upload(app, "partnerships", "eu.csv", b"id,name,ecosystems,target_exchanges\nP07,Sun,Renewable Energy,10\n")
+    assert app.success[0].value.startswith("Imported 1 partnerships row")
+    assert app.info[0].value == ("Stored under the names cx uses (the file's are other names of the same ecosystem "
+                                 "or kind): 'Renewable Energy' → 'Energy – Renewables' (1 row).")

@@ -156,3 +156,28 @@ def test_ceilings_scale_with_the_rulebook(factor):
     scaled = RULEBOOK.with_ceilings((RULEBOOK.countries["ceiling_eur"] * factor).round().astype(int))
     assert scaled.lump_sum("PT", "2026-03-02", "2026-03-06", 850).lump_sum_eur == round(780 * factor)
     assert dataclasses.replace(RULEBOOK).countries.loc["PT", "ceiling_eur"] == 780  # the original is unchanged
+
+
+@pytest.mark.parametrize("start, end, rules", [
+    ("2030-03-11", "2030-03-13", []),
+    ("2030-03-15", "2030-03-18", ["too_short"]),  # Friday to Monday: 2 weekdays
+    ("2030-03-18", "2030-03-15", ["end_before_start"]),
+    ("2030-03-01", "2030-04-01", ["too_long"]),
+    (None, "2030-03-15", ["missing_dates"]),
+])
+def test_dates_are_checked_for_any_host(rulebook, start, end, rules):
+    assert [b.rule for b in rulebook.check_dates(start, end)] == rules
+
+
+def test_the_quiet_week_has_no_public_holiday_in_any_eligible_country(rulebook):
+    after = dt.date(2026, 12, 21)  # Christmas and New Year are ahead
+    monday = rulebook.quiet_week(after)
+    countries = rulebook.eligible_countries
+    days, _ = rulebook.working_days(countries, [monday] * len(countries), [monday + dt.timedelta(days=4)] * len(countries))
+    assert monday.weekday() == 0 and monday > dt.date(2027, 1, 1)
+    assert (days == 5).all()
+    # Every earlier Monday from `after` has a holiday somewhere.
+    earlier = [after + dt.timedelta(weeks=w) for w in range((monday - after).days // 7)]
+    assert earlier and all((rulebook.working_days(countries, [m] * len(countries),
+                                                  [m + dt.timedelta(days=4)] * len(countries))[0] < 5).any()
+                           for m in earlier)

@@ -140,6 +140,9 @@ def test_stalled_steps_are_found_past_their_deadlines(programme, rulebook):
     later = uptake.stalled_exchanges(store, Filters(), today=dt.date.today() + dt.timedelta(days=40))
     overdue = later.set_index("exchange_id")["days_overdue"]
     assert overdue["X04"] == 40 - rulebook.payment_days and overdue["X10"] == 40 - rulebook.decision_days
+    # A period shows the stalled stays that started in it: X03 (1 Dec 2025) is not in 2026's.
+    in_2026 = uptake.stalled_exchanges(store, Filters(start=D(2026, 1, 1), end=D(2026, 12, 31)), today=D(2026, 11, 25))
+    assert in_2026["exchange_id"].tolist() == ["X06", "X07"]
 
 
 def test_the_target_trajectory_runs_across_the_programme(rulebook):
@@ -162,3 +165,15 @@ def test_the_page_reads_the_same_views_on_one_connection(programme, case):
         pd.testing.assert_frame_equal(board[name], query(store, f))
     layers = uptake.map_layers(store, f)
     pd.testing.assert_frame_equal(layers["places"], uptake.places(store, f))
+
+
+def test_the_views_see_a_write_made_after_their_last_read(demo_store):
+    """The views read a joined copy of the database: a write must reach the next read."""
+    def requested_now():
+        return int(uptake.pipeline(demo_store).set_index("stage").at["requested", "now"])
+
+    waiting = requested_now()
+    assert waiting > 0
+    with demo_store.transaction() as con:
+        con.execute("UPDATE exchanges SET status = 'rejected' WHERE status = 'requested'")
+    assert requested_now() == 0

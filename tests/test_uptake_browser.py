@@ -78,3 +78,27 @@ def test_a_shared_link_opens_the_filtered_uptake_page(streamlit_server, offline_
     assert "visitor_country=DE" in page.url
     assert page.locator(".js-plotly-plot").count() >= 3
     assert page.blocked == [], "the page asked the internet for something"
+
+
+def test_filters_from_a_shared_link_carry_over_to_the_map(streamlit_server, offline_page):
+    page = offline_page
+    _open(page, streamlit_server, "uptake?visitor_country=DE&visitor_country=FR")
+    page.get_by_text("Visitors registered").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.get_by_role("link", name="Exchange map").click()
+    page.get_by_text("Shade countries by exchanges").wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)
+    chosen = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(1).inner_text()
+    assert "DE" in chosen and "FR" in chosen
+    assert "The link asked for" not in page.inner_text("body")
+    assert page.blocked == []
+
+
+def test_a_link_may_choose_the_programme_s_period_and_hears_when_a_value_is_refused(streamlit_server, offline_page):
+    page = offline_page
+    _open(page, streamlit_server, "uptake?period=2020-01-01&period=2022-12-31&visitor_country=ZZ")
+    page.get_by_text("Visitors registered").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert "01 Jan 2020 to 31 Dec 2022" in page.inner_text("body")
+    assert "visitor_country=ZZ" in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert page.blocked == []

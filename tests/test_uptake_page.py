@@ -109,3 +109,26 @@ def test_the_map_shades_hosts_or_senders_and_follows_the_filters(app_db):
     app.multiselect(key="status").set_value(["rejected"])
     app.multiselect(key="kind").set_value(["other"]).run()  # "other" organisations host, never visit
     assert "No exchange matches these filters" in app.info[0].value and not charts(app)
+
+
+def test_a_link_s_value_changed_by_hand_is_not_reported_as_refused(app_db):
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    app.query_params["visitor_country"] = ["DE", "FR", "ZZ"]
+    app.switch_page("app_pages/uptake.py").run()
+    assert not app.exception
+    assert [w.value for w in app.warning] == [
+        "The link asked for visitor\\_country=ZZ, which cannot be chosen here; it was left out."]
+    app.multiselect(key="visitor_country").set_value(["DE"]).run()
+    assert not app.warning
+
+
+def test_the_default_view_shows_the_pipeline_and_the_money_at_a_glance_shows(app_db):
+    """Requested and approved stays mostly start after today: the default period includes them."""
+    store = Store(app_db)
+    app = open_page("app_pages/uptake.py")
+    exchanges = store.table("exchanges")
+    shown = figures(app)
+    assert int(shown["Requested"].replace(",", "")) == (exchanges["status"] == "requested").sum() > 0
+    assert int(shown["Approved"].replace(",", "")) == (exchanges["status"] == "approved").sum() > 0
+    committed = next(m for m in app.metric if m.label == "Lump sums committed").help
+    assert committed.startswith(f"{uptake.overview(store)['committed_eur'] / 660_000:.0%} of the")

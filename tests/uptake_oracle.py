@@ -226,7 +226,7 @@ def lump_sum_mismatches(x, f: Filters) -> pd.DataFrame:
 
 def stalled_exchanges(x, f: Filters, today) -> pd.DataFrame:
     rulebook = load_rulebook()
-    chosen = select(x, replace(f, start=None, end=None))
+    chosen = select(x, f)
     since = pd.to_datetime(chosen["updated_at"]).dt.normalize()
     start, end = pd.to_datetime(chosen["start_date"]), pd.to_datetime(chosen["end_date"])
     days = pd.to_timedelta

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 
 import streamlit as st
 
@@ -49,6 +50,19 @@ def stop_without_data(missing: str) -> None:
             "or import registrations and exchanges on the Data page.")
     st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
     st.stop()
+
+
+# The characters that make Markdown (with GitHub's tables and strikethrough and Streamlit's `$`
+# maths and `:colour[...]` directives) do something: a link or image needs `[`, emphasis `*` or
+# `_`, code a backtick, a quote or heading `>` or `#` (line breaks are joined, so nothing else
+# starts a line). A backslash makes each literal; other punctuation reads as itself.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#~$|])")
+
+
+def plain(text) -> str:
+    """Text people typed (a name, a city, an objective), made safe to put in anything Streamlit
+    renders as Markdown: it shows as typed, and `![x](http://…)` is never an image to fetch."""
+    return _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def euros(amount) -> str:
