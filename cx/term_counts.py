@@ -122,7 +122,8 @@ class _Counter:
 
 class PhraseCounter(_Counter):
     """Word n-grams within runs of words between boundary marks ('digital twins', never
-    'partners hydrogen' from 'partners | hydrogen'): the counts of `Phrases` under CountVectorizer."""
+    'partners hydrogen' from 'partners | hydrogen'): the counts CountVectorizer gave with a per-text
+    analyser of those n-grams."""
 
     def __init__(self, ngram_range=(1, 2)):
         self.ngram_range = ngram_range
