@@ -1,19 +1,27 @@
-"""How fast does the matcher answer? `suggest` at 10,000 and 100,000 synthetic hosts.
+"""How fast does the matcher fit, follow changed profiles and answer?
 
-For each size: the time to fit, then p50 and p95 over 200 queries of
-- `HostMatcher.suggest` (eligibility for a visitor in DE, top 10, reasons, result table), and
-- the baseline, measured in the same run on the same fitted matrix: scikit-learn's
-  `cosine_similarity` of the query with the full matrix and a full `argsort` of every host (ranking
-  only: no eligibility, no reasons, no table), so the ratio understates the gain.
+1. Fit time at 2,000, 10,000 and 100,000 synthetic hosts: `HostMatcher.fit` against the fit
+   before issue 16 (CountVectorizer's per-text analysers and per-text normalising), run in the
+   same run from that commit's source (`git archive`, in a subprocess on the same hosts).
+2. On a DuckDB file of `--store-size` hosts: `cx match` (`matcher_cache.current`) with no saved
+   matcher (fit and save) and with one (load); the time from a profile edit to a search that sees
+   it (`Keeper`: update of the changed row) against a full refit and search (what the cache keyed
+   on the file's modification time did after every write); and the fits a status change causes.
+3. `suggest` p50 and p95 over `--queries` queries at each size, against scikit-learn's
+   `cosine_similarity` and a full `argsort` on the same fitted matrix (ranking only: no
+   eligibility, no reasons, no table, so the ratio understates the gain).
 Synthetic hosts are written from the 14 ecosystems' vocabularies like the demo's profiles.
 
-    python bench/match_speed.py [--sizes 10000 100000] [--queries 200]
+    python bench/match_speed.py [--sizes 2000 10000 100000] [--store-size 10000] [--queries 200]
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,11 +29,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics.pairwise import cosine_similarity
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
+from cx import matcher_cache  # noqa: E402
 from cx.ecosystems import ECOSYSTEMS, OBJECTIVES  # noqa: E402
+from cx.matcher_cache import Keeper, matcher_path  # noqa: E402
 from cx.matching import HostMatcher, normalise  # noqa: E402
 from cx.rules import load_rulebook  # noqa: E402
+from cx.store import Store, insert_frame, open_store  # noqa: E402
 
 OPENINGS = ("A cluster organisation bringing together companies and research in {terms}.",
             "An SME developing products and services in {terms}.",
@@ -80,19 +92,110 @@ def timings(function, arguments) -> np.ndarray:
     return np.array(times) * 1000
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--queries", type=int, default=200)
-    args = parser.parse_args()
-    asked = queries(args.queries)
-    print(f"{'hosts':>8} {'fit s':>7} {'suggest p50 ms':>15} {'p95':>7} {'baseline p50 ms':>16} {'p95':>7} "
-          f"{'p50 ratio':>10}")
-    for size in args.sizes:
+QUERY = "adopt digital twins in our injection-moulding plant"
+BASELINE_COMMIT = "7c6a8c5"  # main before issue 16 (with issue 15's taxonomy): the fit then
+BASELINE_FIT = """
+import pickle, sys, time
+sys.path.insert(0, sys.argv[1])
+from cx.matching import HostMatcher
+hosts = pickle.load(open(sys.argv[2], "rb"))
+HostMatcher().fit(hosts.head(50))  # imports and caches warm, as in the run it is compared with
+started = time.perf_counter()
+HostMatcher().fit(hosts)
+print(time.perf_counter() - started)
+"""
+
+
+def baseline_fit_seconds(hosts: pd.DataFrame, folder: Path) -> float | None:
+    """The fit of `BASELINE_COMMIT` on the same hosts, in a subprocess on that commit's source."""
+    source = folder / "baseline"
+    if not source.exists():
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "cx", "data"],
+                                 capture_output=True)
+        if archive.returncode:
+            return None
+        source.mkdir()
+        subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
+    frame = folder / "hosts.pickle"
+    frame.write_bytes(pickle.dumps(hosts))
+    run = subprocess.run([sys.executable, "-c", BASELINE_FIT, str(source), str(frame)], capture_output=True,
+                         text=True, check=True)
+    return float(run.stdout.split()[-1])
+
+
+def seconds(function) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, result
+
+
+def fit_times(sizes: list[int], folder: Path) -> dict[int, HostMatcher]:
+    print(f"fit (before: commit {BASELINE_COMMIT}, CountVectorizer's per-text analysers)")
+    print(f"{'hosts':>8} {'before s':>9} {'now s':>7} {'ratio':>7}")
+    fitted = {}
+    HostMatcher().fit(synthetic_hosts(50))
+    for size in sizes:
         hosts = synthetic_hosts(size)
-        started = time.perf_counter()
-        matcher = HostMatcher().fit(hosts)
-        fit_seconds = time.perf_counter() - started
+        before = baseline_fit_seconds(hosts, folder)
+        now, fitted[size] = seconds(lambda: HostMatcher().fit(hosts))
+        print(f"{size:>8,} {before if before is not None else float('nan'):>9.2f} {now:>7.2f} "
+              f"{(before or np.nan) / now:>6.1f}x")
+    return fitted
+
+
+def store_of(size: int, folder: Path) -> Store:
+    """A database of `size` synthetic hosts (and one exchange between two of them)."""
+    store = open_store(folder / f"match_speed_{size}.duckdb")
+    hosts = synthetic_hosts(size).assign(can_visit=True)
+    with store.transaction() as con:
+        con.execute("DELETE FROM exchanges")
+        con.execute("DELETE FROM organisations")
+        insert_frame(con, "organisations", hosts)
+        con.execute("INSERT INTO exchanges (id, visitor_id, host_id, start_date, end_date, status) "
+                    "VALUES ('X-1', ?, ?, DATE '2027-03-01', DATE '2027-03-05', 'requested')",
+                    [hosts["id"].iloc[0], hosts["id"].iloc[1]])
+    matcher_path(store).unlink(missing_ok=True)
+    return store
+
+
+def following_the_profiles(size: int, folder: Path) -> None:
+    store = store_of(size, folder)
+    print(f"\non a database of {size:,} hosts")
+    cold, _ = seconds(lambda: matcher_cache.current(store))
+    warm, matcher = seconds(lambda: matcher_cache.current(store))
+    megabytes = matcher_path(store).stat().st_size / 1e6
+    print(f"cx match's matcher: fit and save {cold:.2f} s, load the saved one ({megabytes:.0f} MB) {warm:.2f} s "
+          f"({cold / warm:.1f}x)")
+
+    keeper = Keeper(store)
+    keeper.matcher().suggest(QUERY)  # a matcher that has served searches, as in a running app
+    keeper.wait()
+    hosts = store.organisations()
+    edited, model = hosts.iloc[size // 2], hosts.iloc[size // 3]  # a host takes another's (known) wording
+    with store.transaction() as con:
+        con.execute("UPDATE organisations SET name = ?, sectors = ?, description = ? WHERE id = ?",
+                    [model["name"], model["sectors"], model["description"], edited["id"]])
+
+    def search(matcher):
+        found = matcher.suggest(model["description"], k=10)["id"].tolist()
+        assert edited["id"] in found, "the edited profile was not found"
+
+    now, _ = seconds(lambda: search(keeper.matcher()))
+    before, _ = seconds(lambda: search(HostMatcher().fit(store.organisations())))
+    print(f"profile edit to a search that sees it: update and search {now:.2f} s, refit and search {before:.2f} s "
+          f"({before / now:.1f}x); fits {keeper.fits}, drifted {keeper.matcher().drifted()}")
+
+    fits = keeper.fits
+    with store.transaction() as con:
+        con.execute("UPDATE exchanges SET status = 'approved' WHERE id = 'X-1'")
+    after, same = seconds(keeper.matcher)
+    print(f"status change: the next search's matcher in {after * 1000:.0f} ms, fits {keeper.fits - fits}, "
+          f"same matcher {same is keeper.matcher()}")
+
+
+def suggest_times(fitted: dict[int, HostMatcher], asked: list[str]) -> None:
+    print(f"\n{'hosts':>8} {'suggest p50 ms':>15} {'p95':>7} {'baseline p50 ms':>16} {'p95':>7} {'p50 ratio':>10}")
+    for size, matcher in fitted.items():
         matrix = matcher.matrix_.tocsr()
 
         def baseline(text):
@@ -102,9 +205,21 @@ def main() -> int:
         matcher.suggest(asked[0], visitor_country="DE")  # warm caches (stop words, rulebook)
         ours = timings(lambda text: matcher.suggest(text, visitor_country="DE", k=10), asked)
         theirs = timings(baseline, asked)
-        print(f"{size:>8,} {fit_seconds:>7.1f} {np.percentile(ours, 50):>15.1f} {np.percentile(ours, 95):>7.1f} "
+        print(f"{size:>8,} {np.percentile(ours, 50):>15.1f} {np.percentile(ours, 95):>7.1f} "
               f"{np.percentile(theirs, 50):>16.1f} {np.percentile(theirs, 95):>7.1f} "
               f"{np.percentile(theirs, 50) / np.percentile(ours, 50):>9.1f}x")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 10_000, 100_000])
+    parser.add_argument("--store-size", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        fitted = fit_times(args.sizes, Path(folder))
+        following_the_profiles(args.store_size, Path(folder))
+    suggest_times(fitted, queries(args.queries))
     return 0
 
 

@@ -188,17 +188,17 @@ def cmd_export(args) -> int:
 
 
 def cmd_match(args) -> int:
+    from cx import matcher_cache
     from cx.matching import HostMatcher, read_hosts
     from cx.visitors import visitor_details
 
     store = open_store(args.db) if (args.hosts is None or args.visitor) else None
-    hosts = read_hosts(args.hosts) if args.hosts else store.organisations()
+    matcher = HostMatcher().fit(read_hosts(args.hosts)) if args.hosts else matcher_cache.current(store)
     visitor = {"visitor_country": args.visitor_country, "visitor_city": args.visitor_city}
     if args.visitor:
         visitor = visitor_details(store, args.visitor)
-    result = HostMatcher().fit(hosts).suggest(args.objectives, **visitor, sectors=args.sector or (),
-                                              ecosystems=args.ecosystem, countries=args.country,
-                                              start=args.start, end=args.end, k=args.top)
+    result = matcher.suggest(args.objectives, **visitor, sectors=args.sector or (), ecosystems=args.ecosystem,
+                             countries=args.country, start=args.start, end=args.end, k=args.top)
     if args.json:
         records = result.drop(columns=["lat", "lon"]).astype(object).where(result.notna(), None)
         _print_json(records.to_dict(orient="records"))

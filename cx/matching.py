@@ -8,7 +8,9 @@ phrases, which make the reasons) and character n-grams within words (inflections
 small typos: "moulded" still meets "moulding", "hydrogn" still meets "hydrogen"). Each profile
 field gets its own TF-IDF row and a weight, so a long description does not drown a name or a
 sector list. Scores are cosines computed by one sparse product that touches only the columns of
-the query's terms, and the top k come from `argpartition`: no Python loop over hosts.
+the query's terms, and the top k come from `argpartition`: no Python loop over hosts. Terms are
+counted over all profiles at once (`cx.term_counts`), and `updated` replaces the rows of changed
+profiles without a refit.
 
 Eligibility is applied, never just ranked: only organisations that host, in eligible countries
 of the rulebook, never in the visitor's own country. This module takes DataFrames and never
@@ -17,6 +19,7 @@ touches the store.
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from functools import lru_cache
@@ -26,7 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 from stop_words import get_stop_words
@@ -36,6 +39,7 @@ from cx.errors import (CxError, EmptyObjectives, NoEligibleHost, TooGeneralObjec
                        VisitedAlready)
 from cx.geo import distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
+from cx.term_counts import CharCounter, PhraseCounter, Tokens
 
 # Profile fields and how much each counts; a field the hosts table lacks is skipped.
 FIELD_WEIGHTS: dict[str, float] = {
@@ -59,6 +63,12 @@ STOP_WORD_LANGUAGES = ("bg", "cs", "da", "de", "el", "es", "fi", "fr", "hu", "it
 KEEP_WORDS = frozenset({"design", "system", "systems", "fire", "interest"})
 
 TOKEN = re.compile(r"\w\w+")
+WORD_CHARACTER = re.compile(r"\w")
+NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# An updated matcher keeps its fitted vocabulary and IDF weights; past these shares of unknown
+# words, or of hosts changed since the fit, it is due for a full refit.
+DRIFT_UNKNOWN_WORDS = 0.02
+DRIFT_CHANGED_HOSTS = 0.1
 CLOSE_SPELLING = 80  # rapidfuzz ratio at which a profile word counts as the visitor's word misspelt or inflected
 
 
@@ -68,7 +78,10 @@ def unaccented(text) -> str:
     if text.isascii():
         return text
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    # The marks are removed by one regular expression, not a loop over every character: texts come
+    # joined by thousands (`normalise_many`).
+    marks = "".join(c for c in set(NON_ASCII.findall(decomposed)) if unicodedata.combining(c))
+    return re.sub(f"[{re.escape(marks)}]", "", decomposed) if marks else decomposed
 
 
 def fold(text) -> str:
@@ -89,13 +102,54 @@ BREAK = "|"  # stands for removed stop words, so that no phrase spans one
 
 def normalise(text) -> str:
     """Folded words of a text, two letters or more, with each run of stop words replaced by '|'."""
-    if not isinstance(text, str):
-        return ""
+    return normalise_many([text])[0]
+
+
+SEPARATOR = "\x01"  # between texts joined for one pass of the tokeniser: neither a word nor a space
+ASCII_SPACED = {i: " " for i in range(128) if not WORD_CHARACTER.match(chr(i)) and chr(i) != SEPARATOR}
+TOKEN_OR_SEPARATOR = re.compile(rf"{TOKEN.pattern}|{SEPARATOR}")
+
+
+def normalise_many(texts) -> list[str]:
+    """`normalise` of each text (a non-text gives ''), in two passes, one over the plain ASCII texts
+    and one over the others: the texts of a pass are tokenised together, and each distinct word
+    is folded and checked against the stop words once."""
+    texts = [t.replace(SEPARATOR, " ") if isinstance(t, str) else "" for t in texts]
+    plain = [t.isascii() for t in texts]
+    normalised = [""] * len(texts)
+    for ascii_only in (True, False):
+        at = [i for i, p in enumerate(plain) if p is ascii_only]
+        for i, text in zip(at, _normalise_together([texts[i] for i in at], ascii_only) if at else []):
+            normalised[i] = text
+    return normalised
+
+
+def _normalise_together(texts: list[str], ascii_only: bool) -> list[str]:
+    """The tokens of `TOKEN` are runs of two or more word characters. In ASCII text every other
+    character becomes a space (one `str.translate`, many times faster than the regular expression)
+    and the text is split; other text loses its accents and goes through the regular expression."""
+    joined = f" {SEPARATOR} ".join(texts)
+    tokens = joined.translate(ASCII_SPACED).split() if ascii_only else TOKEN_OR_SEPARATOR.findall(unaccented(joined))
+    ids, distinct = pd.factorize(np.asarray(tokens, dtype=object))
+    short = np.fromiter((len(w) < 2 for w in distinct), bool, len(distinct)) & (distinct != SEPARATOR)
+    ids = ids[~short[ids]]
     stop = stop_words()
+    folded = np.asarray([w.casefold() for w in distinct], dtype=object)
     # Acronyms are never stop words: "IT cluster" is not "it", "AI" is not Italian "ai".
-    tokens = [BREAK if w.casefold() in stop and not w.isupper() else w.casefold()
-              for w in TOKEN.findall(unaccented(text))]
-    return " ".join(t for i, t in enumerate(tokens) if t != BREAK or (i and tokens[i - 1] != BREAK))
+    is_stop = np.fromiter((f in stop and not w.isupper() for w, f in zip(distinct, folded)), bool, len(distinct))
+    is_separator = distinct == SEPARATOR
+    word_at = np.flatnonzero(~is_separator[ids])
+    text_of = np.cumsum(is_separator[ids])[word_at]
+    ids = ids[word_at]
+    broken = is_stop[ids]
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = text_of[1:] != text_of[:-1]
+    after_break = np.zeros(len(ids), dtype=bool)
+    after_break[1:] = broken[:-1]
+    kept = ~broken | (~first & ~after_break)  # no break first, none after another
+    out = np.where(is_stop, BREAK, folded)[ids[kept]].tolist()
+    bounds = np.searchsorted(text_of[kept], np.arange(len(texts) + 1))
+    return [" ".join(out[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def words(text) -> list[str]:
@@ -103,31 +157,30 @@ def words(text) -> list[str]:
     return [w for w in normalise(text).split() if w != BREAK]
 
 
-def without_breaks(text: str) -> str:
-    """Text for the character space, where removed stop words leave no trace."""
-    return text.replace(BREAK, " ")
-
-
-class Phrases:
-    """Word n-grams within runs of meaningful words ('digital twins', never 'partners hydrogen'
-    from 'partners for hydrogen')."""
-
-    def __init__(self, ngram_range=(1, 2)):
-        self.ngram_range = ngram_range
-
-    def __call__(self, text: str) -> list[str]:
-        low, high = self.ngram_range
-        grams = []
-        for run in text.split(BREAK):
-            tokens = run.split()
-            for n in range(low, high + 1):
-                grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
-        return grams
-
-
 def _field_text(values) -> list[str]:
-    """One field of every host as normalised text (lists such as ecosystems joined)."""
-    return [normalise("; ".join(v) if isinstance(v, (list, tuple, np.ndarray)) else v) for v in values]
+    """One field of every host as normalised text (lists such as ecosystems joined). Each
+    distinct text is normalised once: kinds, ecosystems and sector lists repeat across hosts."""
+    joined = pd.Series(["; ".join(v) if isinstance(v, (list, tuple, np.ndarray)) else v for v in values], dtype=object)
+    codes, distinct = pd.factorize(joined)  # a missing value is -1, the empty text appended last
+    return np.asarray(normalise_many(distinct) + [""], dtype=object)[codes].tolist()
+
+
+def _with_rows(matrix: sp.csc_matrix, kept: np.ndarray, position: np.ndarray, rows) -> sp.csc_matrix:
+    """A column-major matrix with only its `kept` rows and the `rows` added, kept row i and added
+    row j moving to `position[i]` and `position[len(kept) + j]`: a few passes over the stored
+    values (renumber, delete, insert), without converting the whole matrix to rows and back."""
+    moved = np.full(matrix.shape[0], -1, dtype=matrix.indices.dtype)
+    moved[kept] = position[:len(kept)]
+    row = moved[matrix.indices]
+    removed = np.flatnonzero(row < 0)
+    removed_before = np.concatenate([[0], np.cumsum(np.bincount(
+        np.searchsorted(matrix.indptr, removed, side="right") - 1, minlength=matrix.shape[1]))])
+    kept_indptr = matrix.indptr - removed_before  # where each column starts once the removed values are gone
+    added = sp.csc_matrix(rows)
+    at = kept_indptr[np.repeat(np.arange(matrix.shape[1]), np.diff(added.indptr)) + 1]  # after the column's values
+    data = np.insert(np.delete(matrix.data, removed), at, added.data)
+    indices = np.insert(np.delete(row, removed), at, position[len(kept) + added.indices])
+    return sp.csc_matrix((data, indices, kept_indptr + added.indptr), shape=(len(position), matrix.shape[1]))
 
 
 class HostMatcher(BaseEstimator):
@@ -167,51 +220,116 @@ class HostMatcher(BaseEstimator):
             raise CxError(f"the hosts table lacks the column{'s' * (len(missing) > 1)} {', '.join(missing)}")
         if not 0 <= self.word_share <= 1:
             raise ValueError(f"word_share must be between 0 and 1, not {self.word_share}")
-        rulebook = self.rulebook or load_rulebook()
-        evidence = taxonomy.host_evidence(hosts, PROFILE_FIELDS)
-        hosts = hosts.assign(taxonomy=[taxonomy.concept_text(e) for e in evidence])
-        weights = {f: w for f, w in (self.field_weights or FIELD_WEIGHTS).items() if f in hosts.columns and w > 0}
-        fields = [_field_text(hosts[f].tolist()) for f in weights]
-        n = len(hosts)
+        self.rulebook_ = self.rulebook or load_rulebook()
+        hosts, self.evidence_ = self._with_taxonomy(hosts)
+        self.weights_ = {f: w for f, w in (self.field_weights or FIELD_WEIGHTS).items() if f in hosts.columns and w > 0}
+        fields = [_field_text(hosts[f].tolist()) for f in self.weights_]
 
-        self.word_counter_ = CountVectorizer(analyzer=Phrases(self.word_ngram_range), dtype=np.float32)
-        self.char_counter_ = CountVectorizer(analyzer="char_wb", lowercase=False, preprocessor=without_breaks,
-                                             ngram_range=self.char_ngram_range, dtype=np.float32)
-        blocks = []
+        self.word_counter_ = PhraseCounter(self.word_ngram_range)
+        self.char_counter_ = CharCounter(self.char_ngram_range)
         self.idf_ = []
+        counts = []
+        tokens = Tokens([text for field in fields for text in field], BREAK)
         for counter in (self.word_counter_, self.char_counter_):
             try:
-                counts = counter.fit_transform([text for field in fields for text in field])
+                counts.append(counter.fit_transform(tokens))
             except ValueError:
                 raise CxError("no host has a profile with words to match on (name, description, sectors)") from None
-            per_field = [counts[i * n:(i + 1) * n] for i in range(len(fields))]
-            idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(sum(per_field))
-            self.idf_.append(idf)
-            blocks.append(normalize(sum(w * idf.transform(c) for w, c in zip(weights.values(), per_field))))
-        self.word_rows_ = blocks[0].tocsr()
-        self.matrix_ = self._mix(*blocks).tocsc()
+            per_host = self._field_sum(len(hosts), [1] * len(fields)) @ counts[-1]
+            self.idf_.append(TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(per_host))
+        self.word_rows_, self.matrix_ = self._rows(counts, len(hosts))
         self.word_terms_ = self.word_counter_.get_feature_names_out()
-
         self.hosts_ = self._host_table(hosts)
         self.profiles_ = [" ".join(parts) for parts in zip(*fields)]
+        self._index_hosts()
+        self.hosts_updated_ = self.words_updated_ = self.unknown_words_ = 0
+        return self
+
+    @staticmethod
+    def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, list[str]]]]:
+        """The hosts with the sector labels their profiles evoke as a `taxonomy` field, and per host
+        the profile's words that evoke each label (for the reasons)."""
+        evidence = taxonomy.host_evidence(hosts, PROFILE_FIELDS)
+        return hosts.assign(taxonomy=[taxonomy.concept_text(e) for e in evidence]), evidence
+
+    @staticmethod
+    def _field_sum(n: int, weights) -> sp.csr_matrix:
+        """The matrix that adds up n hosts' field rows (stacked field after field), weighted."""
+        return sp.csr_matrix((np.repeat(np.asarray(weights, dtype=np.float32), n),
+                              (np.tile(np.arange(n), len(weights)), np.arange(n * len(weights)))),
+                             shape=(n, n * len(weights)))
+
+    def _rows(self, counts, n: int):
+        """The hosts' rows of the word space and of the mixed space, from each space's term
+        counts (field rows stacked field after field): the TF-IDF of each field row, weighted,
+        summed per host and normalised per space."""
+        fields = self._field_sum(n, list(self.weights_.values()))
+        blocks = [normalize(fields @ idf.transform(stacked, copy=False), copy=False)  # the counts are not kept
+                  for idf, stacked in zip(self.idf_, counts)]
+        return blocks[0].tocsr(), self._mix(*blocks)
+
+    def _index_hosts(self):
+        """Per host, what eligibility filters on: country code, may host, ecosystems."""
         countries = self.hosts_["country"].to_numpy(dtype=object)
         self.countries_, self.country_codes_ = np.unique(countries, return_inverse=True)
-        self.hostable_ = self.hosts_["can_host"].to_numpy(dtype=bool) & np.isin(countries, rulebook.eligible_countries)
-        ecosystems = self.hosts_["ecosystems"]
-        self.ecosystem_names_ = sorted({e for row in ecosystems for e in row})
-        index = {name: i for i, name in enumerate(self.ecosystem_names_)}
-        self.in_ecosystem_ = np.zeros((n, len(index)), dtype=bool)
-        for row, names in enumerate(ecosystems):
-            self.in_ecosystem_[row, [index[e] for e in names]] = True
-        self.evidence_ = evidence
-        self.rulebook_ = rulebook
-        return self
+        self.hostable_ = (self.hosts_["can_host"].to_numpy(dtype=bool)
+                          & np.isin(countries, self.rulebook_.eligible_countries))
+        memberships = self.hosts_["ecosystems"].explode().dropna()
+        codes, names = pd.factorize(memberships, sort=True)
+        self.ecosystem_names_ = list(names)
+        self.in_ecosystem_ = np.zeros((len(self.hosts_), len(names)), dtype=bool)
+        self.in_ecosystem_[memberships.index.to_numpy(), codes] = True
+
+    # --- keeping up with changed profiles ------------------------------------------------
+
+    def updated(self, changed: pd.DataFrame, removed=()) -> HostMatcher:
+        """A copy of this matcher in which the changed hosts (edited or new, with the columns `fit`
+        takes) replace their rows and the `removed` ids are gone; this one is left as it was, so
+        searches under way keep it. Rows end up in id order, as a fit on the store's table has
+        them. Vocabulary and IDF weights stay as fitted: see `drifted`."""
+        check_is_fitted(self, "matrix_")
+        new = copy.copy(self)
+        changed, evidence = self._with_taxonomy(changed)
+        fields = [_field_text(changed[f].tolist()) for f in self.weights_]
+        tokens = Tokens([text for field in fields for text in field], BREAK)
+        counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
+        word_rows, rows = self._rows(counts, len(changed)) if len(changed) else (self.word_rows_[:0], self.matrix_[:0])
+        table = self._host_table(changed)
+        gone = set(table["id"]) | {str(i) for i in removed}
+        kept = np.flatnonzero(~self.hosts_["id"].isin(gone).to_numpy())
+        hosts = pd.concat([self.hosts_.iloc[kept], table], ignore_index=True)
+        order = np.argsort(hosts["id"].to_numpy(dtype=str), kind="stable")
+        new.hosts_ = hosts.iloc[order].reset_index(drop=True)
+        stacked = np.concatenate([kept, len(self.hosts_) + np.arange(len(changed))])
+        new.word_rows_ = sp.vstack([self.word_rows_, word_rows], format="csr")[stacked[order]]
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))  # where each kept, then each changed, host ends up
+        new.matrix_ = _with_rows(self.matrix_, kept, position, rows)
+        profiles = [self.profiles_[i] for i in kept] + [" ".join(parts) for parts in zip(*fields)]
+        new.profiles_ = [profiles[i] for i in order]
+        evidences = [self.evidence_[i] for i in kept] + evidence
+        new.evidence_ = [evidences[i] for i in order]
+        new._index_hosts()
+        unknown, seen = self.word_counter_.unknown_words(tokens)
+        new.hosts_updated_ = self.hosts_updated_ + len(changed) + len(removed)
+        new.unknown_words_, new.words_updated_ = self.unknown_words_ + unknown, self.words_updated_ + seen
+        return new
+
+    def drifted(self) -> bool:
+        """Whether the updates since the fit brought enough unknown words, or changed enough hosts,
+        that the fitted vocabulary and IDF weights no longer describe the profiles."""
+        check_is_fitted(self, "matrix_")
+        return (self.unknown_words_ > DRIFT_UNKNOWN_WORDS * max(self.words_updated_, 1)
+                or self.hosts_updated_ > DRIFT_CHANGED_HOSTS * len(self.hosts_))
 
     def _mix(self, word_block, char_block):
         """Word and character spaces side by side, scaled so that a cosine in the joint space is
-        `word_share * word cosine + (1 - word_share) * character cosine`."""
-        return sp.hstack([np.sqrt(self.word_share) * word_block,
-                          np.sqrt(1 - self.word_share) * char_block], format="csr", dtype=np.float32)
+        `word_share * word cosine + (1 - word_share) * character cosine`. Column-major, so
+        that the two spaces are laid end to end rather than merged row by row."""
+        blocks = [block.tocsc().astype(np.float32, copy=False) for block in (word_block, char_block)]
+        for block, share in zip(blocks, (self.word_share, 1 - self.word_share)):
+            block.data *= np.float32(np.sqrt(share))
+        return sp.hstack(blocks, format="csc")
 
     @staticmethod
     def _host_table(hosts: pd.DataFrame) -> pd.DataFrame:
@@ -239,9 +357,10 @@ class HostMatcher(BaseEstimator):
     # --- ranking -------------------------------------------------------------------------
 
     def _query(self, text: str):
-        vectors = [normalize(idf.transform(counter.transform([text])))
+        tokens = Tokens([text], BREAK)
+        vectors = [normalize(idf.transform(counter.transform(tokens)))
                    for counter, idf in zip((self.word_counter_, self.char_counter_), self.idf_)]
-        return vectors[0], self._mix(*vectors)
+        return vectors[0], self._mix(*vectors).tocsr()
 
     def suggest(self, objectives: str, *, visitor_country: str | None = None, visitor_city: str | None = None,
                 visitor_location: tuple[float, float] | None = None, visitor_id: str | None = None,
@@ -302,7 +421,7 @@ class HostMatcher(BaseEstimator):
 
     def _known(self, word: str) -> bool:
         """Whether a profile has the word, or it is a stop word that no profile is matched on."""
-        return word in self.word_counter_.vocabulary_ or word in stop_words()
+        return word in self.word_counter_ or word in stop_words()
 
     def _allowed(self, visitor_country, visitor_id, ecosystems, countries) -> np.ndarray:
         allowed = self.hostable_.copy()

@@ -135,20 +135,21 @@ def test_the_visitor_s_own_country_is_left_out_of_the_preferred_ones(page, app_d
     assert page.session_state["find_a_host.query"]["countries"] == [other]
 
 
-def test_the_cached_matcher_is_refitted_when_the_hosts_change(demo_store):
+def test_the_shared_matcher_follows_the_hosts_profiles(demo_store):
     from cx.store import insert_frame
-    from cx.ui.matcher import host_matcher
+    from cx.ui.matcher import host_matcher, keeper
 
     first = host_matcher(demo_store)
-    assert host_matcher(demo_store) is first  # nothing changed: no refit
+    assert host_matcher(demo_store) is first  # nothing changed: the same matcher
     newcomer = demo_store.organisations().iloc[[0]].assign(
         id="O-new", name="Kelp Farming Cluster", country="IE", city="Galway", lat=53.27, lon=-9.05, can_host=True,
         description="Seaweed and kelp farming, blue bioeconomy and algae processing.")
     with demo_store.transaction() as con:
         insert_frame(con, "organisations", newcomer)
-    refitted = host_matcher(demo_store)
-    assert refitted is not first
-    assert refitted.suggest("kelp farming", visitor_country="PT")["id"].iloc[0] == "O-new"
+    updated = host_matcher(demo_store)
+    assert updated is not first and "O-new" in updated.hosts_["id"].tolist()
+    keeper(str(demo_store.path)).wait()  # new words: refitted in the background
+    assert host_matcher(demo_store).suggest("kelp farming", visitor_country="PT")["id"].iloc[0] == "O-new"
 
 
 def test_sectors_picked_from_the_taxonomy_feed_the_matcher(page):

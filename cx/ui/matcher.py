@@ -1,22 +1,24 @@
-"""The fitted host matcher, shared by every session of the app.
+"""The host matcher, shared by every session of the app.
 
-Fitting costs about a second per few thousand hosts, so it is cached as a resource and keyed on
-the database file and its modification time: a new import or registration refits it at the next
-rerun, and nothing else does."""
+One `Keeper` per database holds the current matcher: it follows the hosts' profiles (a status
+change, an exchange import or a scenario leaves it alone), updates only changed profiles, and
+loads the matcher saved beside the database after a restart instead of refitting."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from cx.matcher_cache import Keeper
 from cx.matching import HostMatcher
 from cx.store import Store
 
 
-@st.cache_resource(show_spinner="Reading the hosts' profiles…", max_entries=2)
-def _fitted(path: str, modified: int) -> HostMatcher:
-    return HostMatcher().fit(Store(path).organisations())
+@st.cache_resource(show_spinner=False)
+def keeper(path: str) -> Keeper:
+    return Keeper(Store(path))
 
 
 def host_matcher(store: Store) -> HostMatcher:
-    """The matcher fitted on the store's organisations, refitted when the database changes."""
-    return _fitted(str(store.path), store.modified())
+    """The matcher of the store's current host profiles."""
+    with st.spinner("Reading the hosts' profiles…"):
+        return keeper(str(store.path)).matcher()
