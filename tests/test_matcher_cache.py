@@ -14,8 +14,9 @@ from cx.cli import main
 from cx.exchanges import change_status, request_exchange
 from cx.io import export_bytes, export_frame, import_file
 from cx.matcher_cache import Keeper, fingerprint, matcher_path
-from cx.matching import HostMatcher, visits_taken
+from cx.matching import HostMatcher
 from cx.store import Store
+from cx.visitors import visitor_choices
 
 QUERIES = ["medical devices and biotechnology", "hydrogen valleys", "digital twins for manufacturing"]
 
@@ -48,8 +49,8 @@ def edit(store, host_id, **columns):
 def test_requests_status_changes_imports_and_scenarios_never_refit(demo_store, keeper):
     matcher = keeper.matcher()
     before = fingerprint(demo_store)
-    taken = visits_taken(demo_store.table("exchanges"))
-    visitor = demo_store.organisations().query("can_visit and id not in @taken.index").iloc[0]
+    free = visitor_choices(demo_store).query("taken == 0").index
+    visitor = demo_store.organisations().set_index("id", drop=False).loc[free[0]]
     host = suggestions(matcher, "tourism and hospitality", visitor["country"]).iloc[0]
     exchange_id = request_exchange(demo_store, visitor_id=visitor["id"], host_id=host["id"],
                                    start=dt.date(2027, 3, 1), end=dt.date(2027, 3, 5))
