@@ -224,7 +224,9 @@ with plan_tab:
             st.dataframe(lines, hide_index=True, width="stretch")
 
 with compare_tab:
-    chosen = st.multiselect("Saved scenarios to compare (2 to 4)", saved["name"], max_selections=4, key="compare")
+    # No picker while there is nothing to pick: a disabled one is drawn faded, under 4.5:1 contrast.
+    chosen = st.multiselect("Saved scenarios to compare (2 to 4)", saved["name"], max_selections=4,
+                            key="compare") if len(saved) >= 2 else []
     if len(chosen) < 2:
         st.info("Choose two to four saved scenarios." if len(saved) >= 2 else
                 "Save at least two scenarios to compare them.")
