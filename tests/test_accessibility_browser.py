@@ -91,3 +91,65 @@ def test_every_page_and_state_meets_wcag_21_aa(module_server, offline_page, tmp_
                if impact in FAILING]
     assert not failing, "\n".join(failing)
     assert page.blocked == []
+
+
+FOCUSED = """() => {
+    const element = document.activeElement;
+    return {tag: element.tagName, label: element.getAttribute('aria-label') || '',
+            text: (element.innerText || '').trim().slice(0, 80)};
+}"""
+
+
+def tab_to(page, matches, presses: int = 200, back: bool = False) -> dict:
+    """Press Tab (Shift+Tab with `back`) until the focused element `matches`; the focused element."""
+    for _ in range(presses):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        focused = page.evaluate(FOCUSED)
+        if matches(focused):
+            return focused
+    raise AssertionError(f"Tab never reached the element; last focused: {focused}")
+
+
+def focus_is_visible(page, region: dict) -> bool:
+    """The focused element looks different from the same element unfocused (a ring, outline or border)."""
+    clip = {"x": max(region["x"] - 6, 0), "y": max(region["y"] - 6, 0),
+            "width": region["width"] + 12, "height": region["height"] + 12}
+    focused = page.screenshot(clip=clip)
+    page.keyboard.press("Shift+Tab")
+    page.wait_for_timeout(300)
+    unfocused = page.screenshot(clip=clip)
+    page.keyboard.press("Tab")
+    page.wait_for_timeout(300)
+    return focused != unfocused
+
+
+def test_a_visitor_finds_and_requests_a_host_with_the_keyboard_alone(module_server, offline_page):
+    page = offline_page
+    _open(page, module_server, "find_a_host", "Pick the visiting organisation")
+
+    tab_to(page, lambda f: f["tag"] == "INPUT" and "Visiting organisation" in f["label"])
+    visitor = page.get_by_label("Visiting organisation")
+    first = visitor.input_value()
+    page.keyboard.press("ArrowDown")  # opens the list on the chosen visitor
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # the next visitor in the list
+    chosen = visitor.input_value()
+    assert chosen != first
+
+    tab_to(page, lambda f: f["tag"] == "TEXTAREA")
+    page.keyboard.type("medical devices and biotechnology")
+    objectives = page.get_by_label("Objectives").bounding_box()
+    assert focus_is_visible(page, objectives)
+
+    tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "Find hosts")
+    assert focus_is_visible(page, page.get_by_role("button", name="Find hosts").bounding_box())
+    page.keyboard.press("Enter")
+    page.get_by_text("10 hosts for").wait_for(timeout=60_000)
+    assert page.get_by_role("heading", name="10 hosts for").inner_text().endswith(chosen)
+
+    request = tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "Request this exchange")
+    assert focus_is_visible(page, page.get_by_role("button", name="Request this exchange").first.bounding_box())
+    page.keyboard.press("Enter")
+    page.get_by_text("requested with").wait_for(timeout=60_000)
+    assert request["text"] == "Request this exchange"
+    assert page.blocked == []
