@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from cx import budget, charts
+from cx import budget, charts, summaries
 from cx.errors import BadPlan, CxError, SharesDoNotSum
 from cx.geo import country_shapes
 from cx.rules import load_rulebook
 from cx.ui import current_store, euros, euros_short, plain
+from cx.ui.widgets import figure
 
 SCENARIO = "budget_scenario"  # the scenario being edited, as JSON
 RESULT = "budget_result"  # the last Simulation of it
@@ -174,9 +175,11 @@ with scenario_tab:
         st.plotly_chart(charts.budget_distribution({result.scenario.name: result.totals}, result.scenario.envelope_eur),
                         width="stretch", key="distribution")
         bar, where = st.columns(2)
-        bar.plotly_chart(charts.cost_by_host_country(result.by_country), width="stretch", key="by_country")
-        where.plotly_chart(charts.cost_by_host_country_map(result.by_country, country_shapes()),
-                           width="stretch", key="by_country_map")
+        no_cost = "No host country has an expected cost."
+        figure(result.by_country, charts.cost_by_host_country, no_cost, "by_country", bar,
+               describe=summaries.cost_by_host_country)
+        figure(result.by_country, lambda t: charts.cost_by_host_country_map(t, country_shapes()), no_cost,
+               "by_country_map", where, describe=summaries.cost_by_host_country, numbers={})  # beside it
         downloads = st.columns(2)
         downloads[0].download_button("Results as CSV", budget.results_csv(result), f"{result.scenario.name}.csv",
                                      "text/csv", key="csv")
