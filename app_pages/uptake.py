@@ -5,7 +5,7 @@ import streamlit as st
 
 from cx import charts, summaries, uptake
 from cx.rules import load_rulebook
-from cx.ui import cached, current_store, stop_without_data
+from cx.ui import cached, current_store, euros, stop_without_data
 from cx.ui.filters import sidebar_filters
 from cx.ui.widgets import figure, finding, headline_figure
 
@@ -36,7 +36,7 @@ headline_figure(row[2], "Completed to date", figures, "completed_to_date",
                      f"{now['partnerships_at_target']} partnership(s) at their own target")
 headline_figure(row[3], "Lump sums committed", figures, "committed_eur", "euros", up_is_good=None,
                 help=f"{now['committed_eur'] / rulebook.budget_envelope_eur:.0%} of the "
-                     f"EUR {rulebook.budget_envelope_eur:,} envelope (approved to paid)")
+                     f"{euros(rulebook.budget_envelope_eur)} envelope (approved to paid)")
 headline_figure(row[4], "Lump sums paid", figures, "paid_eur", "euros", up_is_good=None,
                 help=f"{now['paid_eur'] / rulebook.budget_envelope_eur:.0%} of the envelope")
 

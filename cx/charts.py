@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from cx.formats import euros
 from cx.geo import geodesic_path
 
 # Colours a colour-blind reader tells apart (Okabe and Ito's palette; viridis for the workflow; cividis
@@ -74,7 +75,7 @@ def money_over_time(table: pd.DataFrame, envelope_eur: int | None = None) -> go.
                        line=dict(color=GREEN, width=3, dash="dot"))
     if envelope_eur:
         figure.add_hline(y=envelope_eur, line_dash="dash", line_color=VERMILLION,
-                         annotation_text=f"envelope EUR {envelope_eur:,}")
+                         annotation_text=f"envelope {euros(envelope_eur)}")
     figure.update_yaxes(title="EUR, cumulative", tickformat=",")
     return _layout(figure, "Lump sums committed and paid")
 
@@ -97,7 +98,7 @@ def budget_distribution(totals: dict[str, np.ndarray], envelope_eur: int) -> go.
         figure.add_histogram(x=values, name=_typed(name), opacity=0.6 if len(totals) > 1 else 0.85, nbinsx=60,
                              histnorm="probability", marker_color=colour)
     figure.add_vline(x=envelope_eur, line_dash="dash", line_color="#444",
-                     annotation_text=f"envelope EUR {envelope_eur:,}", annotation_position="top")
+                     annotation_text=f"envelope {euros(envelope_eur)}", annotation_position="top")
     figure.update_layout(barmode="overlay", showlegend=len(totals) > 1)
     figure.update_xaxes(title="total lump sums, EUR", tickformat=",")
     figure.update_yaxes(title="share of runs", tickformat=".0%")

@@ -3,6 +3,8 @@ main states; and the Find a host path done with the keyboard alone."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
@@ -38,13 +40,14 @@ def test_every_page_and_state_meets_wcag_21_aa(module_server, offline_page, tmp_
     _open(page, module_server, "", "ClusterXchange at a glance")
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_text("The numbers behind Exchanges by status").click()  # a chart's table and downloads
     audit(page, "At a glance", found)
 
     _open(page, module_server, "uptake", "Visitors registered")
     for tab in ("Pipeline and targets", "Flows", "Stays", "Data quality"):
         page.get_by_role("tab", name=tab).click()
         if tab == "Data quality":
-            page.locator('[data-testid="stExpander"] summary').first.click()
+            page.get_by_text(re.compile("^Exchanges that break a rule")).first.click()
         audit(page, f"Uptake · {tab}", found)
 
     _open(page, module_server, "map", "Shade countries by exchanges")
@@ -110,10 +113,19 @@ def tab_to(page, matches, presses: int = 200, back: bool = False) -> dict:
     raise AssertionError(f"Tab never reached the element; last focused: {focused}")
 
 
-def focus_is_visible(page, region: dict) -> bool:
-    """The focused element looks different from the same element unfocused (a ring, outline or border)."""
-    clip = {"x": max(region["x"] - 6, 0), "y": max(region["y"] - 6, 0),
-            "width": region["width"] + 12, "height": region["height"] + 12}
+FOCUSED_BOX = """() => {
+    const element = document.activeElement;
+    element.scrollIntoView({block: 'center'});
+    const box = element.getBoundingClientRect();
+    return {x: Math.max(box.x - 6, 0), y: Math.max(box.y - 6, 0), width: box.width + 12, height: box.height + 12};
+}"""
+
+
+def focus_is_visible(page) -> bool:
+    """The focused element looks different from itself unfocused (a ring, outline, border or fill)."""
+    page.evaluate(FOCUSED_BOX)
+    page.wait_for_timeout(300)  # let the page settle where the element is
+    clip = page.evaluate(FOCUSED_BOX)
     focused = page.screenshot(clip=clip)
     page.keyboard.press("Shift+Tab")
     page.wait_for_timeout(300)
@@ -138,18 +150,50 @@ def test_a_visitor_finds_and_requests_a_host_with_the_keyboard_alone(module_serv
 
     tab_to(page, lambda f: f["tag"] == "TEXTAREA")
     page.keyboard.type("medical devices and biotechnology")
-    objectives = page.get_by_label("Objectives").bounding_box()
-    assert focus_is_visible(page, objectives)
+    assert focus_is_visible(page)
 
     tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "Find hosts")
-    assert focus_is_visible(page, page.get_by_role("button", name="Find hosts").bounding_box())
+    assert focus_is_visible(page)
     page.keyboard.press("Enter")
     page.get_by_text("10 hosts for").wait_for(timeout=60_000)
     assert page.get_by_role("heading", name="10 hosts for").inner_text().endswith(chosen)
 
     request = tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "Request this exchange")
-    assert focus_is_visible(page, page.get_by_role("button", name="Request this exchange").first.bounding_box())
+    assert focus_is_visible(page)
     page.keyboard.press("Enter")
     page.get_by_text("requested with").wait_for(timeout=60_000)
     assert request["text"] == "Request this exchange"
+    assert page.blocked == []
+
+
+def press(page, button: str) -> None:
+    """Tab to the button named `button`, check its focus shows, and press Enter."""
+    tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"] == button)
+    assert focus_is_visible(page), button
+    page.keyboard.press("Enter")
+
+
+def test_a_manager_runs_and_saves_a_scenario_imports_and_moves_an_exchange_with_the_keyboard(module_server, offline_page):
+    page = offline_page
+    _open(page, module_server, "budget", "Ceilings and host-country mix")
+    press(page, "Run the simulation")
+    page.get_by_text("Affordable (95%)").wait_for(timeout=60_000)
+    press(page, "Save scenario")
+    page.get_by_text("Saved '").wait_for(timeout=60_000)
+
+    _open(page, module_server, "data", "The file holds")
+    tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"].endswith("Upload"))
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(PROJECT_ROOT / "data" / "templates" / "exchanges.csv")
+    page.get_by_role("button", name="Check only (write nothing)").wait_for(timeout=60_000)
+    press(page, "Check only (write nothing)")
+    page.get_by_text("Rows by broken rule").wait_for(timeout=60_000)
+
+    _open(page, module_server, "exchanges", "Move an exchange on")
+    tab_to(page, lambda f: f["tag"] == "INPUT" and f["label"] == "New status")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # the first status the list offers
+    press(page, "Change status")
+    page.get_by_text(re.compile("is now|Refused")).first.wait_for(timeout=60_000)
     assert page.blocked == []
