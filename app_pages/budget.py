@@ -67,6 +67,12 @@ def run(scenario, label):
     return result
 
 
+def distribution(totals, key, envelope):
+    """The runs' totals against the envelope, told in a sentence too; their numbers are the downloads'."""
+    figure(totals, lambda t: charts.budget_distribution(t, envelope), "No run.", key,
+           describe=lambda t: summaries.budget_distribution(t, envelope), numbers={})
+
+
 has_history = store.counts()["exchanges"] > 0
 left, middle, right = st.columns(3)
 left.button("Scenario from the database's history", key="from_history", disabled=not has_history,
@@ -172,8 +178,7 @@ with scenario_tab:
         figures[4].metric("Halved lump sums", f"{result.share_halved:.1%}",
                           help=f"short stays {result.share_halved_short:.1%}, near hosts {result.share_halved_near:.1%}")
         st.caption(f"{result.exchanges:,} exchanges, {result.scenario.runs:,} runs, seed {result.scenario.seed}.")
-        st.plotly_chart(charts.budget_distribution({result.scenario.name: result.totals}, result.scenario.envelope_eur),
-                        width="stretch", key="distribution")
+        distribution(budget.run_totals([result]), "distribution", result.scenario.envelope_eur)
         bar, where = st.columns(2)
         no_cost = "No host country has an expected cost."
         figure(result.by_country, charts.cost_by_host_country, no_cost, "by_country", bar,
@@ -245,6 +250,4 @@ with compare_tab:
                 results.append(done[key])
         if len(results) >= 2:
             st.dataframe(budget.compare(results), width="stretch")
-            st.plotly_chart(charts.budget_distribution({r.scenario.name: r.totals for r in results},
-                                                       results[0].scenario.envelope_eur),
-                            width="stretch", key="compare_distribution")
+            distribution(budget.run_totals(results), "compare_distribution", results[0].scenario.envelope_eur)

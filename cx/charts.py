@@ -91,9 +91,11 @@ def _typed(text) -> str:
     return html.escape(str(text), quote=False)
 
 
-def budget_distribution(totals: dict[str, np.ndarray], envelope_eur: int) -> go.Figure:
-    """The simulated total cost of one or more scenarios (overlaid histograms) against the envelope."""
+def budget_distribution(totals: pd.DataFrame, envelope_eur: int) -> go.Figure:
+    """The simulated total cost of one or more scenarios (overlaid histograms) against the envelope;
+    `totals` has a row per run: scenario, total_eur."""
     figure = go.Figure()
+    totals = {name: runs.to_numpy() for name, runs in totals.groupby("scenario", sort=False)["total_eur"]}
     for (name, values), colour in zip(totals.items(), SCENARIO_COLOURS * 2):
         figure.add_histogram(x=values, name=_typed(name), opacity=0.6 if len(totals) > 1 else 0.85, nbinsx=60,
                              histnorm="probability", marker_color=colour)

@@ -3,6 +3,7 @@ colour blindness): pure functions of the same tables the charts in cx.charts dra
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cx.formats import count, euros, plural, share
@@ -106,3 +107,14 @@ def findings_by_rule(findings: pd.DataFrame) -> str:
     rules = findings.groupby("rule")["row"].nunique(dropna=False).rename("rows").reset_index()
     return (f"{plural(rows.get('rejected', 0), 'row')} rejected and {count(rows.get('flagged', 0))} flagged; "
             f"the rules broken most often: {_top(rules, 'rule', 'rows')}.")
+
+
+def budget_distribution(totals: pd.DataFrame, envelope_eur: int) -> str:
+    """`totals` has a row per simulated run: scenario, total_eur (the quantiles are cx.budget's)."""
+    sentences = []
+    for name, runs in totals.groupby("scenario", sort=False)["total_eur"]:
+        low, middle, high = np.quantile(runs, [0.05, 0.5, 0.95], method="inverted_cdf")
+        sentences.append(f"{name}: 90% of {plural(len(runs), 'run')} cost between {euros(low)} and {euros(high)} "
+                         f"(median {euros(middle)}); {(runs > envelope_eur).mean():.1%} exceed the "
+                         f"{euros(envelope_eur)} envelope.")
+    return " ".join(sentences)
