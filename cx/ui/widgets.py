@@ -69,7 +69,11 @@ def figure(table: pd.DataFrame, build, empty: str, key: str, place=st, *, descri
             for index, (name, frame) in enumerate(numbers.items()):
                 if len(numbers) > 1:
                     st.text(name)
-                st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_numbers_{index}")
+                euro_columns = {column: st.column_config.NumberColumn(f"{column.removesuffix('_eur')} (EUR)",
+                                                                      format="localized")
+                                for column in frame.columns if column.endswith("_eur")}
+                st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_numbers_{index}",
+                             column_config=euro_columns)
                 downloads(frame, name, f"{key}_numbers_{index}")
 
 
