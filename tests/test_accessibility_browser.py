@@ -182,6 +182,7 @@ def test_a_manager_runs_and_saves_a_scenario_imports_and_moves_an_exchange_with_
     page.get_by_text("Saved '").wait_for(timeout=60_000)
 
     _open(page, module_server, "data", "The file holds")
+    page.get_by_role("button", name="Upload", exact=True).wait_for(timeout=60_000)
     tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"].endswith("Upload"))
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Enter")
