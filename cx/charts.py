@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import math
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
