@@ -69,6 +69,19 @@ def test_every_page_and_state_meets_wcag_21_aa(module_server, offline_page, tmp_
     for tab in ("Planned exchanges", "Compare saved scenarios"):
         page.get_by_role("tab", name=tab).click()
         audit(page, f"Budget scenarios · {tab}", found)
+    page.get_by_role("tab", name="Scenario", exact=True).click()
+    for name in ("Audit one", "Audit two"):
+        page.get_by_label("Name").fill(name)
+        page.get_by_label("Name").press("Enter")
+        page.get_by_role("button", name="Save scenario").click()
+        page.get_by_text(f"Saved '{name}'").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Compare saved scenarios").click()
+    for name in ("Audit one", "Audit two"):
+        page.get_by_label("Saved scenarios to compare (2 to 4)").click()
+        page.get_by_role("option", name=name).click()
+    page.keyboard.press("Escape")
+    page.get_by_text("Audit one: 90% of").wait_for(timeout=120_000)
+    audit(page, "Budget scenarios · Compare saved scenarios (two)", found)
 
     _open(page, module_server, "data", "The file holds")
     audit(page, "Data", found)
