@@ -14,8 +14,8 @@ from cx.geo import country_shapes
 from cx.rules import load_rulebook
 from cx.ui import cached, current_store, euros, plain, stop_without_data
 from cx.ui.matcher import host_matcher
-from cx.visitors import hosts_registered, matching_visitors, visitor_choices, visitor_details
 from cx.ui.widgets import figure
+from cx.visitors import hosts_registered, matching_visitors, visitor_choices, visitor_details
 
 QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor requests exchanges
 PICKER_SIZE = 50  # visitors offered per search
