@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from cx import budget, charts
+from cx import budget, charts, summaries
 from cx.errors import BadPlan, CxError, SharesDoNotSum
 from cx.geo import country_shapes
 from cx.rules import load_rulebook
 from cx.ui import current_store, euros, euros_short, plain
+from cx.ui.widgets import figure
 
 SCENARIO = "budget_scenario"  # the scenario being edited, as JSON
 RESULT = "budget_result"  # the last Simulation of it
@@ -64,6 +65,12 @@ def run(scenario, label):
         return None
     bar.empty()
     return result
+
+
+def distribution(totals, key, envelope):
+    """The runs' totals against the envelope, told in a sentence too; their numbers are the downloads'."""
+    figure(totals, lambda t: charts.budget_distribution(t, envelope), "No run.", key,
+           describe=lambda t: summaries.budget_distribution(t, envelope), numbers={})
 
 
 has_history = store.counts()["exchanges"] > 0
@@ -171,12 +178,13 @@ with scenario_tab:
         figures[4].metric("Halved lump sums", f"{result.share_halved:.1%}",
                           help=f"short stays {result.share_halved_short:.1%}, near hosts {result.share_halved_near:.1%}")
         st.caption(f"{result.exchanges:,} exchanges, {result.scenario.runs:,} runs, seed {result.scenario.seed}.")
-        st.plotly_chart(charts.budget_distribution({result.scenario.name: result.totals}, result.scenario.envelope_eur),
-                        width="stretch", key="distribution")
+        distribution(budget.run_totals([result]), "distribution", result.scenario.envelope_eur)
         bar, where = st.columns(2)
-        bar.plotly_chart(charts.cost_by_host_country(result.by_country), width="stretch", key="by_country")
-        where.plotly_chart(charts.cost_by_host_country_map(result.by_country, country_shapes()),
-                           width="stretch", key="by_country_map")
+        no_cost = "No host country has an expected cost."
+        figure(result.by_country, charts.cost_by_host_country, no_cost, "by_country", bar,
+               describe=summaries.cost_by_host_country)
+        figure(result.by_country, lambda t: charts.cost_by_host_country_map(t, country_shapes()), no_cost,
+               "by_country_map", where, describe=summaries.cost_by_host_country, numbers={})  # beside it
         downloads = st.columns(2)
         downloads[0].download_button("Results as CSV", budget.results_csv(result), f"{result.scenario.name}.csv",
                                      "text/csv", key="csv")
@@ -224,7 +232,9 @@ with plan_tab:
             st.dataframe(lines, hide_index=True, width="stretch")
 
 with compare_tab:
-    chosen = st.multiselect("Saved scenarios to compare (2 to 4)", saved["name"], max_selections=4, key="compare")
+    # No picker while there is nothing to pick: a disabled one is drawn faded, under 4.5:1 contrast.
+    chosen = st.multiselect("Saved scenarios to compare (2 to 4)", saved["name"], max_selections=4,
+                            key="compare") if len(saved) >= 2 else []
     if len(chosen) < 2:
         st.info("Choose two to four saved scenarios." if len(saved) >= 2 else
                 "Save at least two scenarios to compare them.")
@@ -240,6 +250,4 @@ with compare_tab:
                 results.append(done[key])
         if len(results) >= 2:
             st.dataframe(budget.compare(results), width="stretch")
-            st.plotly_chart(charts.budget_distribution({r.scenario.name: r.totals for r in results},
-                                                       results[0].scenario.envelope_eur),
-                            width="stretch", key="compare_distribution")
+            distribution(budget.run_totals(results), "compare_distribution", results[0].scenario.envelope_eur)

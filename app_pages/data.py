@@ -5,12 +5,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from cx import charts, uptake
+from cx import charts, summaries, uptake
 from cx import io as cio
 from cx.errors import CxError
 from cx.export import to_csv_bytes
 from cx.store import STATUSES, Store
 from cx.ui import cached, current_store, plain
+from cx.ui.widgets import figure
 
 REPORT = "data_import_report"  # the last import's report, kept across reruns (downloads rerun the page)
 FORMATS = {"csv": "CSV (.csv, a .zip for several tables)", "xlsx": "Excel (.xlsx)",
@@ -77,7 +78,8 @@ with importing:
         for column, (label, value, help) in zip(st.columns(5), tiles):
             column.metric(label, f"{value:,}", help=help)
         if len(report.findings):
-            st.plotly_chart(charts.findings_by_rule(report.findings), key="import_findings_chart")
+            figure(report.findings, charts.findings_by_rule, "", "import_findings_chart",
+                   describe=summaries.findings_by_rule, numbers={})  # the rows follow, with their download
             st.dataframe(report.findings, hide_index=True, key="import_findings")
             st.download_button("Download the report (CSV)", lambda: to_csv_bytes(report.findings),
                                file_name=f"{Path(report.file).stem}-report.csv", mime="text/csv",

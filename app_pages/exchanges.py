@@ -4,12 +4,13 @@ transition the workflow does not allow is refused with the reason."""
 import pandas as pd
 import streamlit as st
 
-from cx import charts
+from cx import charts, summaries
 from cx import exchanges as workflow
 from cx.errors import CxError
 from cx.rules import load_rulebook
 from cx.store import Store
 from cx.ui import cached, current_store, euros, plain, stop_without_data
+from cx.ui.widgets import figure
 
 DONE = "exchanges_done"  # the last change's sentence, shown after the page reloads its data
 
@@ -29,7 +30,8 @@ if table.empty:
     st.info("No exchange has a visitor or host registered through this partnership yet.")
     st.stop()
 
-st.plotly_chart(charts.exchanges_by_status(workflow.by_status(table)), key="manager_status_chart")
+figure(workflow.by_status(table), charts.exchanges_by_status, "", "manager_status_chart",
+       describe=summaries.exchanges_by_status)
 statuses = [s for s in workflow.ORDER if s in set(table["status"])]
 status = st.segmented_control("Status", statuses, default=statuses[0], key="manager_status") or statuses[0]
 shown = table[table["status"] == status]

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from cx import charts, taxonomy
+from cx import charts, summaries, taxonomy
 from cx.ecosystems import ACTIVITIES, ECOSYSTEMS
 from cx.errors import BrokenRules, CxError, VisitedAlready
 from cx.exchanges import date_breaches, request_exchange, visitor_exchanges
@@ -14,6 +14,7 @@ from cx.geo import country_shapes
 from cx.rules import load_rulebook
 from cx.ui import cached, current_store, euros, plain, stop_without_data
 from cx.ui.matcher import host_matcher
+from cx.ui.widgets import figure
 from cx.visitors import hosts_registered, matching_visitors, visitor_choices, visitor_details
 
 QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor requests exchanges
@@ -98,8 +99,9 @@ except CxError as error:
     st.stop()
 
 st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {plain(who)}")
-st.plotly_chart(charts.host_suggestions_map(suggestions, visitor["visitor_location"], country_shapes()),
-                key="suggestions_map")
+figure(suggestions, lambda t: charts.host_suggestions_map(t, visitor["visitor_location"], country_shapes()),
+       "No eligible host matches.", "suggestions_map", describe=summaries.host_suggestions,
+       numbers={})  # every suggested host is listed below the map, with its facts
 
 for rank, host in enumerate(suggestions.itertuples(), start=1):
     with st.container(border=True, key=f"host_{host.id}"):

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from cx import charts, uptake
+from cx import charts, summaries, uptake
 from cx.rules import load_rulebook
 from cx.ui import cached, current_store, euros, euros_short, stop_without_data
+from cx.ui.widgets import figure
 
 store = current_store()
 rulebook = load_rulebook()
@@ -24,9 +25,11 @@ columns[3].metric("Lump sums committed", euros_short(figures["committed_eur"]),
                   help=f"{euros(figures['committed_eur'])}: approved, ongoing, completed, reported or paid")
 columns[4].metric("Lump sums paid", euros_short(figures["paid_eur"]), help=euros(figures["paid_eur"]))
 
+envelope = rulebook.budget_envelope_eur
 left, right = st.columns(2)
-left.plotly_chart(charts.exchanges_by_status(cached(uptake.exchanges_by_status, store)), width="stretch")
-right.plotly_chart(charts.money_over_time(cached(uptake.money_by_month, store), rulebook.budget_envelope_eur),
-                   width="stretch")
-st.plotly_chart(charts.organisations_by_country(cached(uptake.organisations_by_kind_and_country, store)),
-                width="stretch")
+figure(cached(uptake.exchanges_by_status, store), charts.exchanges_by_status, "No exchange yet.", "status", left,
+       describe=summaries.exchanges_by_status)
+figure(cached(uptake.money_by_month, store), lambda t: charts.money_over_time(t, envelope), "No exchange yet.",
+       "money", right, describe=lambda t: summaries.money_over_time(t, envelope))
+figure(cached(uptake.organisations_by_kind_and_country, store), charts.organisations_by_country,
+       "No organisation yet.", "organisations", describe=summaries.organisations_by_country)

@@ -3,10 +3,11 @@ blank MapLibre style, no tiles, no CDN)."""
 
 import streamlit as st
 
-from cx import charts, uptake
+from cx import charts, summaries, uptake
 from cx.geo import country_shapes
 from cx.ui import cached, current_store, stop_without_data
 from cx.ui.filters import sidebar_filters
+from cx.ui.widgets import figure
 
 MOST_ARCS = 1500  # beyond this the arcs hide each other and the page slows; the busiest are drawn
 
@@ -25,8 +26,11 @@ if places.empty:
     st.info("No exchange matches these filters in this period. Widen the period or clear a filter in the sidebar.")
     st.stop()
 
-st.plotly_chart(charts.exchange_map(flows.head(MOST_ARCS), places, countries, country_shapes(), shade),
-                width="stretch", key="exchange_map")
+figure(flows, lambda t: charts.exchange_map(t.head(MOST_ARCS), places, countries, country_shapes(), shade),
+       "No exchange between placed cities matches these filters.", "exchange_map",
+       describe=lambda t: summaries.exchange_map(t, countries),
+       numbers={"Exchanges between cities": flows.drop(columns=["visitor_lat", "visitor_lon", "host_lat", "host_lon"]),
+                "Exchanges by country": countries})
 drawn = min(len(flows), MOST_ARCS)
 st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}: {int(flows['exchanges'].sum()):,} exchanges "
            f"going ahead between {len(flows):,} pairs of cities ({drawn:,} busiest drawn), "

@@ -3,11 +3,11 @@ against targets, money against the envelope, flows, stays, and what the data get
 
 import streamlit as st
 
-from cx import charts, uptake
+from cx import charts, summaries, uptake
 from cx.rules import load_rulebook
-from cx.ui import cached, current_store, stop_without_data
+from cx.ui import cached, current_store, euros, stop_without_data
 from cx.ui.filters import sidebar_filters
-from cx.ui.widgets import downloads, figure, finding, headline_figure
+from cx.ui.widgets import figure, finding, headline_figure
 
 store = current_store()
 rulebook = load_rulebook()
@@ -36,7 +36,7 @@ headline_figure(row[2], "Completed to date", figures, "completed_to_date",
                      f"{now['partnerships_at_target']} partnership(s) at their own target")
 headline_figure(row[3], "Lump sums committed", figures, "committed_eur", "euros", up_is_good=None,
                 help=f"{now['committed_eur'] / rulebook.budget_envelope_eur:.0%} of the "
-                     f"EUR {rulebook.budget_envelope_eur:,} envelope (approved to paid)")
+                     f"{euros(rulebook.budget_envelope_eur)} envelope (approved to paid)")
 headline_figure(row[4], "Lump sums paid", figures, "paid_eur", "euros", up_is_good=None,
                 help=f"{now['paid_eur'] / rulebook.budget_envelope_eur:.0%} of the envelope")
 
@@ -62,28 +62,31 @@ nothing = "No exchange matches these filters in this period."
 with progress:
     left, right = st.columns(2)
     figure(view["pipeline"].query("reached > 0"), charts.pipeline_funnel,
-           nothing, "funnel", left)
-    figure(view["monthly"],
-           lambda t: charts.monthly_progress(t, rulebook.target_exchanges), nothing, "monthly", right)
-    partnerships = view["partnership_progress"]
-    figure(partnerships, charts.partnership_progress, "No partnership matches these filters.", "partnerships")
-    downloads(partnerships, "Partnership progress", "partnerships")
+           nothing, "funnel", left, describe=summaries.pipeline_funnel)
+    figure(view["monthly"], lambda t: charts.monthly_progress(t, rulebook.target_exchanges), nothing, "monthly",
+           right, describe=lambda t: summaries.monthly_progress(t, rulebook.target_exchanges))
+    figure(view["partnership_progress"], charts.partnership_progress, "No partnership matches these filters.",
+           "partnerships", describe=summaries.partnership_progress)
 with flows:
     countries = view["country_flows"]
     left, right = st.columns(2)
-    figure(countries, charts.country_sankey, nothing, "sankey", left)
-    figure(countries, charts.country_heatmap, nothing, "country_heatmap", right)
-    downloads(countries, "Country flows", "country_flows")
-    figure(view["ecosystem_pairs"], charts.ecosystem_heatmap, nothing, "ecosystems")
+    figure(countries, charts.country_sankey, nothing, "sankey", left, describe=summaries.country_flows)
+    figure(countries, charts.country_heatmap, nothing, "country_heatmap", right, describe=summaries.country_flows,
+           numbers={})  # the same flows as the Sankey's, whose numbers are beside it
+    figure(view["ecosystem_pairs"], charts.ecosystem_heatmap, nothing, "ecosystems",
+           describe=summaries.ecosystem_heatmap)
 with stays:
     left, right = st.columns(2)
     figure(view["working_days_histogram"],
            lambda t: charts.threshold_histogram(t, "working_days", rulebook.halve_under_working_days,
-                                                "Working days at the host", "working days"), nothing, "days", left)
+                                                "Working days at the host", "working days"), nothing, "days", left,
+           describe=lambda t: summaries.threshold_histogram(t, "working_days", rulebook.halve_under_working_days,
+                                                            "working days"))
     figure(view["distance_histogram"],
            lambda t: charts.threshold_histogram(t, "distance_km", rulebook.halve_under_km,
                                                 "Distance between the organisations", "km", uptake.DISTANCE_BIN_KM),
-           nothing, "distance", right)
+           nothing, "distance", right,
+           describe=lambda t: summaries.threshold_histogram(t, "distance_km", rulebook.halve_under_km, "km"))
 with quality:
     st.caption("What to correct before the figures above can be trusted. Open a finding to see its rows.")
     for key, (title, _) in uptake.FINDINGS.items():

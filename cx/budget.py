@@ -527,6 +527,13 @@ def compare(simulations: list[Simulation]) -> pd.DataFrame:
 # --- exports ---------------------------------------------------------------------------------
 
 
+def run_totals(simulations: list[Simulation]) -> pd.DataFrame:
+    """Each simulated run's total of one or more scenarios (scenario, total_eur): what the
+    distribution chart draws and its summary tells."""
+    return pd.DataFrame({"scenario": np.repeat([s.scenario.name for s in simulations], [len(s.totals) for s in simulations]),
+                         "total_eur": np.concatenate([s.totals for s in simulations])})
+
+
 def results_csv(simulation: Simulation) -> bytes:
     """Key figures and the cost by host country as one CSV (figure, value), formulas neutralised."""
     rows = [(figure, value) for figure, value in simulation.key_figures().items()]

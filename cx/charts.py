@@ -9,21 +9,37 @@ from __future__ import annotations
 import html
 import math
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from cx.formats import euros
 from cx.geo import geodesic_path
 
-# One colour per status, in the order of the workflow, so every chart reads the same way.
+# Colours a colour-blind reader tells apart (Okabe and Ito's palette; viridis for the workflow; cividis
+# for quantities), each at least 3:1 against the white background (WCAG 2.1, 1.4.11). No meaning rests on
+# red against green, and every chart has its numbers in text beside it (cx.summaries).
+BLUE, VERMILLION, GREEN, PURPLE, GREY = "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#767676"
+SEQUENTIAL = "cividis_r"  # light for few, dark blue for many
+
+
+def contrast(colour: str, background: str = "#ffffff") -> float:
+    """WCAG 2.1 contrast ratio of two #rrggbb colours (1 to 21)."""
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    darker, lighter = sorted((luminance(colour), luminance(background)))
+    return (lighter + 0.05) / (darker + 0.05)
+
+# One colour per status, in the order of the workflow (viridis, darker as it goes on), so every chart
+# reads the same way; the two ways out stand apart.
 STATUS_COLOURS = {
-    "requested": "#9ecae1", "approved": "#4292c6", "ongoing": "#2171b5", "completed": "#41ab5d",
-    "reported": "#238b45", "paid": "#00441b", "rejected": "#d94801", "cancelled": "#969696",
+    "requested": "#1f9e89", "approved": "#26828e", "ongoing": "#31688e", "completed": "#3e4989",
+    "reported": "#482878", "paid": "#440154", "rejected": VERMILLION, "cancelled": GREY,
 }
-KIND_COLOURS = {
-    "cluster organisation": "#1b9e77", "SME": "#d95f02", "scaling-up support organisation": "#7570b3", "other": "#e7298a",
-}
+KIND_COLOURS = {"cluster organisation": BLUE, "SME": VERMILLION, "scaling-up support organisation": GREEN,
+                "other": PURPLE}
 
 
 def _layout(figure: go.Figure, title: str, height: int = 380) -> go.Figure:
@@ -53,19 +69,19 @@ def money_over_time(table: pd.DataFrame, envelope_eur: int | None = None) -> go.
     """Cumulative lump sums committed and paid, against the budget envelope."""
     figure = go.Figure()
     figure.add_scatter(x=table["month"], y=table["committed_eur"], name="committed", mode="lines",
-                       line=dict(color="#4292c6", width=3))
+                       line=dict(color=BLUE, width=3))
     figure.add_scatter(x=table["month"], y=table["paid_eur"], name="paid", mode="lines",
-                       line=dict(color="#00441b", width=3))
+                       line=dict(color=GREEN, width=3, dash="dot"))
     if envelope_eur:
-        figure.add_hline(y=envelope_eur, line_dash="dash", line_color="#d94801",
-                         annotation_text=f"envelope EUR {envelope_eur:,}")
+        figure.add_hline(y=envelope_eur, line_dash="dash", line_color=VERMILLION,
+                         annotation_text=f"envelope {euros(envelope_eur)}")
     figure.update_yaxes(title="EUR, cumulative", tickformat=",")
     return _layout(figure, "Lump sums committed and paid")
 
 
 # --- budget scenarios --------------------------------------------------------------------------
 
-SCENARIO_COLOURS = ("#2171b5", "#d94801", "#238b45", "#6a51a3")
+SCENARIO_COLOURS = (BLUE, VERMILLION, GREEN, PURPLE)
 
 
 def _typed(text) -> str:
@@ -74,14 +90,16 @@ def _typed(text) -> str:
     return html.escape(str(text), quote=False)
 
 
-def budget_distribution(totals: dict[str, np.ndarray], envelope_eur: int) -> go.Figure:
-    """The simulated total cost of one or more scenarios (overlaid histograms) against the envelope."""
+def budget_distribution(totals: pd.DataFrame, envelope_eur: int) -> go.Figure:
+    """The simulated total cost of one or more scenarios (overlaid histograms) against the envelope;
+    `totals` has a row per run: scenario, total_eur."""
     figure = go.Figure()
+    totals = {name: runs.to_numpy() for name, runs in totals.groupby("scenario", sort=False)["total_eur"]}
     for (name, values), colour in zip(totals.items(), SCENARIO_COLOURS * 2):
         figure.add_histogram(x=values, name=_typed(name), opacity=0.6 if len(totals) > 1 else 0.85, nbinsx=60,
                              histnorm="probability", marker_color=colour)
     figure.add_vline(x=envelope_eur, line_dash="dash", line_color="#444",
-                     annotation_text=f"envelope EUR {envelope_eur:,}", annotation_position="top")
+                     annotation_text=f"envelope {euros(envelope_eur)}", annotation_position="top")
     figure.update_layout(barmode="overlay", showlegend=len(totals) > 1)
     figure.update_xaxes(title="total lump sums, EUR", tickformat=",")
     figure.update_yaxes(title="share of runs", tickformat=".0%")
@@ -93,7 +111,7 @@ def cost_by_host_country(by_country: pd.DataFrame) -> go.Figure:
     table = by_country.sort_values("cost_eur")
     figure = px.bar(table, x="cost_eur", y="name", orientation="h", hover_data=["country", "exchanges"],
                     labels={"cost_eur": "expected lump sums, EUR", "name": "", "exchanges": "expected exchanges"})
-    figure.update_traces(marker_color="#2171b5")
+    figure.update_traces(marker_color=BLUE)
     figure.update_xaxes(tickformat=",")
     return _layout(figure, "Expected cost by host country", height=max(380, 18 * len(table) + 80))
 
@@ -102,7 +120,7 @@ def cost_by_host_country_map(by_country: pd.DataFrame, shapes: dict) -> go.Figur
     """Expected lump sums per host country on an offline map (MapLibre, blank style, own shapes)."""
     figure = go.Figure(go.Choroplethmap(
         geojson=shapes, locations=by_country["country"], z=by_country["cost_eur"], featureidkey="id",
-        colorscale="Blues", marker_line_width=0.5, marker_line_color="#666",
+        colorscale=SEQUENTIAL, marker_line_width=0.5, marker_line_color="#666",
         customdata=by_country[["name", "exchanges"]],
         hovertemplate="%{customdata[0]}<br>EUR %{z:,}<br>%{customdata[1]} exchanges<extra></extra>",
         colorbar_title="EUR",
@@ -124,16 +142,16 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
             arc_lats, arc_lons = geodesic_path(visitor_location[0], visitor_location[1], lat, lon, points=16)
             lats += [*arc_lats, None]
             lons += [*arc_lons, None]
-        figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", line=dict(width=1.5, color="#9ecae1"),
+        figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", line=dict(width=1.5, color="rgba(0,114,178,0.5)"),
                                        hoverinfo="skip", name="to the host"))
         figure.add_trace(go.Scattermap(lat=[visitor_location[0]], lon=[visitor_location[1]], mode="markers",
-                                       marker=dict(size=14, color="#d94801"), name="visitor",
+                                       marker=dict(size=14, color=VERMILLION), name="visitor",
                                        hovertemplate="the visitor<extra></extra>"))
     hover = [f"{rank}. {_typed(name)}<br>{_typed(city or '')} {country} · score {score:.2f}"
              for rank, name, city, country, score in zip(range(1, len(placed) + 1), placed["name"], placed["city"],
                                                          placed["country"], placed["score"])]
     figure.add_trace(go.Scattermap(lat=placed["lat"], lon=placed["lon"], mode="markers", name="hosts",
-                                   marker=dict(size=8 + 22 * placed["score"].to_numpy(), color="#2171b5", opacity=0.85),
+                                   marker=dict(size=8 + 22 * placed["score"].to_numpy(), color=BLUE, opacity=0.85),
                                    text=hover, hovertemplate="%{text}<extra></extra>"))
     lats = [*placed["lat"], *([visitor_location[0]] if visitor_location else [])] or [50.0]
     lons = [*placed["lon"], *([visitor_location[1]] if visitor_location else [])] or [10.0]
@@ -153,8 +171,7 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
 
 # --- uptake -----------------------------------------------------------------------------------
 
-LAGGING = "#d94801"
-ON_TRACK = "#238b45"
+LAGGING, IN_BETWEEN, ON_TRACK = VERMILLION, GREY, BLUE
 
 
 def pipeline_funnel(table: pd.DataFrame) -> go.Figure:
@@ -169,7 +186,7 @@ def pipeline_funnel(table: pd.DataFrame) -> go.Figure:
 def monthly_progress(table: pd.DataFrame, target: int) -> go.Figure:
     """Exchanges per month (bars) and completed exchanges to date against the target trajectory."""
     figure = go.Figure()
-    figure.add_bar(x=table["month"], y=table["exchanges"], name="exchanges starting", marker_color="#9ecae1")
+    figure.add_bar(x=table["month"], y=table["exchanges"], name="exchanges starting", marker_color=GREY)
     figure.add_scatter(x=table["month"], y=table["cumulative_completed"], name="completed to date", mode="lines",
                        line=dict(color=ON_TRACK, width=3), yaxis="y2")
     if table["target_trajectory"].notna().any():
@@ -188,7 +205,7 @@ def partnership_progress(table: pd.DataFrame) -> go.Figure:
     share = table["share_of_target"].fillna(0)
     figure = go.Figure(go.Bar(
         x=share * 100, y=table["partnership"].map(_typed), orientation="h",
-        marker_color=[ON_TRACK if s >= 1 else LAGGING if s < share.median() else "#4292c6" for s in share],
+        marker_color=[ON_TRACK if s >= 1 else LAGGING if s < share.median() else IN_BETWEEN for s in share],
         customdata=table[["completed", "target_exchanges"]],
         text=[f"{c:,} / {t:,}" for c, t in zip(table["completed"], table["target_exchanges"])], textposition="auto",
         hovertemplate="%{y}: %{customdata[0]:,} of %{customdata[1]:,} completed (%{x:.0f}%)<extra></extra>"))
@@ -203,7 +220,7 @@ def country_sankey(flows: pd.DataFrame) -> go.Figure:
     hosts = sorted(flows["host_country"].unique())
     labels = [f"{c} (visitors)" for c in visitors] + [f"{c} (hosts)" for c in hosts]
     figure = go.Figure(go.Sankey(
-        node=dict(label=labels, pad=6, thickness=14, color=["#4292c6"] * len(visitors) + ["#41ab5d"] * len(hosts)),
+        node=dict(label=labels, pad=6, thickness=14, color=[BLUE] * len(visitors) + [PURPLE] * len(hosts)),
         link=dict(source=flows["visitor_country"].map({c: i for i, c in enumerate(visitors)}),
                   target=flows["host_country"].map({c: len(visitors) + i for i, c in enumerate(hosts)}),
                   value=flows["exchanges"], color="rgba(150,150,150,0.35)")))
@@ -214,7 +231,7 @@ def country_heatmap(flows: pd.DataFrame) -> go.Figure:
     """Exchanges per visitor country (rows) and host country (columns)."""
     matrix = flows.pivot_table(index="visitor_country", columns="host_country", values="exchanges",
                                aggfunc="sum", fill_value=0)
-    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale="Blues",
+    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale=SEQUENTIAL,
                                   hovertemplate="%{y} → %{x}: %{z:,} exchanges<extra></extra>"))
     figure.update_xaxes(title="host country", side="top", tickangle=0)
     figure.update_yaxes(title="visitor country", autorange="reversed")
@@ -225,7 +242,7 @@ def ecosystem_heatmap(pairs: pd.DataFrame) -> go.Figure:
     """Exchanges by visitor ecosystem and host ecosystem; off the diagonal they cross ecosystems."""
     matrix = pairs.pivot_table(index="visitor_ecosystem", columns="host_ecosystem", values="exchanges",
                                aggfunc="sum", fill_value=0)
-    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale="Purples",
+    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale=SEQUENTIAL,
                                   hovertemplate="visitor in %{y}, host in %{x}: %{z:,}<extra></extra>"))
     figure.update_yaxes(title="visitor's ecosystem", autorange="reversed")
     figure.update_xaxes(title="host's ecosystem", tickangle=35)
@@ -237,7 +254,7 @@ def threshold_histogram(table: pd.DataFrame, column: str, threshold: float, titl
     """Exchanges per value of `column`, with the halving threshold marked (below it, halved)."""
     below = table[column] < threshold
     figure = go.Figure(go.Bar(x=table[column] + (bar_width / 2 if bar_width > 1 else 0), y=table["exchanges"],
-                              width=bar_width * 0.95, marker_color=[LAGGING if b else "#4292c6" for b in below],
+                              width=bar_width * 0.95, marker_color=[LAGGING if b else BLUE for b in below],
                               hovertemplate=f"%{{x}} {unit}: %{{y:,}} exchanges<extra></extra>"))
     figure.add_vline(x=threshold - (0.5 if bar_width == 1 else 0), line_dash="dash", line_color="#636363",
                      annotation_text=f"{threshold:g} {unit}: halved below")
@@ -284,8 +301,8 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
             texts += [text] * len(path_lats) + [None]
         if lats:
             figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", name=label, text=texts,
-                                           hoverinfo="text", line=dict(width=width, color="rgba(217,72,1,0.55)")))
-    for column, colour, name in (("hosted", "#238b45", "hosts"), ("sent", "#2171b5", "visitors")):
+                                           hoverinfo="text", line=dict(width=width, color="rgba(213,94,0,0.55)")))
+    for column, colour, name in (("hosted", PURPLE, "hosts"), ("sent", BLUE, "visitors")):
         side = places[places[column] > 0]
         figure.add_trace(go.Scattermap(
             lat=side["lat"], lon=side["lon"], mode="markers", name=name,
@@ -304,6 +321,6 @@ def findings_by_rule(findings: pd.DataFrame) -> go.Figure:
     order = table.groupby("rule")["rows"].sum().sort_values().index.tolist()
     figure = px.bar(table, x="rows", y="rule", color="outcome", orientation="h", text="rows",
                     category_orders={"rule": order},
-                    color_discrete_map={"rejected": STATUS_COLOURS["rejected"], "flagged": "#fdae6b"})
+                    color_discrete_map={"rejected": STATUS_COLOURS["rejected"], "flagged": GREY})
     figure.update_xaxes(tick0=0, dtick=max(1, int(table["rows"].max()) // 5))  # whole rows only
     return _layout(figure, "Rows by broken rule", height=max(220, 60 + 28 * len(order)))

@@ -9,6 +9,7 @@ text; numbers stay numbers, so a negative amount is not touched.
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 
@@ -44,7 +45,9 @@ def to_csv_bytes(table: pd.DataFrame) -> bytes:
 
 def sheet_name(name: str) -> str:
     """A sheet name within Excel's 31 characters, cut after a whole word ("Exchanges stalled past
-    a deadline" becomes "Exchanges stalled past a", not "…past a deadli")."""
+    a deadline" becomes "Exchanges stalled past a", not "…past a deadli"), without the characters
+    Excel refuses (: \\ / ? * [ ])."""
+    name = re.sub(r"\s*[:\\/?*\[\]]+\s*", " ", name).strip()
     if len(name) <= 31:
         return name
     words = name[:32].rsplit(" ", 1)[0].rstrip(" ,;:–-")

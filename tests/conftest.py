@@ -65,15 +65,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def serve(tmp_path):
-    """`serve(database)`: `streamlit run app.py` on 127.0.0.1 on that database file; returns the
-    URL. Every server started is stopped after the test."""
+def _serving(folder: Path):
+    """Yields `start(database) -> URL`, which runs `streamlit run app.py` on 127.0.0.1 on that
+    database file (logging into `folder`); every server started stops when this is resumed."""
     started = []
 
     def start(path: Path) -> str:
         port = _free_port()
-        log_path = tmp_path / f"streamlit-{port}.log"
+        log_path = folder / f"streamlit-{port}.log"
         log = open(log_path, "w")
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
@@ -100,11 +99,30 @@ def serve(tmp_path):
 
 
 @pytest.fixture
+def serve(tmp_path):
+    """`serve(database)`: `streamlit run app.py` on 127.0.0.1 on that database file; returns the
+    URL. Every server started is stopped after the test."""
+    yield from _serving(tmp_path)
+
+
+@pytest.fixture
 def streamlit_server(demo_db, tmp_path, serve):
     """`streamlit run app.py` on 127.0.0.1 with its own copy of the demo database; yields the URL."""
     path = tmp_path / "server.duckdb"
     path.write_bytes(demo_db.read_bytes())
     return serve(path)
+
+
+@pytest.fixture(scope="module")
+def module_server(demo_db, tmp_path_factory):
+    """One server of the demo programme for every test of a module (they must not depend on each
+    other's writes)."""
+    folder = tmp_path_factory.mktemp("server")
+    path = folder / "server.duckdb"
+    path.write_bytes(demo_db.read_bytes())
+    servers = _serving(folder)
+    yield next(servers)(path)
+    next(servers, None)
 
 
 @pytest.fixture

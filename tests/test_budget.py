@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from cx import budget, charts
+from cx import budget, charts, summaries
 from cx.budget import Scenario, simulate
 from cx.cli import main
 from cx.errors import BadPlan, BadScenario, SharesDoNotSum
@@ -290,9 +290,15 @@ def test_exports_never_carry_a_formula(rulebook):
 
 
 def test_charts(rulebook):
-    result = simulate(small_scenario(runs=300), rulebook)
-    figure = charts.budget_distribution({"a": result.totals, "b": result.totals + 1000}, 120_000)
+    result = simulate(small_scenario(name="a", runs=300), rulebook)
+    other = simulate(small_scenario(name="b", runs=200, seed=4), rulebook)
+    totals = budget.run_totals([result, other])
+    figure = charts.budget_distribution(totals, 120_000)
     assert [trace.name for trace in figure.data] == ["a", "b"]
+    assert [len(trace.x) for trace in figure.data] == [300, 200]
+    sentence = summaries.budget_distribution(totals, 120_000)
+    assert sentence.startswith(f"a: 90% of 300 runs cost between EUR {result.p5_eur:,} and EUR {result.p95_eur:,} "
+                               f"(median EUR {result.p50_eur:,}); {result.p_exceed:.1%} exceed the EUR 120,000 envelope. b: ")
     assert charts.cost_by_host_country(result.by_country).data[0].y.tolist()[-1] == result.by_country["name"].iloc[0]
     square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
     shapes = {"type": "FeatureCollection",

@@ -64,3 +64,8 @@ def test_without_neutralising_openpyxl_would_write_a_formula():
 def test_sheet_names_are_cut_after_a_whole_word(name, sheet):
     workbook = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(pd.DataFrame({"a": [1]}), sheet=name)))
     assert workbook.sheetnames == [sheet] and len(sheet) <= 31
+
+
+def test_a_sheet_named_with_characters_excel_refuses_still_writes():
+    book = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(pd.DataFrame({"a": [1]}), sheet="Pipeline: a/b [c]?")))
+    assert book.sheetnames == ["Pipeline a b c"]

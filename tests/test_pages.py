@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cx import PROJECT_ROOT
+from cx import PROJECT_ROOT, summaries, uptake
+from cx.store import Store
 
 APP = str(PROJECT_ROOT / "app.py")
 PAGES = re.findall(r'st\.Page\("(app_pages/[^"]+)"', Path(APP).read_text())
@@ -22,6 +23,7 @@ def test_page_runs_on_the_demo_programme(app_db, page):
     app.switch_page(page).run()
     assert not app.exception, app.exception
     assert app.title, f"{page} shows no title"
+    assert len(app.text) >= len(app.get("plotly_chart")), f"{page} has a chart without its sentence"
 
 
 def test_home_shows_the_programme_from_the_database(app_db):
@@ -31,6 +33,11 @@ def test_home_shows_the_programme_from_the_database(app_db):
     assert figures["Organisations"] == "400"
     assert figures["Exchanges"] == "300"
     assert figures["Lump sums paid"].startswith("EUR ")
+    sentences = [text.value for text in app.text]
+    assert summaries.exchanges_by_status(uptake.exchanges_by_status(Store(app_db))) in sentences
+    assert [e.label for e in app.expander] == ["The numbers behind Exchanges by status",
+                                               "The numbers behind Lump sums committed and paid",
+                                               "The numbers behind Organisations by country and kind"]
 
 
 def test_home_on_an_empty_database_says_what_to_do(tmp_path, monkeypatch):

@@ -51,7 +51,7 @@ def test_histograms_mark_the_halving_threshold():
     table = pd.DataFrame({"working_days": [3, 4, 5, 10], "exchanges": [2, 5, 9, 1]})
     figure = charts.threshold_histogram(table, "working_days", 5, "Working days", "working days")
     assert figure.layout.shapes[0].x0 == 4.5
-    assert list(figure.data[0].marker.color) == [charts.LAGGING, charts.LAGGING, "#4292c6", "#4292c6"]
+    assert list(figure.data[0].marker.color) == [charts.LAGGING, charts.LAGGING, charts.BLUE, charts.BLUE]
 
 
 def test_the_sankey_keeps_every_exchange():

@@ -16,6 +16,7 @@ from typing import Any
 
 import streamlit as st
 
+from cx.formats import euros, euros_short  # noqa: F401  (the pages' formatters, from one place)
 from cx.store import Store, default_path, open_store
 
 
@@ -88,17 +89,3 @@ def plain(text) -> str:
     renders as Markdown: it shows as typed, and `![x](http://…)` is never an image to fetch."""
     return _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", " ")
 
-
-def euros(amount) -> str:
-    """Whole euros as people write them: EUR 1,100."""
-    return f"EUR {int(amount):,}"
-
-
-def euros_short(amount) -> str:
-    """A compact amount for a headline figure (EUR 1.32M, EUR 269k); give the exact one as help."""
-    amount = int(amount)
-    if abs(amount) >= 1_000_000:
-        return f"EUR {amount / 1_000_000:.2f}M"
-    if abs(amount) >= 10_000:
-        return f"EUR {amount / 1_000:.0f}k"
-    return euros(amount)

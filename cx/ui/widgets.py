@@ -1,4 +1,4 @@
-"""Small shared widgets: headline figures with their change, downloads, figures with a guard."""
+"""Small shared widgets: headline figures with their change, downloads, figures with their facts in text."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from cx.export import to_csv_bytes, to_excel_bytes
-from cx.ui import euros, euros_short
+from cx.formats import euros, euros_short
 
 # How each kind of headline figure is written, and how its change against the previous period is.
 FORMATS = {
@@ -50,12 +50,31 @@ def downloads(table: pd.DataFrame, name: str, key: str) -> None:
                           key=f"{key}_xlsx", icon=":material/download:", on_click="ignore")
 
 
-def figure(table: pd.DataFrame, build, empty: str, key: str, place=st) -> None:
-    """Draw `build(table)` or, when the table is empty, say so instead of drawing empty axes."""
+def figure(table: pd.DataFrame, build, empty: str, key: str, place=st, *, describe,
+           numbers: dict[str, pd.DataFrame] | None = None) -> None:
+    """Draw `build(table)` with its facts in text for readers who do not see it: `describe(table)`
+    (a cx.summaries sentence) under the chart, and the numbers behind it to open and download
+    (`numbers` by name, by default the table itself; `{}` when the page shows them already).
+    An empty table is said, not drawn as empty axes."""
     if table.empty:
         place.info(empty)
-    else:
-        place.plotly_chart(build(table), width="stretch", key=key)
+        return
+    chart = build(table)
+    place.plotly_chart(chart, width="stretch", key=key)
+    place.text(describe(table))  # plain text: names people typed are never read as Markdown
+    title = chart.layout.title.text or "the chart"
+    numbers = {title: table} if numbers is None else numbers
+    if numbers:
+        with place.expander(f"The numbers behind {title}"):
+            for index, (name, frame) in enumerate(numbers.items()):
+                if len(numbers) > 1:
+                    st.text(name)
+                euro_columns = {column: st.column_config.NumberColumn(f"{column.removesuffix('_eur')} (EUR)",
+                                                                      format="localized")
+                                for column in frame.columns if column.endswith("_eur")}
+                st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_numbers_{index}",
+                             column_config=euro_columns)
+                downloads(frame, name, f"{key}_numbers_{index}")
 
 
 def finding(title: str, table: pd.DataFrame, key: str) -> None:

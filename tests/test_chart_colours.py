@@ -1,0 +1,41 @@
+"""Chart colours: every mark stands out from the white background (3:1, WCAG 2.1 1.4.11), and the
+theme's text (4.5:1) too; the workflow reads darker as it goes on."""
+
+import tomllib
+
+import pytest
+
+from cx import PROJECT_ROOT, charts
+
+MARKS = {**{f"status {k}": v for k, v in charts.STATUS_COLOURS.items()},
+         **{f"kind {k}": v for k, v in charts.KIND_COLOURS.items()},
+         **{f"scenario {i}": v for i, v in enumerate(charts.SCENARIO_COLOURS)},
+         "lagging": charts.LAGGING, "in between": charts.IN_BETWEEN, "on track": charts.ON_TRACK}
+
+
+def test_the_contrast_ratio_is_wcag_s():
+    assert charts.contrast("#000000") == pytest.approx(21)
+    assert charts.contrast("#ffffff") == pytest.approx(1)
+    assert charts.contrast("#767676") == pytest.approx(4.54, abs=0.01)  # the known AA grey
+    assert charts.contrast("#ffffff", "#767676") == charts.contrast("#767676", "#ffffff")
+
+
+@pytest.mark.parametrize("name", MARKS)
+def test_every_mark_stands_out_from_the_background(name):
+    assert charts.contrast(MARKS[name]) >= 3, f"{name} ({MARKS[name]}) is under 3:1 on white"
+
+
+def test_the_workflow_gets_darker_as_it_goes_on():
+    going_ahead = [charts.STATUS_COLOURS[s] for s in ("requested", "approved", "ongoing", "completed", "reported")]
+    ratios = [charts.contrast(colour) for colour in going_ahead]
+    assert ratios == sorted(ratios)
+
+
+def test_the_theme_s_text_and_primary_colour_meet_aa():
+    theme = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text())["theme"]
+    assert charts.contrast(theme["primaryColor"]) >= 4.5
+    assert charts.contrast(theme["linkColor"]) >= 4.5
+    # Streamlit draws captions in the text colour at 60% opacity over the background.
+    text = [int(theme["textColor"][i:i + 2], 16) for i in (1, 3, 5)]
+    caption = "#" + "".join(f"{round(0.6 * c + 0.4 * 255):02x}" for c in text)
+    assert charts.contrast(caption) >= 4.5
