@@ -20,7 +20,6 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from rapidfuzz import process
 from cx import DATA_DIR
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
-from cx.exchanges import ORDER, reachable, workflow_lock
+from cx.exchanges import ORDER, reachable
 from cx.export import FORMULA_STARTS
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
@@ -852,13 +851,14 @@ def import_table(store: Store, kind: str, table: Table, *, file: str, mode: str 
     """Check a read file's rows and upsert them in one transaction (none if `dry_run`, or if
     `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail.
 
-    Exchanges are checked and written under the workflow lock, so an approval in another session
-    cannot slip between the visit-once check and the write."""
+    Rows are checked inside the transaction that writes them (under the database's write lock),
+    so an approval in another session or process cannot slip between the visit-once check and
+    the write. A dry run only reads."""
     if kind not in KINDS:
         raise ValueError(f"cx imports {', '.join(KINDS)}, not {kind!r}")
     if mode not in MODES:
         raise ValueError(f"the mode is 'all' or 'valid', not {mode!r}")
-    with workflow_lock(store) if kind == "exchanges" else nullcontext():
+    with store.reading() if dry_run else store.transaction():
         return _import_table(store, kind, table, file, mode, dry_run, by, rulebook or load_rulebook(),
                              places, progress or (lambda fraction, text: None))
 
