@@ -19,7 +19,7 @@ import pandas as pd
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.geo import distance_km
 from cx.rules import Breach, Rulebook, load_rulebook
-from cx.store import Store
+from cx.store import Store, text_too_long
 
 # The allowed next statuses of each status; anything else is refused with the reason.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -153,6 +153,9 @@ def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end,
     Raises BrokenRules with every broken rule, and stores nothing, when the stay is not allowed,
     has started before `today` (default: the real one), or repeats a pending request."""
     rulebook = rulebook or load_rulebook()
+    for column, value in (("objectives", objectives), ("activities", "; ".join(activities)), ("changed_by", by)):
+        if text_too_long(column, value):
+            raise CxError(text_too_long(column, value))
     exchange_id = f"X-{uuid.uuid4().hex[:10]}"
     with store.transaction() as con:
         breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook)
@@ -193,6 +196,8 @@ def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
     rulebook = rulebook or load_rulebook()
     if not str(by).strip():
         raise CxError("say who changes the status (by=...): the audit trail records it")
+    if text_too_long("changed_by", by):
+        raise CxError(text_too_long("changed_by", by))
     with store.transaction() as con:
         row = con.execute("SELECT visitor_id, host_id, start_date, end_date, status FROM exchanges WHERE id = ?",
                           [exchange_id]).fetchone()

@@ -104,6 +104,24 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios")
 
+# The longest text each column holds, in characters: room for any real name or profile, and a bound
+# on what one row costs to store, show, match and export (an Excel cell holds 32,767). Forms,
+# imports and the domain functions refuse longer text with `text_too_long`'s sentence.
+TEXT_LIMITS = {
+    "id": 64, "visitor_id": 64, "host_id": 64, "partnership_id": 64,
+    "name": 300, "city": 120, "contact_name": 200, "contact_email": 254, "changed_by": 200,
+    "sectors": 2_000, "ecosystems": 1_000, "activities": 2_000,
+    "description": 10_000, "objectives": 10_000,
+}
+
+
+def text_too_long(column: str, value) -> str | None:
+    """Why `value` is too long for `column` (None when it fits or the column has no limit)."""
+    limit = TEXT_LIMITS.get(column)
+    if limit is None or not isinstance(value, str) or len(value) <= limit:
+        return None
+    return f"{column} has {len(value):,} characters; the limit is {limit:,} (shorten it)"
+
 
 def default_path() -> Path:
     """The database file: `$CX_DB` when set, else `data/cx.duckdb` in the project."""
@@ -387,8 +405,9 @@ def _version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
 
-def open_store(path: Path | str | None = None) -> Store:
-    """The store at `path` (or the default), migrated to the current schema."""
-    store = Store(path)
+def open_store(path: Path | str | None = None, wait: float | None = None) -> Store:
+    """The store at `path` (or the default), migrated to the current schema; `wait` seconds for
+    a database another process holds (default `$CX_BUSY_SECONDS`, else 10)."""
+    store = Store(path, wait)
     store.migrate()
     return store
