@@ -869,7 +869,13 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     typed["halved"] = money["halved"].astype(bool)
     computed = money["lump_sum_eur"].astype("Int64")
     given = typed["lump_sum_eur"] if "lump_sum_eur" in typed else pd.Series(pd.NA, index=typed.index, dtype="Int64")
-    differs = known & given.notna() & (given != computed)
+    ceiling = pd.Series(rulebook.ceilings(host["country"].fillna("").to_numpy()), index=typed.index)
+    above = (known & given.notna() & (ceiling > 0) & (given > ceiling)).fillna(False).astype(bool)
+    for row in typed.index[above]:
+        findings.append(_finding(row, "lump_sum_eur", given[row], "above_ceiling",
+                                 f"the file says EUR {int(given[row]):,}, above the ceiling for "
+                                 f"{host.at[row, 'country']} (EUR {int(ceiling[row]):,}); a lump sum may not exceed it"))
+    differs = known & given.notna() & (given != computed) & ~above
     reasons = rulebook.halving_reasons(money, typed["distance_km"])
     for row in typed.index[differs.fillna(False).astype(bool)]:
         why = f", halved because {reasons[row]}" if reasons[row] else ""

@@ -332,3 +332,38 @@ def test_bidi_controls_are_stripped_from_names_and_cities_on_import(store):
     rows = pd.DataFrame({"id": ["P1"], "name": ["\u202eLyon\u202c Digital"], "target_exchanges": [5]})
     assert cio.import_file(store, "partnerships", to_csv_bytes(rows), "p.csv").written
     assert store.query("SELECT name FROM partnerships").iloc[0, 0] == "Lyon Digital"
+
+
+def test_a_lump_sum_above_the_host_country_s_ceiling_is_refused(tmp_path):
+    """The finding: an import set a paid lump sum of EUR 2,147,483,647 (flagged, kept), and
+    "Lump sums paid" jumped from EUR 1.19M to EUR 2.15 billion."""
+    store = race_programme(tmp_path / "race.duckdb", 1)
+    path = tmp_path / "x.csv"
+    path.write_text("id,visitor_id,host_id,start_date,end_date,status,lump_sum_eur\n"
+                    "A-V001,V001,H1,2027-03-01,2027-03-05,approved,2147483647\n")
+    report = cio.import_path(store, "exchanges", path)
+    assert report.findings[["row", "column", "rule"]].values.tolist() == [[2, "lump_sum_eur", "above_ceiling"]]
+    assert report.findings["message"][0].startswith("the file says EUR 2,147,483,647, above the ceiling for FR (EUR ")
+    assert store.query("SELECT status, lump_sum_eur FROM exchanges WHERE id = 'A-V001'").values.tolist()[0][0] == "requested"
+
+
+def test_budget_runs_times_exchanges_are_capped_with_a_sentence(rulebook):
+    """The finding: `cx budget --runs 10000000 --exchanges 100000` ran unbounded."""
+    from cx import budget
+    from cx.errors import BadScenario
+
+    scenario = budget.uniform_scenario(rulebook=rulebook)
+    with pytest.raises(BadScenario, match=r"the number of runs is 10,000,000; cx runs at most 100,000"):
+        budget.simulate(scenario.replace(runs=10_000_000, exchanges=100_000), rulebook)
+    with pytest.raises(BadScenario, match=r"^50,000 runs of 100,000 exchanges would draw 5,000,000,000 stays; cx draws "
+                                          r"at most 100,000,000 in one simulation, so use at most 1,000 runs"):
+        budget.simulate(scenario.replace(runs=50_000, exchanges=100_000), rulebook)
+    with pytest.raises(BadScenario, match=r"^100,000 runs of about [\d,]+ exchanges \(as many as the envelope allows\)"):
+        budget.simulate(scenario.replace(runs=100_000, exchanges=None, envelope_eur=10_000_000), rulebook)
+    assert budget.simulate(scenario.replace(runs=1_000, exchanges=100_000), rulebook).exchanges == 100_000
+
+
+def test_the_budget_command_refuses_too_many_runs_in_a_sentence(store):
+    done = cx_command("budget", "--db", store.path, "--runs", "10000000", "--exchanges", "100000")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: the number of runs is 10,000,000; cx runs at most 100,000")
