@@ -67,6 +67,15 @@ class UnknownCity(CxError):
         )
 
 
+class BadRules(CxError):
+    """A rules file (data/rules/) that is missing or incomplete: nothing can be checked without it."""
+
+    def __init__(self, path, problem):
+        self.path, self.problem = path, problem
+        super().__init__(f"the rules file {path} {problem}; correct it, or restore the project's rules "
+                         "(git checkout -- data/rules)")
+
+
 class InvalidTransition(CxError):
     """An exchange status change that the workflow does not allow."""
 
