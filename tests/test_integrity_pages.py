@@ -98,3 +98,11 @@ def test_an_unexpected_error_shows_a_short_message_without_details(app_db, monke
     assert len(at.exception) == 1
     shown = at.exception[0]
     assert "secret detail" not in shown.message and not shown.stack_trace
+
+
+def test_forms_hold_text_to_the_column_limits(app_db):
+    from cx.store import TEXT_LIMITS
+
+    assert run_page("app_pages/find_a_host.py").text_area(key="objectives").proto.max_chars == TEXT_LIMITS["objectives"]
+    changed_by = [field for field in run_page("app_pages/exchanges.py").text_input if field.label == "Changed by"]
+    assert changed_by[0].proto.max_chars == TEXT_LIMITS["changed_by"]
