@@ -106,3 +106,14 @@ def test_forms_hold_text_to_the_column_limits(app_db):
     assert run_page("app_pages/find_a_host.py").text_area(key="objectives").proto.max_chars == TEXT_LIMITS["objectives"]
     changed_by = [field for field in run_page("app_pages/exchanges.py").text_input if field.label == "Changed by"]
     assert changed_by[0].proto.max_chars == TEXT_LIMITS["changed_by"]
+
+
+def test_the_data_page_refuses_a_workbook_with_a_cell_no_spreadsheet_writes(app_db):
+    from test_integrity import _shared_strings_workbook
+
+    at = run_page("app_pages/data.py")
+    at.selectbox(key="import_kind").set_value("partnerships")
+    at.file_uploader(key="import_file").upload("p.xlsx", _shared_strings_workbook(["id", "name", "P1", "y" * 40_000]))
+    at.run()
+    assert not at.exception
+    assert "holds a cell of more than 32,767 characters" in at.error[0].value
