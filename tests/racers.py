@@ -76,11 +76,12 @@ def warm_up() -> int:
     return os.getpid()
 
 
-def race(db: str, folder: str, operations: list, start_at: float) -> list[str]:
+def race(db: str, folder: str, operations: list, start_at: float, wait: float = 120) -> list[str]:
     """Run `operations` on the database from this process, starting at `start_at` (wall clock):
     ('status', exchange id, to_status) or ('import', {exchange id: status}). Returns each
-    operation's outcome: 'ok', 'rejected' (an import with rejected rows) or the refusal's class."""
-    store = Store(db, wait=120)
+    operation's outcome: 'ok', 'rejected' (an import with rejected rows) or the refusal's class
+    (DatabaseBusy when the database stayed held longer than `wait` seconds)."""
+    store = Store(db, wait=wait)
     time.sleep(max(0.0, start_at - time.time()))
     outcomes = []
     for number, operation in enumerate(operations):
