@@ -99,7 +99,7 @@ def test_a_read_only_database_serves_every_read_and_refuses_writes_in_a_sentence
     exported = cx_command("export", "exchanges", "--db", path, "--output", tmp_path / "x.csv", prefix=prefix)
     assert exported.returncode == 0, exported.stderr
     assert len(pd.read_csv(tmp_path / "x.csv")) == 300
-    matched = cx_command("match", "digital twins for injection moulding", "--db", path, "--top", "3", prefix=prefix)
+    matched = cx_command("match", "medical devices and health", "--db", path, "--top", "3", prefix=prefix)
     assert matched.returncode == 0, matched.stderr
     assert cx_command("budget", "--db", path, "--runs", "200", prefix=prefix).returncode == 0
     refused = cx_command("import", "organisations", cio.template_path("organisations"), "--db", path, prefix=prefix)
