@@ -89,7 +89,7 @@ def test_a_process_writing_in_a_loop_does_not_starve_another_writer(racers, tmp_
     start_at = time.time() + 0.5
     looping = racers.submit(race, str(store.path), str(tmp_path / "loop"), loop, start_at)
     one = racers.submit(race, str(store.path), str(tmp_path / "one"), [("status", "B-V030", "cancelled")],
-                        start_at + 2, 3.0)
+                        start_at + 0.5, 3.0)
     assert one.result() == ["ok"]
     assert looping.result() == ["ok"] * 30
     events = store.query("SELECT exchange_id FROM exchange_events WHERE changed_by LIKE 'racer%' ORDER BY id")
