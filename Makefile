@@ -23,6 +23,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/io.py
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/concurrency.py
 
 demo: $(VENV)/.runtime
 	$(BIN)/python -m cx demo --db $(DB)

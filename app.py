@@ -1,8 +1,15 @@
-"""cx: the ClusterXchange dashboard. `streamlit run app.py` (or `make run`) starts it."""
+"""cx: the ClusterXchange dashboard. `streamlit run app.py` (or `make run`) starts it.
 
+A page that meets a problem cx can name (the database busy, read-only or damaged, a rules file
+missing) shows that one sentence; anything else shows Streamlit's short error message, its details
+only in the server's log (`client.showErrorDetails = "none"` in .streamlit/config.toml)."""
+
+import logging
 from pathlib import Path
 
 import streamlit as st
+
+from cx.errors import CxError
 
 st.set_page_config(page_title="cx · ClusterXchange", page_icon=str(Path(__file__).parent / "data" / "favicon.png"), layout="wide")
 
@@ -19,4 +26,8 @@ PAGES = [
     st.Page("app_pages/exchanges.py", title="Exchanges", icon=":material/swap_horiz:"),
 ]
 
-st.navigation(PAGES).run()
+try:
+    st.navigation(PAGES).run()
+except CxError as error:  # a busy, read-only or damaged database, or a broken rules file: say which
+    logging.getLogger("cx").warning("page stopped: %s", error, exc_info=error)
+    st.error(f"{str(error)[0].upper()}{str(error)[1:]}.")

@@ -104,7 +104,8 @@ with scenario_tab:
     envelope = top[1].number_input("Envelope (EUR)", step=10_000, key="envelope")
     as_many = top[2].toggle("As many exchanges as the envelope allows", key="as_many")
     exchanges = top[2].number_input("Exchanges", step=50, key="exchanges", disabled=as_many)
-    runs = top[3].number_input("Runs", step=1000, key="runs")
+    runs = top[3].number_input("Runs", step=1000, key="runs",
+                               help=f"At most {budget.MAX_RUNS:,}, and at most {budget.MAX_DRAWS:,} runs x exchanges")
     seed = top[3].number_input("Seed", step=1, key="seed")
 
     sliders = st.columns(5)

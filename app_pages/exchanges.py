@@ -8,7 +8,7 @@ from cx import charts, summaries
 from cx import exchanges as workflow
 from cx.errors import CxError
 from cx.rules import load_rulebook
-from cx.store import Store
+from cx.store import TEXT_LIMITS, Store
 from cx.ui import cached, current_store, euros, plain, stop_without_data
 from cx.ui.widgets import figure
 
@@ -59,7 +59,8 @@ left, right = st.columns(2)
 to_status = left.selectbox("New status", allowed, key="manager_to_status", disabled=not allowed,
                            placeholder="none: the status is final")
 # One field per partnership: a field shared by all would keep the first partnership's name.
-by = right.text_input("Changed by", value=f"partnership {partnership}", key=f"manager_by.{partnership}")
+by = right.text_input("Changed by", value=f"partnership {partnership}", key=f"manager_by.{partnership}",
+                     max_chars=TEXT_LIMITS["changed_by"])
 if st.button("Change status", type="primary", key="manager_move", disabled=not allowed):
     try:
         workflow.change_status(store, exchange, to_status, by=by)

@@ -12,6 +12,7 @@ from cx.errors import BrokenRules, CxError, VisitedAlready
 from cx.exchanges import date_breaches, request_exchange, visitor_exchanges
 from cx.geo import country_shapes
 from cx.rules import load_rulebook
+from cx.store import TEXT_LIMITS
 from cx.ui import cached, current_store, euros, plain, stop_without_data
 from cx.ui.matcher import host_matcher
 from cx.ui.widgets import figure
@@ -49,7 +50,8 @@ visitor_picker()
 # Four weeks ahead, in a week no eligible country's public holidays shorten.
 first_monday = rulebook.quiet_week(dt.date.today() + dt.timedelta(days=28))
 with st.form("find_a_host_form"):
-    objectives = st.text_area("Objectives", key="objectives", placeholder="e.g. adopt digital twins in our "
+    objectives = st.text_area("Objectives", key="objectives", max_chars=TEXT_LIMITS["objectives"],
+                              placeholder="e.g. adopt digital twins in our "
                               "injection-moulding plant; find partners for hydrogen valleys")
     sectors = st.multiselect("Sectors (optional)", taxonomy.label_names(), key="sectors",
                              placeholder="Type to search the cluster platform's sectors",

@@ -10,7 +10,7 @@ from cx.ui.widgets import figure
 store = current_store()
 rulebook = load_rulebook()
 st.title("ClusterXchange at a glance")
-st.caption(f"{rulebook.call_name} · database `{store.path}`")
+st.caption(rulebook.call_name)
 
 figures = cached(uptake.overview, store)
 if figures["organisations"] == 0:

@@ -44,6 +44,10 @@ BLOCK_STAYS = 512
 OUTCOMES = ("full", "halved: short", "halved: near", "halved: short and near")
 DISTANCE_SAMPLE = 400  # distances kept per host country: enough for its share of near hosts, small as JSON
 MAX_STAYS_PER_RUN = 200_000
+# What one simulation may draw: runs, and runs x exchanges (stays). About 20 s on one core at the
+# top; 10,000 runs already give stable percentiles.
+MAX_RUNS = 100_000
+MAX_DRAWS = 100_000_000
 Progress = Callable[[float, str], None]
 
 
@@ -146,6 +150,11 @@ class Scenario:
         if self.runs < 1:
             problems.append(f"the number of runs is {self.runs}; the simulation needs at least 1 "
                             "(10,000 gives stable percentiles)")
+        elif self.runs > MAX_RUNS:
+            problems.append(f"the number of runs is {self.runs:,}; cx runs at most {MAX_RUNS:,} "
+                            "(10,000 gives stable percentiles)")
+        elif self.exchanges is not None and self.exchanges >= 1:
+            problems += _too_many_draws(self.runs, self.exchanges)
         if self.ceiling_scale <= 0:
             problems.append(f"the ceiling scale is {self.ceiling_scale:g}; it must be above 0 (1.1 is +10%)")
         if self.halve_under_working_days < 0 or self.halve_under_km < 0:
@@ -454,6 +463,15 @@ class Simulation:
                 "cost_by_host_country": self.by_country.to_dict(orient="records")}
 
 
+def _too_many_draws(runs: int, exchanges: int, as_many: bool = False) -> list[str]:
+    """The sentence refusing a simulation of more than MAX_DRAWS stays, if it is one."""
+    if runs * exchanges <= MAX_DRAWS:
+        return []
+    what = f"about {exchanges:,} exchanges (as many as the envelope allows)" if as_many else f"{exchanges:,} exchanges"
+    return [f"{runs:,} runs of {what} would draw {runs * exchanges:,} stays; cx draws at most {MAX_DRAWS:,} "
+            f"in one simulation, so use at most {max(MAX_DRAWS // max(exchanges, 1), 1):,} runs"]
+
+
 def simulate(scenario: Scenario, rulebook: Rulebook | None = None, progress: Progress | None = None) -> Simulation:
     """Monte Carlo of the scenario's total lump sums (see the module's docstring).
 
@@ -465,6 +483,9 @@ def simulate(scenario: Scenario, rulebook: Rulebook | None = None, progress: Pro
     table = _AliasTable(possible.probabilities)
     envelope, runs = int(scenario.envelope_eur), int(scenario.runs)
     if scenario.exchanges is None:
+        expected = envelope / max(float(possible.values @ possible.probabilities), 1.0)
+        if _too_many_draws(runs, int(expected), as_many=True):
+            raise BadScenario(_too_many_draws(runs, int(expected), as_many=True)[0])
         # As many as the envelope allows: find that number, then cost it with the same draws.
         _, affordable, _ = _runs(possible, table, envelope, 0, runs, scenario.seed, progress, (0, 0.5))
         exchanges = max(_affordable(affordable), 1)

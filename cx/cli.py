@@ -1,7 +1,8 @@
 """The `python -m cx` command line: each command parses its arguments, calls `cx`, and prints.
 
-Every command takes `--db PATH` (default `$CX_DB`, else `data/cx.duckdb`). Bad input prints one
-sentence on stderr and exits 2; a broken rule found by `check` exits 1.
+Every command takes `--db PATH` (default `$CX_DB`, else `data/cx.duckdb`) and `--wait SECONDS`
+(how long to wait for a database another cx process is using). A problem prints one sentence on
+stderr, never a traceback, and the exit code says which kind it was (EXIT_CODES).
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ from cx.rules import load_rulebook
 from cx.store import open_store
 
 
+EXIT_CODES = """exit codes:
+  0  done
+  1  rows rejected or a rule broken (import, check, a refused status change)
+  2  bad input: a file, option or value cx cannot use (the sentence says which)
+  3  busy: the database is in use by another cx process; try again (or raise --wait)"""
+
+
+def _store(args):
+    return open_store(args.db, wait=args.wait)
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -32,7 +44,7 @@ def _print_json(value) -> None:
 
 
 def cmd_init(args) -> int:
-    store = open_store(args.db)
+    store = _store(args)
     print(f"{store.path}: schema version {store.schema_version()}")
     return 0
 
@@ -40,7 +52,7 @@ def cmd_init(args) -> int:
 def cmd_demo(args) -> int:
     from cx.demo import load_demo
 
-    store = open_store(args.db)
+    store = _store(args)
     counts = load_demo(store, seed=args.seed, organisations=args.organisations, exchanges=args.exchanges)
     print(f"{store.path}: demo programme with " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
     return 0
@@ -104,7 +116,7 @@ def _budget_scenario(args, store):
 def cmd_budget(args) -> int:
     from cx import budget
 
-    store = open_store(args.db)
+    store = _store(args)
     if args.compare:
         results = [budget.simulate(budget.load_scenario(store, name)) for name in args.compare]
         if args.json:
@@ -160,7 +172,7 @@ def cmd_import(args) -> int:
     from cx.io import Limits, import_path
 
     limits = Limits(max_bytes=int(args.max_mb * 1024 * 1024), max_rows=args.max_rows)
-    report = import_path(open_store(args.db), args.kind, args.file, sheet=args.sheet, mode=args.mode,
+    report = import_path(_store(args), args.kind, args.file, sheet=args.sheet, mode=args.mode,
                          dry_run=args.dry_run, limits=limits)
     if args.json:
         _print_json(report.as_dict())
@@ -174,14 +186,14 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from pathlib import Path
-
+    from cx.export import write_file
     from cx.io import export_view
 
-    result = export_view(open_store(args.db), what=args.what, file_format=args.format,
+    store = _store(args)
+    result = export_view(store, what=args.what, file_format=args.format,
                          with_contacts=args.with_contacts, statuses=args.status, partnership_id=args.partnership)
-    output = Path(args.output or result["name"])
-    output.write_bytes(result["data"])
+    output = write_file(args.output or result["name"], result["data"], force=args.force,
+                        keep=(store.path, store.write_lock.path))
     print(f"{output}: " + ", ".join(f"{n:,} {kind}" for kind, n in result["counts"].items())
           + (" with contact details" if args.with_contacts else " (contact details left out)"))
     return 0
@@ -192,7 +204,7 @@ def cmd_match(args) -> int:
     from cx.matching import HostMatcher, read_hosts
     from cx.visitors import visitor_details
 
-    store = open_store(args.db) if (args.hosts is None or args.visitor) else None
+    store = _store(args) if (args.hosts is None or args.visitor) else None
     matcher = HostMatcher().fit(read_hosts(args.hosts)) if args.hosts else matcher_cache.current(store)
     visitor = {"visitor_country": args.visitor_country, "visitor_city": args.visitor_city}
     if args.visitor:
@@ -219,14 +231,17 @@ def cmd_match(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cx", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m cx", description=__doc__.splitlines()[0], epilog=EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="DuckDB file (default: $CX_DB, else data/cx.duckdb)")
+    common.add_argument("--wait", type=float, metavar="SECONDS", help="how long to wait for a database another "
+                        "cx process is using before giving up with exit code 3 (default: $CX_BUSY_SECONDS, else 10)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name, function, summary, example):
         sub = commands.add_parser(name, parents=[common], help=summary, description=f"{summary}\n\nExample: {example}",
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+                                  epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.set_defaults(run=function)
         return sub
 
@@ -317,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "xlsx", "parquet"], default="csv")
     export.add_argument("--output", help="the file to write (default: a name like exchanges.csv, or a .zip "
                         "of CSV or Parquet files for all)")
+    export.add_argument("--force", action="store_true", help="replace the --output file if it exists "
+                        "(never the database)")
     export.add_argument("--with-contacts", action="store_true", help="include contact names and e-mails")
     export.add_argument("--status", action="append", help="only exchanges in this status (repeatable)")
     export.add_argument("--partnership", help="only exchanges whose visitor registered through this partnership")
@@ -329,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except CxError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
     except BrokenPipeError:  # the reader stopped early (`| head`): not an error of ours
         sys.stdout = open(os.devnull, "w")
         return 0

@@ -3,7 +3,40 @@ nobody sees a traceback for a mistake in their data."""
 
 
 class CxError(Exception):
-    """Base of every error cx reports to a person."""
+    """Base of every error cx reports to a person. `exit_code` is what the command line exits
+    with: 2 for bad input unless a subclass says otherwise."""
+
+    exit_code = 2
+
+
+class DatabaseBusy(CxError):
+    """Another cx process (or session) held the database longer than cx was told to wait."""
+
+    exit_code = 3
+
+    def __init__(self, path, waited):
+        self.path, self.waited = path, waited
+        super().__init__(f"the database is in use by another cx process; try again "
+                         f"(waited {waited:g} s for {path.name}; wait longer with --wait or CX_BUSY_SECONDS)")
+
+
+class ReadOnlyDatabase(CxError):
+    """A write to a database file cx may only read."""
+
+    def __init__(self, path):
+        self.path = path
+        super().__init__(f"the database {path.name} is read-only: cx can show and export it but not change it "
+                         "(ask for write access or work on a copy)")
+
+
+class DamagedDatabase(CxError):
+    """A database file that is not a readable cx database: truncated, or another kind of file."""
+
+    def __init__(self, path, problem):
+        self.path, self.problem = path, problem
+        super().__init__(f"the database file {path} is damaged or not a cx database ({problem}); restore it from "
+                         "a backup, or move it away and run `python -m cx init` (or `python -m cx demo`) "
+                         "to start a new one")
 
 
 class UnknownCountry(CxError):
@@ -34,12 +67,25 @@ class UnknownCity(CxError):
         )
 
 
+class BadRules(CxError):
+    """A rules file (data/rules/) that is missing or incomplete: nothing can be checked without it."""
+
+    def __init__(self, path, problem):
+        self.path, self.problem = path, problem
+        super().__init__(f"the rules file {path} {problem}; correct it, or restore the project's rules "
+                         "(git checkout -- data/rules)")
+
+
 class InvalidTransition(CxError):
     """An exchange status change that the workflow does not allow."""
+
+    exit_code = 1
 
 
 class BrokenRules(CxError):
     """An exchange that breaks one or more rules of the call; carries every broken rule."""
+
+    exit_code = 1
 
     def __init__(self, breaches):
         self.breaches = list(breaches)

@@ -2,17 +2,16 @@
 rejected and cancelled, and an audit trail of every change in `exchange_events`.
 
 The rulebook is checked when an exchange is requested and again at approval, where the visit-once
-rule is decided and the lump sum is frozen. Approvals are serialised per database so that two
-sessions approving two exchanges of the same visitor at once cannot both succeed.
+rule is decided and the lump sum is frozen. Every check that reads other rows runs inside the
+write's transaction, which holds the database's write lock (`Store.transaction`): two sessions or
+processes approving two exchanges of one visitor at once cannot both succeed, because the second
+one's check runs after the first one's write.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
-from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ import pandas as pd
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.geo import distance_km
 from cx.rules import Breach, Rulebook, load_rulebook
-from cx.store import Store
+from cx.store import Store, text_too_long
 
 # The allowed next statuses of each status; anything else is refused with the reason.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -36,25 +35,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Workflow order, for listing statuses the way a partnership manager reads them.
 ORDER = ("requested", "approved", "ongoing", "completed", "reported", "paid", "rejected", "cancelled")
-
-_locks_guard = threading.Lock()
-_locks: dict[str, threading.Lock] = {}
-
-
-@contextmanager
-def workflow_lock(store: Store) -> Iterator[None]:
-    """Hold the database's one workflow lock: status changes (and imports of exchanges) run one at
-    a time, so the visit-once check and the write that relies on it see the same data.
-
-    DuckDB lets one process write a file; inside it, sessions are threads, and two transactions
-    approving two exchanges of one visitor touch different rows, so DuckDB alone would let both
-    commit. The lock is per resolved file path."""
-    key = str(store.path.resolve())
-    with _locks_guard:
-        lock = _locks.setdefault(key, threading.Lock())
-    with lock:
-        yield
-
 
 def allowed_next(status: str) -> list[str]:
     """The statuses an exchange in `status` may move to, in workflow order."""
@@ -173,8 +153,11 @@ def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end,
     Raises BrokenRules with every broken rule, and stores nothing, when the stay is not allowed,
     has started before `today` (default: the real one), or repeats a pending request."""
     rulebook = rulebook or load_rulebook()
+    for column, value in (("objectives", objectives), ("activities", "; ".join(activities)), ("changed_by", by)):
+        if text_too_long(column, value):
+            raise CxError(text_too_long(column, value))
     exchange_id = f"X-{uuid.uuid4().hex[:10]}"
-    with workflow_lock(store), store.transaction() as con:
+    with store.transaction() as con:
         breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook)
         breaches += _request_breaches(con, visitor_id, host_id, start, end, today or dt.date.today())
         if breaches:
@@ -213,7 +196,9 @@ def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
     rulebook = rulebook or load_rulebook()
     if not str(by).strip():
         raise CxError("say who changes the status (by=...): the audit trail records it")
-    with workflow_lock(store), store.transaction() as con:
+    if text_too_long("changed_by", by):
+        raise CxError(text_too_long("changed_by", by))
+    with store.transaction() as con:
         row = con.execute("SELECT visitor_id, host_id, start_date, end_date, status FROM exchanges WHERE id = ?",
                           [exchange_id]).fetchone()
         if row is None:

@@ -1,23 +1,43 @@
 """Tables as files people open in a spreadsheet: CSV and Excel, with formulas neutralised.
 
-A cell that starts with =, +, -, @ (or a tab or carriage return, which some spreadsheets skip
-before reading a formula) would run as a formula when the file is opened (OWASP "CSV injection").
-Every exported text cell that starts so gets a leading apostrophe, which spreadsheets show as
-text; numbers stay numbers, so a negative amount is not touched.
+A cell that starts with =, +, -, @ (or a tab or carriage return), also after leading spaces,
+line breaks or other control characters that spreadsheets skip, would run as a formula when the
+file is opened (OWASP "CSV injection"). Every exported text cell that starts so gets a leading
+apostrophe, which spreadsheets show as text; numbers stay numbers, so a negative amount is not
+touched. A value a format cannot hold exactly (a cell longer than Excel allows) is refused with
+a sentence, never cut.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from cx.errors import CxError
+
+# A tab or carriage return first, or a formula character after any whitespace, control or
+# invisible formatting characters (zero-width, bidi marks, byte-order mark).
+FORMULA_START = re.compile(r"^(?:[\t\r]|[\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]*[=+\-@])")
+EXCEL_CELL_LIMIT = 32_767  # characters an Excel cell holds
+
+
+class ExportRefused(CxError):
+    """A table that cannot be written to the chosen format or file without losing something."""
+
+
+def is_formula_like(text: str) -> bool:
+    """Whether a spreadsheet might read this text as a formula."""
+    return bool(FORMULA_START.match(text))
 
 
 def _neutral_cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and is_formula_like(value):
         return "'" + value
     if isinstance(value, (list, tuple)):
         return _neutral_cell("; ".join(map(str, value)))
@@ -57,13 +77,61 @@ def sheet_name(name: str) -> str:
 def to_excel_bytes(tables: pd.DataFrame | dict[str, pd.DataFrame], sheet: str = "data") -> bytes:
     """An .xlsx workbook with one sheet per table (a single table goes in `sheet`), formulas
     neutralised; time zones are dropped (Excel has none)."""
-    sheets = tables if isinstance(tables, dict) else {sheet: tables}
+    sheets = {name: neutralise(table) for name, table in
+              (tables if isinstance(tables, dict) else {sheet: tables}).items()}
+    for name, table in sheets.items():
+        _require_excel_cells(table, name)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, table in sheets.items():
-            table = neutralise(table)
             for column in table.columns:
                 if isinstance(table[column].dtype, pd.DatetimeTZDtype):
                     table[column] = table[column].dt.tz_localize(None)
             table.to_excel(writer, sheet_name=sheet_name(name), index=False)
     return buffer.getvalue()
+
+
+def _require_excel_cells(table: pd.DataFrame, name: str) -> None:
+    """Refuse a text cell Excel would cut (over 32,767 characters) or cannot hold (control
+    characters), naming the first one: a round trip through Excel must give back every value."""
+    for column in table.columns:
+        if not pd.api.types.is_object_dtype(table[column]):
+            continue
+        text = table[column].map(lambda v: v if isinstance(v, str) else "")
+        too_long = text.str.len() > EXCEL_CELL_LIMIT
+        illegal = text.map(lambda v: bool(ILLEGAL_CHARACTERS_RE.search(v)))
+        for bad, why in ((too_long, lambda v: f"{len(v):,} characters, more than the {EXCEL_CELL_LIMIT:,} an Excel "
+                                              "cell holds"),
+                         (illegal, lambda v: "control characters an Excel cell cannot hold")):
+            if bad.any():
+                row = int(bad.to_numpy().argmax())
+                raise ExportRefused(f"{name}, row {row + 2} (column {column}): {why(text.iloc[row])}; "
+                                    "export as CSV or Parquet, which keep every value whole")
+
+
+def write_file(path: Path | str, data: bytes, *, force: bool = False, keep: tuple[Path, ...] = ()) -> Path:
+    """Write `data` to `path` through a temporary file in the same folder, renamed when complete,
+    so an interrupted write leaves no partial file. Refuses to overwrite the files in `keep`
+    (the database) at all, and any other existing file unless `force`."""
+    path = Path(path)
+    for kept in keep:
+        if path.resolve() == Path(kept).resolve() or (path.exists() and Path(kept).exists()
+                                                      and os.path.samefile(path, kept)):
+            raise ExportRefused(f"{path} is the database; choose another --output")
+    if path.exists() and not force:
+        raise ExportRefused(f"{path} already exists; choose another --output, or add --force to replace it")
+    if path.is_dir():
+        raise ExportRefused(f"{path} is a folder; give --output a file name")
+    if not path.parent.is_dir():
+        raise ExportRefused(f"the folder {path.parent} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

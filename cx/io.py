@@ -19,8 +19,9 @@ import datetime as dt
 import io
 import re
 import unicodedata
+import xml.sax
+import zipfile
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,11 +37,11 @@ from rapidfuzz import process
 from cx import DATA_DIR
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
-from cx.exchanges import ORDER, reachable, workflow_lock
-from cx.export import FORMULA_STARTS
+from cx.exchanges import ORDER, reachable
+from cx.export import EXCEL_CELL_LIMIT, is_formula_like
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
-from cx.store import ORGANISATION_KINDS, STATUSES, Store, insert_frame
+from cx.store import ORGANISATION_KINDS, STATUSES, TEXT_LIMITS, Store, insert_frame, text_too_long
 
 TEMPLATES_DIR = DATA_DIR / "templates"
 KINDS = ("partnerships", "organisations", "exchanges")
@@ -57,6 +58,8 @@ class Limits:
 
     max_bytes: int = 50 * 1024 * 1024
     max_rows: int = 200_000
+    # A workbook is a zip: what it unpacks to is what reading it costs (300 KB can hold 1.5 GB).
+    max_unpacked_bytes: int = 300 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,9 @@ def _read_csv(data: bytes, filename: str, limits: Limits) -> Table:
                              "(or text saved in an encoding cx cannot recognise)")
     delimiter = detect_delimiter(text)
     details = {"format": "CSV", "encoding": encoding, "delimiter": delimiter}
+    # A field may be as long as the file (the default limit, 128 KiB, refused cx's own exports);
+    # its length is then checked against the column's limit like any other value.
+    csv.field_size_limit(max(limits.max_bytes, csv.field_size_limit()))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
     def records():
@@ -352,18 +358,71 @@ def as_text(value) -> str:
     return str(value).strip()
 
 
-def sheet_names(data: bytes, filename: str) -> list[str]:
+def sheet_names(data: bytes, filename: str, limits: Limits = Limits()) -> list[str]:
     """The sheets of an Excel workbook (the page offers them to choose from)."""
-    workbook = _workbook(data, filename)
+    workbook = _workbook(data, filename, limits)
     try:
         return list(workbook.sheetnames)
     finally:
         workbook.close()
 
 
-def _workbook(data: bytes, filename: str):
+class _LongCell(Exception):
+    pass
+
+
+class _CellLengths(xml.sax.handler.ContentHandler):
+    """Counts the characters of each shared string as the XML streams by, keeping none of them."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit, self.length = limit, 0
+
+    def startElement(self, name, attrs):
+        if name == "si":
+            self.length = 0
+
+    def characters(self, content):
+        self.length += len(content)
+        if self.length > self.limit:
+            raise _LongCell
+
+
+def _check_workbook(data: bytes, filename: str, limits: Limits) -> None:
+    """Refuse a workbook that unpacks to more than the limit, or holds a cell longer than any
+    spreadsheet writes (Excel's 32,767 characters), from the zip's directory and a streaming pass
+    over its shared strings: nothing is held whole before the file is known to fit."""
+    name = Path(filename).name
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise UnreadableFile(f"{name} is not an Excel workbook cx can open (it is not a zip archive)") from None
+    with archive:
+        entries = archive.infolist()
+        unpacked = sum(entry.file_size for entry in entries)
+        if unpacked > limits.max_unpacked_bytes:
+            raise FileTooLarge(f"{name} unpacks to {unpacked / 1e6:,.0f} MB; the limit is "
+                               f"{limits.max_unpacked_bytes / 1e6:,.0f} MB (split the workbook, or save it as CSV)")
+        for entry in entries:
+            if not entry.filename.lower().endswith("sharedstrings.xml") or entry.file_size <= EXCEL_CELL_LIMIT:
+                continue
+            parser = xml.sax.make_parser()
+            parser.setContentHandler(_CellLengths(EXCEL_CELL_LIMIT))
+            try:
+                with archive.open(entry) as stream:
+                    parser.parse(stream)
+            except _LongCell:
+                raise FileTooLarge(f"{name} holds a cell of more than {EXCEL_CELL_LIMIT:,} characters, more than "
+                                   "a spreadsheet cell holds; it was not written by a spreadsheet, so cx does not "
+                                   "read it") from None
+            except (xml.sax.SAXException, zipfile.BadZipFile, OSError) as error:
+                raise UnreadableFile(f"{name} is not an Excel workbook cx can open ({error})") from None
+
+
+def _workbook(data: bytes, filename: str, limits: Limits = Limits()):
     import openpyxl
 
+    _check_workbook(data, filename, limits)
     try:
         return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises zipfile, KeyError and XML errors for damaged files
@@ -371,12 +430,15 @@ def _workbook(data: bytes, filename: str):
 
 
 def _read_excel(data: bytes, filename: str, sheet: str | None, limits: Limits) -> Table:
-    workbook = _workbook(data, filename)
+    workbook = _workbook(data, filename, limits)
     try:
         name = sheet or workbook.sheetnames[0]
         if name not in workbook.sheetnames:
             raise UnreadableFile(f"{Path(filename).name} has no sheet {name!r}; it has "
                                  + ", ".join(repr(s) for s in workbook.sheetnames))
+        # The sheet's stated size, when it has one, refuses a too long sheet before a row is read.
+        if (workbook[name].max_row or 0) > limits.max_rows + 1:
+            raise _too_many_rows(filename, limits)
         rows = ((number, [as_text(v) for v in values])
                 for number, values in enumerate(workbook[name].iter_rows(values_only=True), start=1))
         header = None
@@ -438,7 +500,7 @@ FALSE_WORDS = {"no", "n", "false", "0"}
 
 def _unneutralise(values: pd.Series) -> pd.Series:
     """Undo `cx.export.neutralise`: "'=A1" in an exported file was "=A1" in cx."""
-    quoted = values.str.startswith("'") & values.str[1:2].isin(list(FORMULA_STARTS))
+    quoted = values.str.startswith("'") & values.str[1:].map(is_formula_like, na_action="ignore").fillna(False)
     return values.where(~quoted, values.str[1:])
 
 
@@ -634,6 +696,35 @@ def _schema_findings(kind: str, frame: pd.DataFrame, rulebook: Rulebook) -> list
 
 # --- rows as the store holds them --------------------------------------------------------------
 
+# Characters that reorder the text around them (U+202E shows "Lyon" as "noyL"): a name or a city
+# holding one reads differently on screen from what is stored and matched.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+PLAIN_COLUMNS = ("name", "city", "contact_name")
+
+
+def _without_bidi_controls(frame: pd.DataFrame) -> pd.DataFrame:
+    """Names and cities with bidirectional control characters removed."""
+    columns = [c for c in PLAIN_COLUMNS if c in frame.columns]
+    if not columns:
+        return frame
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = frame[column].str.replace(BIDI_CONTROLS, "", regex=True).str.strip()
+    return frame
+
+
+def _length_findings(frame: pd.DataFrame) -> list[dict]:
+    """Text longer than its column holds (TEXT_LIMITS): refused whole, never cut."""
+    findings = []
+    for column in frame.columns:
+        if column not in TEXT_LIMITS:
+            continue
+        long = frame[column].str.len() > TEXT_LIMITS[column]
+        for row, value in frame.loc[long, column].items():
+            findings.append(_finding(row, column, value[:40] + "…", "too_long", text_too_long(column, value)))
+    return findings
+
+
 def _typed(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     """The file's columns as the store's types (only rows that passed the schema arrive here)."""
     out = pd.DataFrame(index=frame.index)
@@ -738,9 +829,13 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     # never back: an older file must not undo what happened since.
     before = store.query("SELECT id, status FROM exchanges WHERE id IN (SELECT unnest(?))",
                          [typed["id"].tolist()]).set_index("id")["status"]
+    # The status each exchange has after the import: a row that would move it back is refused,
+    # so the stored status stays (and still takes the visitor's visit, if it does).
+    after = typed["status"].copy()
     for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
         old = before.get(exchange_id)
         if old is not None and status != old and status not in reachable(old):
+            after[row] = old
             findings.append(_finding(row, "status", status, "status_backwards",
                                      f"exchange {exchange_id} is {old} in cx; an import moves an exchange only "
                                      f"forward ({', '.join(s for s in ORDER if s in reachable(old)) or 'it is final'})"
@@ -753,9 +848,9 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     stored = store.query("SELECT id, visitor_id FROM exchanges WHERE list_contains(?, status) "
                          "AND visitor_id IN (SELECT unnest(?))", [taken_statuses, ids])
     stored = stored[~stored["id"].isin(typed["id"])]
-    in_file = typed[typed["status"].isin(taken_statuses)]
+    in_file = typed[after.isin(taken_statuses)]
     taken = (stored["visitor_id"].value_counts().add(in_file["visitor_id"].value_counts(), fill_value=0))
-    visits_taken = typed["visitor_id"].map(taken).fillna(0) - typed["status"].isin(taken_statuses)
+    visits_taken = typed["visitor_id"].map(taken).fillna(0) - after.isin(taken_statuses)
     # A rejected or cancelled request takes nothing and breaks nothing by having been made.
     visits_taken = visits_taken.where(~typed["status"].isin(["rejected", "cancelled"]), 0)
     checks = rulebook.check_exchanges(pd.DataFrame({
@@ -774,7 +869,13 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     typed["halved"] = money["halved"].astype(bool)
     computed = money["lump_sum_eur"].astype("Int64")
     given = typed["lump_sum_eur"] if "lump_sum_eur" in typed else pd.Series(pd.NA, index=typed.index, dtype="Int64")
-    differs = known & given.notna() & (given != computed)
+    ceiling = pd.Series(rulebook.ceilings(host["country"].fillna("").to_numpy()), index=typed.index)
+    above = (known & given.notna() & (ceiling > 0) & (given > ceiling)).fillna(False).astype(bool)
+    for row in typed.index[above]:
+        findings.append(_finding(row, "lump_sum_eur", given[row], "above_ceiling",
+                                 f"the file says EUR {int(given[row]):,}, above the ceiling for "
+                                 f"{host.at[row, 'country']} (EUR {int(ceiling[row]):,}); a lump sum may not exceed it"))
+    differs = known & given.notna() & (given != computed) & ~above
     reasons = rulebook.halving_reasons(money, typed["distance_km"])
     for row in typed.index[differs.fillna(False).astype(bool)]:
         why = f", halved because {reasons[row]}" if reasons[row] else ""
@@ -852,25 +953,27 @@ def import_table(store: Store, kind: str, table: Table, *, file: str, mode: str 
     """Check a read file's rows and upsert them in one transaction (none if `dry_run`, or if
     `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail.
 
-    Exchanges are checked and written under the workflow lock, so an approval in another session
-    cannot slip between the visit-once check and the write."""
+    Rows are checked inside the transaction that writes them (under the database's write lock),
+    so an approval in another session or process cannot slip between the visit-once check and
+    the write. A dry run only reads."""
     if kind not in KINDS:
         raise ValueError(f"cx imports {', '.join(KINDS)}, not {kind!r}")
     if mode not in MODES:
         raise ValueError(f"the mode is 'all' or 'valid', not {mode!r}")
-    with workflow_lock(store) if kind == "exchanges" else nullcontext():
+    with store.reading() if dry_run else store.transaction():
         return _import_table(store, kind, table, file, mode, dry_run, by, rulebook or load_rulebook(),
                              places, progress or (lambda fraction, text: None))
 
 
 def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places, progress) -> ImportReport:
     frame = table.frame.apply(_unneutralise) if len(table.frame.columns) else table.frame
+    frame = _without_bidi_controls(frame)
     known = [f.name for f in FIELDS[kind]]
     report = ImportReport(kind, file, mode, dry_run, rows=len(frame) + len(table.findings),
                           details={**table.details,
                                    "ignored_columns": [c for c in frame.columns if c not in known]})
     progress(0.1, f"Checking {report.rows:,} rows")
-    findings = list(table.findings) + _schema_findings(kind, frame, rulebook)
+    findings = list(table.findings) + _length_findings(frame) + _schema_findings(kind, frame, rulebook)
     missing_column = any(f["rule"] == "missing_column" for f in findings)
     present = [f.name for f in FIELDS[kind] if f.name in frame.columns and not f.computed]
     bad = {f["row"] for f in findings}

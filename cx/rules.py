@@ -22,7 +22,7 @@ import pandas as pd
 import pycountry
 
 from cx import DATA_DIR
-from cx.errors import IneligibleCountry, UnknownCountry
+from cx.errors import BadRules, IneligibleCountry, UnknownCountry
 
 RULES_DIR = DATA_DIR / "rules"
 
@@ -110,37 +110,35 @@ class Rulebook:
     payment_days: int = 10
 
     @classmethod
-    def load(cls, folder: Path | str = RULES_DIR) -> Rulebook:
-        folder = Path(folder)
-        call = tomllib.loads((folder / "call.toml").read_text(encoding="utf-8"))
-        table = pd.read_csv(folder / call["call"]["countries_file"], dtype={"country_iso2": "string"})
-        table = table.rename(columns={"country_iso2": "iso2", "country": "name_in_source"})
-        table["iso2"] = table["iso2"].str.upper()
-        table["eligible"] = table["eligible"].str.lower().isin(["yes", "true", "1"])
-        table["ceiling_eur"] = table["ceiling_eur"].astype("int64")
-        table["indicative"] = table["source"].str.lower().str.startswith("indicative")
-        # Names from ISO 3166 (pycountry); Kosovo's XK is user-assigned, so it keeps the source's name.
-        table["name"] = [
-            getattr(pycountry.countries.get(alpha_2=code), "common_name", None)
-            or getattr(pycountry.countries.get(alpha_2=code), "name", None)
-            or fallback
-            for code, fallback in zip(table["iso2"], table["name_in_source"])
-        ]
-        return cls(
-            call_name=call["call"]["name"],
-            countries=table.set_index("iso2")[["name", "group", "eligible", "ceiling_eur", "indicative", "source"]],
-            min_working_days=int(call["stay"]["min_working_days"]),
-            max_calendar_days=int(call["stay"]["max_calendar_days"]),
-            halve_under_working_days=int(call["lump_sum"]["halve_under_working_days"]),
-            halve_under_km=float(call["lump_sum"]["halve_under_km"]),
-            visits_per_visitor=int(call["visits"]["visits_per_visitor"]),
-            taken_statuses=tuple(call["visits"]["taken_statuses"]),
-            target_exchanges=int(call["programme"]["target_exchanges"]),
-            budget_envelope_eur=int(call["programme"]["budget_envelope_eur"]),
-            programme_start=call["programme"].get("start"),
-            programme_end=call["programme"].get("end"),
-            **{name: int(days) for name, days in call.get("deadlines", {}).items()},
-        )
+    def load(cls, folder: Path | str | None = None) -> Rulebook:
+        """The rules in `folder` (default data/rules), or BadRules naming the file and what is wrong."""
+        folder = Path(folder or RULES_DIR)
+        source = folder / "call.toml"
+        try:
+            call = tomllib.loads(source.read_text(encoding="utf-8"))
+            settings = dict(
+                call_name=call["call"]["name"],
+                min_working_days=int(call["stay"]["min_working_days"]),
+                max_calendar_days=int(call["stay"]["max_calendar_days"]),
+                halve_under_working_days=int(call["lump_sum"]["halve_under_working_days"]),
+                halve_under_km=float(call["lump_sum"]["halve_under_km"]),
+                visits_per_visitor=int(call["visits"]["visits_per_visitor"]),
+                taken_statuses=tuple(call["visits"]["taken_statuses"]),
+                target_exchanges=int(call["programme"]["target_exchanges"]),
+                budget_envelope_eur=int(call["programme"]["budget_envelope_eur"]),
+                programme_start=call["programme"].get("start"),
+                programme_end=call["programme"].get("end"),
+                **{name: int(days) for name, days in call.get("deadlines", {}).items()},
+            )
+            source = folder / call["call"]["countries_file"]
+            countries = _countries(source)
+        except FileNotFoundError:
+            raise BadRules(source, "is missing") from None
+        except KeyError as missing:
+            raise BadRules(source, f"lacks {missing.args[0]!r}") from None
+        except (ValueError, TypeError, AttributeError) as error:  # TOML, CSV and number errors are ValueErrors
+            raise BadRules(source, f"cannot be read ({error})") from None
+        return cls(countries=countries, **settings)
 
     def replace(self, **changes) -> Rulebook:
         return dataclasses.replace(self, **changes)
@@ -383,7 +381,25 @@ def _ends_before_it_starts(start, end) -> str:
     return f"the stay ends ({end}) before it starts ({start})"
 
 
+def _countries(path: Path) -> pd.DataFrame:
+    """The countries table, indexed by ISO-2: name, group, eligible, ceiling_eur, indicative, source."""
+    table = pd.read_csv(path, dtype={"country_iso2": "string"})
+    table = table.rename(columns={"country_iso2": "iso2", "country": "name_in_source"})
+    table["iso2"] = table["iso2"].str.upper()
+    table["eligible"] = table["eligible"].str.lower().isin(["yes", "true", "1"])
+    table["ceiling_eur"] = table["ceiling_eur"].astype("int64")
+    table["indicative"] = table["source"].str.lower().str.startswith("indicative")
+    # Names from ISO 3166 (pycountry); Kosovo's XK is user-assigned, so it keeps the source's name.
+    table["name"] = [
+        getattr(pycountry.countries.get(alpha_2=code), "common_name", None)
+        or getattr(pycountry.countries.get(alpha_2=code), "name", None)
+        or fallback
+        for code, fallback in zip(table["iso2"], table["name_in_source"])
+    ]
+    return table.set_index("iso2")[["name", "group", "eligible", "ceiling_eur", "indicative", "source"]]
+
+
 @lru_cache(maxsize=4)
-def load_rulebook(folder: Path | str = RULES_DIR) -> Rulebook:
+def load_rulebook(folder: Path | str | None = None) -> Rulebook:
     """The rulebook of the call in `folder`, loaded once per process."""
     return Rulebook.load(folder)

@@ -6,21 +6,26 @@ every write runs in a transaction, so a failure leaves the file as it was.
 
 A connection is opened per unit of work and closed after it: DuckDB locks the file for the
 process that holds it open, and the command line must be able to import while the app is idle.
+Reads are read-only connections; writes hold the write lock (a lock file all processes share)
+for their whole transaction.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
 import duckdb
+import filelock
 import pandas as pd
 
 from cx import DATA_DIR
+from cx.errors import DamagedDatabase, DatabaseBusy, ReadOnlyDatabase
 
 DEFAULT_DB = DATA_DIR / "cx.duckdb"
 
@@ -99,18 +104,101 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios")
 
+# The longest text each column holds, in characters: room for any real name or profile, and a bound
+# on what one row costs to store, show, match and export (an Excel cell holds 32,767). Forms,
+# imports and the domain functions refuse longer text with `text_too_long`'s sentence.
+TEXT_LIMITS = {
+    "id": 64, "visitor_id": 64, "host_id": 64, "partnership_id": 64,
+    "name": 300, "city": 120, "contact_name": 200, "contact_email": 254, "changed_by": 200,
+    "sectors": 2_000, "ecosystems": 1_000, "activities": 2_000,
+    "description": 10_000, "objectives": 10_000,
+}
+
+
+def text_too_long(column: str, value) -> str | None:
+    """Why `value` is too long for `column` (None when it fits or the column has no limit)."""
+    limit = TEXT_LIMITS.get(column)
+    if limit is None or not isinstance(value, str) or len(value) <= limit:
+        return None
+    return f"{column} has {len(value):,} characters; the limit is {limit:,} (shorten it)"
+
 
 def default_path() -> Path:
     """The database file: `$CX_DB` when set, else `data/cx.duckdb` in the project."""
     return Path(os.environ.get("CX_DB") or DEFAULT_DB)
 
 
-class Store:
-    """A cx database file."""
+def default_wait() -> float:
+    """Seconds to wait for a database another process holds: `$CX_BUSY_SECONDS`, else 10."""
+    return float(os.environ.get("CX_BUSY_SECONDS") or 10)
 
-    def __init__(self, path: Path | str | None = None):
+
+class WriteLock:
+    """The lock every writer of one database holds for its whole transaction, across processes:
+    a rule that depends on other rows (visit once, one status change at a time) is checked and
+    written under it, so no other process can slip a write in between.
+
+    For DuckDB it is a lock file beside the database (`cx.duckdb.lock`); one instance per file
+    and process, reentrant within a thread, exclusive between threads and processes. A server
+    back end would implement the same `hold` with its own lock (PostgreSQL: an advisory lock
+    taken inside the transaction)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(f"{path}.lock")
+        self._lock = filelock.FileLock(self.path, is_singleton=True, poll_interval=0.01)
+
+    @contextmanager
+    def hold(self, wait: float, database: Path) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._lock.is_locked:  # this thread's first hold, not a nested one
+            self._let_waiting_writers_in()
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            waits["lock"] += 1
+            marker = Path(f"{self.path}.waiting.{os.getpid()}.{threading.get_ident()}")
+            marker.touch()
+            try:
+                self._lock.acquire(timeout=wait)
+            except filelock.Timeout:
+                raise DatabaseBusy(database, wait) from None
+            finally:
+                marker.unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _let_waiting_writers_in(self, longest: float = 1.0) -> None:
+        """Let writers that are already waiting go first. A waiting writer polls the lock (every
+        10 ms); a process writing in a loop would take it back sooner and starve the other one
+        past its wait. Waiters leave a marker file until they hold the lock; a marker left by a
+        killed process delays a write by `longest` seconds at most."""
+        deadline = time.monotonic() + longest
+        while time.monotonic() < deadline and any(self.path.parent.glob(f"{self.path.name}.waiting.*")):
+            time.sleep(0.01)
+
+
+# DuckDB refuses a connection while another process holds the file, or while this process holds
+# it in the other mode (read-only vs read-write): both mean "busy, try again shortly".
+_BUSY_MESSAGES = ("Could not set lock on file", "different configuration than existing connections")
+_DAMAGED_MESSAGES = ("not a valid DuckDB database file", "Could not read enough bytes", "Corrupt", "checksum")
+_open = threading.local()  # the connection a block holds open, per thread and database file
+# How often this process found the write lock taken, or the file held, and waited (bench/concurrency.py).
+waits = {"lock": 0, "file": 0}
+
+
+class Store:
+    """A cx database file.
+
+    Reads open read-only connections (many processes may read at once, and a read-only file
+    serves every read); writes take the write lock, then a read-write connection. Opening waits
+    while another process holds the file, up to `wait` seconds, then raises DatabaseBusy."""
+
+    def __init__(self, path: Path | str | None = None, wait: float | None = None):
         self.path = Path(path) if path is not None else default_path()
-        self._local = threading.local()  # the connection a `reading` block holds, per thread
+        self.wait = default_wait() if wait is None else wait
+        self.write_lock = WriteLock(self.path.resolve())
 
     def __repr__(self):
         return f"Store({str(self.path)!r})"
@@ -124,19 +212,85 @@ class Store:
         times = [p.stat().st_mtime_ns for p in (self.path, Path(f"{self.path}.wal")) if p.exists()]
         return max(times, default=0)
 
+    @property
+    def _key(self) -> str:
+        return str(self.path.resolve())
+
+    def _held(self) -> tuple[duckdb.DuckDBPyConnection, bool] | None:
+        """The connection this thread holds open on this file, and whether it is a transaction."""
+        return getattr(_open, "connections", {}).get(self._key)
+
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path), read_only=read_only)
+    def _holding(self, con: duckdb.DuckDBPyConnection, writing: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Make `con` the connection this thread's queries on this file use until the block ends."""
+        if not hasattr(_open, "connections"):
+            _open.connections = {}
+        _open.connections[self._key] = (con, writing)
+        try:
+            yield con
+        finally:
+            del _open.connections[self._key]
+
+    def _require_writable(self) -> None:
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise ReadOnlyDatabase(self.path)
+
+    @contextmanager
+    def connect(self, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the file, closed when the block ends; inside a `reading` or
+        `transaction` block of this thread, that block's connection."""
+        held = self._held()
+        if held is not None:
+            if not (read_only or held[1]):
+                raise RuntimeError("a write cannot start inside a reading block; use a transaction")
+            yield held[0]
+            return
+        con = self._open(read_only)
         try:
             yield con
         finally:
             con.close()
 
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if read_only and not self.path.exists():
+            self.migrate()  # a new file: create it with the schema, so every read finds its tables
+        if not read_only:
+            self._require_writable()
+        deadline, pause, waited = time.monotonic() + self.wait, 0.005, False
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.Error as error:
+                message = str(error)
+                if any(m in message for m in _DAMAGED_MESSAGES):
+                    raise DamagedDatabase(self.path, message.split(": ", 1)[-1].split(" See also")[0]) from None
+                if "Permission denied" in message or "Read-only file system" in message:
+                    raise ReadOnlyDatabase(self.path) from None
+                if not any(m in message for m in _BUSY_MESSAGES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy(self.path, self.wait) from None
+                waits["file"] += not waited  # once per connection that had to wait
+                waited = True
+            time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+            pause = min(pause * 2, 0.2)
+
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection in a transaction: committed when the block ends, rolled back on error."""
-        with self.connect() as con:
+        """A read-write connection in a transaction, under the write lock: committed when the
+        block ends, rolled back on error. Queries of this thread on this file inside the block
+        (`query`, `table`, ...) run in the transaction, so the rules they check see exactly what
+        the write will change. Inside another transaction of this thread on this file, the block
+        joins it."""
+        held = self._held()
+        if held is not None:
+            if not held[1]:
+                raise RuntimeError("a transaction cannot start inside a reading block")
+            yield held[0]
+            return
+        self._require_writable()
+        with self.write_lock.hold(self.wait, self.path), self.connect(read_only=False) as con, \
+                self._holding(con, writing=True):
             con.begin()
             try:
                 yield con
@@ -152,9 +306,17 @@ class Store:
             return _version(con)
 
     def migrate(self) -> list[int]:
-        """Apply the migrations this file lacks; returns the versions applied (none when current)."""
+        """Apply the migrations this file lacks; returns the versions applied (none when current).
+
+        A current file is only read, so a read-only file opens; each migration is a transaction
+        with its version row, under the write lock."""
+        if self.path.exists():
+            with self.connect() as con:
+                if _version(con) >= SCHEMA_VERSION:
+                    return []
         applied = []
-        with self.connect() as con:
+        self._require_writable()
+        with self.write_lock.hold(self.wait, self.path), self.connect(read_only=False) as con:
             con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
             for version, sql in MIGRATIONS:
                 if version <= _version(con):
@@ -176,12 +338,8 @@ class Store:
     def reading(self) -> Iterator[Store]:
         """Run the `query` calls of a block on one connection: opening one costs tens of
         milliseconds, which adds up over the dozen queries a page makes."""
-        with self.connect() as con:
-            self._local.connection = con
-            try:
-                yield self
-            finally:
-                self._local.connection = None
+        with self.connect() as con, self._holding(con):
+            yield self
 
     def read_concurrently(self, calls: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
         """Run independent reading functions two at a time, each thread on a cursor of one
@@ -190,8 +348,8 @@ class Store:
         with self.connect() as con:
 
             def open_cursor():
-                self._local.connection = con.cursor()
-                cursors.append(self._local.connection)
+                cursors.append(con.cursor())
+                _open.connections = {self._key: (cursors[-1], False)}
 
             try:
                 with ThreadPoolExecutor(workers, initializer=open_cursor) as pool:
@@ -203,9 +361,6 @@ class Store:
 
     def query(self, sql: str, parameters: list | dict | None = None) -> pd.DataFrame:
         """A read-only query's result as a DataFrame (for cx modules; pages call those)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            return connection.execute(sql, parameters or []).df()
         with self.connect() as con:
             return con.execute(sql, parameters or []).df()
 
@@ -273,8 +428,9 @@ def _version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
 
-def open_store(path: Path | str | None = None) -> Store:
-    """The store at `path` (or the default), migrated to the current schema."""
-    store = Store(path)
+def open_store(path: Path | str | None = None, wait: float | None = None) -> Store:
+    """The store at `path` (or the default), migrated to the current schema; `wait` seconds for
+    a database another process holds (default `$CX_BUSY_SECONDS`, else 10)."""
+    store = Store(path, wait)
     store.migrate()
     return store

@@ -49,6 +49,7 @@ def test_runs_a_scenario_from_history(app_db):
 @pytest.mark.parametrize("widget, value, words", [
     ("envelope", -5, "the envelope is EUR -5; it cannot be negative"),
     ("runs", 0, "the number of runs is 0; the simulation needs at least 1"),
+    ("runs", 1_000_000, "the number of runs is 1,000,000; cx runs at most 100,000"),
 ])
 def test_bad_input_is_named(app_db, widget, value, words):
     at = open_page()

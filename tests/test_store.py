@@ -89,8 +89,8 @@ def test_a_reading_block_belongs_to_its_thread(demo_store):
 
     seen = {}
     with demo_store.reading():
-        worker = threading.Thread(target=lambda: seen.setdefault("connection", getattr(demo_store._local, "connection", None)))
+        worker = threading.Thread(target=lambda: seen.setdefault("connection", demo_store._held()))
         worker.start()
         worker.join()
-        assert demo_store._local.connection is not None
+        assert demo_store._held() is not None
     assert seen["connection"] is None

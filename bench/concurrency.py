@@ -1,0 +1,134 @@
+"""Writers from several processes on one DuckDB file: imports and status changes per second from
+1, 2 and 4 processes, and how many had to wait for another process or were refused as busy.
+
+Every write holds the database's write lock (a lock file) for its transaction, so writers take
+turns: the figures show what that costs. The baseline is one process, measured in the same run.
+
+    .venv/bin/python bench/concurrency.py [--visitors 400] [--imports 10] [--rows 20] [--wait 30]
+"""
+
+import argparse
+import datetime as dt
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from cx import io as cio  # noqa: E402
+from cx import store as cx_store  # noqa: E402
+from cx.errors import CxError, DatabaseBusy  # noqa: E402
+from cx.exchanges import change_status  # noqa: E402
+
+FIRST_DAY, LAST_DAY = dt.date(2027, 3, 1), dt.date(2027, 3, 5)
+
+
+def programme(path: Path, visitors: int) -> None:
+    """Visitors in Berlin, each with one requested exchange at a host in Lyon."""
+    store = cx_store.open_store(path)
+    ids = [f"V{n:05d}" for n in range(visitors)]
+    organisations = pd.DataFrame({"id": ids + ["H1"], "name": ids + ["Lyon host"], "kind": "cluster organisation",
+                                  "country": ["DE"] * visitors + ["FR"], "city": ["Berlin"] * visitors + ["Lyon"],
+                                  "lat": [52.52] * visitors + [45.76], "lon": [13.40] * visitors + [4.84]})
+    exchanges = pd.DataFrame({"id": [f"X-{v}" for v in ids], "visitor_id": ids, "host_id": "H1",
+                              "start_date": FIRST_DAY, "end_date": LAST_DAY, "status": "requested"})
+    events = pd.DataFrame({"exchange_id": exchanges["id"], "from_status": None, "to_status": "requested",
+                           "changed_by": "bench"}).astype(object)
+    store.replace_all(pd.DataFrame({"id": ["P1"], "name": ["Bench"], "target_exchanges": [1]}),
+                      organisations, exchanges, events)
+
+
+def worker(db: str, folder: str, visitors: list[str], imports: int, rows: int, wait: float, start_at: float,
+           results) -> None:
+    """Approve this process's visitors' exchanges one by one, then import files that move them on
+    (approved -> ongoing -> completed ...), `rows` exchanges a file."""
+    store = cx_store.Store(db, wait=wait)
+    steps = ["ongoing", "completed", "reported", "paid"]
+    files = []
+    for number in range(imports):
+        chunk = visitors[(number * rows) % len(visitors):][:rows]
+        status = steps[min(number * rows // len(visitors), len(steps) - 1)]
+        path = Path(folder) / f"import-{number}.csv"
+        pd.DataFrame({"id": [f"X-{v}" for v in chunk], "visitor_id": chunk, "host_id": "H1", "start_date": FIRST_DAY,
+                      "end_date": LAST_DAY, "status": status}).to_csv(path, index=False)
+        files.append(path)
+    busy = {"changes": 0, "imports": 0}
+    time.sleep(max(0.0, start_at - time.time()))
+    started = time.perf_counter()
+    for visitor in visitors:
+        try:
+            change_status(store, f"X-{visitor}", "approved", by="bench")
+        except DatabaseBusy:
+            busy["changes"] += 1
+    changes_done = time.perf_counter()
+    for path in files:
+        try:
+            cio.import_path(store, "exchanges", path, mode="valid")
+        except DatabaseBusy:
+            busy["imports"] += 1
+        except CxError as error:
+            print(f"import refused: {error}", file=sys.stderr)
+    results.put({"changes_s": changes_done - started, "imports_s": time.perf_counter() - changes_done,
+                 "started": started, "ended": time.perf_counter(), "busy": busy, "waits": dict(cx_store.waits)})
+
+
+def measure(processes: int, args) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="cx-bench-"))
+    db = folder / "bench.duckdb"
+    programme(db, args.visitors)
+    ids = [f"V{n:05d}" for n in range(args.visitors)]
+    share = args.visitors // processes
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 4.0  # every process imported cx and wrote its files by then
+    workers = []
+    for number in range(processes):
+        (folder / str(number)).mkdir()
+        workers.append(context.Process(target=worker, args=(str(db), str(folder / str(number)),
+                                                            ids[number * share:(number + 1) * share], args.imports,
+                                                            args.rows, args.wait, start_at, results)))
+    for process in workers:
+        process.start()
+    outcomes = [results.get() for _ in workers]
+    for process in workers:
+        process.join()
+    store = cx_store.Store(db)
+    assert int(store.query("SELECT count(*) FROM exchanges WHERE status <> 'requested'").iloc[0, 0]) == share * processes
+    # Writers take turns, so throughput is the total work over the time from the first start to the last end.
+    span = lambda key: max(o["started"] + o[key] for o in outcomes) - min(o["started"] for o in outcomes)  # noqa: E731
+    changes_wall = span("changes_s")
+    imports_wall = max(o["ended"] for o in outcomes) - min(o["started"] + o["changes_s"] for o in outcomes)
+    return {"processes": processes,
+            "changes_per_s": share * processes / changes_wall,
+            "imports_per_s": args.imports * processes / imports_wall,
+            "waited": sum(o["waits"]["lock"] + o["waits"]["file"] for o in outcomes),
+            "busy": sum(o["busy"]["changes"] + o["busy"]["imports"] for o in outcomes),
+            "writes": (share + args.imports) * processes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visitors", type=int, default=400, help="exchanges approved one by one, split over processes")
+    parser.add_argument("--imports", type=int, default=10, help="import files per process")
+    parser.add_argument("--rows", type=int, default=20, help="exchanges per import file")
+    parser.add_argument("--wait", type=float, default=30, help="seconds a writer waits before giving up as busy")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
+    args = parser.parse_args()
+    print(f"DuckDB: {args.visitors} approvals split over the processes, then {args.imports} imports of "
+          f"{args.rows} rows per process; writers wait up to {args.wait:g} s")
+    baseline = None
+    for processes in args.processes:
+        figures = measure(processes, args)
+        baseline = baseline or figures
+        print(f"{processes} process{'es' if processes > 1 else '  '}: "
+              f"{figures['changes_per_s']:7.1f} status changes/s ({figures['changes_per_s'] / baseline['changes_per_s']:.2f}x), "
+              f"{figures['imports_per_s']:6.2f} imports/s ({figures['imports_per_s'] / baseline['imports_per_s']:.2f}x); "
+              f"{figures['waited']:,} of {figures['writes']:,} writes waited for another process, "
+              f"{figures['busy']:,} refused as busy")
+
+
+if __name__ == "__main__":
+    main()
