@@ -40,9 +40,11 @@ def test_an_uptake_table_downloads_as_csv(streamlit_server, offline_page):
     page = offline_page
     _open(page, streamlit_server, "uptake")
     page.get_by_text("Visitors registered").wait_for(timeout=60_000)
+    numbers = page.get_by_test_id("stExpander").filter(has_text="The numbers behind Partnerships against their targets")
+    numbers.get_by_text("The numbers behind").click()
     with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="CSV").first.click()
-    assert download.value.suggested_filename == "partnership-progress.csv"
+        numbers.get_by_test_id("stDownloadButton").filter(has_text="CSV").click()
+    assert download.value.suggested_filename == "partnerships-against-their-targets-laggards-on-top.csv"
     table = pd.read_csv(download.value.path())
     assert {"partnership_id", "completed"} <= set(table.columns) and len(table) > 0
     assert page.blocked == []
