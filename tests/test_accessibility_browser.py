@@ -186,8 +186,9 @@ def press(page, button: str) -> None:
     page.keyboard.press("Enter")
 
 
-def test_a_manager_runs_and_saves_a_scenario_imports_and_moves_an_exchange_with_the_keyboard(module_server, offline_page):
-    page = offline_page
+def test_a_manager_runs_and_saves_a_scenario_imports_and_moves_an_exchange_with_the_keyboard(streamlit_server, offline_page):
+    """On a server of its own: the scenarios the page audit saved change the Budget page's tab order."""
+    page, module_server = offline_page, streamlit_server
     _open(page, module_server, "budget", "Ceilings and host-country mix")
     press(page, "Run the simulation")
     page.get_by_text("Affordable (95%)").wait_for(timeout=60_000)
