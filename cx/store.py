@@ -348,8 +348,9 @@ class Store:
         with self.connect() as con:
 
             def open_cursor():
-                cursors.append(con.cursor())
-                _open.connections = {self._key: (cursors[-1], False)}
+                cursor = con.cursor()  # this thread's own: two initialisers run at once
+                cursors.append(cursor)
+                _open.connections = {self._key: (cursor, False)}
 
             try:
                 with ThreadPoolExecutor(workers, initializer=open_cursor) as pool:
