@@ -1,5 +1,8 @@
 """cx: the ClusterXchange dashboard. `streamlit run app.py` (or `make run`) starts it.
 
+Who is asking decides which pages exist: the navigation lists only the pages of the viewer's
+role, and every page asks `cx` with the same viewer, which refuses what the role may not do.
+
 A page that meets a problem cx can name (the database busy, read-only or damaged, a rules file
 missing) shows that one sentence; anything else shows Streamlit's short error message, its details
 only in the server's log (`client.showErrorDetails = "none"` in .streamlit/config.toml)."""
@@ -9,25 +12,44 @@ from pathlib import Path
 
 import streamlit as st
 
+from cx.access import MANAGER, OFFICER, ORGANISATION, PLANNER
 from cx.errors import CxError
+from cx.ui import current_store
+from cx.ui.login import check_served_address, current_viewer, who_line
 
 st.set_page_config(page_title="cx · ClusterXchange", page_icon=str(Path(__file__).parent / "data" / "favicon.png"), layout="wide")
 
-# One flat list: Streamlit's grouped navigation puts <li> outside any <ul> and section headers inside
-# one, which screen readers announce wrongly (axe: list, listitem). The order keeps the groups together:
-# the programme, visitors, planning, administration.
-PAGES = [
-    st.Page("app_pages/home.py", title="At a glance", icon=":material/home:", default=True),
-    st.Page("app_pages/uptake.py", title="Uptake", icon=":material/monitoring:"),
-    st.Page("app_pages/map.py", title="Exchange map", icon=":material/map:"),
-    st.Page("app_pages/find_a_host.py", title="Find a host", icon=":material/travel_explore:"),
-    st.Page("app_pages/budget.py", title="Budget scenarios", icon=":material/euro:"),
-    st.Page("app_pages/data.py", title="Data", icon=":material/database:"),
-    st.Page("app_pages/exchanges.py", title="Exchanges", icon=":material/swap_horiz:"),
-]
+try:
+    check_served_address(st.get_option("server.address"))
+except CxError as refusal:
+    st.error(f"{refusal}.")
+    st.stop()
+
+viewer = current_viewer(current_store())
+who_line(viewer)
+
+HOME = st.Page("app_pages/home.py", title="At a glance", icon=":material/home:", default=True)
+UPTAKE = st.Page("app_pages/uptake.py", title="Uptake", icon=":material/monitoring:")
+MAP = st.Page("app_pages/map.py", title="Exchange map", icon=":material/map:")
+FIND = st.Page("app_pages/find_a_host.py", title="Find a host", icon=":material/travel_explore:")
+BUDGET = st.Page("app_pages/budget.py", title="Budget scenarios", icon=":material/euro:")
+DATA = st.Page("app_pages/data.py", title="Data", icon=":material/database:")
+EXCHANGES = st.Page("app_pages/exchanges.py", title="Exchanges", icon=":material/swap_horiz:")
+ACCOUNTS = st.Page("app_pages/accounts.py", title="Accounts", icon=":material/group:")
+PROFILE = st.Page("app_pages/profile.py", title="Our organisation", icon=":material/apartment:", default=True)
+
+# One flat list per role: Streamlit's grouped navigation puts <li> outside any <ul> and section
+# headers inside one, which screen readers announce wrongly (axe: list, listitem). The order keeps
+# the groups together: the programme, visitors, planning, administration.
+PAGES = {
+    OFFICER: [HOME, UPTAKE, MAP, FIND, BUDGET, DATA, EXCHANGES, ACCOUNTS],
+    MANAGER: [HOME, UPTAKE, MAP, FIND, DATA, EXCHANGES],
+    ORGANISATION: [PROFILE, FIND],
+    PLANNER: [HOME, UPTAKE, MAP, BUDGET],
+}
 
 try:
-    st.navigation(PAGES).run()
+    st.navigation(PAGES[viewer.role]).run()
 except CxError as error:  # a busy, read-only or damaged database, or a broken rules file: say which
     logging.getLogger("cx").warning("page stopped: %s", error, exc_info=error)
     st.error(f"{str(error)[0].upper()}{str(error)[1:]}.")

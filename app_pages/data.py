@@ -11,6 +11,7 @@ from cx.errors import CxError
 from cx.export import to_csv_bytes
 from cx.store import STATUSES, Store
 from cx.ui import cached, current_store, plain
+from cx.ui.login import current_viewer
 from cx.ui.widgets import figure
 
 REPORT = "data_import_report"  # the last import's report, kept across reruns (downloads rerun the page)
@@ -18,6 +19,7 @@ FORMATS = {"csv": "CSV (.csv, a .zip for several tables)", "xlsx": "Excel (.xlsx
            "parquet": "Parquet (.parquet, a .zip for several tables)"}
 
 store = current_store()
+viewer = current_viewer(store)
 limits = cio.Limits()
 st.title("Data")
 importing, exporting, templates = st.tabs(["Import", "Export", "Templates"])
@@ -26,7 +28,11 @@ with importing:
     st.caption(f"CSV (comma or semicolon; UTF-8 or Windows-1252), Excel or Parquet, up to "
                f"{limits.max_bytes // 2**20} MB and {limits.max_rows:,} rows. Import partnerships first, "
                "then organisations, then exchanges; rows are matched on their id.")
-    kind = st.selectbox("The file holds", cio.KINDS, format_func=str.capitalize, key="import_kind")
+    if not viewer.is_officer:
+        st.caption(f"You import organisations and exchanges of {', '.join(viewer.partnerships)} only; "
+                   "a row of another partnership is rejected with its row number.")
+    kinds = cio.KINDS if viewer.is_officer else [k for k in cio.KINDS if k != "partnerships"]
+    kind = st.selectbox("The file holds", kinds, format_func=str.capitalize, key="import_kind")
     upload = st.file_uploader("File", type=["csv", "txt", "xlsx", "xlsm", "parquet"], key="import_file")
     if upload is None:
         st.info("Choose a file to check. The Templates tab has one per kind of record, every column explained.")
@@ -48,7 +54,7 @@ with importing:
             bar = st.progress(0.0, text="Reading the file")
             try:
                 st.session_state[REPORT] = cio.import_file(
-                    store, kind, data, upload.name, sheet=sheet, mode=mode, dry_run=dry_run, limits=limits,
+                    store, viewer, kind, data, upload.name, sheet=sheet, mode=mode, dry_run=dry_run, limits=limits,
                     progress=lambda fraction, text: bar.progress(fraction, text=text))
             except CxError as error:
                 st.session_state.pop(REPORT, None)

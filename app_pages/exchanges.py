@@ -10,20 +10,24 @@ from cx.errors import CxError
 from cx.rules import load_rulebook
 from cx.store import TEXT_LIMITS, Store
 from cx.ui import cached, current_store, euros, plain, stop_without_data
+from cx.ui.login import current_viewer
 from cx.ui.widgets import figure
 
 DONE = "exchanges_done"  # the last change's sentence, shown after the page reloads its data
 
 store = current_store()
 rulebook = load_rulebook()
+viewer = current_viewer(store)
 st.title("Exchanges")
-partnerships = cached(Store.partnerships, store).set_index("id")
+partnerships = cached(Store.partnerships, store, None).set_index("id")
+if not viewer.is_officer:
+    partnerships = partnerships[partnerships.index.isin(viewer.partnerships)]
 if partnerships.empty:
     stop_without_data("There are no partnerships yet.")
 
 partnership = st.selectbox("Partnership", partnerships.index, key="manager_partnership",
                            format_func=lambda p: f"{p} · {partnerships.at[p, 'name']}")
-table = cached(workflow.partnership_exchanges, store, partnership_id=partnership)
+table = cached(workflow.partnership_exchanges, store, viewer, partnership_id=partnership)
 if DONE in st.session_state:
     st.success(plain(st.session_state.pop(DONE)))
 if table.empty:
@@ -55,20 +59,16 @@ else:
              + (f"; indicative: {rulebook.country_name(host_country)}'s ceiling is not published."
                 if host_country in rulebook.countries.index and rulebook.countries.at[host_country, "indicative"] else "."))
 st.caption(f"{plain(exchange)} is {status}; allowed next: {', '.join(allowed) or 'none (it is final)'}. {money}")
-left, right = st.columns(2)
-to_status = left.selectbox("New status", allowed, key="manager_to_status", disabled=not allowed,
-                           placeholder="none: the status is final")
-# One field per partnership: a field shared by all would keep the first partnership's name.
-by = right.text_input("Changed by", value=f"partnership {partnership}", key=f"manager_by.{partnership}",
-                     max_chars=TEXT_LIMITS["changed_by"])
+to_status = st.selectbox("New status", allowed, key="manager_to_status", disabled=not allowed,
+                         placeholder="none: the status is final")
 if st.button("Change status", type="primary", key="manager_move", disabled=not allowed):
     try:
-        workflow.change_status(store, exchange, to_status, by=by)
+        workflow.change_status(store, viewer, exchange, to_status)
     except CxError as error:
         st.error(plain(f"Refused: {error}"))
     else:
-        st.session_state[DONE] = f"{exchange} is now {to_status} (recorded as changed by {by})."
+        st.session_state[DONE] = plain(f"{exchange} is now {to_status} (recorded as changed by {viewer.identity}).")
         st.rerun()
 
 with st.expander(f"History of {plain(exchange)}"):
-    st.dataframe(workflow.history(store, exchange), hide_index=True, key="manager_history")
+    st.dataframe(workflow.history(store, viewer, exchange), hide_index=True, key="manager_history")

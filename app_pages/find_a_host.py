@@ -14,6 +14,7 @@ from cx.geo import country_shapes
 from cx.rules import load_rulebook
 from cx.store import TEXT_LIMITS
 from cx.ui import cached, current_store, euros, plain, stop_without_data
+from cx.ui.login import current_viewer
 from cx.ui.matcher import host_matcher
 from cx.ui.widgets import figure
 from cx.visitors import hosts_registered, matching_visitors, visitor_choices, visitor_details
@@ -22,13 +23,18 @@ QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor
 PICKER_SIZE = 50  # visitors offered per search
 
 store = current_store()
+viewer = current_viewer(store)
 rulebook = load_rulebook()
 st.title("Find a host")
 st.caption("Describe what you want to learn or do in your own words; cx lists the eligible hosts whose "
            "profiles match it best, with the lump sum the stay would earn.")
 
-visitors = cached(visitor_choices, store)
-if visitors.empty or not cached(hosts_registered, store):
+visitors = cached(visitor_choices, store, viewer)  # an organisation's own, a manager's partnership's, or all
+if visitors.empty and viewer.organisation:
+    st.info("Your organisation is registered as a host only, so it does not request exchanges; "
+            "visitors find it here by its profile.")
+    st.stop()
+if visitors.empty or not cached(hosts_registered, store, None):
     stop_without_data("There are no registered visitors and hosts yet.")
 
 
@@ -84,7 +90,7 @@ who = visitors["label"].get(query["visitor_id"])
 try:
     if query["visitor_id"] is None:
         raise CxError("pick the visiting organisation first: no organisation matches the search")
-    visitor = visitor_details(store, query["visitor_id"], rulebook)
+    visitor = visitor_details(store, viewer, query["visitor_id"], rulebook)
     own = visitor["visitor_country"]
     if own in query["countries"]:  # the form cannot drop it from the list before the visitor is submitted
         st.caption(f"{rulebook.country_name(own)} is left out of the preferred countries: a host is in "
@@ -130,7 +136,7 @@ for rank, host in enumerate(suggestions.itertuples(), start=1):
         if action.button("Request this exchange", key=f"request_{host.id}"):
             try:
                 asked = "; ".join(filter(None, [query["objectives"], *query["sectors"]]))
-                exchange_id = request_exchange(store, visitor_id=query["visitor_id"], host_id=host.id,
+                exchange_id = request_exchange(store, viewer, visitor_id=query["visitor_id"], host_id=host.id,
                                                start=query["start"], end=query["end"],
                                                objectives=asked, activities=query["activities"])
             except BrokenRules as broken:
@@ -140,7 +146,7 @@ for rank, host in enumerate(suggestions.itertuples(), start=1):
             else:
                 st.success(plain(f"Exchange {exchange_id} requested with {host.name}; the partnership will review it."))
 
-mine = cached(visitor_exchanges, store, visitor_id=query["visitor_id"])
+mine = cached(visitor_exchanges, store, viewer, visitor_id=query["visitor_id"])
 st.subheader("Your requests and exchanges")
 if mine.empty:
     st.caption("None yet: the exchanges requested above will show here with their status.")

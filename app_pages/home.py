@@ -5,14 +5,16 @@ import streamlit as st
 from cx import charts, summaries, uptake
 from cx.rules import load_rulebook
 from cx.ui import cached, current_store, euros, euros_short, stop_without_data
+from cx.ui.login import current_viewer
 from cx.ui.widgets import figure
 
 store = current_store()
+uptake.require_figures(current_viewer(store))
 rulebook = load_rulebook()
 st.title("ClusterXchange at a glance")
 st.caption(rulebook.call_name)
 
-figures = cached(uptake.overview, store)
+figures = cached(uptake.overview, store, None)
 if figures["organisations"] == 0:
     stop_without_data("The database is empty.")
 
@@ -27,9 +29,9 @@ columns[4].metric("Lump sums paid", euros_short(figures["paid_eur"]), help=euros
 
 envelope = rulebook.budget_envelope_eur
 left, right = st.columns(2)
-figure(cached(uptake.exchanges_by_status, store), charts.exchanges_by_status, "No exchange yet.", "status", left,
+figure(cached(uptake.exchanges_by_status, store, None), charts.exchanges_by_status, "No exchange yet.", "status", left,
        describe=summaries.exchanges_by_status)
-figure(cached(uptake.money_by_month, store), lambda t: charts.money_over_time(t, envelope), "No exchange yet.",
+figure(cached(uptake.money_by_month, store, None), lambda t: charts.money_over_time(t, envelope), "No exchange yet.",
        "money", right, describe=lambda t: summaries.money_over_time(t, envelope))
-figure(cached(uptake.organisations_by_kind_and_country, store), charts.organisations_by_country,
+figure(cached(uptake.organisations_by_kind_and_country, store, None), charts.organisations_by_country,
        "No organisation yet.", "organisations", describe=summaries.organisations_by_country)

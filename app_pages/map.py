@@ -7,20 +7,22 @@ from cx import charts, summaries, uptake
 from cx.geo import country_shapes
 from cx.ui import cached, current_store, stop_without_data
 from cx.ui.filters import sidebar_filters
+from cx.ui.login import current_viewer
 from cx.ui.widgets import figure
 
 MOST_ARCS = 1500  # beyond this the arcs hide each other and the page slows; the busiest are drawn
 
 store = current_store()
+viewer = current_viewer(store)
 st.title("Exchange map")
-options = cached(uptake.filter_options, store)
+options = cached(uptake.filter_options, store, None)
 if options["first_day"] is None:
     stop_without_data("There are no exchanges yet.")
 
-filters = sidebar_filters(options, page="map")
+filters = sidebar_filters(options, viewer, page="map")
 shade = st.radio("Shade countries by exchanges", ["hosted", "sent"], horizontal=True, key="shade",
                  bind="query-params")
-layers = cached(uptake.map_layers, store, filters=filters.as_dict())
+layers = cached(uptake.map_layers, store, viewer, filters=filters.as_dict())
 flows, places, countries = layers["place_flows"], layers["places"], layers["country_activity"]
 if places.empty:
     st.info("No exchange matches these filters in this period. Widen the period or clear a filter in the sidebar.")

@@ -7,17 +7,19 @@ from cx import charts, summaries, uptake
 from cx.rules import load_rulebook
 from cx.ui import cached, current_store, euros, stop_without_data
 from cx.ui.filters import sidebar_filters
+from cx.ui.login import current_viewer
 from cx.ui.widgets import figure, finding, headline_figure
 
 store = current_store()
+viewer = current_viewer(store)
 rulebook = load_rulebook()
 st.title("Uptake")
-options = cached(uptake.filter_options, store)
+options = cached(uptake.filter_options, store, None)
 if options["first_day"] is None:
     stop_without_data("There are no exchanges yet.")
 
-filters = sidebar_filters(options, page="uptake")
-view = cached(uptake.dashboard, store, filters=filters.as_dict())
+filters = sidebar_filters(options, viewer, page="uptake")
+view = cached(uptake.dashboard, store, viewer, filters=filters.as_dict())
 figures = view["headline"]
 now = figures["current"]
 st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}, each figure against the "
@@ -88,6 +90,10 @@ with stays:
            nothing, "distance", right,
            describe=lambda t: summaries.threshold_histogram(t, "distance_km", rulebook.halve_under_km, "km"))
 with quality:
-    st.caption("What to correct before the figures above can be trusted. Open a finding to see its rows.")
-    for key, (title, _) in uptake.FINDINGS.items():
-        finding(title, view[key], key)
+    if not viewer.reads_rows:
+        st.info("The findings list organisations and exchanges, which the planner's role does not see.")
+    else:
+        st.caption("What to correct before the figures above can be trusted. Open a finding to see its rows"
+                   + ("." if viewer.is_officer else f" (those of {', '.join(viewer.partnerships)})."))
+        for key, (title, _) in uptake.FINDINGS.items():
+            finding(title, view[key], key)

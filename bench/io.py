@@ -28,6 +28,9 @@ sys.path[:0] = [str(ROOT)]
 from cx import io as cio  # noqa: E402
 from cx.demo import generate  # noqa: E402
 from cx.store import open_store  # noqa: E402
+from cx.access import Viewer  # noqa: E402
+
+OFFICER = Viewer.local()
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -68,7 +71,7 @@ def row_by_row_changes(kind: str, rows: pd.DataFrame, stored: pd.DataFrame, colu
 
 def timed_import(store, kind: str, data: bytes) -> tuple[float, cio.ImportReport]:
     started = time.perf_counter()
-    report = cio.import_file(store, kind, data, f"{kind}.csv", mode="valid")
+    report = cio.import_file(store, OFFICER, kind, data, f"{kind}.csv", mode="valid")
     return time.perf_counter() - started, report
 
 
@@ -82,7 +85,7 @@ def main() -> None:
         source = open_store(folder / f"source-{size}.duckdb")
         tables = generate(seed=5, organisation_count=size // 2, exchange_count=size, today=TODAY)
         source.replace_all(tables["partnerships"], tables["organisations"], tables["exchanges"])
-        files = {kind: cio.export_bytes({kind: cio.export_frame(source, kind, with_contacts=True)}, "csv")[1]
+        files = {kind: cio.export_bytes({kind: cio.export_frame(source, OFFICER, kind, with_contacts=True)}, "csv")[1]
                  for kind in cio.KINDS}
         store = open_store(folder / f"import-{size}.duckdb")
         for kind in ("partnerships", "organisations"):

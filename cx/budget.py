@@ -287,7 +287,9 @@ def scenario_from_history(store: Store, name: str = "From history", rulebook: Ru
     exchanges (`distances="history"`) or between the organisations' real places
     (`distances="places"`). Countries without a usable distance fall back to the places."""
     rulebook = rulebook or load_rulebook()
-    exchanges = store.exchanges()
+    # Only what a stay costs is read (no organisation, name or contact), so every role may plan.
+    exchanges = store.query("SELECT e.status, e.working_days, e.distance_km, h.country AS host_country "
+                            "FROM exchanges e LEFT JOIN organisations h ON h.id = e.host_id")
     exchanges = exchanges[exchanges["status"].isin(rulebook.taken_statuses)
                           & exchanges["host_country"].isin(rulebook.eligible_countries)
                           & (exchanges["working_days"].fillna(0) > 0)]
@@ -306,8 +308,8 @@ def scenario_from_history(store: Store, name: str = "From history", rulebook: Ru
             samples[str(code)] = np.round(km, 1).tolist()
     missing = [code for code in mix.index if code not in samples]
     if missing:
-        organisations = store.organisations()
-        samples.update(distances_between_places(organisations, missing))
+        places = store.query("SELECT country, lat, lon FROM organisations ORDER BY id")
+        samples.update(distances_between_places(places, missing))
     ahead = len(exchanges)
     return Scenario(
         name=name,

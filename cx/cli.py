@@ -3,6 +3,8 @@
 Every command takes `--db PATH` (default `$CX_DB`, else `data/cx.duckdb`) and `--wait SECONDS`
 (how long to wait for a database another cx process is using). A problem prints one sentence on
 stderr, never a traceback, and the exit code says which kind it was (EXIT_CODES).
+Whoever can run commands on the database file acts as the local officer (`Viewer.local()`),
+recorded by their login name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+from cx.access import ROLES, Viewer
 from cx.errors import CxError
 from cx.rules import load_rulebook
 from cx.store import open_store
@@ -172,7 +175,7 @@ def cmd_import(args) -> int:
     from cx.io import Limits, import_path
 
     limits = Limits(max_bytes=int(args.max_mb * 1024 * 1024), max_rows=args.max_rows)
-    report = import_path(_store(args), args.kind, args.file, sheet=args.sheet, mode=args.mode,
+    report = import_path(_store(args), Viewer.local(), args.kind, args.file, sheet=args.sheet, mode=args.mode,
                          dry_run=args.dry_run, limits=limits)
     if args.json:
         _print_json(report.as_dict())
@@ -190,7 +193,7 @@ def cmd_export(args) -> int:
     from cx.io import export_view
 
     store = _store(args)
-    result = export_view(store, what=args.what, file_format=args.format,
+    result = export_view(store, Viewer.local(), what=args.what, file_format=args.format,
                          with_contacts=args.with_contacts, statuses=args.status, partnership_id=args.partnership)
     output = write_file(args.output or result["name"], result["data"], force=args.force,
                         keep=(store.path, store.write_lock.path))
@@ -208,7 +211,7 @@ def cmd_match(args) -> int:
     matcher = HostMatcher().fit(read_hosts(args.hosts)) if args.hosts else matcher_cache.current(store)
     visitor = {"visitor_country": args.visitor_country, "visitor_city": args.visitor_city}
     if args.visitor:
-        visitor = visitor_details(store, args.visitor)
+        visitor = visitor_details(store, Viewer.local(), args.visitor)
     result = matcher.suggest(args.objectives, **visitor, sectors=args.sector or (), ecosystems=args.ecosystem,
                              countries=args.country, start=args.start, end=args.end, k=args.top)
     if args.json:
@@ -227,6 +230,31 @@ def cmd_match(args) -> int:
             facts.append(f"EUR {host.lump_sum_eur:,}" + (f" (halved: {host.halving_reason})" if host.halved else ""))
         print(f"{rank:>2}. {host.name} ({place}) · {' · '.join(facts)}")
         print(f"    because: {', '.join(host.reasons) or 'similar wording'}")
+    return 0
+
+
+def cmd_accounts(args) -> int:
+    from cx.accounts import add_account, list_accounts, remove_account
+
+    if args.action != "list" and not args.login:
+        raise CxError(f"say whose account to {args.action}: python -m cx accounts {args.action} EMAIL")
+    if args.action == "add" and not args.role:
+        raise CxError(f"say what {args.login} may do: --role {' | '.join(ROLES)}")
+    store, officer = open_store(args.db), Viewer.local()
+    if args.action == "add":
+        account = add_account(store, officer, args.login, args.role, partnerships=args.partnership or (),
+                              organisation_id=args.organisation)
+        print(f"{account.identity}: {account.describe()}")
+    elif args.action == "remove":
+        remove_account(store, officer, args.login)
+        print(f"{args.login}: removed")
+    else:
+        accounts = list_accounts(store, officer)
+        if accounts.empty:
+            print("No accounts yet: add one with python -m cx accounts add EMAIL --role officer")
+        for account in accounts.itertuples():
+            scope = ", ".join(account.partnerships) or account.organisation_id or ""
+            print(f"{account.login:<40} {account.role:<20} {scope:<20} {'active' if account.active else 'inactive'}")
     return 0
 
 
@@ -337,6 +365,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--with-contacts", action="store_true", help="include contact names and e-mails")
     export.add_argument("--status", action="append", help="only exchanges in this status (repeatable)")
     export.add_argument("--partnership", help="only exchanges whose visitor registered through this partnership")
+
+    accounts = command("accounts", cmd_accounts, "Add, list or remove the accounts that may log in, with their "
+                       "role and scope.", "python -m cx accounts add anna@example.org --role partnership_manager "
+                       "--partnership P01")
+    accounts.add_argument("action", choices=["add", "list", "remove"])
+    accounts.add_argument("login", nargs="?", help="the e-mail address (or the identity provider's subject id)")
+    accounts.add_argument("--role", choices=ROLES, help="what the account may see and do (see the README)")
+    accounts.add_argument("--partnership", action="append", help="a partnership manager's partnership (repeatable)")
+    accounts.add_argument("--organisation", help="an organisation account's organisation id")
     return parser
 
 

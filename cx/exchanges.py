@@ -16,6 +16,7 @@ import uuid
 import numpy as np
 import pandas as pd
 
+from cx.access import NotAllowed, Viewer
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.geo import distance_km
 from cx.rules import Breach, Rulebook, load_rulebook
@@ -78,7 +79,8 @@ class UnknownExchange(CxError):
 
 def _organisation(con, organisation_id: str, role: str) -> dict:
     row = con.execute(
-        "SELECT id, name, city, country, lat, lon, can_visit, can_host FROM organisations WHERE id = ?", [organisation_id]
+        "SELECT id, name, city, country, lat, lon, can_visit, can_host, partnership_id FROM organisations WHERE id = ?",
+        [organisation_id]
     ).df()
     if row.empty:
         raise UnknownOrganisation(role, organisation_id)
@@ -145,19 +147,24 @@ def _request_breaches(con, visitor_id, host_id, start, end, today: dt.date) -> l
     return breaches
 
 
-def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end, objectives: str = "",
-                     activities=(), by: str = "visitor", rulebook: Rulebook | None = None,
+def request_exchange(store: Store, viewer: Viewer, *, visitor_id: str, host_id: str, start, end,
+                     objectives: str = "", activities=(), rulebook: Rulebook | None = None,
                      today: dt.date | None = None) -> str:
     """Store a requested exchange after the rulebook's checks; returns its id.
 
-    Raises BrokenRules with every broken rule, and stores nothing, when the stay is not allowed,
-    has started before `today` (default: the real one), or repeats a pending request."""
+    Raises NotAllowed unless the viewer may request for this visitor (an officer; the visitor's
+    partnership manager; the visitor itself); BrokenRules with every broken rule when the stay is
+    not allowed, has started before `today` (default: the real one), or repeats a pending request.
+    Either way it stores nothing."""
     rulebook = rulebook or load_rulebook()
     for column, value in (("objectives", objectives), ("activities", "; ".join(activities)), ("changed_by", by)):
         if text_too_long(column, value):
             raise CxError(text_too_long(column, value))
     exchange_id = f"X-{uuid.uuid4().hex[:10]}"
     with store.transaction() as con:
+        visitor = _organisation(con, visitor_id, "visitor")
+        viewer.require(viewer.may_request_for(visitor["partnership_id"], visitor_id),
+                       f"request an exchange for the visitor {visitor_id}")
         breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook)
         breaches += _request_breaches(con, visitor_id, host_id, start, end, today or dt.date.today())
         if breaches:
@@ -173,7 +180,7 @@ def request_exchange(store: Store, *, visitor_id: str, host_id: str, start, end,
              None if np.isnan(distance) else bool(money["halved"])],
         )
         con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) "
-                    "VALUES (?, NULL, 'requested', ?)", [exchange_id, by])
+                    "VALUES (?, NULL, 'requested', ?)", [exchange_id, viewer.identity])
     return exchange_id
 
 
@@ -187,23 +194,31 @@ def _too_early(exchange_id: str, to_status: str, start: dt.date, end: dt.date, t
     return None
 
 
-def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
+def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str, *,
                   rulebook: Rulebook | None = None, today: dt.date | None = None) -> None:
-    """Move an exchange to `to_status` if the workflow and the calendar (`today`, default the
-    real one) allow it, and record who did it.
+    """Move an exchange to `to_status` if the workflow, the calendar (`today`, default the real
+    one) and the viewer's role allow it, and record the viewer as who did it.
 
-    Approval re-checks the rulebook (the visit-once rule above all) and freezes the lump sum."""
+    Approval re-checks the rulebook (the visit-once rule above all) and freezes the lump sum. An
+    exchange outside the viewer's scope is refused as if it did not exist (UnknownExchange), so
+    ids of other partnerships' exchanges cannot be probed."""
     rulebook = rulebook or load_rulebook()
-    if not str(by).strip():
-        raise CxError("say who changes the status (by=...): the audit trail records it")
-    if text_too_long("changed_by", by):
-        raise CxError(text_too_long("changed_by", by))
     with store.transaction() as con:
-        row = con.execute("SELECT visitor_id, host_id, start_date, end_date, status FROM exchanges WHERE id = ?",
+        row = con.execute("""SELECT e.visitor_id, e.host_id, e.start_date, e.end_date, e.status,
+                                    v.partnership_id, h.partnership_id
+                             FROM exchanges e LEFT JOIN organisations v ON v.id = e.visitor_id
+                             LEFT JOIN organisations h ON h.id = e.host_id WHERE e.id = ?""",
                           [exchange_id]).fetchone()
         if row is None:
             raise UnknownExchange(exchange_id)
-        visitor_id, host_id, start, end, status = row
+        visitor_id, host_id, start, end, status, visitor_partnership, host_partnership = row
+        visitor, host = (visitor_id, visitor_partnership), (host_id, host_partnership)
+        if not viewer.sees_exchange(visitor, host):
+            raise UnknownExchange(exchange_id)
+        if not viewer.may_move(to_status, visitor, host):
+            raise NotAllowed(viewer, f"make exchange {exchange_id} {to_status}" + (
+                " (approval is for the visitor's partnership, which pays the lump sum)"
+                if to_status == "approved" else ""))
         reason = refusal(exchange_id, status, to_status) or _too_early(exchange_id, to_status, start, end,
                                                                          today or dt.date.today())
         if reason:
@@ -219,19 +234,28 @@ def change_status(store: Store, exchange_id: str, to_status: str, *, by: str,
         con.execute("UPDATE exchanges SET status = ?, updated_at = current_timestamp WHERE id = ?",
                     [to_status, exchange_id])
         con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) VALUES (?, ?, ?, ?)",
-                    [exchange_id, status, to_status, by])
+                    [exchange_id, status, to_status, viewer.identity])
 
 
-def history(store: Store, exchange_id: str) -> pd.DataFrame:
-    """The exchange's audit trail, oldest first."""
-    return store.query("SELECT changed_at, from_status, to_status, changed_by FROM exchange_events "
-                       "WHERE exchange_id = ? ORDER BY changed_at, id", [exchange_id])
+def history(store: Store, viewer: Viewer, exchange_id: str) -> pd.DataFrame:
+    """The exchange's audit trail, oldest first (empty for an exchange outside the viewer's scope)."""
+    viewer.require_rows("see the history of exchanges")
+    scope, parameters = viewer.exchange_scope("v", "h")
+    return store.query(f"""
+        SELECT ev.changed_at, ev.from_status, ev.to_status, ev.changed_by
+        FROM exchange_events ev JOIN exchanges e ON e.id = ev.exchange_id
+        LEFT JOIN organisations v ON v.id = e.visitor_id LEFT JOIN organisations h ON h.id = e.host_id
+        WHERE ev.exchange_id = $exchange AND {scope} ORDER BY ev.changed_at, ev.id""",
+                       {"exchange": exchange_id, **parameters})
 
 
-def partnership_exchanges(store: Store, partnership_id: str) -> pd.DataFrame:
+def partnership_exchanges(store: Store, viewer: Viewer, partnership_id: str) -> pd.DataFrame:
     """The exchanges a partnership guides: those whose visitor or host registered through it,
-    in workflow order of status, then the latest first day first. `side` says whose partnership it is (the
-    visitor's partnership pays the lump sum)."""
+    in workflow order of status, then the latest first day first. `side` says whose partnership it
+    is (the visitor's partnership pays the lump sum). Only officers and the partnership's managers
+    may read them."""
+    viewer.require(viewer.is_officer or partnership_id in viewer.partnerships,
+                   f"see the exchanges of partnership {partnership_id}")
     return store.query(
         """
         SELECT e.id, e.status, e.start_date, e.end_date, v.name AS visitor, v.country AS visitor_country,

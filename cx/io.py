@@ -35,6 +35,7 @@ from pandera import Check
 from rapidfuzz import process
 
 from cx import DATA_DIR
+from cx.access import CONTACT_COLUMNS, MANAGER, Viewer
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
 from cx.exchanges import ORDER, reachable
@@ -47,7 +48,6 @@ TEMPLATES_DIR = DATA_DIR / "templates"
 KINDS = ("partnerships", "organisations", "exchanges")
 FORMATS = {".csv": "CSV", ".txt": "CSV", ".xlsx": "Excel", ".xlsm": "Excel", ".parquet": "Parquet"}
 MODES = {"all": "import nothing unless every row passes", "valid": "import the valid rows, report the rest"}
-CONTACT_COLUMNS = ("contact_name", "contact_email")
 # Years a date may have: wider than any programme, narrow enough that no date arithmetic overflows.
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 
@@ -947,11 +947,15 @@ def _upsert(con, table: str, rows: pd.DataFrame, columns: list[str]) -> None:
 Progress = Callable[[float, str], None]
 
 
-def import_table(store: Store, kind: str, table: Table, *, file: str, mode: str = "all", dry_run: bool = False,
-                 by: str = "import", rulebook: Rulebook | None = None, places: Gazetteer | None = None,
+def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file: str, mode: str = "all",
+                 dry_run: bool = False, rulebook: Rulebook | None = None, places: Gazetteer | None = None,
                  progress: Progress | None = None) -> ImportReport:
     """Check a read file's rows and upsert them in one transaction (none if `dry_run`, or if
-    `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail.
+    `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail,
+    recorded as changed by the viewer.
+
+    Officers import anything; a partnership manager imports organisations and exchanges of their
+    partnership(s) only (any other row is rejected with its row number); nobody else imports.
 
     Rows are checked inside the transaction that writes them (under the database's write lock),
     so an approval in another session or process cannot slip between the visit-once check and
@@ -960,12 +964,36 @@ def import_table(store: Store, kind: str, table: Table, *, file: str, mode: str 
         raise ValueError(f"cx imports {', '.join(KINDS)}, not {kind!r}")
     if mode not in MODES:
         raise ValueError(f"the mode is 'all' or 'valid', not {mode!r}")
+    viewer.require(viewer.is_officer or (viewer.role == MANAGER and kind != "partnerships"), f"import {kind}")
+    by = f"{viewer.identity} (import of {file})"
     with store.reading() if dry_run else store.transaction():
-        return _import_table(store, kind, table, file, mode, dry_run, by, rulebook or load_rulebook(),
+        return _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook or load_rulebook(),
                              places, progress or (lambda fraction, text: None))
 
 
-def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places, progress) -> ImportReport:
+def _outside_scope(kind: str, rows: pd.DataFrame, store: Store, viewer: Viewer) -> list[dict]:
+    """Rows a partnership manager may not write: an organisation of another partnership (in the
+    file or already in cx under the same id), an exchange whose visitor is not theirs."""
+    if viewer.is_officer or kind not in ("organisations", "exchanges"):
+        return []
+    column, ids = ("partnership_id", rows["id"]) if kind == "organisations" else ("visitor_id", rows["visitor_id"])
+    stored = store.query("SELECT id, partnership_id FROM organisations WHERE list_contains(?, id)",
+                         [ids.dropna().astype(str).tolist()]).set_index("id")["partnership_id"]
+    findings = []
+    for row, record in rows.iterrows():
+        if kind == "organisations":
+            owners = {record.get("partnership_id"), stored.get(record["id"], record.get("partnership_id"))}
+        else:
+            owners = {stored.get(record["visitor_id"])}
+        if not owners <= set(viewer.partnerships):
+            findings.append(_finding(row, column, record[column], "not_your_partnership",
+                                     f"{viewer.identity} imports for {', '.join(viewer.partnerships)} only; "
+                                     + ("this organisation belongs to another partnership" if kind == "organisations"
+                                        else "the visitor of this exchange belongs to another partnership")))
+    return findings
+
+
+def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook, places, progress) -> ImportReport:
     frame = table.frame.apply(_unneutralise) if len(table.frame.columns) else table.frame
     frame = _without_bidi_controls(frame)
     known = [f.name for f in FIELDS[kind]]
@@ -990,7 +1018,7 @@ def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places,
                                  if c not in present]
         else:
             more = []
-        findings += more
+        findings += more + _outside_scope(kind, rows, store, viewer)
     report.findings = (pd.DataFrame(findings, columns=FINDING_COLUMNS).astype({"row": "Int64"})
                        .sort_values(["row", "column"], kind="stable", na_position="first", ignore_index=True))
     rejected_rows = set(report.findings.loc[report.findings["outcome"] == "rejected", "row"].dropna())
@@ -1030,30 +1058,28 @@ def _import_table(store, kind, table, file, mode, dry_run, by, rulebook, places,
     return report
 
 
-def import_file(store: Store, kind: str, data: bytes, filename: str, *, sheet: str | None = None,
+def import_file(store: Store, viewer: Viewer, kind: str, data: bytes, filename: str, *, sheet: str | None = None,
                 mode: str = "all", dry_run: bool = False, limits: Limits = Limits(), **options) -> ImportReport:
     """Read and import a file's bytes (`import_table`); UnreadableFile / FileTooLarge for a file
     cx cannot take at all."""
     table = read_table(data, filename, sheet=sheet, limits=limits)
-    return import_table(store, kind, table, file=Path(filename).name, mode=mode, dry_run=dry_run,
-                        by=options.pop("by", f"import of {Path(filename).name}"), **options)
+    return import_table(store, viewer, kind, table, file=Path(filename).name, mode=mode, dry_run=dry_run, **options)
 
 
-def import_path(store: Store, kind: str, path: Path | str, *, sheet: str | None = None, mode: str = "all",
-                dry_run: bool = False, limits: Limits = Limits(), **options) -> ImportReport:
+def import_path(store: Store, viewer: Viewer, kind: str, path: Path | str, *, sheet: str | None = None,
+                mode: str = "all", dry_run: bool = False, limits: Limits = Limits(), **options) -> ImportReport:
     """`import_file` for a file on disk, its size checked before it is read."""
     table = read_path(path, sheet=sheet, limits=limits)
-    return import_table(store, kind, table, file=Path(path).name, mode=mode, dry_run=dry_run,
-                        by=options.pop("by", f"import of {Path(path).name}"), **options)
+    return import_table(store, viewer, kind, table, file=Path(path).name, mode=mode, dry_run=dry_run, **options)
 
 
 # --- export ------------------------------------------------------------------------------------
 
-def exchange_ids(store: Store, *, statuses=None, partnership_id: str | None = None, visitor_country=None,
-                 host_country=None, start=None, end=None) -> list[str]:
-    """The ids of the exchanges in a filtered view: statuses, the visitor's partnership, countries,
-    and stays that overlap the period from `start` to `end`."""
-    frame = store.exchanges()
+def exchange_ids(store: Store, viewer: Viewer, *, statuses=None, partnership_id: str | None = None,
+                 visitor_country=None, host_country=None, start=None, end=None) -> list[str]:
+    """The ids of the exchanges in a filtered view of those the viewer may see: statuses, the
+    visitor's partnership, countries, and stays that overlap the period from `start` to `end`."""
+    frame = store.exchanges(viewer)
     keep = pd.Series(True, index=frame.index)
     if statuses:
         keep &= frame["status"].isin(list(statuses))
@@ -1070,15 +1096,18 @@ def exchange_ids(store: Store, *, statuses=None, partnership_id: str | None = No
     return frame.loc[keep, "id"].tolist()
 
 
-def export_frame(store: Store, kind: str, *, with_contacts: bool = False,
+def export_frame(store: Store, viewer: Viewer, kind: str, *, with_contacts: bool = False,
                  ids: list[str] | None = None) -> pd.DataFrame:
-    """A table in the import file's columns (so an export imports back unchanged), lists joined
-    with '; '; contact details only when asked for; only the given ids when `ids` is set."""
+    """The rows of a table the viewer may see, in the import file's columns (so an export imports
+    back unchanged), lists joined with '; '; contact details only when asked for and the viewer
+    may read them (NotAllowed otherwise); only the given ids when `ids` is set."""
+    viewer.require(not with_contacts or viewer.reads_contacts, "export contact names or e-mails")
     columns = [f.name for f in FIELDS[kind] if with_contacts or f.name not in CONTACT_COLUMNS]
-    frame = store.table(kind)
+    frame = {"partnerships": lambda: store.partnerships(), "organisations": lambda: store.organisations(viewer),
+             "exchanges": lambda: store.exchanges(viewer)}[kind]()
     if ids is not None:
         frame = frame[frame["id"].isin(ids)]
-    frame = frame[columns].reset_index(drop=True)
+    frame = frame[columns].sort_values("id", ignore_index=True)
     for spec in FIELDS[kind]:
         if spec.name not in frame:
             continue
@@ -1127,23 +1156,24 @@ def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def export_all(store: Store, *, with_contacts: bool = False) -> dict[str, pd.DataFrame]:
-    """The whole programme (partnerships, organisations, exchanges) in import columns."""
-    return {kind: export_frame(store, kind, with_contacts=with_contacts) for kind in KINDS}
+def export_all(store: Store, viewer: Viewer, *, with_contacts: bool = False) -> dict[str, pd.DataFrame]:
+    """The programme as the viewer may see it (partnerships, organisations, exchanges) in import
+    columns."""
+    return {kind: export_frame(store, viewer, kind, with_contacts=with_contacts) for kind in KINDS}
 
 
-def export_view(store: Store, *, what: str = "all", file_format: str = "csv", with_contacts: bool = False,
-                **filters) -> dict:
-    """One download of the whole database (`what='all'`), one table, or the exchanges matching
-    `filters` (those of `exchange_ids`): {'name', 'data', 'counts'}."""
+def export_view(store: Store, viewer: Viewer, *, what: str = "all", file_format: str = "csv",
+                with_contacts: bool = False, **filters) -> dict:
+    """One download of what the viewer may see (`what='all'`), one table, or the exchanges
+    matching `filters` (those of `exchange_ids`): {'name', 'data', 'counts'}."""
     if any(filters.values()):
         if what not in ("all", "exchanges"):
             raise CxError("filters apply to exchanges: export the exchanges to filter them")
-        frames = {"exchanges": export_frame(store, "exchanges", ids=exchange_ids(store, **filters))}
+        frames = {"exchanges": export_frame(store, viewer, "exchanges", ids=exchange_ids(store, viewer, **filters))}
     elif what == "all":
-        frames = export_all(store, with_contacts=with_contacts)
+        frames = export_all(store, viewer, with_contacts=with_contacts)
     else:
-        frames = {what: export_frame(store, what, with_contacts=with_contacts)}
+        frames = {what: export_frame(store, viewer, what, with_contacts=with_contacts)}
     name, data = export_bytes(frames, file_format)
     return {"name": name, "data": data, "counts": {kind: len(frame) for kind, frame in frames.items()}}
 

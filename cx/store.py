@@ -25,6 +25,7 @@ import filelock
 import pandas as pd
 
 from cx import DATA_DIR
+from cx.access import CONTACT_COLUMNS, Viewer
 from cx.errors import DamagedDatabase, DatabaseBusy, ReadOnlyDatabase
 
 DEFAULT_DB = DATA_DIR / "cx.duckdb"
@@ -99,10 +100,21 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX exchanges_host ON exchanges (host_id);
         CREATE INDEX events_exchange ON exchange_events (exchange_id);
     """),
+    (2, """
+        CREATE TABLE accounts (
+            login VARCHAR PRIMARY KEY,  -- an e-mail address or an identity provider's subject
+            role VARCHAR NOT NULL,
+            partnerships VARCHAR[] NOT NULL DEFAULT [],
+            organisation_id VARCHAR,
+            active BOOLEAN NOT NULL DEFAULT TRUE,
+            added_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            added_by VARCHAR NOT NULL
+        );
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
-TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios")
+TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts")
 
 # The longest text each column holds, in characters: room for any real name or profile, and a bound
 # on what one row costs to store, show, match and export (an Excel cell holds 32,767). Forms,
@@ -366,19 +378,35 @@ class Store:
             return con.execute(sql, parameters or []).df()
 
     def table(self, name: str) -> pd.DataFrame:
+        """A whole table, unscoped: for cx's own checks and the tests. What people see goes
+        through the readers that take a `Viewer`."""
         if name not in TABLES:
             raise ValueError(f"no table {name!r}; cx has {', '.join(TABLES)}")
         return self.query(f'SELECT * FROM "{name}" ORDER BY 1')
 
-    def organisations(self) -> pd.DataFrame:
-        return self.table("organisations")
+    def organisations(self, viewer: Viewer) -> pd.DataFrame:
+        """The organisations whose records, contacts included, the viewer may read."""
+        viewer.require_rows("see organisations' records")
+        scope, parameters = viewer.organisation_scope("o")
+        return self.query(f"SELECT * FROM organisations o WHERE {scope} ORDER BY o.id", parameters)
+
+    def catalogue(self) -> pd.DataFrame:
+        """Every organisation's public profile, what visitors browse to find a host: names, places,
+        kinds and descriptions, with no contact names or e-mails (no personal data)."""
+        columns = ", ".join(f'"{c}"' for c in self.query("DESCRIBE organisations")["column_name"]
+                            if c not in CONTACT_COLUMNS)
+        return self.query(f"SELECT {columns} FROM organisations ORDER BY id")
 
     def partnerships(self) -> pd.DataFrame:
+        """The partnerships (public: names, ecosystems and targets; no people)."""
         return self.table("partnerships")
 
-    def exchanges(self) -> pd.DataFrame:
-        """Exchanges with the visitor's and host's country, city, kind and partnership."""
-        return self.query("""
+    def exchanges(self, viewer: Viewer) -> pd.DataFrame:
+        """The exchanges the viewer may see (its scope's visitors' and hosts'), with the visitor's
+        and host's country, city, kind and partnership."""
+        viewer.require_rows("see exchanges")
+        scope, parameters = viewer.exchange_scope("v", "h")
+        return self.query(f"""
             SELECT e.*,
                    v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
                    v.kind AS visitor_kind, v.partnership_id AS partnership_id,
@@ -386,8 +414,9 @@ class Store:
             FROM exchanges e
             LEFT JOIN organisations v ON v.id = e.visitor_id
             LEFT JOIN organisations h ON h.id = e.host_id
+            WHERE {scope}
             ORDER BY e.start_date, e.id
-        """)
+        """, parameters)
 
     def counts(self) -> dict[str, int]:
         with self.connect() as con:

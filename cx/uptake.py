@@ -2,6 +2,11 @@
 
 Every function takes the `Store` first and returns a DataFrame or a small dict, so the pages only
 draw, and every figure can be checked against an independent computation in tests.
+
+Figures (counts, sums, shares per country, partnership or month) are programme-wide and hold no
+row of an organisation or exchange, so they take no viewer. The data-quality findings list
+exchanges and organisations: they take a `Viewer` and hold only the rows in its scope; the
+planner gets none. `dashboard` and `map_layers`, what the pages call, take the viewer too.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cx.access import ORGANISATION, Viewer
 from cx.ecosystems import ECOSYSTEMS
 from cx.rules import load_rulebook
 from cx.store import ORGANISATION_KINDS, STATUSES, Store
@@ -137,7 +143,7 @@ FACTS = """
            v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
            v.lat AS visitor_lat, v.lon AS visitor_lon, v.kind AS visitor_kind,
            v.partnership_id, v.ecosystems AS visitor_ecosystems,
-           h.country AS host_country, h.city AS host_city,
+           h.country AS host_country, h.city AS host_city, h.partnership_id AS host_partnership_id,
            h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,
            NOT list_has_any(v.ecosystems, h.ecosystems) AS crosses_ecosystems
     FROM exchanges e
@@ -240,9 +246,11 @@ def _on_joined(view):
     return run
 
 
-def _exchange_scope(filters: Filters, *, since_start: bool = True, name: str = "x") -> tuple[str, dict]:
+def _exchange_scope(filters: Filters, *, since_start: bool = True, name: str = "x",
+                    rows_of: Viewer | None = None) -> tuple[str, dict]:
     """A `WITH x AS (...)` clause: the filtered exchanges with both organisations' columns (from
-    `exchange_facts`, the joined copy every view reads: see `_Joined`).
+    `exchange_facts`, the joined copy every view reads: see `_Joined`); with `rows_of`, only the
+    exchanges in that viewer's scope (for the findings, which list rows).
 
     With `since_start=False` the period's start is ignored (cumulative figures to its end)."""
     conditions, parameters = [], {}
@@ -268,6 +276,10 @@ def _exchange_scope(filters: Filters, *, since_start: bool = True, name: str = "
         where("list_contains($kinds, visitor_kind)", kinds=list(filters.kinds))
     if filters.statuses:
         where("list_contains($statuses, status)", statuses=list(filters.statuses))
+    if rows_of is not None:
+        rows_of.require_rows("see the exchanges behind the data-quality findings")
+        condition, values = rows_of.exchange_scope_of("visitor_id", "partnership_id", "host_id", "host_partnership_id")
+        where(condition, **values)
     sql = f"""
         WITH {name} AS (
             SELECT *, status NOT IN {WITHDRAWN} AS live FROM exchange_facts
@@ -469,8 +481,8 @@ def partnership_progress(store: Store, filters: Filters | dict | None = None) ->
         """, parameters)
 
 
-def _live_query(store: Store, filters, select: str) -> pd.DataFrame:
-    sql, parameters = _exchange_scope(Filters.of(filters))
+def _live_query(store: Store, filters, select: str, rows_of: Viewer | None = None) -> pd.DataFrame:
+    sql, parameters = _exchange_scope(Filters.of(filters), rows_of=rows_of)
     return store.query(f"{sql} {select}", parameters)
 
 
@@ -551,10 +563,10 @@ def country_activity(store: Store, filters: Filters | dict | None = None) -> pd.
 
 
 @_on_joined
-def rule_breaches(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+def rule_breaches(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Every rule broken by an exchange going ahead in the period (the rulebook's checks, made once
     per copy: see `_rules_applied`); a visitor's other exchanges count whatever their period."""
-    sql, parameters = _exchange_scope(Filters.of(filters))
+    sql, parameters = _exchange_scope(Filters.of(filters), rows_of=viewer)
     found = store.query(f"""
         {sql}
         SELECT b.exchange_id, b.rule, b.message FROM x JOIN breaches b ON b.exchange_id = x.id
@@ -575,10 +587,10 @@ def _described(store: Store, found: pd.DataFrame) -> pd.DataFrame:
 
 
 @_on_joined
-def repeated_visitors(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+def repeated_visitors(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Visitors with more than one exchange that takes their one visit (whatever the period)."""
     filters = replace(Filters.of(filters), start=None, end=None)
-    sql, parameters = _exchange_scope(filters)
+    sql, parameters = _exchange_scope(filters, rows_of=viewer)
     return store.query(f"""
         {sql},
         repeated AS (SELECT visitor_id FROM x WHERE is_taken
@@ -591,24 +603,26 @@ def repeated_visitors(store: Store, filters: Filters | dict | None = None) -> pd
 
 
 @_on_joined
-def unplaced_organisations(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+def unplaced_organisations(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Organisations whose city could not be placed on the map (no coordinates), whenever registered."""
     filters = Filters.of(filters)
     countries = tuple(dict.fromkeys(filters.visitor_countries + filters.host_countries))
     conditions, parameters = _organisation_scope(filters, countries, in_period=False)
+    viewer.require_rows("see the organisations behind the data-quality findings")
+    scope, values = viewer.organisation_scope("o")
     return store.query(f"""
         SELECT o.id AS organisation_id, o.name AS organisation, o.kind, o.country, o.city, o.partnership_id
-        FROM organisations o WHERE (o.lat IS NULL OR o.lon IS NULL) AND {conditions} ORDER BY o.id
-        """, parameters)
+        FROM organisations o WHERE (o.lat IS NULL OR o.lon IS NULL) AND {conditions} AND {scope} ORDER BY o.id
+        """, {**parameters, **values})
 
 
 @_on_joined
-def lump_sum_mismatches(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
+def lump_sum_mismatches(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges in the period whose stored lump sum differs from what the rules give."""
     table = _live_query(store, filters, """
         SELECT id AS exchange_id, host_country, start_date AS start, end_date AS "end", distance_km,
                lump_sum_eur AS stored_eur
-        FROM x WHERE lump_sum_eur IS NOT NULL AND lump_sum_eur <> rules_lump_sum_eur ORDER BY id""")
+        FROM x WHERE lump_sum_eur IS NOT NULL AND lump_sum_eur <> rules_lump_sum_eur ORDER BY id""", rows_of=viewer)
     rulebook = load_rulebook()
     rules = rulebook.lump_sums(table)
     differs = (table["stored_eur"].astype("int64") != rules["lump_sum_eur"]).to_numpy()
@@ -624,12 +638,13 @@ def lump_sum_mismatches(store: Store, filters: Filters | dict | None = None) -> 
 
 
 @_on_joined
-def stalled_exchanges(store: Store, filters: Filters | dict | None = None, today: dt.date | None = None) -> pd.DataFrame:
+def stalled_exchanges(store: Store, viewer: Viewer, filters: Filters | dict | None = None,
+                      today: dt.date | None = None) -> pd.DataFrame:
     """Exchanges of the period stuck at a step past its deadline (call.toml [deadlines]): a request
     nobody decided, a stay not marked as started or ended, a missing closing report, an overdue
     payment. The longest overdue first; a period from the programme's start finds every one."""
     rulebook = load_rulebook()
-    sql, parameters = _exchange_scope(Filters.of(filters))
+    sql, parameters = _exchange_scope(Filters.of(filters), rows_of=viewer)
     parameters.update(today=today or dt.date.today(), decision=rulebook.decision_days,
                       report=rulebook.report_days, payment=rulebook.payment_days)
     table = store.query(f"""
@@ -654,22 +669,31 @@ def stalled_exchanges(store: Store, filters: Filters | dict | None = None, today
     return _described(store, found.drop(columns="status"))
 
 
+def require_figures(viewer: Viewer) -> None:
+    """Programme figures are for officers, partnership managers and planners."""
+    viewer.require(viewer.role != ORGANISATION, "see the programme's figures")
+
+
 @_on_joined
-def dashboard(store: Store, filters: Filters | dict | None = None) -> dict:
+def dashboard(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> dict:
     """Everything the Uptake page shows, read on one connection (two queries at a time):
-    `headline`, the views by their function's name, and the findings by their FINDINGS key."""
+    `headline`, the views by their function's name, and the findings by their FINDINGS key (in
+    the viewer's scope; none for a planner, who sees figures only)."""
+    require_figures(viewer)
     views = (headline, monthly, partnership_progress, country_flows, ecosystem_pairs, working_days_histogram,
              distance_histogram)
     calls = {view.__name__: partial(view, store, filters) for view in views}
-    calls.update({key: partial(query, store, filters) for key, (_, query) in FINDINGS.items()})
+    if viewer.reads_rows:
+        calls.update({key: partial(query, store, viewer, filters) for key, (_, query) in FINDINGS.items()})
     result = store.read_concurrently(calls)
     result["pipeline"] = _funnel(result["headline"]["current"])
     return result
 
 
 @_on_joined
-def map_layers(store: Store, filters: Filters | dict | None = None) -> dict:
+def map_layers(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> dict:
     """What the Exchange map draws, read on one connection: arcs, cities and countries."""
+    require_figures(viewer)
     with store.reading():
         return {view.__name__: view(store, filters) for view in (place_flows, places, country_activity)}
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cx.access import Viewer
 from cx.errors import CxError
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store
 
 
-def visitor_choices(store: Store, rulebook: Rulebook | None = None) -> pd.DataFrame:
-    """Every organisation that may visit, indexed by id, with `label` ("name (city, country)",
-    marked when it has visited already) and `taken` visits; those who may still visit come first,
-    then by name."""
+def visitor_choices(store: Store, viewer: Viewer, rulebook: Rulebook | None = None) -> pd.DataFrame:
+    """Every organisation that may visit and that the viewer acts for (all for an officer, a
+    manager's partnership(s), an organisation itself), indexed by id, with `label` ("name (city,
+    country)", marked when it has visited already) and `taken` visits; those who may still visit
+    come first, then by name."""
     rulebook = rulebook or load_rulebook()
-    return store.query("""
+    viewer.require_rows("see the visiting organisations")
+    scope, parameters = viewer.organisation_scope("o")
+    return store.query(f"""
         SELECT o.id,
                o.name || ' (' || coalesce(o.city, '?') || ', ' || o.country || ')'
                    || CASE WHEN coalesce(t.taken, 0) > 0 THEN ' · visited already' ELSE '' END AS label,
@@ -23,9 +27,9 @@ def visitor_choices(store: Store, rulebook: Rulebook | None = None) -> pd.DataFr
         FROM organisations o
         LEFT JOIN (SELECT visitor_id, count(*) AS taken FROM exchanges  -- the visits used up: approved to paid
                    WHERE list_contains($taken, status) GROUP BY visitor_id) t ON t.visitor_id = o.id
-        WHERE o.can_visit
+        WHERE o.can_visit AND {scope}
         ORDER BY taken, o.name, o.id
-    """, {"taken": list(rulebook.taken_statuses)}).set_index("id")
+    """, {"taken": list(rulebook.taken_statuses), **parameters}).set_index("id")
 
 
 def hosts_registered(store: Store) -> int:
@@ -33,16 +37,18 @@ def hosts_registered(store: Store) -> int:
     return int(store.query("SELECT count(*) AS n FROM organisations WHERE can_host")["n"].iloc[0])
 
 
-def visitor_details(store: Store, visitor_id: str, rulebook: Rulebook | None = None) -> dict:
-    """What `HostMatcher.suggest` needs to know about a registered visitor: `visitor_id`,
-    `visitor_country`, `visitor_city`, `visitor_location` (None when the record has no
-    coordinates) and `visits_taken`. Raises CxError for an unknown id."""
+def visitor_details(store: Store, viewer: Viewer, visitor_id: str, rulebook: Rulebook | None = None) -> dict:
+    """What `HostMatcher.suggest` needs to know about a registered visitor the viewer acts for:
+    `visitor_id`, `visitor_country`, `visitor_city`, `visitor_location` (None when the record has
+    no coordinates) and `visits_taken`. Raises CxError for an unknown id or one outside the scope."""
     rulebook = rulebook or load_rulebook()
-    row = store.query("""
+    viewer.require_rows("see the visiting organisations")
+    scope, parameters = viewer.organisation_scope("o")
+    row = store.query(f"""
         SELECT country, city, lat, lon,
                (SELECT count(*) FROM exchanges WHERE visitor_id = $id AND list_contains($taken, status)) AS taken
-        FROM organisations WHERE id = $id
-    """, {"taken": list(rulebook.taken_statuses), "id": str(visitor_id)})
+        FROM organisations o WHERE id = $id AND {scope}
+    """, {"taken": list(rulebook.taken_statuses), "id": str(visitor_id), **parameters})
     if row.empty:
         raise CxError(f"there is no registered organisation {visitor_id!r}")
     row = row.iloc[0]

@@ -13,6 +13,7 @@ from cx import budget, charts, summaries
 from cx.budget import Scenario, simulate
 from cx.cli import main
 from cx.errors import BadPlan, BadScenario, SharesDoNotSum
+from viewers import OFFICER
 
 
 def small_scenario(**changes) -> Scenario:
@@ -164,7 +165,7 @@ def test_planner_variants(rulebook):
 
 def test_scenario_from_history_learns_the_database(demo_store, rulebook):
     scenario = budget.scenario_from_history(demo_store)
-    exchanges = demo_store.exchanges()
+    exchanges = demo_store.exchanges(OFFICER)
     went_ahead = exchanges[exchanges["status"].isin(rulebook.taken_statuses)]
     assert scenario.host_mix["PT"] == pytest.approx((went_ahead["host_country"] == "PT").mean())
     assert sum(scenario.working_days.values()) == pytest.approx(1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cx.cli import build_parser, main
+from cx.store import SCHEMA_VERSION
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -75,7 +76,7 @@ def test_a_bad_date_is_named():
 def test_init_and_demo_use_db_and_cx_db(tmp_path, monkeypatch, capsys):
     path = tmp_path / "cli.duckdb"
     assert main(["init", "--db", str(path)]) == 0
-    assert "schema version 1" in capsys.readouterr().out
+    assert f"schema version {SCHEMA_VERSION}" in capsys.readouterr().out
     monkeypatch.setenv("CX_DB", str(path))
     assert main(["demo", "--seed", "7", "--organisations", "150", "--exchanges", "80"]) == 0
     assert "150 organisations, 80 exchanges" in capsys.readouterr().out

@@ -7,10 +7,11 @@ from conftest import DEMO_DAY
 from cx.demo import generate
 from cx.geo import gazetteer
 from cx.store import ORGANISATION_KINDS, STATUSES
+from viewers import OFFICER
 
 
 def test_demo_is_reproducible_and_realistic(demo_store, rulebook):
-    orgs, exchanges = demo_store.organisations(), demo_store.exchanges()
+    orgs, exchanges = demo_store.organisations(OFFICER), demo_store.exchanges(OFFICER)
     assert set(orgs["kind"]) == set(ORGANISATION_KINDS)
     assert set(orgs["country"]) <= set(rulebook.eligible_countries)
     assert orgs["country"].nunique() >= 25
@@ -25,7 +26,7 @@ def test_demo_is_reproducible_and_realistic(demo_store, rulebook):
 
 
 def test_demo_obeys_the_rules_but_for_a_handful(demo_store, rulebook):
-    exchanges = demo_store.exchanges()
+    exchanges = demo_store.exchanges(OFFICER)
     frame = exchanges.assign(start=exchanges["start_date"], end=exchanges["end_date"])
     broken = rulebook.check_exchanges(frame)
     assert 1 <= broken["row"].nunique() <= 5
@@ -35,7 +36,7 @@ def test_demo_obeys_the_rules_but_for_a_handful(demo_store, rulebook):
     assert 1 <= differ <= 4  # the deliberate wrong lump sums (and the shortened stay)
     taken = exchanges[exchanges["status"].isin(rulebook.taken_statuses)]
     assert taken["visitor_id"].duplicated().sum() == 1
-    assert demo_store.organisations()["lat"].isna().sum() == 2
+    assert demo_store.organisations(OFFICER)["lat"].isna().sum() == 2
 
 
 def test_the_same_seed_gives_the_same_programme():

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from cx.store import Store
 from cx.visitors import visitor_choices
+from viewers import OFFICER
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,7 +41,7 @@ def test_the_visitor_search_reruns_only_the_picker(streamlit_server, offline_pag
     page.get_by_role("link", name="Find a host").click()
     page.get_by_text("Pick the visiting organisation").wait_for(timeout=60_000)
     page.get_by_label("Objectives").fill("hydrogen valleys")
-    wanted = visitor_choices(Store(demo_db)).iloc[-1]  # the last of the list: not among the first 50 shown
+    wanted = visitor_choices(Store(demo_db), OFFICER).iloc[-1]  # the last of the list: not among the first 50 shown
     search = page.get_by_label("Search the visiting organisations")
     search.fill(wanted.name)  # its id
     search.press("Enter")

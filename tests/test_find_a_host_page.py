@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 from cx import PROJECT_ROOT
 from cx.rules import load_rulebook
 from cx.store import Store
+from viewers import OFFICER
 
 APP = str(PROJECT_ROOT / "app.py")
 PAGE = "app_pages/find_a_host.py"
@@ -123,7 +124,7 @@ def test_the_default_week_has_no_public_holiday_and_indicative_ceilings_say_so(p
 
 def test_the_visitor_s_own_country_is_left_out_of_the_preferred_ones(page, app_db):
     visitor = page.selectbox(key="visitor").value
-    organisations = Store(app_db).organisations()
+    organisations = Store(app_db).organisations(OFFICER)
     own = organisations.set_index("id").at[visitor, "country"]
     hosts = organisations[organisations["can_host"] & (organisations["country"] != own)]
     other = hosts["country"].value_counts().index[0]  # the country with most hosts: some match
@@ -141,7 +142,7 @@ def test_the_shared_matcher_follows_the_hosts_profiles(demo_store):
 
     first = host_matcher(demo_store)
     assert host_matcher(demo_store) is first  # nothing changed: the same matcher
-    newcomer = demo_store.organisations().iloc[[0]].assign(
+    newcomer = demo_store.organisations(OFFICER).iloc[[0]].assign(
         id="O-new", name="Kelp Farming Cluster", country="IE", city="Galway", lat=53.27, lon=-9.05, can_host=True,
         description="Seaweed and kelp farming, blue bioeconomy and algae processing.")
     with demo_store.transaction() as con:
@@ -168,7 +169,7 @@ def test_sectors_picked_from_the_taxonomy_feed_the_matcher(page):
 
 def test_the_visitor_picker_offers_the_first_matches_of_a_search(page, app_db):
     """Fifty options at a time, those who may still visit first; a search narrows by name, city or country."""
-    visitors = Store(app_db).organisations().query("can_visit")
+    visitors = Store(app_db).organisations(OFFICER).query("can_visit")
     picker = page.selectbox(key="visitor")
     assert len(picker.options) == 50 < len(visitors)
     assert page.caption[1].value.startswith(f"50 of {len(visitors):,} visiting organisations shown")

@@ -12,6 +12,7 @@ from cx import io as cio
 from cx.errors import FileTooLarge, UnreadableFile
 from cx.export import neutralise, to_csv_bytes, to_excel_bytes
 from cx.store import open_store
+from viewers import OFFICER
 
 ORG_HEADER = "id,name,kind,country,city,partnership_id,ecosystems"
 
@@ -33,7 +34,7 @@ def canonical(frame, kind):
 def programme(store):
     """An empty database with the templates' partnerships and organisations imported."""
     for kind in ("partnerships", "organisations"):
-        report = cio.import_path(store, kind, cio.template_path(kind))
+        report = cio.import_path(store, OFFICER, kind, cio.template_path(kind))
         assert report.written and report.rejected == 0, report.findings
     return store
 
@@ -46,10 +47,10 @@ def rules_of(report):
 
 def test_templates_import_cleanly_in_order_and_again_change_nothing(store):
     for kind in cio.KINDS:
-        report = cio.import_path(store, kind, cio.template_path(kind))
+        report = cio.import_path(store, OFFICER, kind, cio.template_path(kind))
         assert (report.written, report.rejected, report.added) == (True, 0, report.rows), report.findings
     for kind in cio.KINDS:
-        again = cio.import_path(store, kind, cio.template_path(kind))
+        again = cio.import_path(store, OFFICER, kind, cio.template_path(kind))
         assert (again.written, again.added, again.updated, again.unchanged) == (False, 0, 0, again.rows)
         assert again.summary().startswith("Nothing to change")
 
@@ -74,10 +75,10 @@ def test_encodings_and_delimiters_are_detected(programme, encoding, delimiter, e
             ["O9", "Liège Créative Hub", "scaling-up support organisation", "BE", "Liège", "EX-P1", "Digital"],
             ["O10", "Århus Software ApS", "SME", "DK", "Århus", "EX-P1", "Digital"]]
     data = "\r\n".join(delimiter.join(r) for r in rows).encode(encoding)
-    report = cio.import_file(programme, "organisations", data, "orgs.csv")
+    report = cio.import_file(programme, OFFICER, "organisations", data, "orgs.csv")
     assert report.details["encoding"] == expected and report.details["delimiter"] == delimiter
     assert report.added == 2, report.findings
-    stored = programme.organisations().set_index("id")
+    stored = programme.organisations(OFFICER).set_index("id")
     assert stored.at["O9", "name"] == "Liège Créative Hub"
     assert stored.at["O10", "city"] == "Århus" and abs(stored.at["O10", "lat"] - 56.16) < 0.05
 
@@ -85,9 +86,9 @@ def test_encodings_and_delimiters_are_detected(programme, encoding, delimiter, e
 def test_decimal_commas_and_day_first_dates_in_semicolon_files(programme):
     data = ("id;name;kind;country;city;lat;lon;registered_on\n"
             "O9;Grambach Lab;SME;AT;Raaba-Grambach;47,0333;15,5;03.02.2025\n").encode()
-    report = cio.import_file(programme, "organisations", data, "orgs.csv")
+    report = cio.import_file(programme, OFFICER, "organisations", data, "orgs.csv")
     assert report.added == 1, report.findings
-    row = programme.organisations().set_index("id").loc["O9"]
+    row = programme.organisations(OFFICER).set_index("id").loc["O9"]
     assert (row["lat"], row["lon"], str(row["registered_on"])[:10]) == (47.0333, 15.5, "2025-02-03")
 
 
@@ -102,19 +103,19 @@ def test_excel_sheet_is_chosen_and_a_missing_sheet_is_named(programme):
     workbook.save(buffer)
     data = buffer.getvalue()
     assert cio.sheet_names(data, "orgs.xlsx") == ["Notes", "Registrations"]
-    report = cio.import_file(programme, "organisations", data, "orgs.xlsx", sheet="Registrations")
+    report = cio.import_file(programme, OFFICER, "organisations", data, "orgs.xlsx", sheet="Registrations")
     assert report.added == 1 and report.details["sheet"] == "Registrations", report.findings
     with pytest.raises(UnreadableFile, match="has no sheet 'Orgs'; it has 'Notes', 'Registrations'"):
-        cio.import_file(programme, "organisations", data, "orgs.xlsx", sheet="Orgs")
+        cio.import_file(programme, OFFICER, "organisations", data, "orgs.xlsx", sheet="Orgs")
 
 
 def test_parquet_with_typed_columns(programme):
     frame = pd.DataFrame({"id": ["O9"], "name": ["Bologna Food Cluster"], "kind": ["cluster organisation"],
                           "country": ["IT"], "city": ["Bologna"], "ecosystems": [["Agri-food", "Retail"]],
                           "can_host": [True], "can_visit": [False], "registered_on": [pd.Timestamp("2024-05-06")]})
-    report = cio.import_file(programme, "organisations", cio.to_parquet_bytes(frame), "orgs.parquet")
+    report = cio.import_file(programme, OFFICER, "organisations", cio.to_parquet_bytes(frame), "orgs.parquet")
     assert report.added == 1, report.findings
-    row = programme.organisations().set_index("id").loc["O9"]
+    row = programme.organisations(OFFICER).set_index("id").loc["O9"]
     assert list(row["ecosystems"]) == ["Agri-food", "Retail"] and not row["can_visit"]
 
 
@@ -134,7 +135,7 @@ def test_parquet_with_typed_columns(programme):
 def test_files_cx_cannot_read_are_refused_with_a_sentence(snapshot, programme, name, data, words):
     before = snapshot(programme)
     with pytest.raises(UnreadableFile) as error:
-        cio.import_file(programme, "organisations", data, name)
+        cio.import_file(programme, OFFICER, "organisations", data, name)
     assert words in str(error.value)
     assert before == snapshot(programme)
 
@@ -144,7 +145,7 @@ def test_size_limit_is_checked_before_the_file_is_read(programme, tmp_path):
     with open(path, "wb") as file:  # sparse: 60 MB on paper, nothing on disk
         file.truncate(60 * 1024 * 1024)
     with pytest.raises(FileTooLarge, match=r"huge.csv is 62.9 MB; the limit is 52.4 MB"):
-        cio.import_path(programme, "organisations", path)
+        cio.import_path(programme, OFFICER, "organisations", path)
 
 
 @pytest.mark.parametrize("name", ["orgs.csv", "orgs.parquet", "orgs.xlsx"])
@@ -154,8 +155,8 @@ def test_row_limit_refuses_the_file(programme, name):
     data = {"orgs.csv": frame.to_csv(index=False).encode(), "orgs.parquet": cio.to_parquet_bytes(frame),
             "orgs.xlsx": to_excel_bytes(frame)}[name]
     with pytest.raises(FileTooLarge, match="has more than 10 rows, the limit"):
-        cio.import_file(programme, "organisations", data, name, limits=cio.Limits(max_rows=10))
-    assert cio.import_file(programme, "organisations", data, name, limits=cio.Limits(max_rows=12)).added == 12
+        cio.import_file(programme, OFFICER, "organisations", data, name, limits=cio.Limits(max_rows=10))
+    assert cio.import_file(programme, OFFICER, "organisations", data, name, limits=cio.Limits(max_rows=12)).added == 12
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ def test_every_organisation_rule_names_row_column_value(programme):
         "O22,Half,SME,PT,Porto,EX-P1,Digital,41.1,,,,",                               # 15 half_coordinates
         "O23,Short,SME,PT",                                                         # 16 value_count
     ]).encode()
-    report = cio.import_file(programme, "organisations", data, "orgs.csv", mode="valid")
+    report = cio.import_file(programme, OFFICER, "organisations", data, "orgs.csv", mode="valid")
     assert rules_of(report) == [
         (3, "city", "unknown_city"), (4, "name", "required"), (5, "kind", "kind"),
         (6, "country", "ineligible_country"), (7, "country", "unknown_country"), (8, "ecosystems", "ecosystem"),
@@ -196,12 +197,12 @@ def test_every_organisation_rule_names_row_column_value(programme):
                             "between 1990 and 2100")
     assert report.findings.set_index("row").at[3, "value"] == "Stutgart"
     assert (report.added, report.rejected, report.written) == (1, 14, True)
-    assert "O10" in set(programme.organisations()["id"]) and "O11" not in set(programme.organisations()["id"])
+    assert "O10" in set(programme.organisations(OFFICER)["id"]) and "O11" not in set(programme.organisations(OFFICER)["id"])
 
 
 def test_a_missing_required_column_rejects_every_row(snapshot, programme):
     before = snapshot(programme)
-    report = cio.import_file(programme, "organisations", b"id,name,kind\nO9,A,SME\nO10,B,SME\n", "o.csv",
+    report = cio.import_file(programme, OFFICER, "organisations", b"id,name,kind\nO9,A,SME\nO10,B,SME\n", "o.csv",
                              mode="valid")
     assert report.rejected == 2 and not report.written
     missing = report.findings[report.findings["rule"] == "missing_column"]
@@ -224,7 +225,7 @@ def test_every_exchange_rule_names_row_column_value(programme):
         "X7,EX-O2,EX-O3,2026-03-02,2026-03-06,requested,900",    # 8 lump_sum_differs (flagged, kept)
         "X8,EX-O2,EX-O3,2026-03-02,2026-03-06,booked,",          # 9 status
     ]).encode()
-    report = cio.import_file(programme, "exchanges", data, "x.csv", mode="valid")
+    report = cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", mode="valid")
     assert rules_of(report) == [
         (3, "host_id", "may_not_host"), (3, "visitor_id", "visited_already"),
         (4, "host_id", "missing_organisation"), (5, "end_date", "end_before_start"),
@@ -235,7 +236,7 @@ def test_every_exchange_rule_names_row_column_value(programme):
     assert flagged["message"] == ("the file says EUR 900; the rulebook gives EUR 1,100 (5 working days in AT); "
                                   "the file's amount is kept")
     assert (report.added, report.rejected, report.flagged) == (2, 6, 1)
-    stored = programme.exchanges().set_index("id")
+    stored = programme.exchanges(OFFICER).set_index("id")
     assert stored.at["X7", "lump_sum_eur"] == 900
     assert (stored.at["X1", "working_days"], stored.at["X1", "lump_sum_eur"], bool(stored.at["X1", "halved"])) \
         == (5, 1100, False)
@@ -246,57 +247,58 @@ def test_all_or_nothing_writes_nothing_when_a_row_fails(snapshot, programme):
     before = snapshot(programme)
     data = (EXCHANGE_HEADER + "\nX1,EX-O1,EX-O2,2026-03-02,2026-03-06,approved,\n"
             "X2,EX-O4,EX-O3,2026-03-02,2026-03-03,requested,\n").encode()
-    report = cio.import_file(programme, "exchanges", data, "x.csv", mode="all")
+    report = cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", mode="all")
     assert (report.written, report.added, report.rejected) == (False, 1, 1)
     assert report.summary() == ("Nothing imported: 1 of 2 exchanges rows in x.csv rejected, and every row had "
                                 "to pass (import the valid rows to take the other 1).")
     assert before == snapshot(programme)
-    dry = cio.import_file(programme, "exchanges", data, "x.csv", mode="valid", dry_run=True)
+    dry = cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", mode="valid", dry_run=True)
     assert (dry.written, dry.added) == (False, 1) and before == snapshot(programme)
 
 
 def test_an_updated_file_updates_changed_rows_and_records_status_changes(programme):
     first = (EXCHANGE_HEADER + "\nX1,EX-O1,EX-O2,2026-03-02,2026-03-06,requested,\n"
              "X2,EX-O4,EX-O3,2026-05-11,2026-05-22,requested,\n").encode()
-    assert cio.import_file(programme, "exchanges", first, "x.csv").added == 2
+    assert cio.import_file(programme, OFFICER, "exchanges", first, "x.csv").added == 2
     second = first.replace(b"X1,EX-O1,EX-O2,2026-03-02,2026-03-06,requested", b"X1,EX-O1,EX-O2,2026-03-02,2026-03-06,approved")
-    report = cio.import_file(programme, "exchanges", second, "x2.csv")
+    report = cio.import_file(programme, OFFICER, "exchanges", second, "x2.csv")
     assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
     events = programme.table("exchange_events")
     trail = events[events["exchange_id"] == "X1"][["from_status", "to_status", "changed_by"]]
     assert trail.astype(object).where(trail.notna(), None).values.tolist() == [
-        [None, "requested", "import of x.csv"], ["requested", "approved", "import of x2.csv"]]
+        [None, "requested", f"{OFFICER.identity} (import of x.csv)"],
+        ["requested", "approved", f"{OFFICER.identity} (import of x2.csv)"]]
 
 
 def test_an_import_never_moves_an_exchange_back(programme):
     data = (EXCHANGE_HEADER + "\nX1,EX-O1,EX-O2,2026-03-02,2026-03-06,requested,\n").encode()
-    cio.import_file(programme, "exchanges", data, "x.csv")
-    report = cio.import_file(programme, "exchanges", data.replace(b"requested", b"paid"), "x.csv")
+    cio.import_file(programme, OFFICER, "exchanges", data, "x.csv")
+    report = cio.import_file(programme, OFFICER, "exchanges", data.replace(b"requested", b"paid"), "x.csv")
     assert report.updated == 1, report.findings
-    report = cio.import_file(programme, "exchanges", data, "old.csv", mode="valid")
+    report = cio.import_file(programme, OFFICER, "exchanges", data, "old.csv", mode="valid")
     assert (report.rejected, report.written) == (1, False)
     assert report.findings.iloc[0]["message"] == ("exchange X1 is paid in cx; an import moves an exchange only "
                                                   "forward (it is final), not to requested")
-    assert programme.exchanges().at[0, "status"] == "paid"
+    assert programme.exchanges(OFFICER).at[0, "status"] == "paid"
 
 
 def test_a_small_town_keeps_its_stored_coordinates_when_the_file_gives_none(programme):
     data = b"id,name,kind,country,city\nEX-O3,ACstyria,cluster organisation,AT,Raaba-Grambach\n"
-    report = cio.import_file(programme, "organisations", data, "o.csv")
+    report = cio.import_file(programme, OFFICER, "organisations", data, "o.csv")
     assert (report.updated, report.rejected) == (1, 0), report.findings
-    row = programme.organisations().set_index("id").loc["EX-O3"]
+    row = programme.organisations(OFFICER).set_index("id").loc["EX-O3"]
     assert (row["name"], row["lat"], row["lon"]) == ("ACstyria", 47.0333, 15.5)
-    moved = cio.import_file(programme, "organisations", data.replace(b"Raaba-Grambach", b"Raaba"), "o.csv")
+    moved = cio.import_file(programme, OFFICER, "organisations", data.replace(b"Raaba-Grambach", b"Raaba"), "o.csv")
     assert moved.findings["rule"].tolist() == ["unknown_city"]
 
 
 def test_columns_left_out_keep_their_stored_values(programme):
     data = b"id,name,kind,country,city\nEX-O1,Porto Digital Cluster,cluster organisation,PT,Porto\n"
-    report = cio.import_file(programme, "organisations", data, "o.csv")
+    report = cio.import_file(programme, OFFICER, "organisations", data, "o.csv")
     assert report.unchanged == 1
-    report = cio.import_file(programme, "organisations", data.replace(b"Cluster,", b"Cluster CoLAB,"), "o.csv")
+    report = cio.import_file(programme, OFFICER, "organisations", data.replace(b"Cluster,", b"Cluster CoLAB,"), "o.csv")
     assert report.updated == 1
-    row = programme.organisations().set_index("id").loc["EX-O1"]
+    row = programme.organisations(OFFICER).set_index("id").loc["EX-O1"]
     assert (row["name"], row["contact_email"]) == ("Porto Digital Cluster CoLAB", "ana.silva@example.org")
 
 
@@ -316,17 +318,17 @@ def test_neutralise_prefixes_formula_cells_only():
 
 
 def test_contact_details_only_when_asked(programme):
-    assert not {"contact_name", "contact_email"} & set(cio.export_frame(programme, "organisations").columns)
-    with_contacts = cio.export_frame(programme, "organisations", with_contacts=True)
+    assert not {"contact_name", "contact_email"} & set(cio.export_frame(programme, OFFICER, "organisations").columns)
+    with_contacts = cio.export_frame(programme, OFFICER, "organisations", with_contacts=True)
     assert "ana.silva@example.org" in set(with_contacts["contact_email"])
 
 
 @pytest.mark.parametrize("file_format", ["csv", "xlsx", "parquet"])
 def test_export_then_import_gives_the_same_rows(programme, store_factory, file_format):
-    cio.import_path(programme, "exchanges", cio.template_path("exchanges"))
-    cio.import_file(programme, "organisations",
+    cio.import_path(programme, OFFICER, "exchanges", cio.template_path("exchanges"))
+    cio.import_file(programme, OFFICER, "organisations",
                     b"id,name,kind,country,city\nEX-O5,=cmd|' /C calc'!A0,SME,PT,Braga\n", "o.csv")
-    name, data = cio.export_bytes(cio.export_all(programme, with_contacts=True), file_format)
+    name, data = cio.export_bytes(cio.export_all(programme, OFFICER, with_contacts=True), file_format)
     fresh = store_factory()
     if file_format == "xlsx":
         files = {kind: (data, "all.xlsx", kind) for kind in cio.KINDS}
@@ -335,21 +337,21 @@ def test_export_then_import_gives_the_same_rows(programme, store_factory, file_f
         files = {kind: (archive.read(f"{kind}.{file_format}"), f"{kind}.{file_format}", None) for kind in cio.KINDS}
     for kind in cio.KINDS:
         content, filename, sheet = files[kind]
-        report = cio.import_file(fresh, kind, content, filename, sheet=sheet)
+        report = cio.import_file(fresh, OFFICER, kind, content, filename, sheet=sheet)
         assert report.rejected == 0 and report.added == report.rows, report.findings
     for table in ("partnerships", "organisations", "exchanges"):
         columns = [c for c in programme.table(table).columns if c not in ("created_at", "updated_at")]
         assert canonical(fresh.table(table)[columns], table) == canonical(programme.table(table)[columns], table), table
-    assert "=cmd|' /C calc'!A0" in set(fresh.organisations()["name"])
+    assert "=cmd|' /C calc'!A0" in set(fresh.organisations(OFFICER)["name"])
 
 
 def test_filtered_exchange_view(programme):
-    cio.import_path(programme, "exchanges", cio.template_path("exchanges"))
-    assert cio.exchange_ids(programme, statuses=["approved"]) == ["EX-X1"]
-    assert cio.exchange_ids(programme, partnership_id="EX-P1") == ["EX-X1", "EX-X2"]
-    assert cio.exchange_ids(programme, host_country="AT") == ["EX-X2"]
-    assert cio.exchange_ids(programme, start="2026-05-20", end="2026-06-30") == ["EX-X2"]
-    frame = cio.export_frame(programme, "exchanges", ids=["EX-X2"])
+    cio.import_path(programme, OFFICER, "exchanges", cio.template_path("exchanges"))
+    assert cio.exchange_ids(programme, OFFICER, statuses=["approved"]) == ["EX-X1"]
+    assert cio.exchange_ids(programme, OFFICER, partnership_id="EX-P1") == ["EX-X1", "EX-X2"]
+    assert cio.exchange_ids(programme, OFFICER, host_country="AT") == ["EX-X2"]
+    assert cio.exchange_ids(programme, OFFICER, start="2026-05-20", end="2026-06-30") == ["EX-X2"]
+    frame = cio.export_frame(programme, OFFICER, "exchanges", ids=["EX-X2"])
     assert frame["id"].tolist() == ["EX-X2"] and frame.at[0, "working_days"] == 9
 
 
@@ -373,9 +375,9 @@ def test_the_eu_s_other_names_of_ecosystems_and_kinds_are_stored_under_cx_s(prog
             "O20,Solar Cluster,Cluster Organization,PT,Braga,EX-P1,Renewable Energy; Digital\n"
             "O21,Steel SME,small and medium-sized enterprise,PT,Porto,EX-P1,Energy Intensive Industries\n"
             "O22,Plain,SME,PT,Porto,EX-P1,Energy - Renewables\n").encode()
-    report = cio.import_file(programme, "organisations", data, "eu.csv")
+    report = cio.import_file(programme, OFFICER, "organisations", data, "eu.csv")
     assert (report.added, report.rejected) == (3, 0), report.findings
-    stored = programme.organisations().set_index("id")
+    stored = programme.organisations(OFFICER).set_index("id")
     assert stored.loc["O20", "kind"] == "cluster organisation"
     assert list(stored.loc["O20", "ecosystems"]) == ["Digital", "Energy – Renewables"]
     assert (stored.loc["O21", "kind"], list(stored.loc["O21", "ecosystems"])) == ("SME", ["Energy-Intensive Industries"])
@@ -408,7 +410,7 @@ def test_the_templates_ids_never_collide_with_a_programme_s(demo_store):
         stored = set(demo_store.table(kind)["id"])
         template = set(pd.read_csv(cio.template_path(kind), dtype=str)["id"])
         assert stored and not template & stored, kind
-    report = cio.import_path(demo_store, "partnerships", cio.template_path("partnerships"), dry_run=True)
+    report = cio.import_path(demo_store, OFFICER, "partnerships", cio.template_path("partnerships"), dry_run=True)
     assert (report.added, report.updated) == (len(pd.read_csv(cio.template_path("partnerships"))), 0)
 @pytest.mark.parametrize("file_format, whole, one", [("csv", "cx-csv.zip", "exchanges.csv"),
                                                     ("xlsx", "cx.xlsx", "exchanges.xlsx"),

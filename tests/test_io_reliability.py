@@ -17,6 +17,7 @@ from cx import PROJECT_ROOT
 from cx import io as cio
 from cx.errors import CxError
 from cx.store import Store, open_store
+from viewers import OFFICER
 
 TEMPLATES = {kind: cio.template_path(kind).read_bytes() for kind in cio.KINDS}
 JUNK = st.binary(min_size=1, max_size=64)
@@ -28,7 +29,7 @@ def programme_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("reliability") / "programme.duckdb"
     store = open_store(path)
     for kind in cio.KINDS:
-        assert cio.import_path(store, kind, cio.template_path(kind)).written
+        assert cio.import_path(store, OFFICER, kind, cio.template_path(kind)).written
     return path
 
 
@@ -95,7 +96,7 @@ def test_malformed_files_never_crash_and_never_change_the_database_when_rejected
     store = Store(path)
     before = snapshot(store)
     try:
-        report = cio.import_file(store, kind, data, f"{kind}.csv", mode=mode)
+        report = cio.import_file(store, OFFICER, kind, data, f"{kind}.csv", mode=mode)
     except CxError as error:  # refused whole, with a sentence
         event(f"{how}: refused ({type(error).__name__})")
         assert str(error) and snapshot(store) == before
@@ -117,6 +118,7 @@ def test_malformed_files_never_crash_and_never_change_the_database_when_rejected
 
 KILLED_IMPORT = textwrap.dedent("""
     import sys, time
+    from cx.access import Viewer
     from cx.store import Store
     from cx.io import import_path
 
@@ -125,7 +127,7 @@ KILLED_IMPORT = textwrap.dedent("""
             print("WRITING", flush=True)
             time.sleep(600)
 
-    import_path(Store(sys.argv[1]), "organisations", sys.argv[2], progress=progress)
+    import_path(Store(sys.argv[1]), Viewer.local(), "organisations", sys.argv[2], progress=progress)
 """)
 
 
@@ -154,5 +156,5 @@ def test_an_import_killed_halfway_leaves_the_database_as_it_was(programme_db, sn
     assert process.returncode == -signal.SIGKILL
     assert snapshot(store) == before
     # The file is sound: the same import now goes through.
-    report = cio.import_path(store, "organisations", file)
+    report = cio.import_path(store, OFFICER, "organisations", file)
     assert (report.written, report.added, report.updated) == (True, 2996, 4)

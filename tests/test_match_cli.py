@@ -7,6 +7,7 @@ import pytest
 
 from cx.cli import main
 from tests.test_matching import HOSTS
+from viewers import OFFICER
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_match_on_the_database_hosts(capsys, demo_store):
     assert main(["match", "medical devices and biotechnology", "--visitor-country", "PT", "--json",
                  "--db", str(demo_store.path)]) == 0
     suggestions = json.loads(capsys.readouterr().out)
-    hosts = demo_store.organisations().set_index("id")
+    hosts = demo_store.organisations(OFFICER).set_index("id")
     assert len(suggestions) == 10
     assert all(hosts.at[s["id"], "can_host"] and hosts.at[s["id"], "country"] != "PT" for s in suggestions)
     assert all(set(s["reasons"]) & {"medical devices", "biotechnology"} for s in suggestions)

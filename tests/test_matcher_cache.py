@@ -17,6 +17,7 @@ from cx.matcher_cache import Keeper, fingerprint, matcher_path
 from cx.matching import HostMatcher
 from cx.store import Store
 from cx.visitors import visitor_choices
+from viewers import OFFICER
 
 QUERIES = ["medical devices and biotechnology", "hydrogen valleys", "digital twins for manufacturing"]
 
@@ -35,7 +36,7 @@ def keeper(demo_store):
 
 def a_host_and_another(store):
     """Two hosts in eligible countries other than Portugal (the visitor's country in the searches)."""
-    hosts = store.organisations()
+    hosts = store.organisations(OFFICER)
     hosts = hosts[hosts["can_host"] & ~hosts["country"].isin(["PT"]) & hosts["description"].notna()]
     return hosts.iloc[0], hosts.iloc[-1]
 
@@ -49,8 +50,8 @@ def edit(store, host_id, **columns):
 def test_requests_status_changes_imports_and_scenarios_never_refit(demo_store, keeper):
     matcher = keeper.matcher()
     before = fingerprint(demo_store)
-    free = visitor_choices(demo_store).query("taken == 0").index
-    visitor = demo_store.organisations().set_index("id", drop=False).loc[free[0]]
+    free = visitor_choices(demo_store, OFFICER).query("taken == 0").index
+    visitor = demo_store.organisations(OFFICER).set_index("id", drop=False).loc[free[0]]
     host = suggestions(matcher, "tourism and hospitality", visitor["country"]).iloc[0]
     exchange_id = request_exchange(demo_store, visitor_id=visitor["id"], host_id=host["id"],
                                    start=dt.date(2027, 3, 1), end=dt.date(2027, 3, 5))
@@ -84,7 +85,7 @@ def test_a_profile_edit_is_seen_by_the_next_search_without_a_refit(demo_store, k
 
 def test_new_and_removed_hosts_are_seen_by_the_next_search(demo_store, keeper):
     host, _ = a_host_and_another(demo_store)
-    newcomer = demo_store.organisations().query("id == @host.id").assign(
+    newcomer = demo_store.organisations(OFFICER).query("id == @host.id").assign(
         id="O-new", name="Kelp Farming Cluster", country="IE", city="Galway", lat=53.27, lon=-9.05,
         description="Seaweed and kelp farming, blue bioeconomy and algae processing.")
     with demo_store.transaction() as con:
@@ -102,7 +103,7 @@ def test_new_and_removed_hosts_are_seen_by_the_next_search(demo_store, keeper):
     refitted = keeper.matcher()
     assert keeper.fits == 2 and not refitted.drifted()
     assert suggestions(refitted, "kelp farming")["id"].iloc[0] == "O-new"
-    assert refitted.hosts_["id"].tolist() == demo_store.organisations()["id"].tolist()
+    assert refitted.hosts_["id"].tolist() == demo_store.organisations(OFFICER)["id"].tolist()
 
 
 def test_the_saved_matcher_loads_after_a_restart_and_suggests_the_same(demo_store, keeper):
@@ -168,7 +169,7 @@ def test_cx_match_saves_the_matcher_and_loads_it_on_the_next_call(capsys, demo_s
     assert main(arguments) == 0
     first = capsys.readouterr().out
     saved = matcher_path(demo_store).stat().st_mtime_ns
-    visitor = demo_store.organisations().query("can_visit").iloc[0]
+    visitor = demo_store.organisations(OFFICER).query("can_visit").iloc[0]
     edit(demo_store, visitor["id"], can_visit=False)  # not a profile column: the saved matcher still serves
     assert main(arguments) == 0
     assert capsys.readouterr().out == first

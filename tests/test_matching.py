@@ -10,6 +10,7 @@ from cx.errors import (CxError, EmptyObjectives, IneligibleCountry, NoEligibleHo
                        VisitedAlready)
 from cx.matching import HostMatcher, normalise, read_hosts, words
 from cx.visitors import visitor_details
+from viewers import OFFICER
 
 HOSTS = pd.DataFrame([
     ("twin-de", "Stuttgart Simulation Lab", "DE", "Stuttgart", "Digital",
@@ -174,10 +175,10 @@ def test_hosts_from_csv(tmp_path, matcher):
 def test_visitor_details_from_the_database(demo_store, rulebook):
     exchanges = demo_store.table("exchanges")
     travelled = exchanges.loc[exchanges["status"] == "paid", "visitor_id"].iloc[0]
-    details = visitor_details(demo_store, travelled, rulebook)
+    details = visitor_details(demo_store, OFFICER, travelled, rulebook)
     assert details["visits_taken"] >= 1 and len(details["visitor_country"]) == 2
-    matcher = HostMatcher().fit(demo_store.organisations())
+    matcher = HostMatcher().fit(demo_store.organisations(OFFICER))
     with pytest.raises(VisitedAlready):
         matcher.suggest("digital twins", **details)
     with pytest.raises(CxError, match="no registered organisation 'nobody'"):
-        visitor_details(demo_store, "nobody", rulebook)
+        visitor_details(demo_store, OFFICER, "nobody", rulebook)

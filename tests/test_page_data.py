@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from cx import PROJECT_ROOT
 from cx import io as cio
 from cx.store import Store, open_store
+from viewers import OFFICER
 
 APP = str(PROJECT_ROOT / "app.py")
 
@@ -96,7 +97,7 @@ def test_excel_sheets_are_offered_and_a_bad_file_is_one_sentence(empty_db):
 
 def test_export_of_a_filtered_view(app_db):
     store = Store(app_db)
-    paid = int((store.exchanges()["status"] == "paid").sum())
+    paid = int((store.exchanges(OFFICER)["status"] == "paid").sum())
     app = data_page()
     assert app.download_button(key="export_download").label == "Download cx-csv.zip"
     app.radio(key="export_scope").set_value("filtered").run()

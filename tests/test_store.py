@@ -5,13 +5,15 @@ import pandas as pd
 import pytest
 
 from cx.store import SCHEMA_VERSION, Store, insert_frame, open_store
+from viewers import OFFICER
 
 
 def test_a_new_file_gets_the_current_schema(tmp_path):
     store = Store(tmp_path / "new.duckdb")
     assert store.migrate() == list(range(1, SCHEMA_VERSION + 1))
     assert store.schema_version() == SCHEMA_VERSION
-    assert set(store.counts()) == {"partnerships", "organisations", "exchanges", "exchange_events", "scenarios"}
+    assert set(store.counts()) == {"partnerships", "organisations", "exchanges", "exchange_events", "scenarios",
+                                  "accounts"}
 
 
 def test_migrations_are_idempotent(store):
@@ -61,13 +63,13 @@ def test_queries_take_parameters_not_strings(demo_store):
 
 def test_the_file_is_released_between_units_of_work(demo_store):
     """Another process (the command line) can open the file while the app is idle."""
-    demo_store.exchanges()
+    demo_store.exchanges(OFFICER)
     with duckdb.connect(str(demo_store.path)) as other:
         assert other.execute("SELECT count(*) FROM exchanges").fetchone()[0] == 300
 
 
 def test_exchanges_carry_both_organisations(demo_store):
-    exchanges = demo_store.exchanges()
+    exchanges = demo_store.exchanges(OFFICER)
     assert exchanges[["visitor_country", "host_country", "partnership_id"]].notna().all().all()
     assert len(exchanges) == 300
 

@@ -7,6 +7,7 @@ import pytest
 from cx import budget
 from cx import io as cio
 from cx.store import open_store
+from viewers import OFFICER
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,11 +23,11 @@ def hostile_server(demo_db, tmp_path, serve):
     path.write_bytes(demo_db.read_bytes())
     store = open_store(path)
     for kind, columns in (("partnerships", ["name"]), ("organisations", ["name", "city", "description", "sectors"])):
-        frame = cio.export_frame(store, kind)
+        frame = cio.export_frame(store, OFFICER, kind)
         for column in columns:
             frame[column] = frame[column].fillna("").astype(str) + f" {IMAGE} *bold* <b>tag</b>"
         # Organisations the demo could not place keep their names: their new city cannot be placed either.
-        report = cio.import_file(store, kind, frame.to_csv(index=False).encode(), f"{kind}.csv", mode="valid")
+        report = cio.import_file(store, OFFICER, kind, frame.to_csv(index=False).encode(), f"{kind}.csv", mode="valid")
         assert report.updated >= 0.99 * len(frame), report.findings
     budget.save_scenario(store, budget.uniform_scenario(name=f"Spring {IMAGE}"))
     return serve(path)

@@ -12,17 +12,18 @@ from streamlit.testing.v1 import AppTest
 import cx.ui
 from cx import PROJECT_ROOT
 from cx.store import Store
+from cx.access import Viewer
 from cx.ui import cached
 
 
 def test_a_read_is_shared_until_a_write_replaces_it(demo_store):
-    first = cached(Store.partnerships, demo_store)
-    assert cached(Store.partnerships, demo_store) is first  # no copy, no second query
+    first = cached(Store.partnerships, demo_store, None)
+    assert cached(Store.partnerships, demo_store, None) is first  # no copy, no second query
     stale = weakref.ref(first)
     with demo_store.transaction() as con:
         con.execute("UPDATE partnerships SET name = 'Renamed Partnership' WHERE id = ?", [first["id"].iloc[0]])
     del first
-    renamed = cached(Store.partnerships, demo_store)
+    renamed = cached(Store.partnerships, demo_store, None)
     assert renamed["name"].iloc[0] == "Renamed Partnership"
     gc.collect()
     assert stale() is None  # the stale read left the cache instead of piling up beside the new one
@@ -51,9 +52,9 @@ def test_the_pages_leave_the_shared_reads_as_they_found_them(app_db, monkeypatch
     given = []
     shared = cx.ui._shared_call
 
-    def recording(function, path, arguments):
-        reading = shared(function, path, arguments)
-        given.append((function, path, arguments, reading))
+    def recording(function, path, viewer, arguments):
+        reading = shared(function, path, viewer, arguments)
+        given.append((function, path, viewer, arguments, reading))
         return reading
 
     monkeypatch.setattr(cx.ui, "_shared_call", recording)
@@ -72,6 +73,7 @@ def test_the_pages_leave_the_shared_reads_as_they_found_them(app_db, monkeypatch
     assert not app.exception, app.exception
     functions = {function for function, *_ in given}
     assert {"cx.uptake:dashboard", "cx.uptake:overview", "cx.visitors:visitor_choices"} <= functions
-    for function, path, arguments, reading in given:
+    for function, path, viewer, arguments, reading in given:
         if reading.modified == Store(path).modified():  # not a read a later write has replaced
-            _same(reading.value, cx.ui.resolve(function)(Store(path), **json.loads(arguments)), function)
+            before = () if json.loads(viewer) is None else (Viewer(**json.loads(viewer)),)
+            _same(reading.value, cx.ui.resolve(function)(Store(path), *before, **json.loads(arguments)), function)

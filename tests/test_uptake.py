@@ -13,6 +13,7 @@ import uptake_oracle as oracle
 from programme_fixture import hand_built_programme
 from cx import uptake
 from cx.uptake import Filters
+from viewers import OFFICER
 
 D = dt.date
 YEAR_2026 = Filters(start=D(2026, 1, 1), end=D(2026, 12, 31))
@@ -78,13 +79,13 @@ def test_every_view_matches_pandas(programme, case):
     same(uptake.place_flows(store, f), oracle.place_flows(x, f), ["visitor_city", "host_city"])
     same(uptake.places(store, f), oracle.places(x, f), ["city", "country"])
     same(uptake.country_activity(store, f), oracle.country_activity(x, f), ["country"])
-    same(uptake.repeated_visitors(store, f), oracle.repeated_visitors(x, f), ["visitor_id"])
-    assert (sorted(uptake.unplaced_organisations(store, f)["organisation_id"])
+    same(uptake.repeated_visitors(store, OFFICER, f), oracle.repeated_visitors(x, f), ["visitor_id"])
+    assert (sorted(uptake.unplaced_organisations(store, OFFICER, f)["organisation_id"])
             == sorted(oracle.unplaced_organisations(tables, f)["id"]))
-    same(uptake.rule_breaches(store, f), oracle.rule_breaches(x, f), ["exchange_id", "rule"])
-    same(uptake.lump_sum_mismatches(store, f), oracle.lump_sum_mismatches(x, f), ["exchange_id"])
+    same(uptake.rule_breaches(store, OFFICER, f), oracle.rule_breaches(x, f), ["exchange_id", "rule"])
+    same(uptake.lump_sum_mismatches(store, OFFICER, f), oracle.lump_sum_mismatches(x, f), ["exchange_id"])
     for today in (D(2026, 11, 25), dt.date.today() + dt.timedelta(days=40)):
-        same(uptake.stalled_exchanges(store, f, today), oracle.stalled_exchanges(x, f, today), ["exchange_id"])
+        same(uptake.stalled_exchanges(store, OFFICER, f, today), oracle.stalled_exchanges(x, f, today), ["exchange_id"])
     if f.start or len(oracle.select(x, f, since_start=False)):
         sql = uptake.monthly(store, f)
         same(sql, oracle.monthly(x, f), ["month"])
@@ -119,13 +120,13 @@ def test_filters_survive_the_cache_round_trip():
 
 def test_the_findings_name_the_deliberate_mistakes(programme):
     store, _, _ = programme
-    breaches = uptake.rule_breaches(store, Filters())
+    breaches = uptake.rule_breaches(store, OFFICER, Filters())
     found = set(zip(breaches["exchange_id"], breaches["rule"]))
     assert {("X06", "too_short"), ("X07", "same_country"), ("X08", "visited_already")} <= found
     assert not any(exchange == "X09" for exchange, _ in found)  # a rejected request breaks nothing
-    assert uptake.repeated_visitors(store, Filters())["visitor_id"].tolist() == ["O2", "O6"]
-    assert uptake.unplaced_organisations(store, Filters())["city"].tolist() == ["Raaba-Grambach"]
-    wrong = uptake.lump_sum_mismatches(store, Filters())
+    assert uptake.repeated_visitors(store, OFFICER, Filters())["visitor_id"].tolist() == ["O2", "O6"]
+    assert uptake.unplaced_organisations(store, OFFICER, Filters())["city"].tolist() == ["Raaba-Grambach"]
+    wrong = uptake.lump_sum_mismatches(store, OFFICER, Filters())
     assert wrong["exchange_id"].tolist() == ["X12"] and wrong["difference_eur"].tolist() == [100]
 
 
@@ -133,11 +134,11 @@ def test_stalled_steps_are_found_past_their_deadlines(programme, rulebook):
     """The fixture's rows were written today, so a request or report has waited 0 days; 40 days on,
     both are overdue too."""
     store, _, _ = programme
-    stalled = uptake.stalled_exchanges(store, Filters(), today=D(2026, 11, 25))
+    stalled = uptake.stalled_exchanges(store, OFFICER, Filters(), today=D(2026, 11, 25))
     assert stalled[["exchange_id", "status", "days_overdue"]].values.tolist() == [
         ["X03", "completed", 325], ["X06", "approved", 232], ["X07", "completed", 171]]
     assert stalled["why"].iloc[0] == f"no closing report within {rulebook.report_days} days of the stay's end"
-    later = uptake.stalled_exchanges(store, Filters(), today=dt.date.today() + dt.timedelta(days=40))
+    later = uptake.stalled_exchanges(store, OFFICER, Filters(), today=dt.date.today() + dt.timedelta(days=40))
     overdue = later.set_index("exchange_id")["days_overdue"]
     assert overdue["X04"] == 40 - rulebook.payment_days and overdue["X10"] == 40 - rulebook.decision_days
     # A period shows the stalled stays that started in it: X03 (1 Dec 2025) is not in 2026's.
@@ -157,13 +158,15 @@ def test_the_target_trajectory_runs_across_the_programme(rulebook):
 def test_the_page_reads_the_same_views_on_one_connection(programme, case):
     store, _, _ = programme
     f = CASES[case]
-    board = uptake.dashboard(store, f.as_dict())
+    board = uptake.dashboard(store, OFFICER, f.as_dict())
     assert board["headline"] == uptake.headline(store, f)
     pd.testing.assert_frame_equal(board["pipeline"], uptake.pipeline(store, f))
     for name in ("monthly", "partnership_progress", "country_flows", "working_days_histogram", *uptake.FINDINGS):
-        query = uptake.FINDINGS[name][1] if name in uptake.FINDINGS else getattr(uptake, name)
-        pd.testing.assert_frame_equal(board[name], query(store, f))
-    layers = uptake.map_layers(store, f)
+        if name in uptake.FINDINGS:
+            pd.testing.assert_frame_equal(board[name], uptake.FINDINGS[name][1](store, OFFICER, f))
+        else:
+            pd.testing.assert_frame_equal(board[name], getattr(uptake, name)(store, f))
+    layers = uptake.map_layers(store, OFFICER, f)
     pd.testing.assert_frame_equal(layers["places"], uptake.places(store, f))
 
 

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cx import PROJECT_ROOT, uptake
+from cx.access import Viewer
 from cx.store import Store
 from programme_fixture import hand_built_programme
 
@@ -67,7 +68,7 @@ def test_the_data_quality_findings_are_counted(app_db):
     app = open_page("app_pages/uptake.py")
     app.date_input(key="period").set_value(whole).run()
     labels = [expander.label for expander in app.expander if not expander.label.startswith("The numbers behind")]
-    counts = [len(query(Store(app_db), uptake.Filters(start=whole[0], end=whole[1])))
+    counts = [len(query(Store(app_db), Viewer.local(), uptake.Filters(start=whole[0], end=whole[1])))
               for _, query in uptake.FINDINGS.values()]
     assert labels == [f"{title}: {count:,}" for (title, _), count in zip(uptake.FINDINGS.values(), counts)]
     assert all(counts)  # the demo's deliberate mistakes are all found

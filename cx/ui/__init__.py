@@ -4,10 +4,13 @@ Caching is decided here once. A read is kept per query and arguments, shared by 
 (the same object, never a copy: pages only read what `cached` returns) and checked against the
 database file's modification time at each use, so a new import or a workflow change shows at the
 next rerun and replaces the stale result instead of piling up beside it.
+Results are keyed on the viewer (role, scope and identity) too, so one person's rows never
+reach another.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import re
@@ -16,6 +19,7 @@ from typing import Any
 
 import streamlit as st
 
+from cx.access import Viewer
 from cx.formats import euros, euros_short  # noqa: F401  (the pages' formatters, from one place)
 from cx.store import Store, default_path, open_store
 
@@ -53,19 +57,23 @@ def resolve(function: str):
 
 
 @st.cache_resource(show_spinner=False, max_entries=64, ttl="1h", validate=_current)
-def _shared_call(function: str, path: str, arguments: str) -> _Reading:
+def _shared_call(function: str, path: str, viewer: str, arguments: str) -> _Reading:
     store = Store(path)
     modified = store.modified()  # before reading: a write meanwhile makes the entry stale, never wrong
-    return _Reading(path, modified, resolve(function)(store, **json.loads(arguments)))
+    viewer = json.loads(viewer)
+    before = () if viewer is None else (Viewer(**viewer),)
+    return _Reading(path, modified, resolve(function)(store, *before, **json.loads(arguments)))
 
 
-def cached(function, store: Store, **arguments):
-    """`function(store, **arguments)` for a `cx` query (or a `Store` method), kept until the
-    database changes and shared by every session: treat the result as read-only.
+def cached(function, store: Store, viewer: Viewer | None, **arguments):
+    """`function(store, viewer, **arguments)` for a `cx` query (or a `Store` method), kept until
+    the database changes and shared by the sessions of the same viewer: treat the result as
+    read-only. `viewer` is None for a query of programme figures, which takes none.
 
     Arguments must be JSON-serialisable (filters are), which is also what makes them a key."""
     key = json.dumps(arguments, sort_keys=True, default=str)
-    return _shared_call(f"{function.__module__}:{function.__qualname__}", str(store.path), key).value
+    who = json.dumps(None if viewer is None else dataclasses.asdict(viewer), sort_keys=True)
+    return _shared_call(f"{function.__module__}:{function.__qualname__}", str(store.path), who, key).value
 
 
 def stop_without_data(missing: str) -> None:

@@ -11,6 +11,7 @@ import datetime as dt
 
 import streamlit as st
 
+from cx.access import MANAGER, Viewer
 from cx.errors import CxError
 from cx.rules import load_rulebook
 from cx.ui import plain
@@ -33,12 +34,13 @@ def default_period(today: dt.date | None = None, last_day: dt.date | None = None
     return today - dt.timedelta(days=DEFAULT_DAYS - 1), max(today, last_day or today)
 
 
-def sidebar_filters(options: dict, page: str) -> Filters:
+def sidebar_filters(options: dict, viewer: Viewer, page: str) -> Filters:
     """Draw the filters in the sidebar of `page` (a name) and return what they select.
 
     `options` is `cx.uptake.filter_options(store)`: the partnerships, countries, ecosystems,
     kinds and statuses to choose from, and the first and last day of the stays. A value in the
-    link wins; otherwise a page opened from another one starts from that page's choice."""
+    link wins; otherwise a page opened from another one starts from that page's choice, and a
+    partnership manager from their own partnership(s) (clearing it shows programme-wide figures)."""
     rulebook = load_rulebook()
     start, end = default_period(last_day=options["last_day"])
     # The whole programme can be chosen, from its start even before the first stay.
@@ -59,6 +61,7 @@ def sidebar_filters(options: dict, page: str) -> Filters:
                                min_value=low, max_value=high, key=PERIOD, bind="query-params")
         chosen = {
             "partnerships": st.multiselect("Partnership (the visitor's)", list(partnerships), key=PARTNERSHIP,
+                                           default=list(viewer.partnerships) if viewer.role == MANAGER else None,
                                            format_func=lambda p: f"{p} · {partnerships[p]}", bind="query-params"),
             "visitor_countries": st.multiselect("Visitor country", options["countries"], key=VISITOR_COUNTRY,
                                                 help=countries, bind="query-params"),

@@ -1,0 +1,65 @@
+"""Our organisation: the profile visitors and hosts read, and the organisation's own exchanges."""
+
+import streamlit as st
+
+from cx import exchanges as workflow
+from cx import profiles
+from cx.ecosystems import ECOSYSTEMS
+from cx.errors import CxError
+from cx.store import Store
+from cx.ui import cached, current_store
+from cx.ui.login import current_viewer
+
+SAVED = "profile_saved"  # the sentence to show after the page reloads its data
+
+store = current_store()
+viewer = current_viewer(store)
+organisation = profiles.profile(store, viewer, viewer.organisation)
+st.title(organisation["name"])
+st.text(f"{organisation['kind']} · {organisation['city'] or '?'}, {organisation['country']} · "
+        f"partnership {organisation['partnership_id'] or 'none'}")
+if SAVED in st.session_state:
+    st.success(st.session_state.pop(SAVED))
+
+with st.form("profile_form"):
+    st.subheader("Profile")
+    description = st.text_area("What we do", organisation["description"] or "", key="profile_description")
+    sectors = st.text_input("Sectors", organisation["sectors"] or "", key="profile_sectors")
+    ecosystems = st.multiselect("Ecosystems", list(ECOSYSTEMS), [e for e in organisation["ecosystems"] if e in ECOSYSTEMS],
+                                key="profile_ecosystems")
+    can_host = st.toggle("We host visitors", bool(organisation["can_host"]), key="profile_can_host")
+    left, right = st.columns(2)
+    contact_name = left.text_input("Contact name", organisation["contact_name"] or "", key="profile_contact_name")
+    contact_email = right.text_input("Contact e-mail", organisation["contact_email"] or "", key="profile_contact_email")
+    if st.form_submit_button("Save the profile", type="primary", key="profile_save"):
+        try:
+            profiles.update_profile(store, viewer, viewer.organisation, description=description, sectors=sectors,
+                                    ecosystems=ecosystems, can_host=can_host, contact_name=contact_name,
+                                    contact_email=contact_email)
+        except CxError as error:
+            st.error(f"The profile was not saved: {error}.")
+        else:
+            st.session_state[SAVED] = "The profile is saved."
+            st.rerun()
+
+st.subheader("Our exchanges")
+exchanges = cached(Store.exchanges, store, viewer)
+if exchanges.empty:
+    st.info("No exchange yet. Find a host to request one.")
+    st.stop()
+mine = exchanges.assign(as_=exchanges["visitor_id"].eq(viewer.organisation).map({True: "visitor", False: "host"}))
+st.dataframe(mine[["id", "status", "as_", "visitor_name", "host_name", "host_country", "start_date", "end_date",
+                   "working_days", "lump_sum_eur"]].rename(columns={"as_": "we are"}),
+             hide_index=True, key="profile_exchanges")
+open_ones = mine[mine["status"].isin([s for s in workflow.ORDER if "cancelled" in workflow.allowed_next(s)])]
+if len(open_ones):
+    chosen = st.selectbox("Cancel an exchange", open_ones["id"], index=None, key="profile_cancel_choice",
+                          placeholder="Choose an exchange to cancel")
+    if st.button("Cancel it", key="profile_cancel", disabled=chosen is None):
+        try:
+            workflow.change_status(store, viewer, chosen, "cancelled")
+        except CxError as error:
+            st.error(f"Refused: {error}")
+        else:
+            st.session_state[SAVED] = f"{chosen} is cancelled."
+            st.rerun()
