@@ -9,7 +9,7 @@ PORT   ?= 8501
 .PHONY: run test demo bench chromium clean
 
 run: $(VENV)/.runtime $(DB)
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m cx serve --db $(DB) --port $(PORT)
 
 test: $(VENV)/.dev chromium
 	$(BIN)/python -m pytest

@@ -233,6 +233,18 @@ def cmd_match(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """Start the app, refusing an address reachable from elsewhere unless logins are configured."""
+    from cx import PROJECT_ROOT
+    from cx.ui.login import check_served_address
+
+    check_served_address(args.address)
+    if args.db:
+        os.environ["CX_DB"] = str(args.db)
+    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+                              "--server.address", args.address, "--server.port", str(args.port)])
+
+
 def cmd_accounts(args) -> int:
     from cx.accounts import add_account, list_accounts, remove_account
 
@@ -365,6 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--with-contacts", action="store_true", help="include contact names and e-mails")
     export.add_argument("--status", action="append", help="only exchanges in this status (repeatable)")
     export.add_argument("--partnership", help="only exchanges whose visitor registered through this partnership")
+
+    serve = command("serve", cmd_serve, "Start the app; beyond 127.0.0.1 only with logins configured "
+                    "(.streamlit/secrets.toml [auth]).", "python -m cx serve --port 8501")
+    serve.add_argument("--address", default="127.0.0.1",
+                       help="the address to serve (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8501)
 
     accounts = command("accounts", cmd_accounts, "Add, list or remove the accounts that may log in, with their "
                        "role and scope.", "python -m cx accounts add anna@example.org --role partnership_manager "

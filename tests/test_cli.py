@@ -93,3 +93,32 @@ def test_every_command_has_help_an_example_and_a_readme_entry(name):
     assert "Example: python -m cx " + name in sub.description
     assert any(action.dest == "db" for action in sub._actions)
     assert re.search(rf"^python -m cx {re.escape(name)}\b", README.read_text(), re.MULTILINE), name
+
+
+def test_accounts_are_added_listed_and_removed(tmp_path, capsys):
+    from cx import io as cio
+
+    db = str(tmp_path / "accounts.duckdb")
+    assert main(["init", "--db", db]) == 0
+    for kind in ("partnerships", "organisations"):
+        assert main(["import", kind, str(cio.template_path(kind)), "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["accounts", "add", "Anna@Example.org", "--role", "partnership_manager", "--partnership", "P01",
+                 "--db", db]) == 0
+    assert capsys.readouterr().out == "anna@example.org: partnership manager of P01\n"
+    assert main(["accounts", "add", "o1@example.org", "--role", "organisation", "--organisation", "O00001",
+                 "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["accounts", "list", "--db", db]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split() for line in listed] == [["anna@example.org", "partnership_manager", "P01", "active"],
+                                                ["o1@example.org", "organisation", "O00001", "active"]]
+    assert main(["accounts", "add", "bob@example.org", "--role", "partnership_manager", "--partnership", "P09",
+                 "--db", db]) == 2
+    assert capsys.readouterr().err == ("error: the account bob@example.org names the partnership P09, "
+                                       "which cx does not hold\n")
+    assert main(["accounts", "add", "bob@example.org", "--db", db]) == 2
+    assert "say what bob@example.org may do: --role officer | partnership_manager" in capsys.readouterr().err
+    assert main(["accounts", "remove", "anna@example.org", "--db", db]) == 0
+    assert main(["accounts", "remove", "anna@example.org", "--db", db]) == 2
+    assert capsys.readouterr().err.endswith("error: there is no account 'anna@example.org'\n")
