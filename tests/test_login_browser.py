@@ -1,0 +1,165 @@
+"""Logging in for real: a local OpenID Connect provider (oidc-provider-mock, which accepts any user
+name: for tests only), Streamlit with a test `[auth]` secrets file, and headless chromium logging in
+as an officer, a partnership manager and an organisation, checking what each sees, and logging out.
+
+Every request off the machine is blocked; the provider's pages ask for a stylesheet from a CDN,
+and that aborted request is the only one allowed."""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import _free_port
+from viewers import OFFICER
+
+from cx import PROJECT_ROOT, accounts
+from cx.store import Store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PROVIDER_STYLESHEET = "https://cdn.jsdelivr.net/npm/@picocss/pico@2/css/pico.min.css"
+SCREENSHOTS = os.environ.get("CX_SCREENSHOTS")  # a folder to keep the screenshots in, to look at them
+
+
+def wait_for(url: str, process: subprocess.Popen, log) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log.read_text())
+            time.sleep(0.3)
+
+
+def started(args, log_path, **env) -> subprocess.Popen:
+    return subprocess.Popen(args, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=open(log_path, "w"),
+                            stderr=subprocess.STDOUT)
+
+
+@pytest.fixture
+def app_with_logins(demo_db, tmp_path):
+    """The provider and the app with logins on, each on its own port of 127.0.0.1; yields
+    (app URL, {role: (login, organisation name or None)})."""
+    provider_port, app_port = _free_port(), _free_port()
+    provider = f"http://127.0.0.1:{provider_port}"
+    db = tmp_path / "logins.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    store = Store(db)
+    store.migrate()
+    organisations = store.table("organisations").set_index("id", drop=False)
+    visitors = store.table("exchanges")["visitor_id"]
+    member = organisations.loc[visitors[visitors.map(organisations["partnership_id"]) == "P02"].iloc[0]]
+    accounts.add_account(store, OFFICER, "olga@example.org", "officer")
+    accounts.add_account(store, OFFICER, "mario@example.org", "partnership_manager", partnerships=["P01"])
+    accounts.add_account(store, OFFICER, "member@example.org", "organisation", organisation_id=member["id"])
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f"""[auth]
+redirect_uri = "http://127.0.0.1:{app_port}/oauth2callback"
+cookie_secret = "a test cookie secret, never used outside this test"
+client_id = "cx-test"
+client_secret = "cx-test-secret"
+server_metadata_url = "{provider}/.well-known/openid-configuration"
+""")
+    processes = [
+        started([sys.executable, "-c", "import sys, werkzeug.serving, oidc_provider_mock; werkzeug.serving."
+                 "make_server('127.0.0.1', int(sys.argv[1]), oidc_provider_mock.app()).serve_forever()",
+                 str(provider_port)], tmp_path / "provider.log"),
+        started([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+                 "--server.port", str(app_port), "--server.headless", "true", "--browser.gatherUsageStats",
+                 "false", "--secrets.files", str(secrets)], tmp_path / "streamlit.log", CX_DB=str(db)),
+    ]
+    try:
+        wait_for(f"{provider}/.well-known/openid-configuration", processes[0], tmp_path / "provider.log")
+        wait_for(f"http://127.0.0.1:{app_port}/_stcore/health", processes[1], tmp_path / "streamlit.log")
+        yield f"http://127.0.0.1:{app_port}", member["name"]
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def log_in(browser, url: str, login: str, screenshots, name: str):
+    """A fresh browser session that logs in as `login` through the provider's form."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.blocked = []
+
+    def route(route):
+        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1")):
+            route.continue_()
+        else:
+            page.blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.goto(url)
+    page.get_by_role("button", name="Log in").click()
+    page.locator("input[name=sub]").fill(login)
+    page.screenshot(path=screenshots / f"{name}-provider.png")
+    page.get_by_role("button", name="Authorize").click()
+    page.get_by_text(f"Logged in as {login}").wait_for(timeout=60_000)
+    return context, page
+
+
+def log_out(page, url: str) -> None:
+    page.get_by_role("button", name="Log out").click()
+    end_session = page.get_by_role("button", name="End session")  # the provider's confirmation, if it asks
+    try:
+        end_session.wait_for(timeout=5_000)
+        end_session.click()
+    except Exception:  # noqa: BLE001 - no confirmation asked: already back at the app
+        pass
+    page.goto(url)
+    page.get_by_role("button", name="Log in").wait_for(timeout=60_000)
+
+
+def navigation(page) -> list[str]:
+    """The page titles in the sidebar (each link's text is its icon's name, then its title)."""
+    return [text.strip().splitlines()[-1] for text in page.locator("[data-testid=stSidebarNav] a").all_inner_texts()]
+
+
+def test_officer_manager_and_organisation_log_in_see_their_pages_and_log_out(app_with_logins, browser, tmp_path):
+    url, member_name = app_with_logins
+    screenshots = Path(SCREENSHOTS or tmp_path / "screenshots")
+    screenshots.mkdir(parents=True, exist_ok=True)
+
+    context, page = log_in(browser, url, "olga@example.org", screenshots, "officer")
+    page.get_by_text("ClusterXchange at a glance").wait_for(timeout=60_000)
+    assert {"At a glance", "Uptake", "Budget scenarios", "Data", "Exchanges", "Accounts"} <= set(navigation(page))
+    page.get_by_role("link", name="Accounts").click()
+    page.get_by_role("button", name="Save the account").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)  # let the accounts table draw before the screenshot
+    page.screenshot(path=screenshots / "officer.png")
+    log_out(page, url)
+    blocked = page.blocked
+    context.close()
+
+    context, page = log_in(browser, url, "mario@example.org", screenshots, "manager")
+    assert "Accounts" not in navigation(page) and "Budget scenarios" not in navigation(page)
+    page.get_by_role("link", name="Exchanges").click()
+    page.get_by_text("Move an exchange on").wait_for(timeout=60_000)
+    page.screenshot(path=screenshots / "manager.png")
+    assert "partnership manager of P01" in page.inner_text("body")
+    log_out(page, url)
+    blocked += page.blocked
+    context.close()
+
+    context, page = log_in(browser, url, "member@example.org", screenshots, "organisation")
+    page.get_by_text("Our exchanges").wait_for(timeout=60_000)
+    page.get_by_label("What we do").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)  # let the exchanges table draw before the screenshot
+    assert navigation(page) == ["Our organisation", "Find a host"]
+    assert page.get_by_role("heading", name=member_name).count() == 1
+    page.screenshot(path=screenshots / "organisation.png")
+    log_out(page, url)
+    page.screenshot(path=screenshots / "logged-out.png")
+    blocked += page.blocked
+    context.close()
+
+    assert set(blocked) <= {PROVIDER_STYLESHEET}, blocked
