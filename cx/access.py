@@ -15,7 +15,6 @@ naming the person, the role and what it may not do.
 from __future__ import annotations
 
 import getpass
-import json
 from dataclasses import dataclass
 
 from cx.errors import CxError
@@ -67,10 +66,6 @@ class Viewer:
             return f"organisation {self.organisation}"
         return self.role
 
-    def key(self) -> str:
-        """The scope as text: what cached results are keyed on, besides the data."""
-        return json.dumps([self.role, list(self.partnerships), self.organisation])
-
     # --- what the role may do ------------------------------------------------------------------
 
     @property
@@ -79,12 +74,8 @@ class Viewer:
 
     @property
     def reads_rows(self) -> bool:
-        """Whether the role sees rows of organisations and exchanges (the planner sees figures)."""
-        return self.role != PLANNER
-
-    @property
-    def reads_contacts(self) -> bool:
-        """Whether the role sees contact names and e-mails (of the organisations in its scope)."""
+        """Whether the role sees rows of organisations and exchanges, with the contacts of those in
+        its scope (the planner sees figures only)."""
         return self.role != PLANNER
 
     def require(self, allowed: bool, what: str) -> None:

@@ -1101,7 +1101,7 @@ def export_frame(store: Store, viewer: Viewer, kind: str, *, with_contacts: bool
     """The rows of a table the viewer may see, in the import file's columns (so an export imports
     back unchanged), lists joined with '; '; contact details only when asked for and the viewer
     may read them (NotAllowed otherwise); only the given ids when `ids` is set."""
-    viewer.require(not with_contacts or viewer.reads_contacts, "export contact names or e-mails")
+    viewer.require(not with_contacts or viewer.reads_rows, "export contact names or e-mails")
     columns = [f.name for f in FIELDS[kind] if with_contacts or f.name not in CONTACT_COLUMNS]
     frame = {"partnerships": lambda: store.partnerships(), "organisations": lambda: store.organisations(viewer),
              "exchanges": lambda: store.exchanges(viewer)}[kind]()

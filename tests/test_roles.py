@@ -62,11 +62,12 @@ def test_without_auth_the_local_officer_is_told_so_on_every_page(app_db):
 
 
 def test_served_beyond_this_machine_without_auth_every_page_refuses(app_db):
+    configured = config.get_option("server.address")  # .streamlit/config.toml: localhost
     config.set_option("server.address", "0.0.0.0")
     try:
         app = AppTest.from_file(APP, default_timeout=120).run()
     finally:
-        config.set_option("server.address", None)
+        config.set_option("server.address", configured)
     assert not app.exception
     assert app.error[0].value.startswith("cx will not serve 0.0.0.0 without logins")
     assert not app.title and not app.metric
