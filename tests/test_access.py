@@ -1,9 +1,9 @@
 """Roles and scopes, enforced in `cx` itself: each role × query or action, called as a page or a
 script would call it, on real DuckDB files.
 
-The template programme: P01 has O00001 (Porto, visits and hosts) and O00004 (Lyon, visits only);
-P02 has O00002 (Stuttgart) and O00003 (Raaba-Grambach). X00001 is O00001 → O00002, approved;
-X00002 is O00004 → O00003, requested (visitor of P01, host of P02)."""
+The template programme, its ids read from data/templates: partnership P1 has O1 (Porto, visits and
+hosts) and O4 (Lyon, visits only); P2 has O2 (Stuttgart) and O3 (Raaba-Grambach). X1 is O1 → O2,
+approved; X2 is O4 → O3, requested (visitor of P1, host of P2)."""
 
 import inspect
 import io
@@ -23,6 +23,14 @@ from cx.errors import CxError
 from cx.exchanges import UnknownExchange
 from cx.store import Store
 from cx.ui import cached
+
+def template_ids(kind: str) -> list[str]:
+    return pd.read_csv(cio.template_path(kind), dtype=str)["id"].tolist()
+
+
+P1, P2 = template_ids("partnerships")
+O1, O2, O3, O4 = template_ids("organisations")
+X1, X2 = template_ids("exchanges")
 
 EVERY_ROW_READER_AND_ACTION = [
     Store.organisations, Store.exchanges, workflow.request_exchange, workflow.change_status, workflow.history,
@@ -52,11 +60,11 @@ def test_no_reader_or_action_runs_without_a_viewer(function):
 
 
 @pytest.mark.parametrize("viewer, expected", [
-    (OFFICER, ["O00001", "O00002", "O00003", "O00004"]),
-    (manager("P01"), ["O00001", "O00004"]),
-    (manager("P02"), ["O00002", "O00003"]),
-    (manager("P01", "P02"), ["O00001", "O00002", "O00003", "O00004"]),
-    (organisation("O00004"), ["O00004"]),
+    (OFFICER, [O1, O2, O3, O4]),
+    (manager(P1), [O1, O4]),
+    (manager(P2), [O2, O3]),
+    (manager(P1, P2), [O1, O2, O3, O4]),
+    (organisation(O4), [O4]),
 ], ids=lambda v: v.describe() if isinstance(v, Viewer) else None)
 def test_each_role_reads_the_organisations_and_exchanges_of_its_scope(programme, viewer, expected):
     rows = programme.organisations(viewer)
@@ -102,55 +110,56 @@ def test_a_manager_sees_exactly_the_rows_of_their_partnerships(demo_store, chose
 # --- the workflow -----------------------------------------------------------------------------
 
 def test_a_manager_of_the_host_cannot_approve_even_by_calling_the_function(programme):
-    before = status_and_events(programme, "X00002")
-    with pytest.raises(NotAllowed, match="manager.p02@example.org \\(partnership manager of P02\\) may not make "
-                                         "exchange X00002 approved \\(approval is for the visitor's partnership"):
-        workflow.change_status(programme, manager("P02"), "X00002", "approved")
-    assert status_and_events(programme, "X00002") == before
-    workflow.change_status(programme, manager("P01"), "X00002", "approved")
-    assert status_and_events(programme, "X00002") == ["approved", before[1] + 1]
-    assert workflow.history(programme, OFFICER, "X00002")["changed_by"].iloc[-1] == "manager.p01@example.org"
+    before = status_and_events(programme, X2)
+    with pytest.raises(NotAllowed, match=f"manager.{P2.lower()}@example.org \\(partnership manager of {P2}\\) may "
+                                         f"not make exchange {X2} approved \\(approval is for the visitor's "
+                                         "partnership"):
+        workflow.change_status(programme, manager(P2), X2, "approved")
+    assert status_and_events(programme, X2) == before
+    workflow.change_status(programme, manager(P1), X2, "approved")
+    assert status_and_events(programme, X2) == ["approved", before[1] + 1]
+    assert workflow.history(programme, OFFICER, X2)["changed_by"].iloc[-1] == f"manager.{P1.lower()}@example.org"
 
 
 def test_a_manager_moves_the_exchanges_of_either_side_but_no_others(programme):
-    workflow.change_status(programme, manager("P02"), "X00002", "rejected")  # the host's partnership may refuse
-    inside = workflow.request_exchange(programme, OFFICER, visitor_id="O00004", host_id="O00001",
+    workflow.change_status(programme, manager(P2), X2, "rejected")  # the host's partnership may refuse
+    inside = workflow.request_exchange(programme, OFFICER, visitor_id=O4, host_id=O1,
                                        start="2026-06-01", end="2026-06-05")
     before = status_and_events(programme, inside)
     with pytest.raises(UnknownExchange, match=f"there is no exchange '{inside}'"):
-        workflow.change_status(programme, manager("P02"), inside, "cancelled")
+        workflow.change_status(programme, manager(P2), inside, "cancelled")
     assert status_and_events(programme, inside) == before
-    assert workflow.history(programme, manager("P02"), inside).empty
-    assert len(workflow.history(programme, manager("P01"), inside)) == 1
-    with pytest.raises(NotAllowed, match="may not see the exchanges of partnership P01"):
-        workflow.partnership_exchanges(programme, manager("P02"), "P01")
+    assert workflow.history(programme, manager(P2), inside).empty
+    assert len(workflow.history(programme, manager(P1), inside)) == 1
+    with pytest.raises(NotAllowed, match=f"may not see the exchanges of partnership {P1}"):
+        workflow.partnership_exchanges(programme, manager(P2), P1)
 
 
 def test_an_organisation_cancels_its_own_exchanges_and_nothing_else(programme):
-    with pytest.raises(NotAllowed, match="o00004@example.org \\(organisation O00004\\) may not make exchange "
-                                         "X00002 approved"):
-        workflow.change_status(programme, organisation("O00004"), "X00002", "approved")
+    with pytest.raises(NotAllowed, match=f"{O4.lower()}@example.org \\(organisation {O4}\\) may not make exchange "
+                                         f"{X2} approved"):
+        workflow.change_status(programme, organisation(O4), X2, "approved")
     with pytest.raises(UnknownExchange):
-        workflow.change_status(programme, organisation("O00002"), "X00002", "cancelled")
-    workflow.change_status(programme, organisation("O00003"), "X00002", "cancelled")  # the host may withdraw
-    assert status_and_events(programme, "X00002")[0] == "cancelled"
+        workflow.change_status(programme, organisation(O2), X2, "cancelled")
+    workflow.change_status(programme, organisation(O3), X2, "cancelled")  # the host may withdraw
+    assert status_and_events(programme, X2)[0] == "cancelled"
 
 
 def test_the_planner_moves_no_exchange(programme):
     with pytest.raises(UnknownExchange):
-        workflow.change_status(programme, PLANNER, "X00002", "rejected")
+        workflow.change_status(programme, PLANNER, X2, "rejected")
     with pytest.raises(NotAllowed):
-        workflow.history(programme, PLANNER, "X00002")
+        workflow.history(programme, PLANNER, X2)
 
 
 @pytest.mark.parametrize("viewer, visitor, allowed", [
-    (organisation("O00004"), "O00004", True), (organisation("O00004"), "O00001", False),
-    (manager("P01"), "O00004", True), (manager("P02"), "O00001", False), (PLANNER, "O00001", False),
-    (OFFICER, "O00004", True),
+    (organisation(O4), O4, True), (organisation(O4), O1, False),
+    (manager(P1), O4, True), (manager(P2), O1, False), (PLANNER, O1, False),
+    (OFFICER, O4, True),
 ], ids=lambda v: v.describe() if isinstance(v, Viewer) else str(v))
 def test_who_may_request_an_exchange_for_a_visitor(programme, viewer, visitor, allowed):
     count = len(programme.table("exchanges"))
-    request = lambda: workflow.request_exchange(programme, viewer, visitor_id=visitor, host_id="O00002",  # noqa: E731
+    request = lambda: workflow.request_exchange(programme, viewer, visitor_id=visitor, host_id=O2,  # noqa: E731
                                                 start="2026-09-07", end="2026-09-11")
     if allowed:
         exchange_id = request()
@@ -165,30 +174,30 @@ def test_who_may_request_an_exchange_for_a_visitor(programme, viewer, visitor, a
 
 def test_a_manager_imports_for_their_partnership_only_with_the_row_numbers_of_the_others(programme):
     rows = pd.read_csv(cio.template_path("organisations"), dtype=str, keep_default_na=False)
-    rows.loc[rows["id"] == "O00001", "description"] = "Changed by P01"
-    rows.loc[rows["id"] == "O00002", "description"] = "Changed by P01, of P02"
-    report = cio.import_file(programme, manager("P01"), "organisations", rows.to_csv(index=False).encode(),
+    rows.loc[rows["id"] == O1, "description"] = f"Changed by {P1}"
+    rows.loc[rows["id"] == O2, "description"] = f"Changed by {P1}, of {P2}"
+    report = cio.import_file(programme, manager(P1), "organisations", rows.to_csv(index=False).encode(),
                              "orgs.csv", mode="valid")
     refused = report.findings[report.findings["rule"] == "not_your_partnership"]
     assert refused["row"].tolist() == [3, 4]  # O00002 and O00003, the file's rows 3 and 4
-    assert refused["message"].iloc[0].startswith("manager.p01@example.org imports for P01 only")
+    assert refused["message"].iloc[0].startswith(f"manager.{P1.lower()}@example.org imports for {P1} only")
     stored = programme.table("organisations").set_index("id")["description"]
-    assert stored["O00001"] == "Changed by P01" and stored["O00002"] != "Changed by P01, of P02"
+    assert stored[O1] == f"Changed by {P1}" and stored[O2] != f"Changed by {P1}, of {P2}"
 
 
 def test_a_manager_imports_exchanges_of_their_visitors_recorded_as_them(programme):
     rows = pd.read_csv(cio.template_path("exchanges"), dtype=str, keep_default_na=False)
     rows.loc[:, "id"] = ["X10", "X11"]
-    rows.loc[0, "visitor_id"], rows.loc[0, "host_id"] = "O00002", "O00001"  # a visitor of P02
-    report = cio.import_file(programme, manager("P01"), "exchanges", rows.to_csv(index=False).encode(),
+    rows.loc[0, "visitor_id"], rows.loc[0, "host_id"] = O2, O1  # a visitor of P02
+    report = cio.import_file(programme, manager(P1), "exchanges", rows.to_csv(index=False).encode(),
                              "x.csv", mode="valid")
     assert report.findings.loc[report.findings["rule"] == "not_your_partnership", "row"].tolist() == [2]
     assert set(programme.table("exchanges")["id"]) >= {"X11"} and "X10" not in set(programme.table("exchanges")["id"])
     trail = workflow.history(programme, OFFICER, "X11")
-    assert trail["changed_by"].tolist() == ["manager.p01@example.org (import of x.csv)"]
+    assert trail["changed_by"].tolist() == [f"manager.{P1.lower()}@example.org (import of x.csv)"]
 
 
-@pytest.mark.parametrize("viewer, kind", [(manager("P01"), "partnerships"), (organisation("O00001"), "organisations"),
+@pytest.mark.parametrize("viewer, kind", [(manager(P1), "partnerships"), (organisation(O1), "organisations"),
                                           (PLANNER, "exchanges")], ids=str)
 def test_who_may_not_import(programme, viewer, kind, snapshot):
     before = snapshot(programme)
@@ -207,8 +216,8 @@ def exported_text(result) -> str:
 
 @pytest.mark.parametrize("viewer, e_mails", [
     (OFFICER, {"ana.silva@example.org", "claire.martin@example.org", "j.weber@example.org"}),
-    (manager("P01"), {"ana.silva@example.org", "claire.martin@example.org"}), (manager("P02"), {"j.weber@example.org"}),
-    (organisation("O00002"), {"j.weber@example.org"}), (organisation("O00003"), set()),
+    (manager(P1), {"ana.silva@example.org", "claire.martin@example.org"}), (manager(P2), {"j.weber@example.org"}),
+    (organisation(O2), {"j.weber@example.org"}), (organisation(O3), set()),
 ], ids=lambda v: v.describe() if isinstance(v, Viewer) else None)
 def test_an_export_holds_the_contacts_of_the_scope_only(programme, viewer, e_mails):
     every = set(programme.table("organisations")["contact_email"].dropna()) - {""}
@@ -221,7 +230,7 @@ def test_an_export_holds_the_contacts_of_the_scope_only(programme, viewer, e_mai
 # --- uptake -----------------------------------------------------------------------------------
 
 def test_findings_list_the_rows_of_the_scope_and_the_planner_gets_figures_only(demo_store):
-    p01 = manager("P01")
+    p01 = manager(P1)
     ours = set(demo_store.organisations(p01)["id"])
     mine = uptake.repeated_visitors(demo_store, p01)
     assert set(mine["visitor_id"]) <= ours
@@ -241,27 +250,27 @@ def test_findings_list_the_rows_of_the_scope_and_the_planner_gets_figures_only(d
 # --- profiles and accounts --------------------------------------------------------------------
 
 def test_an_organisation_edits_its_own_profile_only(programme, snapshot):
-    profiles.update_profile(programme, organisation("O00004"), "O00004", description="Smart textiles for sport",
+    profiles.update_profile(programme, organisation(O4), O4, description="Smart textiles for sport",
                             contact_email="new@example.org")
-    assert profiles.profile(programme, organisation("O00004"), "O00004")["description"] == "Smart textiles for sport"
+    assert profiles.profile(programme, organisation(O4), O4)["description"] == "Smart textiles for sport"
     before = snapshot(programme)
-    with pytest.raises(NotAllowed, match="may not edit the profile of O00001"):
-        profiles.update_profile(programme, organisation("O00004"), "O00001", description="Taken over")
+    with pytest.raises(NotAllowed, match=f"may not edit the profile of {O1}"):
+        profiles.update_profile(programme, organisation(O4), O1, description="Taken over")
     with pytest.raises(NotAllowed):
-        profiles.update_profile(programme, manager("P02"), "O00001", description="Taken over")
+        profiles.update_profile(programme, manager(P2), O1, description="Taken over")
     with pytest.raises(CxError, match="country cannot be changed on the profile"):
-        profiles.update_profile(programme, OFFICER, "O00001", country="ES")
-    with pytest.raises(CxError, match="there is no organisation 'O00001' that o00004@example.org may see"):
-        profiles.profile(programme, organisation("O00004"), "O00001")
+        profiles.update_profile(programme, OFFICER, O1, country="ES")
+    with pytest.raises(CxError, match=f"there is no organisation '{O1}' that {O4.lower()}@example.org may see"):
+        profiles.profile(programme, organisation(O4), O1)
     assert snapshot(programme) == before
 
 
 def test_only_officers_manage_accounts_and_an_account_becomes_a_viewer(programme):
-    added = accounts.add_account(programme, OFFICER, "Anna@Example.org", "partnership_manager", partnerships=["P01"])
-    assert added == Viewer("partnership_manager", "anna@example.org", ("P01",))
+    added = accounts.add_account(programme, OFFICER, "Anna@Example.org", "partnership_manager", partnerships=[P1])
+    assert added == Viewer("partnership_manager", "anna@example.org", (P1,))
     assert accounts.viewer_for(programme, "ANNA@example.org", "sub-1") == added
     assert accounts.viewer_for(programme, None, "sub-unknown") is None
-    for viewer in (manager("P01"), organisation("O00001"), PLANNER):
+    for viewer in (manager(P1), organisation(O1), PLANNER):
         with pytest.raises(NotAllowed, match="may not manage accounts"):
             accounts.add_account(programme, viewer, "eve@example.org", "officer")
         with pytest.raises(NotAllowed):
@@ -276,6 +285,6 @@ def test_only_officers_manage_accounts_and_an_account_becomes_a_viewer(programme
 
 
 def test_cached_rows_are_keyed_on_the_viewer(programme):
-    p01 = cached(Store.organisations, programme, manager("P01"))
-    p02 = cached(Store.organisations, programme, manager("P02"))
-    assert p01["id"].tolist() == ["O00001", "O00004"] and p02["id"].tolist() == ["O00002", "O00003"]
+    p01 = cached(Store.organisations, programme, manager(P1))
+    p02 = cached(Store.organisations, programme, manager(P2))
+    assert p01["id"].tolist() == [O1, O4] and p02["id"].tolist() == [O2, O3]
