@@ -271,13 +271,18 @@ def partnership_exchanges(store: Store, viewer: Viewer, partnership_id: str) -> 
     )
 
 
-def visitor_exchanges(store: Store, visitor_id: str) -> pd.DataFrame:
-    """The visitor's own exchanges, latest first day first: what it has asked for and where each stands."""
+def visitor_exchanges(store: Store, viewer: Viewer, visitor_id: str) -> pd.DataFrame:
+    """The visitor's own exchanges that the viewer may see, latest first day first: what it has
+    asked for and where each stands."""
+    viewer.require_rows("see exchanges")
+    scope, parameters = viewer.exchange_scope("v", "h")
     return store.query(
-        """SELECT e.id, e.status, h.name AS host, h.country AS host_country, e.start_date, e.end_date,
-                  e.lump_sum_eur
-           FROM exchanges e LEFT JOIN organisations h ON h.id = e.host_id
-           WHERE e.visitor_id = ? ORDER BY e.start_date DESC, e.id""", [visitor_id])
+        f"""SELECT e.id, e.status, h.name AS host, h.country AS host_country, e.start_date, e.end_date,
+                   e.lump_sum_eur
+            FROM exchanges e LEFT JOIN organisations v ON v.id = e.visitor_id
+            LEFT JOIN organisations h ON h.id = e.host_id
+            WHERE e.visitor_id = $visitor AND {scope} ORDER BY e.start_date DESC, e.id""",
+        {"visitor": visitor_id, **parameters})
 
 
 def by_status(exchanges: pd.DataFrame) -> pd.DataFrame:

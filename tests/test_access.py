@@ -34,7 +34,7 @@ X1, X2 = template_ids("exchanges")
 
 EVERY_ROW_READER_AND_ACTION = [
     Store.organisations, Store.exchanges, workflow.request_exchange, workflow.change_status, workflow.history,
-    workflow.partnership_exchanges, cio.import_table, cio.import_file, cio.import_path, cio.exchange_ids,
+    workflow.partnership_exchanges, workflow.visitor_exchanges, cio.import_table, cio.import_file, cio.import_path, cio.exchange_ids,
     cio.export_frame, cio.export_all, cio.export_view, uptake.dashboard, uptake.map_layers,
     *(query for _, query in uptake.FINDINGS.values()), profiles.profile, profiles.update_profile,
     accounts.add_account, accounts.list_accounts, accounts.remove_account,
