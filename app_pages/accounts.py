@@ -7,7 +7,7 @@ from cx import accounts
 from cx.access import MANAGER, ORGANISATION, ROLES
 from cx.errors import CxError
 from cx.store import Store
-from cx.ui import cached, current_store
+from cx.ui import cached, current_store, plain
 from cx.ui.login import current_viewer
 
 DONE = "accounts_done"
@@ -19,7 +19,7 @@ st.caption("Add an account for each person's e-mail address (or the identity pro
            "Officers see and do everything; partnership managers, their partnerships' organisations and "
            "exchanges; organisations, their own profile and exchanges; planners, figures and budget scenarios.")
 if DONE in st.session_state:
-    st.success(st.session_state.pop(DONE))
+    st.success(plain(st.session_state.pop(DONE)))
 
 table = accounts.list_accounts(store, viewer)
 st.dataframe(table, hide_index=True, key="accounts_table")
@@ -39,7 +39,7 @@ if st.button("Save the account", type="primary", key="account_add"):
         account = accounts.add_account(store, viewer, login, role, partnerships=partnerships,
                                        organisation_id=organisation)
     except CxError as error:
-        st.error(f"The account was not saved: {error}.")
+        st.error(plain(f"The account was not saved: {error}."))
     else:
         st.session_state[DONE] = f"{account.identity} may now log in as {account.describe()}."
         st.rerun()
@@ -51,7 +51,7 @@ if len(table):
         try:
             accounts.remove_account(store, viewer, gone)
         except CxError as error:
-            st.error(f"Not removed: {error}.")
+            st.error(plain(f"Not removed: {error}."))
         else:
             st.session_state[DONE] = f"{gone} can no longer log in."
             st.rerun()

@@ -7,7 +7,7 @@ from cx import profiles
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import CxError
 from cx.store import Store
-from cx.ui import cached, current_store
+from cx.ui import cached, current_store, plain
 from cx.ui.login import current_viewer
 
 SAVED = "profile_saved"  # the sentence to show after the page reloads its data
@@ -15,11 +15,11 @@ SAVED = "profile_saved"  # the sentence to show after the page reloads its data
 store = current_store()
 viewer = current_viewer(store)
 organisation = profiles.profile(store, viewer, viewer.organisation)
-st.title(organisation["name"])
+st.title(plain(organisation["name"]))
 st.text(f"{organisation['kind']} · {organisation['city'] or '?'}, {organisation['country']} · "
         f"partnership {organisation['partnership_id'] or 'none'}")
 if SAVED in st.session_state:
-    st.success(st.session_state.pop(SAVED))
+    st.success(plain(st.session_state.pop(SAVED)))
 
 with st.form("profile_form"):
     st.subheader("Profile")
@@ -37,7 +37,7 @@ with st.form("profile_form"):
                                     ecosystems=ecosystems, can_host=can_host, contact_name=contact_name,
                                     contact_email=contact_email)
         except CxError as error:
-            st.error(f"The profile was not saved: {error}.")
+            st.error(plain(f"The profile was not saved: {error}."))
         else:
             st.session_state[SAVED] = "The profile is saved."
             st.rerun()
@@ -59,7 +59,7 @@ if len(open_ones):
         try:
             workflow.change_status(store, viewer, chosen, "cancelled")
         except CxError as error:
-            st.error(f"Refused: {error}")
+            st.error(plain(f"Refused: {error}"))
         else:
             st.session_state[SAVED] = f"{chosen} is cancelled."
             st.rerun()

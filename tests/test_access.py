@@ -5,6 +5,7 @@ The template programme, its ids read from data/templates: partnership P1 has O1 
 hosts) and O4 (Lyon, visits only); P2 has O2 (Stuttgart) and O3 (Raaba-Grambach). X1 is O1 → O2,
 approved; X2 is O4 → O3, requested (visitor of P1, host of P2)."""
 
+import datetime as dt
 import inspect
 import io
 import zipfile
@@ -31,6 +32,7 @@ def template_ids(kind: str) -> list[str]:
 P1, P2 = template_ids("partnerships")
 O1, O2, O3, O4 = template_ids("organisations")
 X1, X2 = template_ids("exchanges")
+REQUEST_DAY = dt.date(2026, 2, 2)  # "today" when the tests' stays of 2026 are requested
 
 EVERY_ROW_READER_AND_ACTION = [
     Store.organisations, Store.exchanges, workflow.request_exchange, workflow.change_status, workflow.history,
@@ -124,7 +126,7 @@ def test_a_manager_of_the_host_cannot_approve_even_by_calling_the_function(progr
 def test_a_manager_moves_the_exchanges_of_either_side_but_no_others(programme):
     workflow.change_status(programme, manager(P2), X2, "rejected")  # the host's partnership may refuse
     inside = workflow.request_exchange(programme, OFFICER, visitor_id=O4, host_id=O1,
-                                       start="2026-06-01", end="2026-06-05")
+                                       start="2026-06-01", end="2026-06-05", today=REQUEST_DAY)
     before = status_and_events(programme, inside)
     with pytest.raises(UnknownExchange, match=f"there is no exchange '{inside}'"):
         workflow.change_status(programme, manager(P2), inside, "cancelled")
@@ -160,7 +162,7 @@ def test_the_planner_moves_no_exchange(programme):
 def test_who_may_request_an_exchange_for_a_visitor(programme, viewer, visitor, allowed):
     count = len(programme.table("exchanges"))
     request = lambda: workflow.request_exchange(programme, viewer, visitor_id=visitor, host_id=O2,  # noqa: E731
-                                                start="2026-09-07", end="2026-09-11")
+                                                start="2026-09-07", end="2026-09-11", today=REQUEST_DAY)
     if allowed:
         exchange_id = request()
         assert workflow.history(programme, OFFICER, exchange_id)["changed_by"].tolist() == [viewer.identity]
@@ -230,13 +232,12 @@ def test_an_export_holds_the_contacts_of_the_scope_only(programme, viewer, e_mai
 # --- uptake -----------------------------------------------------------------------------------
 
 def test_findings_list_the_rows_of_the_scope_and_the_planner_gets_figures_only(demo_store):
-    p01 = manager(P1)
-    ours = set(demo_store.organisations(p01)["id"])
-    mine = uptake.repeated_visitors(demo_store, p01)
-    assert set(mine["visitor_id"]) <= ours
     everyone = uptake.stalled_exchanges(demo_store, OFFICER)
-    scoped = uptake.stalled_exchanges(demo_store, p01)
-    assert set(scoped["exchange_id"]) == set(everyone["exchange_id"]) & set(demo_store.exchanges(p01)["id"])
+    first = demo_store.exchanges(OFFICER).set_index("id").at[everyone["exchange_id"].iloc[0], "partnership_id"]
+    theirs = manager(first)  # the visitor's partnership of a stalled exchange
+    assert set(uptake.repeated_visitors(demo_store, theirs)["visitor_id"]) <= set(demo_store.organisations(theirs)["id"])
+    scoped = uptake.stalled_exchanges(demo_store, theirs)
+    assert set(scoped["exchange_id"]) == set(everyone["exchange_id"]) & set(demo_store.exchanges(theirs)["id"])
     assert 0 < len(scoped) < len(everyone)
     board = uptake.dashboard(demo_store, PLANNER)
     assert not set(uptake.FINDINGS) & set(board) and board["headline"]["current"]["exchanges"] > 0

@@ -96,23 +96,27 @@ def test_every_command_has_help_an_example_and_a_readme_entry(name):
 
 
 def test_accounts_are_added_listed_and_removed(tmp_path, capsys):
+    import pandas as pd
+
     from cx import io as cio
 
     db = str(tmp_path / "accounts.duckdb")
+    partnership = pd.read_csv(cio.template_path("partnerships"), dtype=str)["id"].iloc[0]
+    member = pd.read_csv(cio.template_path("organisations"), dtype=str)["id"].iloc[0]
     assert main(["init", "--db", db]) == 0
     for kind in ("partnerships", "organisations"):
         assert main(["import", kind, str(cio.template_path(kind)), "--db", db]) == 0
     capsys.readouterr()
-    assert main(["accounts", "add", "Anna@Example.org", "--role", "partnership_manager", "--partnership", "P01",
+    assert main(["accounts", "add", "Anna@Example.org", "--role", "partnership_manager", "--partnership", partnership,
                  "--db", db]) == 0
-    assert capsys.readouterr().out == "anna@example.org: partnership manager of P01\n"
-    assert main(["accounts", "add", "o1@example.org", "--role", "organisation", "--organisation", "O00001",
+    assert capsys.readouterr().out == f"anna@example.org: partnership manager of {partnership}\n"
+    assert main(["accounts", "add", "o1@example.org", "--role", "organisation", "--organisation", member,
                  "--db", db]) == 0
     capsys.readouterr()
     assert main(["accounts", "list", "--db", db]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert [line.split() for line in listed] == [["anna@example.org", "partnership_manager", "P01", "active"],
-                                                ["o1@example.org", "organisation", "O00001", "active"]]
+    assert [line.split() for line in listed] == [["anna@example.org", "partnership_manager", partnership, "active"],
+                                                ["o1@example.org", "organisation", member, "active"]]
     assert main(["accounts", "add", "bob@example.org", "--role", "partnership_manager", "--partnership", "P09",
                  "--db", db]) == 2
     assert capsys.readouterr().err == ("error: the account bob@example.org names the partnership P09, "
