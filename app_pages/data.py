@@ -101,30 +101,37 @@ def export() -> None:
         st.info("Nothing to export yet: the database is empty.")
         return
     scope = st.radio("Export", ["all", "filtered"], horizontal=True, key="export_scope",
-                     format_func={"all": "The whole database", "filtered": "A filtered view of the exchanges"}.get)
+                     format_func={"all": "The whole database" if viewer.is_officer else "Everything of your partnership",
+                                  "filtered": "A filtered view of the exchanges"}.get)
     filters = {}
     if scope == "filtered":
-        partnerships = cached(Store.partnerships, store)
+        partnerships = cached(Store.partnerships, store, None)
+        if not viewer.is_officer:
+            partnerships = partnerships[partnerships["id"].isin(viewer.partnerships)]
         left, middle, right = st.columns(3)
         filters["statuses"] = left.multiselect("Statuses", STATUSES, key="export_statuses")
         filters["partnership_id"] = middle.selectbox(
             "Visitor's partnership", [None, *partnerships["id"]], key="export_partnership",
             format_func=lambda p: "All" if p is None else f"{p} · {partnerships.set_index('id').at[p, 'name']}")
-        filters["host_country"] = right.multiselect("Host countries", cached(uptake.filter_options, store)["countries"],
+        filters["host_country"] = right.multiselect("Host countries", cached(uptake.filter_options, store, None)["countries"],
                                                     key="export_host_country")
     file_format = st.selectbox("Format", list(FORMATS), format_func=FORMATS.get, key="export_format")
     with_contacts = st.checkbox("Include contact names and e-mails (personal data)", key="export_contacts",
                                 disabled=scope == "filtered")
     if any(filters.values()):
-        counts = {"exchanges": len(cached(cio.exchange_ids, store, **filters))}
-    else:
+        counts = {"exchanges": len(cached(cio.exchange_ids, store, viewer, **filters))}
+    elif viewer.is_officer:
         counts = {kind: counts[kind] for kind in cio.KINDS}
+    else:  # what the viewer may see of the programme
+        counts = {"partnerships": counts["partnerships"],
+                  "organisations": len(cached(Store.organisations, store, viewer)),
+                  "exchanges": len(cached(Store.exchanges, store, viewer))}
     name = cio.export_name(list(counts), file_format)
     st.caption(", ".join(f"{n:,} {kind}" for kind, n in counts.items())
                + (". Cells starting with =, +, - or @ get an apostrophe so spreadsheets never run them."
                   if file_format != "parquet" else "."))
     st.download_button(f"Download {name}", lambda: cio.export_view(
-        store, file_format=file_format, with_contacts=with_contacts, **filters)["data"],
+        store, viewer, file_format=file_format, with_contacts=with_contacts, **filters)["data"],
         file_name=name, key="export_download", type="primary", on_click="ignore")
 
 

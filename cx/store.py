@@ -25,7 +25,7 @@ import filelock
 import pandas as pd
 
 from cx import DATA_DIR
-from cx.access import CONTACT_COLUMNS, Viewer
+from cx.access import Viewer
 from cx.errors import DamagedDatabase, DatabaseBusy, ReadOnlyDatabase
 
 DEFAULT_DB = DATA_DIR / "cx.duckdb"
@@ -389,13 +389,6 @@ class Store:
         viewer.require_rows("see organisations' records")
         scope, parameters = viewer.organisation_scope("o")
         return self.query(f"SELECT * FROM organisations o WHERE {scope} ORDER BY o.id", parameters)
-
-    def catalogue(self) -> pd.DataFrame:
-        """Every organisation's public profile, what visitors browse to find a host: names, places,
-        kinds and descriptions, with no contact names or e-mails (no personal data)."""
-        columns = ", ".join(f'"{c}"' for c in self.query("DESCRIBE organisations")["column_name"]
-                            if c not in CONTACT_COLUMNS)
-        return self.query(f"SELECT {columns} FROM organisations ORDER BY id")
 
     def partnerships(self) -> pd.DataFrame:
         """The partnerships (public: names, ecosystems and targets; no people)."""

@@ -419,7 +419,7 @@ def test_the_export_name_is_known_before_the_file_is_written(programme, file_for
     """The Data page labels its button with `export_name` and writes the file only on click."""
     assert cio.export_name(list(cio.KINDS), file_format) == whole
     assert cio.export_name(["exchanges"], file_format) == one
-    name, data = cio.export_bytes({"exchanges": cio.export_frame(programme, "exchanges")}, file_format)
+    name, data = cio.export_bytes({"exchanges": cio.export_frame(programme, OFFICER, "exchanges")}, file_format)
     assert name == one
     assert zipfile.is_zipfile(io.BytesIO(data)) == (file_format == "xlsx")  # one table: no archive around it
     with pytest.raises(ValueError, match="not 'pdf'"):

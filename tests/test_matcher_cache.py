@@ -53,12 +53,12 @@ def test_requests_status_changes_imports_and_scenarios_never_refit(demo_store, k
     free = visitor_choices(demo_store, OFFICER).query("taken == 0").index
     visitor = demo_store.organisations(OFFICER).set_index("id", drop=False).loc[free[0]]
     host = suggestions(matcher, "tourism and hospitality", visitor["country"]).iloc[0]
-    exchange_id = request_exchange(demo_store, visitor_id=visitor["id"], host_id=host["id"],
+    exchange_id = request_exchange(demo_store, OFFICER, visitor_id=visitor["id"], host_id=host["id"],
                                    start=dt.date(2027, 3, 1), end=dt.date(2027, 3, 5))
-    change_status(demo_store, exchange_id, "rejected", by="partnership")
-    exchanges = export_frame(demo_store, "exchanges").head(5).assign(objectives="Learn about wine tourism.")
+    change_status(demo_store, OFFICER, exchange_id, "rejected")
+    exchanges = export_frame(demo_store, OFFICER, "exchanges").head(5).assign(objectives="Learn about wine tourism.")
     name, data = export_bytes({"exchanges": exchanges}, "csv")
-    import_file(demo_store, "exchanges", data, name)
+    import_file(demo_store, OFFICER, "exchanges", data, name)
     assert (demo_store.table("exchanges")["objectives"] == "Learn about wine tourism.").sum() == 5
     assert len(demo_store.table("scenarios")) == 0
     save_scenario(demo_store, Scenario(name="spring", envelope_eur=100_000, exchanges=100, host_mix={"PT": 1.0},
