@@ -21,6 +21,7 @@ from cx.errors import DamagedDatabase, DatabaseBusy, ReadOnlyDatabase
 from cx.export import ExportRefused, neutralise, to_csv_bytes, to_excel_bytes, write_file
 from cx.store import Store, open_store
 from racers import double_visits, exchanges_file, race_programme
+from viewers import OFFICER
 
 
 def cx_command(*arguments, prefix=()) -> subprocess.CompletedProcess:
@@ -180,9 +181,9 @@ def test_text_at_the_limit_round_trips_exactly_in_every_format(store, file_forma
     description = ("=Digital twins,\n \"moulding\"; " * 1_000)[:TEXT_LIMITS["description"] - 1] + "é"
     row = pd.DataFrame({"id": ["O1"], "name": ["Oulu cluster"], "kind": ["SME"], "country": ["FI"], "city": ["Oulu"],
                         "description": [description]})
-    assert cio.import_file(store, "organisations", to_csv_bytes(row), "o.csv").written
-    name, data = cio.export_bytes({"organisations": cio.export_frame(store, "organisations")}, file_format)
-    report = cio.import_file(store, "organisations", data, name, dry_run=True)
+    assert cio.import_file(store, OFFICER, "organisations", to_csv_bytes(row), "o.csv").written
+    name, data = cio.export_bytes({"organisations": cio.export_frame(store, OFFICER, "organisations")}, file_format)
+    report = cio.import_file(store, OFFICER, "organisations", data, name, dry_run=True)
     assert (report.rejected, report.unchanged) == (0, 1)
     assert store.query("SELECT description FROM organisations").iloc[0, 0] == description
 
@@ -195,8 +196,8 @@ def test_an_overlong_stored_text_exported_as_csv_is_named_on_import_not_a_broken
     with store.transaction() as con:  # stored before cx had limits
         con.register("old", row)
         con.execute("INSERT INTO organisations (id, name, kind, country, city, description) SELECT * FROM old")
-    exported = to_csv_bytes(cio.export_frame(store, "organisations"))
-    report = cio.import_file(store, "organisations", exported, "organisations.csv", dry_run=True)
+    exported = to_csv_bytes(cio.export_frame(store, OFFICER, "organisations"))
+    report = cio.import_file(store, OFFICER, "organisations", exported, "organisations.csv", dry_run=True)
     assert report.findings[["row", "column", "rule"]].values.tolist() == [[2, "description", "too_long"]]
 
 
@@ -221,8 +222,8 @@ def test_an_import_counts_the_visit_an_exchange_keeps_when_its_row_is_refused(tm
     """A file that moves A back (refused) and B to reported must not give the visitor two visits:
     A keeps its stored, visit-taking status."""
     store = race_programme(tmp_path / "race.duckdb", 1)
-    assert cio.import_path(store, "exchanges", exchanges_file(tmp_path, "one", {"A-V001": "completed"})).written
-    report = cio.import_path(store, "exchanges", exchanges_file(tmp_path, "two", {"A-V001": "requested",
+    assert cio.import_path(store, OFFICER, "exchanges", exchanges_file(tmp_path, "one", {"A-V001": "completed"})).written
+    report = cio.import_path(store, OFFICER, "exchanges", exchanges_file(tmp_path, "two", {"A-V001": "requested",
                                                                                   "B-V001": "reported"}),
                              mode="valid")
     assert set(report.findings["rule"]) == {"status_backwards", "visited_already"}
@@ -318,7 +319,7 @@ def test_text_longer_than_its_column_holds_is_refused_with_the_row_and_the_limit
 
     rows = pd.DataFrame({"id": ["P1", "P2"], "name": ["Digital", "n" * (TEXT_LIMITS["name"] + 1)],
                          "target_exchanges": [10, 10]})
-    report = cio.import_file(store, "partnerships", to_csv_bytes(rows), "p.csv", mode="valid")
+    report = cio.import_file(store, OFFICER, "partnerships", to_csv_bytes(rows), "p.csv", mode="valid")
     finding = report.findings.iloc[0]
     assert (finding["row"], finding["column"], finding["rule"]) == (3, "name", "too_long")
     assert finding["message"] == f"name has {TEXT_LIMITS['name'] + 1:,} characters; the limit is {TEXT_LIMITS['name']:,} (shorten it)"
@@ -331,14 +332,14 @@ def test_the_domain_refuses_objectives_longer_than_the_limit(tmp_path):
 
     store = race_programme(tmp_path / "race.duckdb", 1)
     with pytest.raises(CxError, match=r"^objectives has 830,397 characters; the limit is 10,000"):
-        request_exchange(store, visitor_id="V001", host_id="H1", start="2027-03-01", end="2027-03-05",
+        request_exchange(store, OFFICER, visitor_id="V001", host_id="H1", start="2027-03-01", end="2027-03-05",
                          objectives="o" * 830_397)
     assert store.query("SELECT count(*) FROM exchanges").iloc[0, 0] == 2
 
 
 def test_bidi_controls_are_stripped_from_names_and_cities_on_import(store):
     rows = pd.DataFrame({"id": ["P1"], "name": ["\u202eLyon\u202c Digital"], "target_exchanges": [5]})
-    assert cio.import_file(store, "partnerships", to_csv_bytes(rows), "p.csv").written
+    assert cio.import_file(store, OFFICER, "partnerships", to_csv_bytes(rows), "p.csv").written
     assert store.query("SELECT name FROM partnerships").iloc[0, 0] == "Lyon Digital"
 
 
@@ -349,7 +350,7 @@ def test_a_lump_sum_above_the_host_country_s_ceiling_is_refused(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("id,visitor_id,host_id,start_date,end_date,status,lump_sum_eur\n"
                     "A-V001,V001,H1,2027-03-01,2027-03-05,approved,2147483647\n")
-    report = cio.import_path(store, "exchanges", path)
+    report = cio.import_path(store, OFFICER, "exchanges", path)
     assert report.findings[["row", "column", "rule"]].values.tolist() == [[2, "lump_sum_eur", "above_ceiling"]]
     assert report.findings["message"][0].startswith("the file says EUR 2,147,483,647, above the ceiling for FR (EUR ")
     assert store.query("SELECT status, lump_sum_eur FROM exchanges WHERE id = 'A-V001'").values.tolist()[0][0] == "requested"
