@@ -157,7 +157,7 @@ def request_exchange(store: Store, viewer: Viewer, *, visitor_id: str, host_id: 
     not allowed, has started before `today` (default: the real one), or repeats a pending request.
     Either way it stores nothing."""
     rulebook = rulebook or load_rulebook()
-    for column, value in (("objectives", objectives), ("activities", "; ".join(activities)), ("changed_by", by)):
+    for column, value in (("objectives", objectives), ("activities", "; ".join(activities)), ("changed_by", viewer.identity)):
         if text_too_long(column, value):
             raise CxError(text_too_long(column, value))
     exchange_id = f"X-{uuid.uuid4().hex[:10]}"
