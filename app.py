@@ -25,7 +25,18 @@ except CxError as refusal:
     st.error(f"{refusal}.")
     st.stop()
 
-viewer = current_viewer(current_store())
+
+def explain(error: CxError) -> None:
+    """A busy, read-only or damaged database, or a broken rules file: say which, in one sentence."""
+    logging.getLogger("cx").warning("page stopped: %s", error, exc_info=error)
+    st.error(f"{str(error)[0].upper()}{str(error)[1:]}.")
+
+
+try:
+    viewer = current_viewer(current_store())
+except CxError as error:
+    explain(error)
+    st.stop()
 who_line(viewer)
 
 HOME = st.Page("app_pages/home.py", title="At a glance", icon=":material/home:", default=True)
@@ -50,6 +61,5 @@ PAGES = {
 
 try:
     st.navigation(PAGES[viewer.role]).run()
-except CxError as error:  # a busy, read-only or damaged database, or a broken rules file: say which
-    logging.getLogger("cx").warning("page stopped: %s", error, exc_info=error)
-    st.error(f"{str(error)[0].upper()}{str(error)[1:]}.")
+except CxError as error:
+    explain(error)

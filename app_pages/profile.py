@@ -6,7 +6,7 @@ from cx import exchanges as workflow
 from cx import profiles
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import CxError
-from cx.store import Store
+from cx.store import TEXT_LIMITS, Store
 from cx.ui import cached, current_store, plain
 from cx.ui.login import current_viewer
 
@@ -23,14 +23,18 @@ if SAVED in st.session_state:
 
 with st.form("profile_form"):
     st.subheader("Profile")
-    description = st.text_area("What we do", organisation["description"] or "", key="profile_description")
-    sectors = st.text_input("Sectors", organisation["sectors"] or "", key="profile_sectors")
+    description = st.text_area("What we do", organisation["description"] or "", key="profile_description",
+                               max_chars=TEXT_LIMITS["description"])
+    sectors = st.text_input("Sectors", organisation["sectors"] or "", key="profile_sectors",
+                            max_chars=TEXT_LIMITS["sectors"])
     ecosystems = st.multiselect("Ecosystems", list(ECOSYSTEMS), [e for e in organisation["ecosystems"] if e in ECOSYSTEMS],
                                 key="profile_ecosystems")
     can_host = st.toggle("We host visitors", bool(organisation["can_host"]), key="profile_can_host")
     left, right = st.columns(2)
-    contact_name = left.text_input("Contact name", organisation["contact_name"] or "", key="profile_contact_name")
-    contact_email = right.text_input("Contact e-mail", organisation["contact_email"] or "", key="profile_contact_email")
+    contact_name = left.text_input("Contact name", organisation["contact_name"] or "", key="profile_contact_name",
+                                    max_chars=TEXT_LIMITS["contact_name"])
+    contact_email = right.text_input("Contact e-mail", organisation["contact_email"] or "", key="profile_contact_email",
+                                      max_chars=TEXT_LIMITS["contact_email"])
     if st.form_submit_button("Save the profile", type="primary", key="profile_save"):
         try:
             profiles.update_profile(store, viewer, viewer.organisation, description=description, sectors=sectors,

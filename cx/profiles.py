@@ -11,7 +11,7 @@ import re
 from cx.access import MANAGER, Viewer
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import CxError
-from cx.store import Store
+from cx.store import Store, text_too_long
 
 EDITABLE = ("description", "sectors", "ecosystems", "can_host", "contact_name", "contact_email")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -38,6 +38,9 @@ def update_profile(store: Store, viewer: Viewer, organisation_id: str, **changes
     ecosystems = changes.get("ecosystems")
     if ecosystems is not None and any(e not in ECOSYSTEMS for e in ecosystems):
         raise CxError(f"{', '.join(e for e in ecosystems if e not in ECOSYSTEMS)} is not one of the 14 ecosystems")
+    too_long = [reason for name, value in changes.items() if (reason := text_too_long(name, value))]
+    if too_long:
+        raise CxError("; ".join(too_long))
     email = changes.get("contact_email")
     if email and not EMAIL.fullmatch(email):
         raise CxError(f"{email!r} is not an e-mail address")

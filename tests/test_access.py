@@ -261,6 +261,8 @@ def test_an_organisation_edits_its_own_profile_only(programme, snapshot):
         profiles.update_profile(programme, manager(P2), O1, description="Taken over")
     with pytest.raises(CxError, match="country cannot be changed on the profile"):
         profiles.update_profile(programme, OFFICER, O1, country="ES")
+    with pytest.raises(CxError, match="description has 10,001 characters; the limit is 10,000"):
+        profiles.update_profile(programme, organisation(O1), O1, description="x" * 10_001)
     with pytest.raises(CxError, match=f"there is no organisation '{O1}' that {O4.lower()}@example.org may see"):
         profiles.profile(programme, organisation(O4), O1)
     assert snapshot(programme) == before
