@@ -54,7 +54,11 @@ if exchanges.empty:
 mine = exchanges.assign(as_=exchanges["visitor_id"].eq(viewer.organisation).map({True: "visitor", False: "host"}))
 st.dataframe(mine[["id", "status", "as_", "visitor_name", "host_name", "host_country", "start_date", "end_date",
                    "working_days", "lump_sum_eur"]].rename(columns={"as_": "we are"}),
-             hide_index=True, key="profile_exchanges")
+             hide_index=True, key="profile_exchanges",
+             column_config={"visitor_name": "visitor", "host_name": "host", "host_country": "host country",
+                            "start_date": st.column_config.DateColumn("first day"),
+                            "end_date": st.column_config.DateColumn("last day"), "working_days": "working days",
+                            "lump_sum_eur": st.column_config.NumberColumn("lump sum (EUR)", format="%d")})
 open_ones = mine[mine["status"].isin([s for s in workflow.ORDER if "cancelled" in workflow.allowed_next(s)])]
 if len(open_ones):
     chosen = st.selectbox("Cancel an exchange", open_ones["id"], index=None, key="profile_cancel_choice",
