@@ -46,6 +46,7 @@ FIND = st.Page("app_pages/find_a_host.py", title="Find a host", icon=":material/
 BUDGET = st.Page("app_pages/budget.py", title="Budget scenarios", icon=":material/euro:")
 DATA = st.Page("app_pages/data.py", title="Data", icon=":material/database:")
 EXCHANGES = st.Page("app_pages/exchanges.py", title="Exchanges", icon=":material/swap_horiz:")
+REGISTRATIONS = st.Page("app_pages/registrations.py", title="Registrations", icon=":material/how_to_reg:")
 ACCOUNTS = st.Page("app_pages/accounts.py", title="Accounts", icon=":material/group:")
 PROFILE = st.Page("app_pages/profile.py", title="Our organisation", icon=":material/apartment:", default=True)
 
@@ -53,8 +54,8 @@ PROFILE = st.Page("app_pages/profile.py", title="Our organisation", icon=":mater
 # headers inside one, which screen readers announce wrongly (axe: list, listitem). The order keeps
 # the groups together: the programme, visitors, planning, administration.
 PAGES = {
-    OFFICER: [HOME, UPTAKE, MAP, FIND, BUDGET, DATA, EXCHANGES, ACCOUNTS],
-    MANAGER: [HOME, UPTAKE, MAP, FIND, DATA, EXCHANGES],
+    OFFICER: [HOME, UPTAKE, MAP, FIND, BUDGET, DATA, EXCHANGES, REGISTRATIONS, ACCOUNTS],
+    MANAGER: [HOME, UPTAKE, MAP, FIND, DATA, EXCHANGES, REGISTRATIONS],
     ORGANISATION: [PROFILE, FIND],
     PLANNER: [HOME, UPTAKE, MAP, BUDGET],
 }

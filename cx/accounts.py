@@ -15,7 +15,7 @@ class UnknownAccount(CxError):
         super().__init__(f"there is no account {login!r}")
 
 
-def _login(login: str) -> str:
+def login_key(login: str) -> str:
     """Logins compare as the provider may spell them: e-mail addresses without case."""
     login = str(login or "").strip()
     if not login:
@@ -29,7 +29,7 @@ def add_account(store: Store, viewer: Viewer, login: str, role: str, *, partners
 
     The scope is checked inside the write: the partnerships or the organisation must exist."""
     viewer.require_officer("manage accounts")
-    login = _login(login)
+    login = login_key(login)
     if role not in ROLES:
         raise CxError(f"{role!r} is not a role; the roles are {', '.join(ROLES)}")
     partnerships = tuple(partnerships) if role == MANAGER else ()
@@ -45,9 +45,14 @@ def add_account(store: Store, viewer: Viewer, login: str, role: str, *, partners
                                                 [organisation_id]).fetchone()[0]:
             raise CxError(f"the account {login} names the organisation {organisation_id!r}, which cx does not hold")
         con.execute("DELETE FROM accounts WHERE login = ?", [login])
-        con.execute("INSERT INTO accounts (login, role, partnerships, organisation_id, added_by) VALUES (?, ?, ?, ?, ?)",
-                    [login, role, list(partnerships), organisation_id, viewer.identity])
+        insert_account(con, login, role, partnerships, organisation_id, viewer.identity)
     return account
+
+
+def insert_account(con, login: str, role: str, partnerships, organisation_id: str | None, added_by: str) -> None:
+    """Write an account row inside the caller's transaction (which has checked its scope)."""
+    con.execute("INSERT INTO accounts (login, role, partnerships, organisation_id, added_by) VALUES (?, ?, ?, ?, ?)",
+                [login, role, list(partnerships), organisation_id, added_by])
 
 
 def list_accounts(store: Store, viewer: Viewer) -> pd.DataFrame:
@@ -61,7 +66,7 @@ def remove_account(store: Store, viewer: Viewer, login: str) -> None:
     """Remove an account (officers only); an officer cannot remove their own, so that cx never
     locks out the last person who can add accounts by mistake."""
     viewer.require_officer("manage accounts")
-    login = _login(login)
+    login = login_key(login)
     if login == viewer.identity:
         raise CxError(f"{login} cannot remove their own account; ask another officer")
     with store.transaction() as con:
@@ -77,7 +82,7 @@ def viewer_for(store: Store, *logins: str | None) -> Viewer | None:
         if not login:
             continue
         row = store.query("SELECT login, role, partnerships, organisation_id FROM accounts "
-                          "WHERE login = ? AND active", [_login(login)])
+                          "WHERE login = ? AND active", [login_key(login)])
         if len(row):
             account = row.iloc[0]
             return Viewer(account["role"], account["login"], tuple(account["partnerships"]),

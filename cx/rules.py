@@ -108,6 +108,9 @@ class Rulebook:
     decision_days: int = 30  # when a workflow step counts as stalled (see call.toml [deadlines])
     report_days: int = 30
     payment_days: int = 10
+    member_kinds: tuple[str, ...] = ()  # kinds that take part as members of a cluster organisation only
+    host_only_kinds: tuple[str, ...] = ()  # kinds that may host but not visit
+    non_member_hosts: tuple[str, ...] = ()  # kinds that may exceptionally host without being members
 
     @classmethod
     def load(cls, folder: Path | str | None = None) -> Rulebook:
@@ -129,6 +132,7 @@ class Rulebook:
                 programme_start=call["programme"].get("start"),
                 programme_end=call["programme"].get("end"),
                 **{name: int(days) for name, days in call.get("deadlines", {}).items()},
+                **{name: tuple(kinds) for name, kinds in call.get("participants", {}).items()},
             )
             source = folder / call["call"]["countries_file"]
             countries = _countries(source)
@@ -368,6 +372,33 @@ class Rulebook:
         calendar_days = int((last - first).astype("int64")) + 1
         if calendar_days > self.max_calendar_days:
             breaches.append(Breach("too_long", self._too_long(calendar_days)))
+        return breaches
+
+    def check_participant(self, kind: str, country: str, member_of: str | None, visits: bool,
+                          hosts: bool) -> list[Breach]:
+        """Every rule an organisation breaks by taking part as it says (a visitor, a host or both):
+        its country, its kind and its membership of a cluster organisation. Empty when it may."""
+        breaches = []
+        try:
+            self.require_eligible(country)
+        except UnknownCountry as error:
+            breaches.append(Breach("unknown_country", str(error)))
+        except IneligibleCountry:
+            code = str(country).strip().upper()
+            breaches.append(Breach("ineligible_country", f"the country {code} ({self.country_name(code)}) "
+                                                         f"does not take part in {self.call_name}"))
+        if not (visits or hosts):
+            breaches.append(Breach("no_role", "an organisation takes part as a visitor, a host or both; choose one"))
+        if visits and kind in self.host_only_kinds:
+            breaches.append(Breach("host_only", f"an organisation of kind {kind!r} may host but not visit"))
+        if kind in self.member_kinds and not str(member_of or "").strip():
+            if kind not in self.non_member_hosts:
+                breaches.append(Breach("not_a_member", f"an organisation of kind {kind!r} takes part as a member "
+                                                       "of a cluster organisation: name the cluster"))
+            elif visits:
+                breaches.append(Breach("not_a_member", f"an organisation of kind {kind!r} visits only as a member "
+                                                       "of a cluster organisation: name the cluster, or register "
+                                                       "to host only (accepted case by case)"))
         return breaches
 
     def check_exchange(self, visitor_country: str, host_country: str, start, end, visits_taken: int = 0) -> list[Breach]:

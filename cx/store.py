@@ -111,10 +111,41 @@ MIGRATIONS: list[tuple[int, str]] = [
             added_by VARCHAR NOT NULL
         );
     """),
+    (3, """
+        CREATE SEQUENCE registration_ids;
+        CREATE TABLE registrations (
+            id BIGINT PRIMARY KEY DEFAULT nextval('registration_ids'),
+            login VARCHAR NOT NULL,  -- who registered: the identity provider's e-mail or subject
+            partnership_id VARCHAR NOT NULL,  -- the partnership it registers through, which assesses it
+            name VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            country VARCHAR(2) NOT NULL,
+            city VARCHAR NOT NULL,
+            lat DOUBLE,
+            lon DOUBLE,
+            member_of VARCHAR,  -- the cluster organisation it is a member of
+            ecosystems VARCHAR[] NOT NULL DEFAULT [],
+            sectors VARCHAR,
+            description VARCHAR,
+            motivation VARCHAR,
+            preferences VARCHAR,
+            can_visit BOOLEAN NOT NULL,
+            can_host BOOLEAN NOT NULL,
+            contact_name VARCHAR NOT NULL,
+            contact_email VARCHAR NOT NULL,
+            state VARCHAR NOT NULL DEFAULT 'pending',  -- pending, accepted, refused
+            submitted_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            decided_at TIMESTAMP,
+            decided_by VARCHAR,
+            reason VARCHAR,
+            organisation_id VARCHAR  -- the organisation made on acceptance
+        );
+        CREATE INDEX registrations_login ON registrations (login);
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
-TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts")
+TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts", "registrations")
 
 # The longest text each column holds, in characters: room for any real name or profile, and a bound
 # on what one row costs to store, show, match and export (an Excel cell holds 32,767). Forms,
@@ -123,7 +154,8 @@ TEXT_LIMITS = {
     "id": 64, "visitor_id": 64, "host_id": 64, "partnership_id": 64,
     "name": 300, "city": 120, "contact_name": 200, "contact_email": 254, "changed_by": 200,
     "sectors": 2_000, "ecosystems": 1_000, "activities": 2_000,
-    "description": 10_000, "objectives": 10_000,
+    "description": 10_000, "objectives": 10_000, "member_of": 300, "motivation": 10_000, "preferences": 10_000,
+    "reason": 2_000,
 }
 
 

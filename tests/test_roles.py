@@ -90,16 +90,17 @@ def test_logged_out_sees_only_the_login(people):
     assert not app.metric and not app.dataframe
 
 
-def test_logged_in_without_an_account_sees_whom_to_ask_and_nothing_else(people):
+def test_logged_in_without_an_account_sees_the_registration_and_whom_to_ask_and_nothing_else(people):
     app = logged_in("stranger@example.org").run()
     assert not app.exception
-    assert app.title[0].value == "No account yet"
+    assert app.title[0].value == "Register your organisation"
     assert [t.value for t in app.text] == [
-        "You are logged in as stranger@example.org, but cx has no account for you.",
-        "Ask a programme officer to add one: olga@example.org."]
+        "You are logged in as stranger@example.org, but cx has no account for you. Register your organisation "
+        "through a partnership; its managers will accept or refuse it.",
+        "Questions? Ask a programme officer: olga@example.org."]
     assert not app.metric and not app.dataframe
     app.switch_page("app_pages/home.py").run()
-    assert app.title[0].value == "No account yet" and not app.metric
+    assert app.title[0].value == "Register your organisation" and not app.metric
 
 
 def test_the_officer_sees_every_page_and_manages_accounts(people):

@@ -17,6 +17,7 @@ from cx.access import Viewer
 from cx.accounts import officers, viewer_for
 from cx.errors import CxError
 from cx.store import Store
+from cx.ui import registration
 
 LOCAL_NOTE = ("Local mode: no identity provider is configured, so this machine's user acts as the "
               "officer and the app serves this machine only.")
@@ -58,7 +59,8 @@ def check_served_address(address: str | None) -> None:
 
 def current_viewer(store: Store) -> Viewer:
     """The viewer of this session. With logins on, someone logged out sees the login button and
-    someone without an account sees whom to ask; either way the page stops there."""
+    someone without an account their registration (or the form to register); either way the page
+    stops there."""
     if not auth_configured():
         return Viewer.local()
     if not st.user.is_logged_in:
@@ -68,12 +70,7 @@ def current_viewer(store: Store) -> Viewer:
         st.stop()
     viewer = viewer_for(store, st.user.get("email"), st.user.get("sub"))
     if viewer is None:
-        who = st.user.get("email") or st.user.get("sub")
-        st.title("No account yet")
-        st.text(f"You are logged in as {who}, but cx has no account for you.")
-        asked = officers(store)
-        st.text("Ask a programme officer to add one"
-                + (f": {', '.join(asked)}." if asked else " (python -m cx accounts add EMAIL --role ...)."))
+        registration.show(store, st.user.get("email") or st.user.get("sub"), officers(store))
         st.button("Log out", key="logout", on_click=st.logout)
         st.stop()
     return viewer
