@@ -5,7 +5,10 @@ role, and every page asks `cx` with the same viewer, which refuses what the role
 
 A page that meets a problem cx can name (the database busy, read-only or damaged, a rules file
 missing) shows that one sentence; anything else shows Streamlit's short error message, its details
-only in the server's log (`client.showErrorDetails = "none"` in .streamlit/config.toml)."""
+only in the server's log (`client.showErrorDetails = "none"` in .streamlit/config.toml).
+
+After every run, messages the steps wrote to the outbox go out in the background when `[smtp]`
+is configured (`cx.ui.notifications`)."""
 
 import logging
 from pathlib import Path
@@ -16,6 +19,7 @@ from cx.access import MANAGER, OFFICER, ORGANISATION, PLANNER
 from cx.errors import CxError
 from cx.ui import current_store
 from cx.ui.login import check_served_address, current_viewer, who_line
+from cx.ui.notifications import send_soon
 
 st.set_page_config(page_title="cx · ClusterXchange", page_icon=str(Path(__file__).parent / "data" / "favicon.png"), layout="wide")
 
@@ -31,13 +35,6 @@ def explain(error: CxError) -> None:
     logging.getLogger("cx").warning("page stopped: %s", error, exc_info=error)
     st.error(f"{str(error)[0].upper()}{str(error)[1:]}.")
 
-
-try:
-    viewer = current_viewer(current_store())
-except CxError as error:
-    explain(error)
-    st.stop()
-who_line(viewer)
 
 HOME = st.Page("app_pages/home.py", title="At a glance", icon=":material/home:", default=True)
 UPTAKE = st.Page("app_pages/uptake.py", title="Uptake", icon=":material/monitoring:")
@@ -60,7 +57,11 @@ PAGES = {
     PLANNER: [HOME, UPTAKE, MAP, BUDGET],
 }
 
-try:
+try:  # the store is opened inside: a damaged database is named before the viewer is known
+    viewer = current_viewer(current_store())  # someone without an account sees their registration here, and stops
+    who_line(viewer)
     st.navigation(PAGES[viewer.role]).run()
 except CxError as error:
     explain(error)
+finally:  # a step just taken (a registration too) may have handed work to someone: send its messages
+    send_soon()

@@ -1,14 +1,16 @@
 """Accounts: who may log in, in which role and scope (officers only). The identity provider says
-who someone is; these accounts say what they may see and do."""
+who someone is; these accounts say what they may see and do. Below them, the outbox: the messages
+cx's steps wrote, and whether they went out."""
 
 import streamlit as st
 
-from cx import accounts
+from cx import accounts, outbox
 from cx.access import MANAGER, ORGANISATION, ROLES
 from cx.errors import CxError
 from cx.store import Store
 from cx.ui import cached, current_store, plain
 from cx.ui.login import current_viewer
+from cx.ui.notifications import sending_line
 
 DONE = "accounts_done"
 
@@ -55,3 +57,14 @@ if len(table):
         else:
             st.session_state[DONE] = f"{gone} can no longer log in."
             st.rerun()
+
+st.subheader("Outbox")
+unsent = outbox.messages(store, viewer, [outbox.PENDING, outbox.FAILED])
+sent = len(outbox.messages(store, viewer, [outbox.SENT]))
+st.caption(f"{sent:,} sent, {len(unsent):,} waiting or given up. " + sending_line())
+if len(unsent):
+    st.dataframe(unsent[["id", "recipient", "subject", "state", "attempts", "created_at", "next_attempt_at",
+                         "last_error"]], hide_index=True, key="outbox_unsent")
+    if (unsent["state"] == outbox.FAILED).any() and st.button("Retry the messages given up", key="outbox_retry"):
+        st.session_state[DONE] = f"{outbox.retry_failed(store, viewer)} messages are back in line."
+        st.rerun()

@@ -7,6 +7,7 @@ import pandas as pd
 
 from cx.access import MANAGER, ORGANISATION, ROLES, Viewer
 from cx.errors import CxError
+from cx.outbox import notify
 from cx.store import Store
 
 
@@ -46,6 +47,8 @@ def add_account(store: Store, viewer: Viewer, login: str, role: str, *, partners
             raise CxError(f"the account {login} names the organisation {organisation_id!r}, which cx does not hold")
         con.execute("DELETE FROM accounts WHERE login = ?", [login])
         insert_account(con, login, role, partnerships, organisation_id, viewer.identity)
+        notify(con, login, "Your ClusterXchange account",
+               f"{viewer.identity} gave you an account in cx: you log in as {account.describe()}.", by=viewer.identity)
     return account
 
 

@@ -270,6 +270,23 @@ def cmd_accounts(args) -> int:
     return 0
 
 
+def cmd_send_mail(args) -> int:
+    from cx import mail, outbox
+
+    store = _store(args)
+    if args.retry_failed:
+        print(f"{outbox.retry_failed(store, Viewer.local())} failed messages put back in line")
+    settings = mail.settings_from_file(args.config)
+    if settings is None:
+        where = args.config or " or ".join(str(p) for p in mail.secrets_files())
+        waiting = len(outbox.messages(store, Viewer.local(), [outbox.PENDING]))
+        raise CxError(f"{where} has no [smtp] section: the {waiting} messages in the outbox wait until one is "
+                      "configured (see the README, 'Notifications')")
+    done = mail.send_pending(store, settings)
+    print(done.summary())
+    return 1 if done.retrying or done.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cx", description=__doc__.splitlines()[0], epilog=EXIT_CODES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -392,6 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_argument("--role", choices=ROLES, help="what the account may see and do (see the README)")
     accounts.add_argument("--partnership", action="append", help="a partnership manager's partnership (repeatable)")
     accounts.add_argument("--organisation", help="an organisation account's organisation id")
+
+    send = command("send-mail", cmd_send_mail, "Send the outbox's due messages through the [smtp] server "
+                   "(exit 1 when some could not be sent: they stay and are retried later).",
+                   "python -m cx send-mail --config .streamlit/secrets.toml")
+    send.add_argument("--config", help="the secrets file with the [smtp] section (default: the project's "
+                      ".streamlit/secrets.toml, else ~/.streamlit/secrets.toml)")
+    send.add_argument("--retry-failed", action="store_true", help="first put the messages cx gave up on back in line")
     return parser
 
 

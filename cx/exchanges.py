@@ -19,6 +19,7 @@ import pandas as pd
 from cx.access import NotAllowed, Viewer
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.geo import distance_km
+from cx.outbox import managers_of, notify
 from cx.rules import Breach, Rulebook, load_rulebook
 from cx.store import Store, text_too_long
 
@@ -79,7 +80,8 @@ class UnknownExchange(CxError):
 
 def _organisation(con, organisation_id: str, role: str) -> dict:
     row = con.execute(
-        "SELECT id, name, city, country, lat, lon, can_visit, can_host, partnership_id FROM organisations WHERE id = ?",
+        "SELECT id, name, city, country, lat, lon, can_visit, can_host, partnership_id, contact_email "
+        "FROM organisations WHERE id = ?",
         [organisation_id]
     ).df()
     if row.empty:
@@ -181,6 +183,14 @@ def request_exchange(store: Store, viewer: Viewer, *, visitor_id: str, host_id: 
         )
         con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) "
                     "VALUES (?, NULL, 'requested', ?)", [exchange_id, viewer.identity])
+        host = _organisation(con, host_id, "host")
+        stay = (f"{visitor['name']} ({visitor['city']}, {visitor['country']}) asks to stay with {host['name']} "
+                f"({host['city']}, {host['country']}) from {pd.Timestamp(start):%Y-%m-%d} to {pd.Timestamp(end):%Y-%m-%d}"
+                f" (exchange {exchange_id}).")
+        notify(con, managers_of(con, visitor["partnership_id"]), f"Exchange request to approve: {exchange_id}",
+               f"{stay}\n\nApprove or reject it on cx's Exchanges page.", by=viewer.identity)
+        notify(con, host["contact_email"], f"{visitor['name']} asks to visit {host['name']}",
+               f"{stay}\n\nThe visitor's partnership approves the stay; log in to cx to follow it.", by=viewer.identity)
     return exchange_id
 
 
@@ -235,6 +245,20 @@ def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str
                     [to_status, exchange_id])
         con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) VALUES (?, ?, ?, ?)",
                     [exchange_id, status, to_status, viewer.identity])
+        _tell_status(con, viewer, exchange_id, visitor_id, host_id, status, to_status, start, end)
+
+
+def _tell_status(con, viewer, exchange_id, visitor_id, host_id, status, to_status, start, end) -> None:
+    """Tell both organisations an exchange moved, and the visitor's partnership when a closing
+    report waits for its validation and payment."""
+    visitor, host = _organisation(con, visitor_id, "visitor"), _organisation(con, host_id, "host")
+    stay = f"the stay of {visitor['name']} at {host['name']} from {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+    notify(con, [visitor["contact_email"], host["contact_email"]], f"Exchange {exchange_id} is {to_status}",
+           f"{viewer.identity} moved exchange {exchange_id} ({stay}) from {status} to {to_status}.", by=viewer.identity)
+    if to_status == "reported":
+        notify(con, managers_of(con, visitor["partnership_id"]), f"Closing report to validate: {exchange_id}",
+               f"The closing report of {stay} is in: validate it and pay the lump sum within the call's deadline.",
+               by=viewer.identity)
 
 
 def history(store: Store, viewer: Viewer, exchange_id: str) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from cx.accounts import insert_account, login_key
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import BrokenRules, CxError, UnknownCity
 from cx.geo import Gazetteer, gazetteer
+from cx.outbox import managers_of, notify
 from cx.profiles import EMAIL
 from cx.rules import Breach, Rulebook, load_rulebook
 from cx.store import ORGANISATION_KINDS, Store, text_too_long
@@ -126,8 +127,15 @@ def submit(store: Store, login: str, registration: Registration, *, rulebook: Ru
         values = {**asdict(registration), "ecosystems": list(registration.ecosystems), "login": login,
                   "lat": lat, "lon": lon}
         columns = ", ".join(values)
-        return con.execute(f"INSERT INTO registrations ({columns}) VALUES ({', '.join('?' * len(values))}) RETURNING id",
-                           list(values.values())).fetchone()[0]
+        number = con.execute(f"INSERT INTO registrations ({columns}) VALUES ({', '.join('?' * len(values))}) "
+                             "RETURNING id", list(values.values())).fetchone()[0]
+        notify(con, managers_of(con, registration.partnership_id),
+               f"Registration to assess: {registration.name} ({registration.partnership_id})",
+               f"{registration.name}, a {registration.kind} in {registration.city} ({registration.country}), asks to "
+               f"take part in ClusterXchange through partnership {registration.partnership_id} "
+               f"(registration {number}, by {login}).\n\nAccept or refuse it on cx's Registrations page.",
+               by=login)
+        return number
 
 
 def registration_of(store: Store, login: str) -> dict | None:
@@ -192,6 +200,16 @@ def decide(store: Store, viewer: Viewer, registration_id: int, *, accept: bool, 
                     "organisation_id = ? WHERE id = ?",
                     [ACCEPTED if accept else REFUSED, viewer.identity, reason or None, organisation_id,
                      int(registration_id)])
+        name, partnership = registration["name"], registration["partnership_id"]
+        if accept:
+            subject = f"{name} takes part in ClusterXchange"
+            body = (f"Partnership {partnership} accepted the registration of {name}. Log in to cx as "
+                    f"{registration['login']} to complete your profile and find a host or visitors.")
+        else:
+            subject = f"The registration of {name} was refused"
+            body = (f"Partnership {partnership} refused the registration of {name}: {reason}\n\n"
+                    "Log in to cx to correct it and register again.")
+        notify(con, [registration["login"], registration["contact_email"]], subject, body, by=viewer.identity)
     return organisation_id
 
 

@@ -142,10 +142,28 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         CREATE INDEX registrations_login ON registrations (login);
     """),
+    (4, """
+        CREATE SEQUENCE outbox_ids;
+        CREATE TABLE outbox (
+            id BIGINT PRIMARY KEY DEFAULT nextval('outbox_ids'),
+            recipient VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL,
+            body VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            created_by VARCHAR NOT NULL,  -- whose step wrote it
+            state VARCHAR NOT NULL DEFAULT 'pending',  -- pending, sent, failed (given up; kept, retried on request)
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            last_error VARCHAR,
+            log VARCHAR NOT NULL DEFAULT '',  -- one line per attempt: when, and what the server said
+            sent_at TIMESTAMP
+        );
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
-TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts", "registrations")
+TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts", "registrations",
+          "outbox")
 
 # The longest text each column holds, in characters: room for any real name or profile, and a bound
 # on what one row costs to store, show, match and export (an Excel cell holds 32,767). Forms,
