@@ -20,9 +20,11 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 def notify(con, to, subject: str, body: str, *, by: str = "cx") -> int:
     """Write a message to each address in `to` (one address or several) inside the caller's
     transaction; returns how many were written. Logins that are not e-mail addresses (an identity
-    provider's subject id) and repeated addresses are left out: nobody could receive them."""
-    addresses = [to] if isinstance(to, str) else list(to)
-    recipients = list(dict.fromkeys(a.strip().lower() for a in addresses if a and EMAIL.fullmatch(a.strip())))
+    provider's subject id), missing contacts and repeated addresses are left out: nobody could
+    receive them."""
+    addresses = list(to) if isinstance(to, (list, tuple, set)) else [to]
+    recipients = list(dict.fromkeys(a.strip().lower() for a in addresses  # no contact: None, or NaN from a frame
+                                    if isinstance(a, str) and EMAIL.fullmatch(a.strip())))
     for recipient in recipients:
         con.execute("INSERT INTO outbox (recipient, subject, body, created_by) VALUES (?, ?, ?, ?)",
                     [recipient, subject, body, by])

@@ -246,3 +246,10 @@ def test_officers_see_the_outbox_and_retry_what_was_given_up(app_db, mailserver)
     app.button(key="outbox_retry").click().run()
     assert app.success[0].value == "1 messages are back in line."
     assert store.table("outbox")["state"].tolist() == ["pending"]
+
+
+def test_addresses_nobody_could_receive_are_left_out(store):
+    with store.transaction() as con:
+        written = outbox.notify(con, [None, float("nan"), "auth0|12345", " Ana@Example.org ", "ana@example.org"],
+                                "Subject", "Body", by="test")
+    assert written == 1 and waiting(store) == [("ana@example.org", "Subject", "pending")]
