@@ -5,6 +5,7 @@ import streamlit as st
 
 from cx import registrations
 from cx.errors import CxError
+from cx.store import TEXT_LIMITS
 from cx.ui import current_store, plain
 from cx.ui.login import current_viewer
 
@@ -45,7 +46,7 @@ else:
         else:
             st.session_state[DONE] = f"{record['name']} is registered as {organisation_id}; {record['login']} may log in."
             st.rerun()
-    reason = refuse.text_input("Reason for refusing", key="registration_reason")
+    reason = refuse.text_input("Reason for refusing", max_chars=TEXT_LIMITS["reason"], key="registration_reason")
     if refuse.button("Refuse", key="registration_refuse"):
         try:
             registrations.decide(store, viewer, chosen, accept=False, reason=reason)

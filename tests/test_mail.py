@@ -6,6 +6,7 @@ blocks no step."""
 import dataclasses
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import test_roles
@@ -13,7 +14,7 @@ from mailserver import MailServer, free_port
 from test_registrations import PORTO, fill
 from viewers import OFFICER, manager, organisation
 
-from cx import accounts, exchanges, mail, outbox, registrations
+from cx import accounts, exchanges, outbox, registrations
 from cx.cli import main
 from cx.errors import CxError
 from cx.mail import BadMailSettings, MailSettings, send_pending
@@ -148,8 +149,6 @@ def test_a_failing_server_loses_nothing_and_retries_with_backoff(programme, mail
 
 def test_two_senders_at_once_send_each_message_once(programme, mailserver):
     settings = MailSettings.from_mapping(mailserver.settings())
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(2) as pool:
         rounds = list(pool.map(lambda _: send_pending(programme, settings, now=NOW), range(2)))
     assert sum(r.sent for r in rounds) == 2

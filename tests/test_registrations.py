@@ -13,7 +13,7 @@ from cx import accounts, registrations
 from cx.access import NotAllowed
 from cx.errors import BrokenRules, CxError
 from cx.registrations import Registration
-from cx.store import Store
+from cx.store import TEXT_LIMITS, Store
 
 PORTO = Registration(partnership_id="P01", name="Porto Digital", kind="cluster organisation", country="PT",
                      city="Porto", contact_name="Ana Silva", contact_email="ana@example.org",
@@ -147,6 +147,7 @@ def test_without_an_account_the_form_registers_and_then_shows_it_waiting(app_sto
     assert app.text[-1].value == "Questions? Ask a programme officer: olga@example.org."
     assert not app.metric and not app.dataframe
     assert app.text_input(key="registration_contact_email").value == "ana@example.org"
+    assert app.text_area(key="registration_motivation").proto.max_chars == TEXT_LIMITS["motivation"]
     app = fill(app, dataclasses.replace(PORTO, kind="SME"))
     assert not app.exception
     assert "an organisation of kind 'SME' visits only as a member of a cluster organisation" in app.error[0].value

@@ -9,7 +9,7 @@ from cx import registrations
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import BrokenRules, CxError
 from cx.rules import load_rulebook
-from cx.store import ORGANISATION_KINDS, Store
+from cx.store import ORGANISATION_KINDS, TEXT_LIMITS, Store
 from cx.ui import cached, plain
 
 ROLES = {"visit": "Visit a host abroad", "host": "Host visitors", "both": "Both"}
@@ -61,33 +61,33 @@ def _form(store: Store, login: str, before: dict | None) -> None:
         partnership = st.selectbox("Partnership you register through", partnerships.index,
                                    index=index(partnerships.index, before.get("partnership_id")),
                                    format_func=lambda p: f"{p} · {partnerships[p]}", key="registration_partnership")
-        name = st.text_input("Organisation name", before.get("name") or "", key="registration_name")
+        name = st.text_input("Organisation name", before.get("name") or "", max_chars=TEXT_LIMITS["name"], key="registration_name")
         left, right = st.columns(2)
         kind = left.selectbox("Kind", ORGANISATION_KINDS, index=index(ORGANISATION_KINDS, before.get("kind")),
                               key="registration_kind")
         member_of = right.text_input("Member of the cluster organisation", before.get("member_of") or "",
                                      help="SMEs and support organisations take part as members of a cluster.",
-                                     key="registration_member_of")
+                                     max_chars=TEXT_LIMITS["member_of"], key="registration_member_of")
         country = left.selectbox("Country where it is registered", countries,
                                  index=index(countries, before.get("country")),
                                  format_func=lambda c: f"{countries[c]} ({c})", key="registration_country")
-        city = right.text_input("City", before.get("city") or "", key="registration_city")
+        city = right.text_input("City", before.get("city") or "", max_chars=TEXT_LIMITS["city"], key="registration_city")
         role = st.radio("We would", ROLES, format_func=ROLES.get, horizontal=True, key="registration_role",
                         index=list(ROLES).index({(True, False): "visit", (False, True): "host"}.get(
                             (before.get("can_visit"), before.get("can_host")), "both")))
         ecosystems = st.multiselect("Ecosystems", list(ECOSYSTEMS), before.get("ecosystems") or [],
                                     key="registration_ecosystems")
-        sectors = st.text_input("Sectors and technologies", before.get("sectors") or "", key="registration_sectors")
+        sectors = st.text_input("Sectors and technologies", before.get("sectors") or "", max_chars=TEXT_LIMITS["sectors"], key="registration_sectors")
         description = st.text_area("What the organisation does", before.get("description") or "",
-                                   key="registration_description")
+                                   max_chars=TEXT_LIMITS["description"], key="registration_description")
         motivation = st.text_area("Why it wants to take part", before.get("motivation") or "",
-                                  key="registration_motivation")
+                                  max_chars=TEXT_LIMITS["motivation"], key="registration_motivation")
         preferences = st.text_area("Exchange preferences (countries, dates, kinds of partner)",
-                                   before.get("preferences") or "", key="registration_preferences")
+                                   before.get("preferences") or "", max_chars=TEXT_LIMITS["preferences"], key="registration_preferences")
         left, right = st.columns(2)
-        contact_name = left.text_input("Contact person", before.get("contact_name") or "", key="registration_contact_name")
+        contact_name = left.text_input("Contact person", before.get("contact_name") or "", max_chars=TEXT_LIMITS["contact_name"], key="registration_contact_name")
         contact_email = right.text_input("Contact e-mail", before.get("contact_email") or (login if "@" in login else ""),
-                                         key="registration_contact_email")
+                                         max_chars=TEXT_LIMITS["contact_email"], key="registration_contact_email")
         if not st.form_submit_button("Register", type="primary", key="registration_submit"):
             return
     if partnership is None or kind is None or country is None:
