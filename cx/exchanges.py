@@ -245,18 +245,21 @@ def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str
                     [to_status, exchange_id])
         con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) VALUES (?, ?, ?, ?)",
                     [exchange_id, status, to_status, viewer.identity])
-        _tell_status(con, viewer, exchange_id, visitor_id, host_id, status, to_status, start, end)
+        _tell_status(con, viewer, exchange_id, (visitor_id, host_id), visitor_partnership, status, to_status, start, end)
 
 
-def _tell_status(con, viewer, exchange_id, visitor_id, host_id, status, to_status, start, end) -> None:
+def _tell_status(con, viewer, exchange_id, sides, visitor_partnership, status, to_status, start, end) -> None:
     """Tell both organisations an exchange moved, and the visitor's partnership when a closing
-    report waits for its validation and payment."""
-    visitor, host = _organisation(con, visitor_id, "visitor"), _organisation(con, host_id, "host")
-    stay = f"the stay of {visitor['name']} at {host['name']} from {start:%Y-%m-%d} to {end:%Y-%m-%d}"
-    notify(con, [visitor["contact_email"], host["contact_email"]], f"Exchange {exchange_id} is {to_status}",
+    report waits for its validation and payment. An organisation missing from cx (an exchange
+    imported before it) is named by its id and told nothing: the step goes ahead."""
+    found = {row[0]: row[1:] for row in con.execute("SELECT id, name, contact_email FROM organisations "
+                                                    "WHERE id = ANY(?)", [list(sides)]).fetchall()}
+    (visitor, visitor_email), (host, host_email) = (found.get(side, (side, None)) for side in sides)
+    stay = f"the stay of {visitor} at {host} from {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+    notify(con, [visitor_email, host_email], f"Exchange {exchange_id} is {to_status}",
            f"{viewer.identity} moved exchange {exchange_id} ({stay}) from {status} to {to_status}.", by=viewer.identity)
     if to_status == "reported":
-        notify(con, managers_of(con, visitor["partnership_id"]), f"Closing report to validate: {exchange_id}",
+        notify(con, managers_of(con, visitor_partnership), f"Closing report to validate: {exchange_id}",
                f"The closing report of {stay} is in: validate it and pay the lump sum within the call's deadline.",
                by=viewer.identity)
 

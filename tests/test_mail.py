@@ -81,6 +81,9 @@ def test_an_exchange_request_and_its_status_changes_reach_the_people_whose_turn_
     told = waiting(demo_store)[-2:]
     assert {r[0] for r in told} == {c.lower() for c in (visitor["contact_email"], host["contact_email"]) if c}
     assert {r[1] for r in told} == {f"Exchange {exchange_id} is approved"}
+    for status, day in (("ongoing", start), ("completed", start + dt.timedelta(days=4)), ("reported", None)):
+        exchanges.change_status(demo_store, manager("P01"), exchange_id, status, today=day or dt.date(2027, 3, 8))
+    assert waiting(demo_store)[-1] == ("mario@example.org", f"Closing report to validate: {exchange_id}", "pending")
 
 
 def test_pending_messages_arrive_at_the_configured_server_once(programme, mailserver):
