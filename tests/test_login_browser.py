@@ -84,8 +84,9 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
             process.wait(timeout=20)
 
 
-def log_in(browser, url: str, login: str, screenshots, name: str):
-    """A fresh browser session that logs in as `login` through the provider's form."""
+def log_in(browser, url: str, login: str, screenshots, name: str, expect: str | None = None):
+    """A fresh browser session that logs in as `login` through the provider's form, once the app
+    shows `expect` (default: the line naming who is logged in)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.blocked = []
@@ -103,7 +104,7 @@ def log_in(browser, url: str, login: str, screenshots, name: str):
     page.locator("input[name=sub]").fill(login)
     page.screenshot(path=screenshots / f"{name}-provider.png")
     page.get_by_role("button", name="Authorize").click()
-    page.get_by_text(f"Logged in as {login}").wait_for(timeout=60_000)
+    page.get_by_text(expect or f"Logged in as {login}").first.wait_for(timeout=60_000)
     return context, page
 
 
