@@ -214,6 +214,29 @@ def partnership_progress(table: pd.DataFrame) -> go.Figure:
     return _layout(figure, "Partnerships against their targets (laggards on top)", height=max(300, 28 * len(table) + 120))
 
 
+def partnership_money(table: pd.DataFrame) -> go.Figure:
+    """Each partnership's money as one bar: paid, committed but not yet paid, and what remains of
+    its allocation; a tick marks the allocation, so committing beyond it shows as a bar past the
+    tick. `table` is cx.money's."""
+    table = table.sort_values("partnership_id", ascending=False)
+    names = table["partnership_id"] + " · " + table["partnership"].map(_typed)
+    figure = go.Figure()
+    for name, values, colour in (
+            ("paid", table["paid_eur"], STATUS_COLOURS["paid"]),
+            ("committed, not yet paid", table["committed_eur"] - table["paid_eur"], BLUE),
+            ("remaining", table["remaining_eur"].astype("Float64").clip(lower=0).fillna(0), "#9ecae1")):
+        figure.add_bar(x=values.astype("float64"), y=names, orientation="h", name=name, marker_color=colour,
+                       hovertemplate="%{y}: " + name + " EUR %{x:,.0f}<extra></extra>")
+    allocated = table["allocated_eur"].astype("Float64")
+    figure.add_scatter(x=allocated.astype("float64"), y=names, mode="markers", name="allocation",
+                       marker=dict(symbol="line-ns-open", size=22, color=VERMILLION, line=dict(width=3)),
+                       hovertemplate="%{y}: allocated EUR %{x:,.0f}<extra></extra>")
+    figure.update_layout(barmode="stack")
+    figure.update_xaxes(title="EUR", tickformat=",")
+    return _layout(figure, "Money per partnership: paid, committed and remaining",
+                   height=max(300, 28 * len(table) + 140))
+
+
 def country_sankey(flows: pd.DataFrame) -> go.Figure:
     """Exchanges flowing from visitor countries (left) to host countries (right)."""
     visitors = sorted(flows["visitor_country"].unique())

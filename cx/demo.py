@@ -57,6 +57,7 @@ FIRST_DAY = np.datetime64("2020-01-06")
 PANDEMIC = (np.datetime64("2020-03-15"), np.datetime64("2021-07-01"))
 
 MAX_PARTNERSHIPS = 30
+ALLOCATION_PER_EXCHANGE_EUR = 1_100
 # Share of exchanges travelling in a group mission, the missions' sizes, and working days at the host.
 MISSION_SHARE = 0.75
 MISSION_SIZES = {2: 0.15, 3: 0.25, 4: 0.25, 5: 0.15, 6: 0.1, 8: 0.1}
@@ -88,7 +89,13 @@ def partnerships(rng, count: int) -> pd.DataFrame:
             "ecosystems": ecosystems,
             "target_exchanges": int(rng.integers(8, 13)) * 10,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    # Allocations around what the target costs at the top lump sum (EUR 1,100), some tight: drawn
+    # from a generator of their own, so the rest of the programme is the same with or without them.
+    spread = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]).uniform(0.55, 1.05, count)
+    table["allocation_eur"] = (np.round(table["target_exchanges"] * ALLOCATION_PER_EXCHANGE_EUR * spread / 5_000)
+                               * 5_000).astype("int64")
+    return table
 
 
 class _Draws:

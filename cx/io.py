@@ -41,6 +41,7 @@ from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, Unk
 from cx.exchanges import ORDER, reachable
 from cx.export import EXCEL_CELL_LIMIT, is_formula_like
 from cx.geo import Gazetteer, distance_km, gazetteer
+from cx.money import partnerships_with_allocations
 from cx.rules import Rulebook, load_rulebook
 from cx.store import ORGANISATION_KINDS, STATUSES, TEXT_LIMITS, Store, insert_frame, text_too_long
 
@@ -81,6 +82,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("ecosystems", "list", False, "Industrial ecosystems it covers, separated by ';' (the 14 of the EU "
               "industrial strategy, e.g. 'Digital; Health').", "Digital; Electronics"),
         Field("target_exchanges", "integer", True, "How many exchanges it aims at (a whole number, 0 or more).", "100"),
+        Field("allocation_eur", "integer", False, "The money allocated to its visitors' lump sums, in whole euros "
+              "(0 or more); an empty cell clears it, and a file without the column keeps the stored ones.", "110000"),
     ),
     "organisations": (
         Field("id", "text", True, "The organisation's unique id; re-importing a row with the same id updates it.",
@@ -663,7 +666,7 @@ def schema(kind: str, rulebook: Rulebook) -> pa.DataFrameSchema:
         if spec.name == "lon":
             checks.append(_check(lambda s: _parse_number(s).between(-180, 180) | _parse_number(s).isna(),
                                  "longitude"))
-        if spec.name in ("target_exchanges", "lump_sum_eur"):
+        if spec.name in ("target_exchanges", "lump_sum_eur", "allocation_eur"):
             checks.append(_check(lambda s: ~(_parse_integer(s) < 0).fillna(False), "not_negative"))
         if spec.name == "contact_email":
             checks.append(_check(lambda s: s.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "email"))
@@ -1103,7 +1106,7 @@ def export_frame(store: Store, viewer: Viewer, kind: str, *, with_contacts: bool
     may read them (NotAllowed otherwise); only the given ids when `ids` is set."""
     viewer.require(not with_contacts or viewer.reads_rows, "export contact names or e-mails")
     columns = [f.name for f in FIELDS[kind] if with_contacts or f.name not in CONTACT_COLUMNS]
-    frame = {"partnerships": lambda: store.partnerships(), "organisations": lambda: store.organisations(viewer),
+    frame = {"partnerships": lambda: partnerships_with_allocations(store, viewer), "organisations": lambda: store.organisations(viewer),
              "exchanges": lambda: store.exchanges(viewer)}[kind]()
     if ids is not None:
         frame = frame[frame["id"].isin(ids)]

@@ -111,6 +111,10 @@ MIGRATIONS: list[tuple[int, str]] = [
             added_by VARCHAR NOT NULL
         );
     """),
+    (3, """
+        -- Each partnership's allocation in whole euros (NULL: none given yet); cx.money checks it.
+        ALTER TABLE partnerships ADD COLUMN allocation_eur BIGINT;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -391,8 +395,9 @@ class Store:
         return self.query(f"SELECT * FROM organisations o WHERE {scope} ORDER BY o.id", parameters)
 
     def partnerships(self) -> pd.DataFrame:
-        """The partnerships (public: names, ecosystems and targets; no people)."""
-        return self.table("partnerships")
+        """The partnerships (public: names, ecosystems and targets; no people, no money: a
+        partnership's allocation is read through `cx.money`, which scopes it)."""
+        return self.query("SELECT id, name, ecosystems, target_exchanges FROM partnerships ORDER BY id")
 
     def exchanges(self, viewer: Viewer) -> pd.DataFrame:
         """The exchanges the viewer may see (its scope's visitors' and hosts'), with the visitor's
