@@ -438,6 +438,31 @@ def _break_rules(rng, orgs: pd.DataFrame, table: pd.DataFrame) -> None:
         orgs.loc[row, ["city", "country", "lat", "lon"]] = [city, country, np.nan, np.nan]
 
 
+# Which hosts may read a visitor's "looking for" note, and how often demo visitors choose each.
+SHOWN_TO_SHARES = {"all": 0.5, "partnership": 0.3, "nobody": 0.2}
+WITH_NOTE = 0.6  # share of visitors that wrote one
+
+
+def _looking_for(rng, orgs: pd.DataFrame) -> None:
+    """A "looking for" note for most visitors, in their own words, and whom it is shown to: drawn
+    from a generator of its own, so the rest of the programme is the same with or without them."""
+    count = len(orgs)
+    writes = orgs["can_visit"].to_numpy() & (rng.random(count) < WITH_NOTE)
+    names = list(ECOSYSTEMS)
+    notes = []
+    for row, ecosystems in enumerate(orgs["ecosystems"]):
+        if not writes[row]:
+            notes.append(None)
+            continue
+        # Mostly its own ecosystem, sometimes another: visitors look beyond their field too.
+        field = ecosystems[0] if len(ecosystems) and rng.random() < 0.7 else names[rng.integers(len(names))]
+        first, second = (ECOSYSTEMS[field][i] for i in rng.choice(len(ECOSYSTEMS[field]), 2, replace=False))
+        notes.append(f"{OBJECTIVES[rng.integers(len(OBJECTIVES))].capitalize()}: we look for a host working on "
+                     f"{first} and {second}.")
+    orgs["looking_for"] = notes
+    orgs["looking_for_shown_to"] = np.where(writes, _choice(rng, SHOWN_TO_SHARES, count), "nobody")
+
+
 def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int = 1500,
              today: dt.date | None = None, rulebook: Rulebook | None = None) -> dict[str, pd.DataFrame]:
     """The demo programme's tables, ready for `Store.replace_all`."""
@@ -449,6 +474,7 @@ def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int 
     orgs = organisations(rng, organisation_count, partnership_table, rulebook, gazetteer(), today)
     table, events = exchanges(rng, exchange_count, orgs, rulebook, today)
     _break_rules(rng, orgs, table)
+    _looking_for(np.random.default_rng([seed, 2]), orgs)
     columns = ["id", "visitor_id", "host_id", "start_date", "end_date", "working_days", "distance_km",
                "objectives", "activities", "status", "lump_sum_eur", "halved", "created_at", "updated_at"]
     return {"partnerships": partnership_table, "organisations": orgs, "exchanges": table[columns],

@@ -115,10 +115,30 @@ MIGRATIONS: list[tuple[int, str]] = [
         -- Each partnership's allocation in whole euros (NULL: none given yet); cx.money checks it.
         ALTER TABLE partnerships ADD COLUMN allocation_eur BIGINT;
     """),
+    (4, """
+        -- What a visitor is looking for, in its own words, and which hosts may read it
+        -- (cx.invitations.SHOWN_TO); hosts find visitors by it and invite them.
+        ALTER TABLE organisations ADD COLUMN looking_for VARCHAR;
+        ALTER TABLE organisations ADD COLUMN looking_for_shown_to VARCHAR DEFAULT 'nobody';
+        CREATE TABLE invitations (
+            id VARCHAR PRIMARY KEY,
+            host_id VARCHAR NOT NULL,
+            visitor_id VARCHAR NOT NULL,
+            start_date DATE NOT NULL,
+            end_date DATE NOT NULL,
+            message VARCHAR,
+            invited_by VARCHAR NOT NULL,
+            invited_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            answer VARCHAR,  -- NULL while open, then 'accepted' or 'declined'
+            answered_by VARCHAR,
+            answered_at TIMESTAMP,
+            exchange_id VARCHAR  -- the exchange an accepted invitation requested
+        );
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
-TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts")
+TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts", "invitations")
 
 # The longest text each column holds, in characters: room for any real name or profile, and a bound
 # on what one row costs to store, show, match and export (an Excel cell holds 32,767). Forms,
@@ -127,7 +147,7 @@ TEXT_LIMITS = {
     "id": 64, "visitor_id": 64, "host_id": 64, "partnership_id": 64,
     "name": 300, "city": 120, "contact_name": 200, "contact_email": 254, "changed_by": 200,
     "sectors": 2_000, "ecosystems": 1_000, "activities": 2_000,
-    "description": 10_000, "objectives": 10_000,
+    "description": 10_000, "objectives": 10_000, "looking_for": 10_000, "message": 10_000,
 }
 
 
