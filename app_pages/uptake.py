@@ -3,7 +3,7 @@ against targets, money against the envelope, flows, stays, and what the data get
 
 import streamlit as st
 
-from cx import charts, money, summaries, uptake
+from cx import charts, missions, money, summaries, uptake
 from cx.errors import CxError
 from cx.rules import load_rulebook
 from cx.ui import cached, current_store, euros, stop_without_data
@@ -60,8 +60,8 @@ headline_figure(row[4], "Countries reached", figures, "countries_reached", help=
 headline_figure(row[5], "Crossing ecosystems", figures, "crossing_share", "share",
                 help="exchanges whose visitor and host share no ecosystem")
 
-progress, funds, flows, stays, quality = st.tabs(["Pipeline and targets", "Money per partnership", "Flows", "Stays",
-                                                  "Data quality"])
+progress, funds, flows, stays, groups, quality = st.tabs(["Pipeline and targets", "Money per partnership", "Flows",
+                                                          "Stays", "Group missions", "Data quality"])
 nothing = "No exchange matches these filters in this period."
 with progress:
     left, right = st.columns(2)
@@ -117,6 +117,19 @@ with stays:
                                                 "Distance between the organisations", "km", uptake.DISTANCE_BIN_KM),
            nothing, "distance", right,
            describe=lambda t: summaries.threshold_histogram(t, "distance_km", rulebook.halve_under_km, "km"))
+with groups:
+    group = cached(missions.missions, store, viewer, partnerships=list(filters.partnerships), start=filters.start,
+                   end=filters.end)
+    if group.empty:
+        st.info("No group mission in this period.")
+    else:
+        st.caption(f"{len(group):,} group missions in the period, each listed once with its members: "
+                   f"{int(group['visitors'].sum()):,} visitors going ahead to {int(group['hosts'].sum()):,} hosts. "
+                   "The Exchange map draws them.")
+        st.dataframe(group.drop(columns=list(missions.PLACE_COLUMNS)), hide_index=True, width="stretch",
+                     key="missions_table", column_config={
+                         "committed_eur": st.column_config.NumberColumn("committed (EUR)", format="localized"),
+                         "agenda": st.column_config.TextColumn("agenda")})
 with quality:
     if not viewer.reads_rows:
         st.info("The findings list organisations and exchanges, which the planner's role does not see.")

@@ -338,6 +338,36 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
     return figure
 
 
+def mission_map(missions: pd.DataFrame, shapes: dict, arc_points: int = 16) -> go.Figure:
+    """Each group mission as one: a marker at its hosts' region (sized by its visitors) and one arc
+    from where its visitors come from on average. `missions` is cx.missions.missions' table, placed."""
+    figure = go.Figure()
+    every = [feature["id"] for feature in shapes["features"]]
+    figure.add_trace(go.Choroplethmap(
+        geojson=shapes, featureidkey="id", locations=every, z=[0] * len(every), showscale=False,
+        colorscale=[[0, "#f0f0f0"], [1, "#f0f0f0"]], marker_line_color="#bdbdbd", marker_line_width=0.5,
+        hoverinfo="skip", name="countries", showlegend=False))
+    text = (missions["name"].map(_typed) + ": " + missions["visitors"].astype(str) + " visitors, "
+            + missions["hosts"].astype(str) + " hosts, " + missions["start_date"].astype(str) + " to "
+            + missions["end_date"].astype(str) + " (" + missions["statuses"] + ")")
+    lats, lons, texts = [], [], []
+    for row, label in zip(missions.itertuples(index=False), text):
+        path_lats, path_lons = geodesic_path(row.visitor_lat, row.visitor_lon, row.host_lat, row.host_lon, arc_points)
+        lats += [*path_lats, None]
+        lons += [*path_lons, None]
+        texts += [label] * len(path_lats) + [None]
+    figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", name="from the visitors' places",
+                                   text=texts, hoverinfo="text", line=dict(width=1.5, color="rgba(0,114,178,0.5)")))
+    figure.add_trace(go.Scattermap(lat=missions["host_lat"], lon=missions["host_lon"], mode="markers",
+                                   name="missions (hosts' region)", text=text, hoverinfo="text",
+                                   marker=dict(size=6 + 3 * missions["visitors"].pow(0.5), color=VERMILLION,
+                                               opacity=0.85)))
+    figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55), height=600,
+                         margin=dict(l=0, r=0, t=40, b=0), legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),
+                         title="Group missions, each drawn once")
+    return figure
+
+
 def findings_by_rule(findings: pd.DataFrame) -> go.Figure:
     """Rows of an import report per broken rule, rejected and flagged, most frequent first."""
     table = findings.groupby(["rule", "outcome"])["row"].nunique(dropna=False).rename("rows").reset_index()

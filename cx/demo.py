@@ -404,6 +404,7 @@ def exchanges(rng, count: int, orgs: pd.DataFrame, rulebook: Rulebook, today: dt
     # Each member requests on its own day, some weeks before the mission.
     lead_days = rng.integers(20, 90, size=count)
     table["created_at"] = (table["start_date"] - pd.to_timedelta(lead_days, unit="D")).clip(upper=pd.Timestamp(today))
+    table["mission_id"] = np.where(alone[mission], None, np.char.add("M", np.char.zfill((mission + 1).astype(str), 4)))
     # Numbered in the order of the requests, as a registry numbers them.
     table = table.sort_values("created_at", kind="stable").reset_index(drop=True)
     table.insert(0, "id", _numbered("X", count))
@@ -463,6 +464,26 @@ def _looking_for(rng, orgs: pd.DataFrame) -> None:
     orgs["looking_for_shown_to"] = np.where(writes, _choice(rng, SHOWN_TO_SHARES, count), "nobody")
 
 
+def _mission_table(table: pd.DataFrame, orgs: pd.DataFrame) -> pd.DataFrame:
+    """A row per group mission: named after its organiser (the first visitor's partnership) and the
+    region it visits, over the days of its members' stays, with a shared agenda."""
+    members = table.dropna(subset=["mission_id"]).merge(
+        orgs[["id", "city", "country"]].rename(columns={"id": "host_id"}), on="host_id")
+    first = members.sort_values("created_at", kind="stable").groupby("mission_id").first()
+    spans = members.groupby("mission_id").agg(start_date=("start_date", "min"), end_date=("end_date", "max"),
+                                              created_at=("created_at", "min"))
+    missions = first[["partnership_id", "city", "country"]].join(spans).reset_index()
+    return pd.DataFrame({
+        "id": missions["mission_id"],
+        "name": missions["partnership_id"] + " mission to " + missions["city"] + " (" + missions["country"] + ")",
+        "partnership_id": missions["partnership_id"],
+        "start_date": missions["start_date"], "end_date": missions["end_date"],
+        "agenda": "Day 1: welcome by the host cluster and its members. Day 2: company visits and B2B meetings. "
+                  "Day 3: workshop on joint projects.",
+        "created_by": "demo", "created_at": missions["created_at"],
+    })
+
+
 def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int = 1500,
              today: dt.date | None = None, rulebook: Rulebook | None = None) -> dict[str, pd.DataFrame]:
     """The demo programme's tables, ready for `Store.replace_all`."""
@@ -476,9 +497,9 @@ def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int 
     _break_rules(rng, orgs, table)
     _looking_for(np.random.default_rng([seed, 2]), orgs)
     columns = ["id", "visitor_id", "host_id", "start_date", "end_date", "working_days", "distance_km",
-               "objectives", "activities", "status", "lump_sum_eur", "halved", "created_at", "updated_at"]
+               "objectives", "activities", "status", "lump_sum_eur", "halved", "created_at", "updated_at", "mission_id"]
     return {"partnerships": partnership_table, "organisations": orgs, "exchanges": table[columns],
-            "events": events}
+            "events": events, "missions": _mission_table(table, orgs)}
 
 
 def load_demo(store: Store, seed: int = 7, organisations: int = 2000, exchanges: int = 1500,
@@ -486,5 +507,6 @@ def load_demo(store: Store, seed: int = 7, organisations: int = 2000, exchanges:
     """Generate the demo programme and replace the store's data with it, in one transaction."""
     tables = generate(seed, organisations, exchanges, today)
     store.migrate()
-    store.replace_all(tables["partnerships"], tables["organisations"], tables["exchanges"], tables["events"])
+    store.replace_all(tables["partnerships"], tables["organisations"], tables["exchanges"], tables["events"],
+                      tables["missions"])
     return {name: len(frame) for name, frame in tables.items()}

@@ -42,6 +42,7 @@ from cx.exchanges import ORDER, reachable
 from cx.export import EXCEL_CELL_LIMIT, is_formula_like
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.money import partnerships_with_allocations
+from cx.profiles import SHOWN_TO
 from cx.rules import Rulebook, load_rulebook
 from cx.store import ORGANISATION_KINDS, STATUSES, TEXT_LIMITS, Store, insert_frame, text_too_long
 
@@ -111,6 +112,10 @@ FIELDS: dict[str, tuple[Field, ...]] = {
               "ana@example.org"),
         Field("registered_on", "date", False, "Date of registration, YYYY-MM-DD (or DD.MM.YYYY, DD/MM/YYYY).",
               "2025-01-15"),
+        Field("looking_for", "text", False, "What it looks for in a host, in its own words (hosts find visitors by "
+              "it, as looking_for_shown_to allows).", "A host working on digital twins for moulding."),
+        Field("looking_for_shown_to", "text", False, "Which hosts may read looking_for: " + ", ".join(
+              f"{choice} ({meaning})" for choice, meaning in SHOWN_TO.items()) + "; default nobody.", "all"),
     ),
     "exchanges": (
         Field("id", "text", True, "The exchange's unique id; re-importing a row with the same id updates it.",
@@ -132,6 +137,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
               "", computed=True),
         Field("halved", "boolean", False, "Computed by cx (under 5 working days or 200 km); ignored on import.",
               "", computed=True),
+        Field("mission_id", "text", False, "The group mission it travels in, if any (the mission must be in cx "
+              "already: partnership managers create missions on the Group missions page).", ""),
     ),
 }
 
@@ -621,6 +628,8 @@ def _message(rule: str, column: str, value: str, rulebook: Rulebook) -> str:
         return f"{column} {value} is negative"
     if rule == "email":
         return f"{value!r} is not an e-mail address"
+    if rule == "shown_to":
+        return f"{value!r} is not a choice of which hosts read looking_for; use one of: {', '.join(SHOWN_TO)}"
     return f"{column} {value!r} breaks the rule {rule}"
 
 
@@ -668,6 +677,8 @@ def schema(kind: str, rulebook: Rulebook) -> pa.DataFrameSchema:
                                  "longitude"))
         if spec.name in ("target_exchanges", "lump_sum_eur", "allocation_eur"):
             checks.append(_check(lambda s: ~(_parse_integer(s) < 0).fillna(False), "not_negative"))
+        if spec.name == "looking_for_shown_to":
+            checks.append(_check(lambda s: s.isin([*SHOWN_TO, ""]), "shown_to"))
         if spec.name == "contact_email":
             checks.append(_check(lambda s: s.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "email"))
         columns[spec.name] = pa.Column(None, checks, required=spec.required, nullable=True)
@@ -828,6 +839,12 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
             findings.append(_finding(row, column, typed.at[row, column], f"may_not_{ability}",
                                      f"organisation {typed.at[row, column]!r} is registered as one that may not "
                                      f"{ability}"))
+    if "mission_id" in present:
+        missions = set(store.query("SELECT id FROM missions")["id"])
+        for row in typed.index[typed["mission_id"].notna() & ~typed["mission_id"].isin(missions)]:
+            findings.append(_finding(row, "mission_id", typed.at[row, "mission_id"], "missing_mission",
+                                     f"there is no group mission {typed.at[row, 'mission_id']!r} in cx "
+                                     "(create it on the Group missions page first)"))
     # An import may carry an exchange forward through several steps at once (the IT tool saw them),
     # never back: an older file must not undo what happened since.
     before = store.query("SELECT id, status FROM exchanges WHERE id IN (SELECT unnest(?))",

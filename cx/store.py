@@ -135,10 +135,26 @@ MIGRATIONS: list[tuple[int, str]] = [
             exchange_id VARCHAR  -- the exchange an accepted invitation requested
         );
     """),
+    (5, """
+        -- A group mission: several visitors of one partnership travel together to one region, each
+        -- in an exchange of its own (its host, lump sum and visit-once check), with a shared agenda.
+        CREATE TABLE missions (
+            id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            partnership_id VARCHAR NOT NULL,
+            start_date DATE NOT NULL,
+            end_date DATE NOT NULL,
+            agenda VARCHAR,
+            created_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        ALTER TABLE exchanges ADD COLUMN mission_id VARCHAR;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
-TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts", "invitations")
+TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts", "invitations",
+          "missions")
 
 # The longest text each column holds, in characters: room for any real name or profile, and a bound
 # on what one row costs to store, show, match and export (an Excel cell holds 32,767). Forms,
@@ -148,6 +164,7 @@ TEXT_LIMITS = {
     "name": 300, "city": 120, "contact_name": 200, "contact_email": 254, "changed_by": 200,
     "sectors": 2_000, "ecosystems": 1_000, "activities": 2_000,
     "description": 10_000, "objectives": 10_000, "looking_for": 10_000, "message": 10_000,
+    "agenda": 10_000,
 }
 
 
@@ -443,11 +460,14 @@ class Store:
     # --- writing ---------------------------------------------------------------------------
 
     def replace_all(self, partnerships: pd.DataFrame, organisations: pd.DataFrame,
-                    exchanges: pd.DataFrame, events: pd.DataFrame | None = None) -> None:
+                    exchanges: pd.DataFrame, events: pd.DataFrame | None = None,
+                    missions: pd.DataFrame | None = None) -> None:
         """Replace the programme's data in one transaction (the demo generator uses this)."""
         with self.transaction() as con:
-            for table in ("exchange_events", "exchanges", "organisations", "partnerships"):
+            for table in ("exchange_events", "exchanges", "missions", "invitations", "organisations", "partnerships"):
                 con.execute(f"DELETE FROM {table}")
+            if missions is not None and len(missions):
+                insert_frame(con, "missions", missions)
             insert_frame(con, "partnerships", partnerships)
             insert_frame(con, "organisations", organisations)
             insert_frame(con, "exchanges", exchanges)

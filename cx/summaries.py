@@ -122,6 +122,14 @@ def exchange_map(flows: pd.DataFrame, countries: pd.DataFrame) -> str:
             f"{_top(countries, 'country', 'sent')}.")
 
 
+def mission_map(missions: pd.DataFrame) -> str:
+    countries = {c for text in missions["host_countries"].dropna() for c in text.split(", ")}
+    largest = missions.loc[missions["visitors"].idxmax()]
+    return (f"{plural(len(missions), 'group mission')} taking {plural(missions['visitors'].sum(), 'visitor')} to "
+            f"{plural(missions['hosts'].sum(), 'host')} in {plural(len(countries), 'country', 'countries')}; the largest: "
+            f"{largest['name']} ({plural(largest['visitors'], 'visitor')}).")
+
+
 def findings_by_rule(findings: pd.DataFrame) -> str:
     rows = findings.groupby("outcome")["row"].nunique(dropna=False)
     rules = findings.groupby("rule")["row"].nunique(dropna=False).rename("rows").reset_index()
