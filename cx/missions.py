@@ -137,6 +137,12 @@ def missions(store: Store, viewer: Viewer, partnerships: list[str] | tuple = (),
     return table.assign(statuses=table["mission_id"].map(written).fillna(""))
 
 
+def mission_rows(store: Store, viewer: Viewer) -> pd.DataFrame:
+    """The missions' own rows (as stored) that the viewer sees, by id: what exports write."""
+    scope, parameters = _mission_scope(viewer)
+    return store.query(f"SELECT m.* FROM missions m WHERE {scope} ORDER BY m.id", parameters)
+
+
 def hosts_in(store: Store, country: str) -> pd.DataFrame:
     """The organisations that may host in a country, as the host catalogue shows them (no contacts):
     id, name, kind, city, by name."""

@@ -137,3 +137,20 @@ def test_imports_name_an_unknown_mission_and_an_unknown_choice_of_readers(demo_s
     report = cio.import_file(demo_store, OFFICER, "organisations", organisations.to_csv(index=False).encode(), "o.csv")
     assert report.findings[["row", "column", "rule"]].values.tolist() == [[3, "looking_for_shown_to", "shown_to"]]
     assert report.findings["message"].iloc[0].startswith("'friends' is not a choice of which hosts read looking_for")
+
+
+def test_missions_import_with_row_numbered_errors_and_for_ones_own_partnership_only(demo_store):
+    header = "id,name,partnership_id,start_date,end_date,agenda\n"
+    rows = (header + "M-A,Mission A,P01,2026-09-07,2026-09-09,Day 1: visits.\n"
+            "M-B,Mission B,P09X,2026-09-07,2026-09-09,\nM-C,Mission C,P01,2026-09-09,2026-09-07,\n"
+            "M-D,Mission D,P02,2026-09-07,2026-09-09,\n").encode()
+    report = cio.import_file(demo_store, manager("P01"), "missions", rows, "missions.csv", mode="valid")
+    assert sorted(zip(report.findings["row"], report.findings["column"], report.findings["rule"])) == [
+        (3, "partnership_id", "missing_partnership"), (3, "partnership_id", "not_your_partnership"),
+        (4, "end_date", "end_before_start"), (5, "partnership_id", "not_your_partnership")]
+    stored = demo_store.table("missions").set_index("id")
+    assert stored.at["M-A", "created_by"] == f"{manager('P01').identity} (import of missions.csv)"
+    assert not {"M-B", "M-C", "M-D"} & set(stored.index)
+    exported = cio.export_frame(demo_store, manager("P01"), "missions")
+    assert "M-A" in set(exported["id"])  # and the others it sees: its own, and those its members travel in
+    assert set(exported["id"]) == set(missions.missions(demo_store, manager("P01"))["mission_id"])
