@@ -33,8 +33,9 @@ with st.form("profile_form"):
     looking_for, shown_to = organisation["looking_for"], organisation["looking_for_shown_to"] or "nobody"
     if organisation["can_visit"]:
         looking_for = st.text_area("What we are looking for in a host", organisation["looking_for"] or "",
-                                   key="profile_looking_for", max_chars=TEXT_LIMITS["looking_for"], placeholder="e.g. a host working on digital twins "
-                                   "for moulding, to adopt them in our members' plants")
+                                   key="profile_looking_for", max_chars=TEXT_LIMITS["looking_for"],
+                                   placeholder="e.g. a host working on digital twins for moulding, to adopt them "
+                                               "in our members' plants")
         shown_to = st.radio("Who may read it", list(profiles.SHOWN_TO), format_func=profiles.SHOWN_TO.get,
                             index=list(profiles.SHOWN_TO).index(shown_to), key="profile_looking_for_shown_to",
                             horizontal=True, help="Hosts who may read it find us on Find a visitor and may invite us.")

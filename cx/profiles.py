@@ -52,9 +52,6 @@ def update_profile(store: Store, viewer: Viewer, organisation_id: str, **changes
     if shown_to is not None and shown_to not in SHOWN_TO:
         raise CxError(f"{shown_to!r} is not a choice of who reads what we look for; the choices are "
                       f"{', '.join(SHOWN_TO)}")
-    for name in ("description", "looking_for"):
-        if text_too_long(name, changes.get(name)):
-            raise CxError(text_too_long(name, changes[name]))
     with store.transaction() as con:
         row = con.execute("SELECT partnership_id FROM organisations WHERE id = ?", [organisation_id]).fetchone()
         allowed = row is not None and (viewer.is_officer or viewer.organisation == organisation_id
