@@ -40,6 +40,8 @@ HOME = st.Page("app_pages/home.py", title="At a glance", icon=":material/home:",
 UPTAKE = st.Page("app_pages/uptake.py", title="Uptake", icon=":material/monitoring:")
 MAP = st.Page("app_pages/map.py", title="Exchange map", icon=":material/map:")
 FIND = st.Page("app_pages/find_a_host.py", title="Find a host", icon=":material/travel_explore:")
+MISSIONS = st.Page("app_pages/missions.py", title="Group missions", icon=":material/groups:")
+FIND_VISITOR = st.Page("app_pages/find_a_visitor.py", title="Find a visitor", icon=":material/person_search:")
 BUDGET = st.Page("app_pages/budget.py", title="Budget scenarios", icon=":material/euro:")
 DATA = st.Page("app_pages/data.py", title="Data", icon=":material/database:")
 EXCHANGES = st.Page("app_pages/exchanges.py", title="Exchanges", icon=":material/swap_horiz:")
@@ -51,9 +53,9 @@ PROFILE = st.Page("app_pages/profile.py", title="Our organisation", icon=":mater
 # headers inside one, which screen readers announce wrongly (axe: list, listitem). The order keeps
 # the groups together: the programme, visitors, planning, administration.
 PAGES = {
-    OFFICER: [HOME, UPTAKE, MAP, FIND, BUDGET, DATA, EXCHANGES, REGISTRATIONS, ACCOUNTS],
-    MANAGER: [HOME, UPTAKE, MAP, FIND, DATA, EXCHANGES, REGISTRATIONS],
-    ORGANISATION: [PROFILE, FIND],
+    OFFICER: [HOME, UPTAKE, MAP, FIND, FIND_VISITOR, MISSIONS, BUDGET, DATA, EXCHANGES, REGISTRATIONS, ACCOUNTS],
+    MANAGER: [HOME, UPTAKE, MAP, FIND, FIND_VISITOR, MISSIONS, DATA, EXCHANGES, REGISTRATIONS],
+    ORGANISATION: [PROFILE, FIND, FIND_VISITOR],
     PLANNER: [HOME, UPTAKE, MAP, BUDGET],
 }
 

@@ -9,6 +9,7 @@ from cx import charts, summaries, uptake
 from cx import io as cio
 from cx.errors import CxError
 from cx.export import to_csv_bytes
+from cx.missions import mission_rows
 from cx.store import STATUSES, Store
 from cx.ui import cached, current_store, plain
 from cx.ui.login import current_viewer
@@ -125,6 +126,7 @@ def export() -> None:
     else:  # what the viewer may see of the programme
         counts = {"partnerships": counts["partnerships"],
                   "organisations": len(cached(Store.organisations, store, viewer)),
+                  "missions": len(cached(mission_rows, store, viewer)),
                   "exchanges": len(cached(Store.exchanges, store, viewer))}
     name = cio.export_name(list(counts), file_format)
     st.caption(", ".join(f"{n:,} {kind}" for kind, n in counts.items())

@@ -3,7 +3,7 @@ blank MapLibre style, no tiles, no CDN)."""
 
 import streamlit as st
 
-from cx import charts, summaries, uptake
+from cx import charts, missions, summaries, uptake
 from cx.geo import country_shapes
 from cx.ui import cached, current_store, stop_without_data
 from cx.ui.filters import sidebar_filters
@@ -38,3 +38,10 @@ st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}: {int(flows['exc
            f"going ahead between {len(flows):,} pairs of cities ({drawn:,} busiest drawn), "
            f"{len(places):,} cities. Exchanges with an organisation whose city could not be placed are "
            "left out: see Uptake › Data quality.")
+
+group = cached(missions.missions, store, viewer, partnerships=list(filters.partnerships), start=filters.start,
+               end=filters.end)
+placed = group.dropna(subset=missions.PLACE_COLUMNS)
+figure(placed, lambda t: charts.mission_map(t, country_shapes()), "No group mission with placed members in this "
+       "period.", "mission_map", describe=summaries.mission_map,
+       numbers={"Group missions": placed.drop(columns=list(missions.PLACE_COLUMNS))})

@@ -3,7 +3,8 @@ against targets, money against the envelope, flows, stays, and what the data get
 
 import streamlit as st
 
-from cx import charts, summaries, uptake
+from cx import charts, missions, money, summaries, uptake
+from cx.errors import CxError
 from cx.rules import load_rulebook
 from cx.ui import cached, current_store, euros, stop_without_data
 from cx.ui.filters import sidebar_filters
@@ -59,7 +60,8 @@ headline_figure(row[4], "Countries reached", figures, "countries_reached", help=
 headline_figure(row[5], "Crossing ecosystems", figures, "crossing_share", "share",
                 help="exchanges whose visitor and host share no ecosystem")
 
-progress, flows, stays, quality = st.tabs(["Pipeline and targets", "Flows", "Stays", "Data quality"])
+progress, funds, flows, stays, groups, quality = st.tabs(["Pipeline and targets", "Money per partnership", "Flows",
+                                                          "Stays", "Group missions", "Data quality"])
 nothing = "No exchange matches these filters in this period."
 with progress:
     left, right = st.columns(2)
@@ -69,6 +71,32 @@ with progress:
            right, describe=lambda t: summaries.monthly_progress(t, rulebook.target_exchanges))
     figure(view["partnership_progress"], charts.partnership_progress, "No partnership matches these filters.",
            "partnerships", describe=summaries.partnership_progress)
+with funds:
+    st.caption("Each partnership's allocation against its visitors' lump sums, to date: committed is approved to "
+               "paid. How many more exchanges the remainder buys is the budget model's forecast (a simulation "
+               f"of {money.FORECAST_RUNS:,} runs learnt from the exchanges that went ahead), with the range "
+               "90% of the runs fall in.")
+    table = cached(money.money_per_partnership, store, viewer, partnerships=list(filters.partnerships))
+    figure(table, charts.partnership_money, "No partnership matches these filters.", "money",
+           describe=summaries.partnership_money)
+    if viewer.is_officer:
+        with st.form("allocation"):
+            st.write("Set a partnership's allocation (or import partnerships with an allocation_eur column on "
+                     "the Data page).")
+            left, right = st.columns(2)
+            chosen = left.selectbox("Partnership", table["partnership_id"], key="allocation_partnership",
+                                    format_func=lambda p: f"{p} · {table.set_index('partnership_id').at[p, 'partnership']}")
+            amount = right.number_input("Allocation (EUR)", min_value=0, step=1_000, value=None,
+                                        key="allocation_eur", placeholder="whole euros")
+            if st.form_submit_button("Save the allocation"):
+                try:
+                    money.set_allocation(store, viewer, chosen, amount)
+                except CxError as error:
+                    st.error(str(error))
+                else:
+                    st.success(f"The allocation of {chosen} is now "
+                               + ("none" if amount is None else euros(amount)) + ".")
+                    st.rerun()
 with flows:
     countries = view["country_flows"]
     left, right = st.columns(2)
@@ -89,6 +117,19 @@ with stays:
                                                 "Distance between the organisations", "km", uptake.DISTANCE_BIN_KM),
            nothing, "distance", right,
            describe=lambda t: summaries.threshold_histogram(t, "distance_km", rulebook.halve_under_km, "km"))
+with groups:
+    group = cached(missions.missions, store, viewer, partnerships=list(filters.partnerships), start=filters.start,
+                   end=filters.end)
+    if group.empty:
+        st.info("No group mission in this period.")
+    else:
+        st.caption(f"{len(group):,} group missions in the period, each listed once with its members: "
+                   f"{int(group['visitors'].sum()):,} visitors going ahead to {int(group['hosts'].sum()):,} hosts. "
+                   "The Exchange map draws them.")
+        st.dataframe(group.drop(columns=list(missions.PLACE_COLUMNS)), hide_index=True, width="stretch",
+                     key="missions_table", column_config={
+                         "committed_eur": st.column_config.NumberColumn("committed (EUR)", format="localized"),
+                         "agenda": st.column_config.TextColumn("agenda")})
 with quality:
     if not viewer.reads_rows:
         st.info("The findings list organisations and exchanges, which the planner's role does not see.")

@@ -441,6 +441,7 @@ class Simulation:
     share_halved_short: float
     share_halved_near: float
     by_country: pd.DataFrame  # country, name, exchanges, cost_eur, share_of_cost (expected values)
+    affordable_per_run: np.ndarray  # exchanges that fit in the envelope, per run
 
     def key_figures(self) -> dict:
         """The figures a planner reads, JSON-ready."""
@@ -519,6 +520,7 @@ def simulate(scenario: Scenario, rulebook: Rulebook | None = None, progress: Pro
         share_halved_short=float(counts[:, [1, 3]].sum() / stays),
         share_halved_near=float(counts[:, [2, 3]].sum() / stays),
         by_country=by_country,
+        affordable_per_run=affordable,
     )
 
 

@@ -214,6 +214,29 @@ def partnership_progress(table: pd.DataFrame) -> go.Figure:
     return _layout(figure, "Partnerships against their targets (laggards on top)", height=max(300, 28 * len(table) + 120))
 
 
+def partnership_money(table: pd.DataFrame) -> go.Figure:
+    """Each partnership's money as one bar: paid, committed but not yet paid, and what remains of
+    its allocation; a tick marks the allocation, so committing beyond it shows as a bar past the
+    tick. `table` is cx.money's."""
+    table = table.sort_values("partnership_id", ascending=False)
+    names = table["partnership_id"] + " · " + table["partnership"].map(_typed)
+    figure = go.Figure()
+    for name, values, colour in (
+            ("paid", table["paid_eur"], STATUS_COLOURS["paid"]),
+            ("committed, not yet paid", table["committed_eur"] - table["paid_eur"], BLUE),
+            ("remaining", table["remaining_eur"].astype("Float64").clip(lower=0).fillna(0), "#9ecae1")):
+        figure.add_bar(x=values.astype("float64"), y=names, orientation="h", name=name, marker_color=colour,
+                       hovertemplate="%{y}: " + name + " EUR %{x:,.0f}<extra></extra>")
+    allocated = table["allocated_eur"].astype("Float64")
+    figure.add_scatter(x=allocated.astype("float64"), y=names, mode="markers", name="allocation",
+                       marker=dict(symbol="line-ns-open", size=22, color=VERMILLION, line=dict(width=3)),
+                       hovertemplate="%{y}: allocated EUR %{x:,.0f}<extra></extra>")
+    figure.update_layout(barmode="stack")
+    figure.update_xaxes(title="EUR", tickformat=",")
+    return _layout(figure, "Money per partnership: paid, committed and remaining",
+                   height=max(300, 28 * len(table) + 140))
+
+
 def country_sankey(flows: pd.DataFrame) -> go.Figure:
     """Exchanges flowing from visitor countries (left) to host countries (right)."""
     visitors = sorted(flows["visitor_country"].unique())
@@ -312,6 +335,36 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
     figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55), height=680,
                          margin=dict(l=0, r=0, t=40, b=0), legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),
                          title=f"Exchanges between cities; countries shaded by exchanges {shade}")
+    return figure
+
+
+def mission_map(missions: pd.DataFrame, shapes: dict, arc_points: int = 16) -> go.Figure:
+    """Each group mission as one: a marker at its hosts' region (sized by its visitors) and one arc
+    from where its visitors come from on average. `missions` is cx.missions.missions' table, placed."""
+    figure = go.Figure()
+    every = [feature["id"] for feature in shapes["features"]]
+    figure.add_trace(go.Choroplethmap(
+        geojson=shapes, featureidkey="id", locations=every, z=[0] * len(every), showscale=False,
+        colorscale=[[0, "#f0f0f0"], [1, "#f0f0f0"]], marker_line_color="#bdbdbd", marker_line_width=0.5,
+        hoverinfo="skip", name="countries", showlegend=False))
+    text = (missions["name"].map(_typed) + ": " + missions["visitors"].astype(str) + " visitors, "
+            + missions["hosts"].astype(str) + " hosts, " + missions["start_date"].astype(str) + " to "
+            + missions["end_date"].astype(str) + " (" + missions["statuses"] + ")")
+    lats, lons, texts = [], [], []
+    for row, label in zip(missions.itertuples(index=False), text):
+        path_lats, path_lons = geodesic_path(row.visitor_lat, row.visitor_lon, row.host_lat, row.host_lon, arc_points)
+        lats += [*path_lats, None]
+        lons += [*path_lons, None]
+        texts += [label] * len(path_lats) + [None]
+    figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", name="from the visitors' places",
+                                   text=texts, hoverinfo="text", line=dict(width=1.5, color="rgba(0,114,178,0.5)")))
+    figure.add_trace(go.Scattermap(lat=missions["host_lat"], lon=missions["host_lon"], mode="markers",
+                                   name="missions (hosts' region)", text=text, hoverinfo="text",
+                                   marker=dict(size=6 + 3 * missions["visitors"].pow(0.5), color=VERMILLION,
+                                               opacity=0.85)))
+    figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55), height=600,
+                         margin=dict(l=0, r=0, t=40, b=0), legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),
+                         title="Group missions, each drawn once")
     return figure
 
 

@@ -372,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     load = command("import", cmd_import, "Check a CSV, Excel or Parquet file row by row and upsert its valid rows "
                    "(exit 1 when rows were rejected).", "python -m cx import organisations data/templates/"
                    "organisations.csv --dry-run")
-    load.add_argument("kind", choices=["partnerships", "organisations", "exchanges"])
+    load.add_argument("kind", choices=["partnerships", "organisations", "missions", "exchanges"])
     load.add_argument("file", help=".csv (comma or semicolon, UTF-8 or Windows-1252), .xlsx or .parquet")
     load.add_argument("--sheet", help="the Excel sheet (default: the first)")
     load.add_argument("--mode", choices=["all", "valid"], default="all",
@@ -385,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = command("export", cmd_export, "Write the database, or a filtered view of its exchanges, as CSV, "
                      "Excel or Parquet (contact details only with --with-contacts).",
                      "python -m cx export exchanges --status paid --format xlsx --output paid.xlsx")
-    export.add_argument("what", nargs="?", default="all", choices=["all", "partnerships", "organisations", "exchanges"])
+    export.add_argument("what", nargs="?", default="all", choices=["all", "partnerships", "organisations", "missions", "exchanges"])
     export.add_argument("--format", choices=["csv", "xlsx", "parquet"], default="csv")
     export.add_argument("--output", help="the file to write (default: a name like exchanges.csv, or a .zip "
                         "of CSV or Parquet files for all)")

@@ -57,6 +57,7 @@ FIRST_DAY = np.datetime64("2020-01-06")
 PANDEMIC = (np.datetime64("2020-03-15"), np.datetime64("2021-07-01"))
 
 MAX_PARTNERSHIPS = 30
+ALLOCATION_PER_EXCHANGE_EUR = 1_100
 # Share of exchanges travelling in a group mission, the missions' sizes, and working days at the host.
 MISSION_SHARE = 0.75
 MISSION_SIZES = {2: 0.15, 3: 0.25, 4: 0.25, 5: 0.15, 6: 0.1, 8: 0.1}
@@ -88,7 +89,13 @@ def partnerships(rng, count: int) -> pd.DataFrame:
             "ecosystems": ecosystems,
             "target_exchanges": int(rng.integers(8, 13)) * 10,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    # Allocations around what the target costs at the top lump sum (EUR 1,100), some tight: drawn
+    # from a generator of their own, so the rest of the programme is the same with or without them.
+    spread = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]).uniform(0.55, 1.05, count)
+    table["allocation_eur"] = (np.round(table["target_exchanges"] * ALLOCATION_PER_EXCHANGE_EUR * spread / 5_000)
+                               * 5_000).astype("int64")
+    return table
 
 
 class _Draws:
@@ -397,6 +404,7 @@ def exchanges(rng, count: int, orgs: pd.DataFrame, rulebook: Rulebook, today: dt
     # Each member requests on its own day, some weeks before the mission.
     lead_days = rng.integers(20, 90, size=count)
     table["created_at"] = (table["start_date"] - pd.to_timedelta(lead_days, unit="D")).clip(upper=pd.Timestamp(today))
+    table["mission_id"] = np.where(alone[mission], None, np.char.add("M", np.char.zfill((mission + 1).astype(str), 4)))
     # Numbered in the order of the requests, as a registry numbers them.
     table = table.sort_values("created_at", kind="stable").reset_index(drop=True)
     table.insert(0, "id", _numbered("X", count))
@@ -431,6 +439,51 @@ def _break_rules(rng, orgs: pd.DataFrame, table: pd.DataFrame) -> None:
         orgs.loc[row, ["city", "country", "lat", "lon"]] = [city, country, np.nan, np.nan]
 
 
+# Which hosts may read a visitor's "looking for" note, and how often demo visitors choose each.
+SHOWN_TO_SHARES = {"all": 0.5, "partnership": 0.3, "nobody": 0.2}
+WITH_NOTE = 0.6  # share of visitors that wrote one
+
+
+def _looking_for(rng, orgs: pd.DataFrame) -> None:
+    """A "looking for" note for most visitors, in their own words, and whom it is shown to: drawn
+    from a generator of its own, so the rest of the programme is the same with or without them."""
+    count = len(orgs)
+    writes = orgs["can_visit"].to_numpy() & (rng.random(count) < WITH_NOTE)
+    names = list(ECOSYSTEMS)
+    notes = []
+    for row, ecosystems in enumerate(orgs["ecosystems"]):
+        if not writes[row]:
+            notes.append(None)
+            continue
+        # Mostly its own ecosystem, sometimes another: visitors look beyond their field too.
+        field = ecosystems[0] if len(ecosystems) and rng.random() < 0.7 else names[rng.integers(len(names))]
+        first, second = (ECOSYSTEMS[field][i] for i in rng.choice(len(ECOSYSTEMS[field]), 2, replace=False))
+        notes.append(f"{OBJECTIVES[rng.integers(len(OBJECTIVES))].capitalize()}: we look for a host working on "
+                     f"{first} and {second}.")
+    orgs["looking_for"] = notes
+    orgs["looking_for_shown_to"] = np.where(writes, _choice(rng, SHOWN_TO_SHARES, count), "nobody")
+
+
+def _mission_table(table: pd.DataFrame, orgs: pd.DataFrame) -> pd.DataFrame:
+    """A row per group mission: named after its organiser (the first visitor's partnership) and the
+    region it visits, over the days of its members' stays, with a shared agenda."""
+    members = table.dropna(subset=["mission_id"]).merge(
+        orgs[["id", "city", "country"]].rename(columns={"id": "host_id"}), on="host_id")
+    first = members.sort_values("created_at", kind="stable").groupby("mission_id").first()
+    spans = members.groupby("mission_id").agg(start_date=("start_date", "min"), end_date=("end_date", "max"),
+                                              created_at=("created_at", "min"))
+    missions = first[["partnership_id", "city", "country"]].join(spans).reset_index()
+    return pd.DataFrame({
+        "id": missions["mission_id"],
+        "name": missions["partnership_id"] + " mission to " + missions["city"] + " (" + missions["country"] + ")",
+        "partnership_id": missions["partnership_id"],
+        "start_date": missions["start_date"], "end_date": missions["end_date"],
+        "agenda": "Day 1: welcome by the host cluster and its members. Day 2: company visits and B2B meetings. "
+                  "Day 3: workshop on joint projects.",
+        "created_by": "demo", "created_at": missions["created_at"],
+    })
+
+
 def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int = 1500,
              today: dt.date | None = None, rulebook: Rulebook | None = None) -> dict[str, pd.DataFrame]:
     """The demo programme's tables, ready for `Store.replace_all`."""
@@ -442,10 +495,11 @@ def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int 
     orgs = organisations(rng, organisation_count, partnership_table, rulebook, gazetteer(), today)
     table, events = exchanges(rng, exchange_count, orgs, rulebook, today)
     _break_rules(rng, orgs, table)
+    _looking_for(np.random.default_rng([seed, 2]), orgs)
     columns = ["id", "visitor_id", "host_id", "start_date", "end_date", "working_days", "distance_km",
-               "objectives", "activities", "status", "lump_sum_eur", "halved", "created_at", "updated_at"]
+               "objectives", "activities", "status", "lump_sum_eur", "halved", "created_at", "updated_at", "mission_id"]
     return {"partnerships": partnership_table, "organisations": orgs, "exchanges": table[columns],
-            "events": events}
+            "events": events, "missions": _mission_table(table, orgs)}
 
 
 def load_demo(store: Store, seed: int = 7, organisations: int = 2000, exchanges: int = 1500,
@@ -453,5 +507,6 @@ def load_demo(store: Store, seed: int = 7, organisations: int = 2000, exchanges:
     """Generate the demo programme and replace the store's data with it, in one transaction."""
     tables = generate(seed, organisations, exchanges, today)
     store.migrate()
-    store.replace_all(tables["partnerships"], tables["organisations"], tables["exchanges"], tables["events"])
+    store.replace_all(tables["partnerships"], tables["organisations"], tables["exchanges"], tables["events"],
+                      tables["missions"])
     return {name: len(frame) for name, frame in tables.items()}

@@ -106,6 +106,10 @@ class SharesDoNotSum(BadScenario):
                          "normalise them to keep their proportions (--normalise, or the button on the page)")
 
 
+class BadAllocation(CxError):
+    """A partnership's allocation cx cannot take: an unknown partnership, or not whole euros of 0 or more."""
+
+
 class BadPlan(CxError):
     """A planned list of exchanges with rows that cannot be costed; names every such row."""
 

@@ -41,11 +41,14 @@ from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, Unk
 from cx.exchanges import ORDER, reachable
 from cx.export import EXCEL_CELL_LIMIT, is_formula_like
 from cx.geo import Gazetteer, distance_km, gazetteer
+from cx.missions import mission_rows
+from cx.money import partnerships_with_allocations
+from cx.profiles import SHOWN_TO
 from cx.rules import Rulebook, load_rulebook
 from cx.store import ORGANISATION_KINDS, STATUSES, TEXT_LIMITS, Store, insert_frame, text_too_long
 
 TEMPLATES_DIR = DATA_DIR / "templates"
-KINDS = ("partnerships", "organisations", "exchanges")
+KINDS = ("partnerships", "organisations", "missions", "exchanges")  # in the order files import cleanly
 FORMATS = {".csv": "CSV", ".txt": "CSV", ".xlsx": "Excel", ".xlsm": "Excel", ".parquet": "Parquet"}
 MODES = {"all": "import nothing unless every row passes", "valid": "import the valid rows, report the rest"}
 # Years a date may have: wider than any programme, narrow enough that no date arithmetic overflows.
@@ -81,6 +84,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("ecosystems", "list", False, "Industrial ecosystems it covers, separated by ';' (the 14 of the EU "
               "industrial strategy, e.g. 'Digital; Health').", "Digital; Electronics"),
         Field("target_exchanges", "integer", True, "How many exchanges it aims at (a whole number, 0 or more).", "100"),
+        Field("allocation_eur", "integer", False, "The money allocated to its visitors' lump sums, in whole euros "
+              "(0 or more); an empty cell clears it, and a file without the column keeps the stored ones.", "110000"),
     ),
     "organisations": (
         Field("id", "text", True, "The organisation's unique id; re-importing a row with the same id updates it.",
@@ -108,6 +113,21 @@ FIELDS: dict[str, tuple[Field, ...]] = {
               "ana@example.org"),
         Field("registered_on", "date", False, "Date of registration, YYYY-MM-DD (or DD.MM.YYYY, DD/MM/YYYY).",
               "2025-01-15"),
+        Field("looking_for", "text", False, "What it looks for in a host, in its own words (hosts find visitors by "
+              "it, as looking_for_shown_to allows).", "A host working on digital twins for moulding."),
+        Field("looking_for_shown_to", "text", False, "Which hosts may read looking_for: " + ", ".join(
+              f"{choice} ({meaning})" for choice, meaning in SHOWN_TO.items()) + "; default nobody.", "all"),
+    ),
+    "missions": (
+        Field("id", "text", True, "The group mission's unique id; re-importing a row with the same id updates it.",
+              "EX-M1"),
+        Field("name", "text", True, "The mission's name.", "Textile mission to Porto"),
+        Field("partnership_id", "text", True, "The partnership that runs it, whose visitors travel (must exist).",
+              "EX-P1"),
+        Field("start_date", "date", True, "First day at the hosts, YYYY-MM-DD.", "2026-03-02"),
+        Field("end_date", "date", True, "Last day at the hosts, YYYY-MM-DD.", "2026-03-04"),
+        Field("agenda", "text", False, "The agenda the visitors share, by day.",
+              "Day 1: welcome by the host cluster. Day 2: company visits. Day 3: B2B meetings."),
     ),
     "exchanges": (
         Field("id", "text", True, "The exchange's unique id; re-importing a row with the same id updates it.",
@@ -129,6 +149,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
               "", computed=True),
         Field("halved", "boolean", False, "Computed by cx (under 5 working days or 200 km); ignored on import.",
               "", computed=True),
+        Field("mission_id", "text", False, "The group mission it travels in, if any (the mission must be in cx "
+              "already: partnership managers create missions on the Group missions page).", ""),
     ),
 }
 
@@ -618,6 +640,8 @@ def _message(rule: str, column: str, value: str, rulebook: Rulebook) -> str:
         return f"{column} {value} is negative"
     if rule == "email":
         return f"{value!r} is not an e-mail address"
+    if rule == "shown_to":
+        return f"{value!r} is not a choice of which hosts read looking_for; use one of: {', '.join(SHOWN_TO)}"
     return f"{column} {value!r} breaks the rule {rule}"
 
 
@@ -663,8 +687,10 @@ def schema(kind: str, rulebook: Rulebook) -> pa.DataFrameSchema:
         if spec.name == "lon":
             checks.append(_check(lambda s: _parse_number(s).between(-180, 180) | _parse_number(s).isna(),
                                  "longitude"))
-        if spec.name in ("target_exchanges", "lump_sum_eur"):
+        if spec.name in ("target_exchanges", "lump_sum_eur", "allocation_eur"):
             checks.append(_check(lambda s: ~(_parse_integer(s) < 0).fillna(False), "not_negative"))
+        if spec.name == "looking_for_shown_to":
+            checks.append(_check(lambda s: s.isin([*SHOWN_TO, ""]), "shown_to"))
         if spec.name == "contact_email":
             checks.append(_check(lambda s: s.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "email"))
         columns[spec.name] = pa.Column(None, checks, required=spec.required, nullable=True)
@@ -797,6 +823,21 @@ def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazettee
     return typed, findings
 
 
+def _mission_rows(typed: pd.DataFrame, store: Store) -> tuple[pd.DataFrame, list[dict]]:
+    """Check each mission's partnership and days."""
+    findings = []
+    partnerships = store.query("SELECT id FROM partnerships")["id"]
+    for row in typed.index[~typed["partnership_id"].isin(partnerships)]:
+        value = typed.at[row, "partnership_id"]
+        findings.append(_finding(row, "partnership_id", value, "missing_partnership",
+                                 f"there is no partnership {value!r} in cx (import the partnerships first)"))
+    for row in typed.index[typed["end_date"] < typed["start_date"]]:
+        findings.append(_finding(row, "end_date", typed.at[row, "end_date"].date(), "end_before_start",
+                                 f"the mission ends on {typed.at[row, 'end_date']:%Y-%m-%d}, before it starts on "
+                                 f"{typed.at[row, 'start_date']:%Y-%m-%d}"))
+    return typed, findings
+
+
 CHECK_COLUMNS = {"same_country": "host_id", "missing_dates": "start_date", "end_before_start": "end_date",
                  "too_short": "end_date", "too_long": "end_date", "visited_already": "visitor_id"}
 
@@ -825,6 +866,12 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
             findings.append(_finding(row, column, typed.at[row, column], f"may_not_{ability}",
                                      f"organisation {typed.at[row, column]!r} is registered as one that may not "
                                      f"{ability}"))
+    if "mission_id" in present:
+        missions = set(store.query("SELECT id FROM missions")["id"])
+        for row in typed.index[typed["mission_id"].notna() & ~typed["mission_id"].isin(missions)]:
+            findings.append(_finding(row, "mission_id", typed.at[row, "mission_id"], "missing_mission",
+                                     f"there is no group mission {typed.at[row, 'mission_id']!r} in cx "
+                                     "(import the missions first)"))
     # An import may carry an exchange forward through several steps at once (the IT tool saw them),
     # never back: an older file must not undo what happened since.
     before = store.query("SELECT id, status FROM exchanges WHERE id IN (SELECT unnest(?))",
@@ -973,22 +1020,23 @@ def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file:
 
 def _outside_scope(kind: str, rows: pd.DataFrame, store: Store, viewer: Viewer) -> list[dict]:
     """Rows a partnership manager may not write: an organisation of another partnership (in the
-    file or already in cx under the same id), an exchange whose visitor is not theirs."""
-    if viewer.is_officer or kind not in ("organisations", "exchanges"):
+    file or already in cx under the same id), likewise a mission, an exchange whose visitor is not theirs."""
+    if viewer.is_officer or kind not in ("organisations", "missions", "exchanges"):
         return []
-    column, ids = ("partnership_id", rows["id"]) if kind == "organisations" else ("visitor_id", rows["visitor_id"])
-    stored = store.query("SELECT id, partnership_id FROM organisations WHERE list_contains(?, id)",
+    column, ids = ("visitor_id", rows["visitor_id"]) if kind == "exchanges" else ("partnership_id", rows["id"])
+    table = "missions" if kind == "missions" else "organisations"
+    stored = store.query(f"SELECT id, partnership_id FROM {table} WHERE id = ANY(?)",
                          [ids.dropna().astype(str).tolist()]).set_index("id")["partnership_id"]
     findings = []
     for row, record in rows.iterrows():
-        if kind == "organisations":
+        if kind != "exchanges":
             owners = {record.get("partnership_id"), stored.get(record["id"], record.get("partnership_id"))}
         else:
             owners = {stored.get(record["visitor_id"])}
         if not owners <= set(viewer.partnerships):
             findings.append(_finding(row, column, record[column], "not_your_partnership",
                                      f"{viewer.identity} imports for {', '.join(viewer.partnerships)} only; "
-                                     + ("this organisation belongs to another partnership" if kind == "organisations"
+                                     + (f"this {kind[:-1]} belongs to another partnership" if kind != "exchanges"
                                         else "the visitor of this exchange belongs to another partnership")))
     return findings
 
@@ -1012,6 +1060,8 @@ def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook,
         if kind == "organisations":
             rows, more = _organisation_rows(rows, present, places or gazetteer(), store)
             present = present + [c for c in ("lat", "lon", "can_host", "can_visit") if c not in present]
+        elif kind == "missions":
+            rows, more = _mission_rows(rows, store)
         elif kind == "exchanges":
             rows, more = _exchange_rows(rows, present, store, rulebook)
             present = present + [c for c in ("status", "lump_sum_eur", "working_days", "distance_km", "halved")
@@ -1042,6 +1092,8 @@ def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook,
     changed = rows[outcome != "unchanged"]
     progress(0.6, f"Writing {len(changed):,} {kind}")
     with store.transaction() as con:
+        if kind == "missions":  # who created it: the person importing it
+            changed, present = changed.assign(created_by=by), [*present, "created_by"]
         _upsert(con, kind, changed, present)
         progress(0.8, f"Wrote {len(changed):,} {kind}; recording status changes")
         if kind == "exchanges":
@@ -1103,8 +1155,8 @@ def export_frame(store: Store, viewer: Viewer, kind: str, *, with_contacts: bool
     may read them (NotAllowed otherwise); only the given ids when `ids` is set."""
     viewer.require(not with_contacts or viewer.reads_rows, "export contact names or e-mails")
     columns = [f.name for f in FIELDS[kind] if with_contacts or f.name not in CONTACT_COLUMNS]
-    frame = {"partnerships": lambda: store.partnerships(), "organisations": lambda: store.organisations(viewer),
-             "exchanges": lambda: store.exchanges(viewer)}[kind]()
+    frame = {"partnerships": lambda: partnerships_with_allocations(store, viewer), "organisations": lambda: store.organisations(viewer),
+             "missions": lambda: mission_rows(store, viewer), "exchanges": lambda: store.exchanges(viewer)}[kind]()
     if ids is not None:
         frame = frame[frame["id"].isin(ids)]
     frame = frame[columns].sort_values("id", ignore_index=True)

@@ -13,7 +13,11 @@ from cx.ecosystems import ECOSYSTEMS
 from cx.errors import CxError
 from cx.store import Store, text_too_long
 
-EDITABLE = ("description", "sectors", "ecosystems", "can_host", "contact_name", "contact_email")
+EDITABLE = ("description", "sectors", "ecosystems", "can_host", "contact_name", "contact_email", "looking_for",
+            "looking_for_shown_to")
+# Which hosts may read what a visitor is looking for: the visitor chooses (cx.invitations reads it).
+SHOWN_TO = {"nobody": "no host (only our partnership and the officers)",
+            "partnership": "the hosts of our partnership", "all": "every host"}
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -44,6 +48,10 @@ def update_profile(store: Store, viewer: Viewer, organisation_id: str, **changes
     email = changes.get("contact_email")
     if email and not EMAIL.fullmatch(email):
         raise CxError(f"{email!r} is not an e-mail address")
+    shown_to = changes.get("looking_for_shown_to")
+    if shown_to is not None and shown_to not in SHOWN_TO:
+        raise CxError(f"{shown_to!r} is not a choice of who reads what we look for; the choices are "
+                      f"{', '.join(SHOWN_TO)}")
     with store.transaction() as con:
         row = con.execute("SELECT partnership_id FROM organisations WHERE id = ?", [organisation_id]).fetchone()
         allowed = row is not None and (viewer.is_officer or viewer.organisation == organisation_id

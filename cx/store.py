@@ -159,11 +159,50 @@ MIGRATIONS: list[tuple[int, str]] = [
             sent_at TIMESTAMP
         );
     """),
+    (5, """
+        -- Each partnership's allocation in whole euros (NULL: none given yet); cx.money checks it.
+        ALTER TABLE partnerships ADD COLUMN allocation_eur BIGINT;
+    """),
+    (6, """
+        -- What a visitor is looking for, in its own words, and which hosts may read it
+        -- (cx.invitations.SHOWN_TO); hosts find visitors by it and invite them.
+        ALTER TABLE organisations ADD COLUMN looking_for VARCHAR;
+        ALTER TABLE organisations ADD COLUMN looking_for_shown_to VARCHAR DEFAULT 'nobody';
+        CREATE TABLE invitations (
+            id VARCHAR PRIMARY KEY,
+            host_id VARCHAR NOT NULL,
+            visitor_id VARCHAR NOT NULL,
+            start_date DATE NOT NULL,
+            end_date DATE NOT NULL,
+            message VARCHAR,
+            invited_by VARCHAR NOT NULL,
+            invited_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            answer VARCHAR,  -- NULL while open, then 'accepted' or 'declined'
+            answered_by VARCHAR,
+            answered_at TIMESTAMP,
+            exchange_id VARCHAR  -- the exchange an accepted invitation requested
+        );
+    """),
+    (7, """
+        -- A group mission: several visitors of one partnership travel together to one region, each
+        -- in an exchange of its own (its host, lump sum and visit-once check), with a shared agenda.
+        CREATE TABLE missions (
+            id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            partnership_id VARCHAR NOT NULL,
+            start_date DATE NOT NULL,
+            end_date DATE NOT NULL,
+            agenda VARCHAR,
+            created_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        ALTER TABLE exchanges ADD COLUMN mission_id VARCHAR;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts", "registrations",
-          "outbox")
+          "outbox", "invitations", "missions")
 
 # The longest text each column holds, in characters: room for any real name or profile, and a bound
 # on what one row costs to store, show, match and export (an Excel cell holds 32,767). Forms,
@@ -173,7 +212,7 @@ TEXT_LIMITS = {
     "name": 300, "city": 120, "contact_name": 200, "contact_email": 254, "changed_by": 200,
     "sectors": 2_000, "ecosystems": 1_000, "activities": 2_000,
     "description": 10_000, "objectives": 10_000, "member_of": 300, "motivation": 10_000, "preferences": 10_000,
-    "reason": 2_000,
+    "reason": 2_000, "looking_for": 10_000, "message": 10_000, "agenda": 10_000,
 }
 
 
@@ -441,8 +480,9 @@ class Store:
         return self.query(f"SELECT * FROM organisations o WHERE {scope} ORDER BY o.id", parameters)
 
     def partnerships(self) -> pd.DataFrame:
-        """The partnerships (public: names, ecosystems and targets; no people)."""
-        return self.table("partnerships")
+        """The partnerships (public: names, ecosystems and targets; no people, no money: a
+        partnership's allocation is read through `cx.money`, which scopes it)."""
+        return self.query("SELECT id, name, ecosystems, target_exchanges FROM partnerships ORDER BY id")
 
     def exchanges(self, viewer: Viewer) -> pd.DataFrame:
         """The exchanges the viewer may see (its scope's visitors' and hosts'), with the visitor's
@@ -468,11 +508,14 @@ class Store:
     # --- writing ---------------------------------------------------------------------------
 
     def replace_all(self, partnerships: pd.DataFrame, organisations: pd.DataFrame,
-                    exchanges: pd.DataFrame, events: pd.DataFrame | None = None) -> None:
+                    exchanges: pd.DataFrame, events: pd.DataFrame | None = None,
+                    missions: pd.DataFrame | None = None) -> None:
         """Replace the programme's data in one transaction (the demo generator uses this)."""
         with self.transaction() as con:
-            for table in ("exchange_events", "exchanges", "organisations", "partnerships"):
+            for table in ("exchange_events", "exchanges", "missions", "invitations", "organisations", "partnerships"):
                 con.execute(f"DELETE FROM {table}")
+            if missions is not None and len(missions):
+                insert_frame(con, "missions", missions)
             insert_frame(con, "partnerships", partnerships)
             insert_frame(con, "organisations", organisations)
             insert_frame(con, "exchanges", exchanges)

@@ -61,6 +61,26 @@ def partnership_progress(table: pd.DataFrame) -> str:
             f"{behind['partnership']} ({count(behind['completed'])} of {count(behind['target_exchanges'])} completed).")
 
 
+def partnership_money(table: pd.DataFrame) -> str:
+    """`table` is cx.money's, with or without its forecast."""
+    allocated = table.dropna(subset=["allocated_eur"])
+    sentence = (f"{euros(allocated['allocated_eur'].sum())} allocated to {plural(len(allocated), 'partnership')}"
+                f"{'' if len(allocated) == len(table) else f' ({count(len(table) - len(allocated))} without an allocation)'}; "
+                f"{euros(table['committed_eur'].sum())} committed and {euros(table['paid_eur'].sum())} paid.")
+    if allocated.empty:
+        return sentence
+    over = allocated[allocated["remaining_eur"] < 0]
+    if len(over):
+        sentence += (f" {plural(len(over), 'partnership has', 'partnerships have')} committed beyond the allocation: "
+                     f"{_top(over.assign(beyond=-over['remaining_eur']), 'partnership_id', 'beyond', write=euros)}.")
+    tightest = allocated.loc[(allocated["remaining_eur"] / allocated["allocated_eur"].where(lambda a: a > 0)).fillna(0).idxmin()]
+    sentence += f" The least left: {tightest['partnership_id']} ({euros(tightest['remaining_eur'])}"
+    if "more_exchanges" in table and pd.notna(tightest.get("more_exchanges")):
+        sentence += (f", enough for about {count(tightest['more_exchanges'])} more exchanges, 90% likely "
+                     f"{count(tightest['more_exchanges_low'])} to {count(tightest['more_exchanges_high'])}")
+    return sentence + ")."
+
+
 def country_flows(table: pd.DataFrame) -> str:
     busiest = table.loc[table["exchanges"].idxmax()]
     return (f"{plural(table['exchanges'].sum(), 'exchange')} from {count(table['visitor_country'].nunique())} "
@@ -100,6 +120,14 @@ def exchange_map(flows: pd.DataFrame, countries: pd.DataFrame) -> str:
     return (f"{plural(flows['exchanges'].sum(), 'exchange')} between {plural(len(flows), 'pair')} of cities. "
             f"Hosting the most: {_top(countries, 'country', 'hosted')}; sending the most: "
             f"{_top(countries, 'country', 'sent')}.")
+
+
+def mission_map(missions: pd.DataFrame) -> str:
+    countries = {c for text in missions["host_countries"].dropna() for c in text.split(", ")}
+    largest = missions.loc[missions["visitors"].idxmax()]
+    return (f"{plural(len(missions), 'group mission')} taking {plural(missions['visitors'].sum(), 'visitor')} to "
+            f"{plural(missions['hosts'].sum(), 'host')} in {plural(len(countries), 'country', 'countries')}; the largest: "
+            f"{largest['name']} ({plural(largest['visitors'], 'visitor')}).")
 
 
 def findings_by_rule(findings: pd.DataFrame) -> str:

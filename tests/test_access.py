@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from viewers import OFFICER, PLANNER, manager, organisation
 
-from cx import accounts, matcher_cache, profiles, uptake
+from cx import accounts, invitations, matcher_cache, missions, money, profiles, uptake
 from cx import exchanges as workflow
 from cx import io as cio
 from cx.access import NotAllowed, Viewer
@@ -40,6 +40,9 @@ EVERY_ROW_READER_AND_ACTION = [
     cio.export_frame, cio.export_all, cio.export_view, uptake.dashboard, uptake.map_layers,
     *(query for _, query in uptake.FINDINGS.values()), profiles.profile, profiles.update_profile,
     accounts.add_account, accounts.list_accounts, accounts.remove_account,
+    money.partnerships_with_allocations, money.set_allocation, money.partnership_money, money.money_per_partnership,
+    invitations.visitors_for_host, invitations.invite, invitations.invitations, invitations.answer,
+    missions.create_mission, missions.missions, missions.mission_exchanges,
 ]
 
 

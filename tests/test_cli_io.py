@@ -17,6 +17,7 @@ def test_import_the_templates_then_again_changes_nothing(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == [
         "Imported 2 partnerships rows in partnerships.csv: 2 added, 0 updated, 0 unchanged, 0 rejected.",
         "Imported 4 organisations rows in organisations.csv: 4 added, 0 updated, 0 unchanged, 0 rejected.",
+        "Imported 1 missions row in missions.csv: 1 added, 0 updated, 0 unchanged, 0 rejected.",
         "Imported 2 exchanges rows in exchanges.csv: 2 added, 0 updated, 0 unchanged, 0 rejected.",
     ]
     assert main(["import", "exchanges", str(cio.template_path("exchanges")), "--db", db, "--dry-run"]) == 0
@@ -59,9 +60,10 @@ def test_export_whole_and_filtered(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     monkeypatch.chdir(tmp_path)
     assert main(["export", "--db", db]) == 0
-    assert capsys.readouterr().out == "cx-csv.zip: 2 partnerships, 4 organisations, 2 exchanges (contact details left out)\n"
+    assert capsys.readouterr().out == ("cx-csv.zip: 2 partnerships, 4 organisations, 1 missions, 2 exchanges "
+                                       "(contact details left out)\n")
     names = zipfile.ZipFile(tmp_path / "cx-csv.zip").namelist()
-    assert names == ["partnerships.csv", "organisations.csv", "exchanges.csv"]
+    assert names == ["partnerships.csv", "organisations.csv", "missions.csv", "exchanges.csv"]
     assert b"ana.silva@example.org" not in zipfile.ZipFile(tmp_path / "cx-csv.zip").read("organisations.csv")
     assert main(["export", "exchanges", "--status", "approved", "--format", "xlsx", "--output", "a.xlsx",
                  "--db", db]) == 0

@@ -43,7 +43,8 @@ def test_an_empty_database_offers_import_and_templates(empty_db):
     assert not app.exception
     assert app.info[0].value.startswith("Choose a file to check")
     assert any(i.value == "Nothing to export yet: the database is empty." for i in app.info)
-    assert [b.label for b in app.download_button] == ["partnerships.csv", "organisations.csv", "exchanges.csv"]
+    assert [b.label for b in app.download_button] == ["partnerships.csv", "organisations.csv", "missions.csv",
+                                                          "exchanges.csv"]
     assert any("| `visitor_id` | yes | text |" in m.value for m in app.markdown)
 
 

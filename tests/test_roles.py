@@ -124,7 +124,7 @@ def test_a_partnership_manager_works_on_their_partnership(people):
                                                                   .set_index("id").at["P01", "name"]]
     app.switch_page("app_pages/data.py").run()
     assert not app.exception
-    assert app.selectbox(key="import_kind").options == ["Organisations", "Exchanges"]
+    assert app.selectbox(key="import_kind").options == ["Organisations", "Missions", "Exchanges"]
     app.switch_page("app_pages/uptake.py").run()
     assert not app.exception
     assert app.multiselect(key="partnership").value == ["P01"]

@@ -95,7 +95,8 @@ def test_an_empty_database_says_so(store, monkeypatch):
 def test_the_map_shades_hosts_or_senders_and_follows_the_filters(app_db):
     app = open_page("app_pages/map.py")
     app.date_input(key="period").set_value(YEAR).run()
-    (figure,) = charts(app)
+    figure, missions = charts(app)  # the exchanges, then the group missions (tests/test_missions_page.py)
+    assert missions["layout"]["title"]["text"] == "Group missions, each drawn once"
     types = [trace["type"] for trace in figure["data"]]
     assert types[:2] == ["choroplethmap", "choroplethmap"] and types.count("scattermap") >= 3
     assert figure["layout"]["map"]["style"] == "white-bg"
