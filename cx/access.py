@@ -142,7 +142,7 @@ class Viewer:
         if self.is_officer:
             return "TRUE", {}
         if self.role == MANAGER:
-            return f"list_contains(${prefix}partnerships, {partnership_column})", {
+            return f"{partnership_column} = ANY(${prefix}partnerships)", {
                 f"{prefix}partnerships": list(self.partnerships)}
         if self.role == ORGANISATION:
             return f"{id_column} = ${prefix}organisation", {f"{prefix}organisation": self.organisation}

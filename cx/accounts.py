@@ -37,7 +37,7 @@ def add_account(store: Store, viewer: Viewer, login: str, role: str, *, partners
     organisation_id = organisation_id if role == ORGANISATION else None
     account = Viewer(role, login, partnerships, organisation_id)
     with store.transaction() as con:
-        known = {r[0] for r in con.execute("SELECT id FROM partnerships WHERE list_contains(?, id)",
+        known = {r[0] for r in con.execute("SELECT id FROM partnerships WHERE id = ANY(?)",
                                            [list(partnerships)]).fetchall()}
         unknown = [p for p in partnerships if p not in known]
         if unknown:

@@ -661,11 +661,11 @@ def save_scenario(store: Store, scenario: Scenario, replace: bool = False) -> st
         if existing and not replace:
             raise BadScenario(f"a scenario named {scenario.name!r} exists; choose another name or replace it")
         if existing:
-            con.execute("UPDATE scenarios SET parameters = ?, created_at = current_timestamp WHERE id = ?",
+            con.execute("UPDATE scenarios SET parameters = CAST(? AS JSON), created_at = current_timestamp WHERE id = ?",
                         [scenario.to_json(), existing[0][0]])
             return existing[0][0]
         identifier = uuid.uuid4().hex[:12]
-        con.execute("INSERT INTO scenarios (id, name, parameters) VALUES (?, ?, ?)",
+        con.execute("INSERT INTO scenarios (id, name, parameters) VALUES (?, ?, CAST(? AS JSON))",
                     [identifier, scenario.name, scenario.to_json()])
         return identifier
 

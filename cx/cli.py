@@ -196,7 +196,7 @@ def cmd_export(args) -> int:
     result = export_view(store, Viewer.local(), what=args.what, file_format=args.format,
                          with_contacts=args.with_contacts, statuses=args.status, partnership_id=args.partnership)
     output = write_file(args.output or result["name"], result["data"], force=args.force,
-                        keep=(store.path, store.write_lock.path))
+                        keep=store.files())
     print(f"{output}: " + ", ".join(f"{n:,} {kind}" for kind, n in result["counts"].items())
           + (" with contact details" if args.with_contacts else " (contact details left out)"))
     return 0

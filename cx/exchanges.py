@@ -91,7 +91,7 @@ def _organisation(con, organisation_id: str, role: str) -> dict:
 
 def _visits_taken(con, visitor_id: str, rulebook: Rulebook, other_than: str | None = None) -> int:
     return con.execute(
-        "SELECT count(*) FROM exchanges WHERE visitor_id = ? AND list_contains(?, status) AND id IS DISTINCT FROM ?",
+        "SELECT count(*) FROM exchanges WHERE visitor_id = ? AND status = ANY(?) AND id IS DISTINCT FROM ?",
         [visitor_id, list(rulebook.taken_statuses), other_than],
     ).fetchone()[0]
 
@@ -292,7 +292,7 @@ def partnership_exchanges(store: Store, viewer: Viewer, partnership_id: str) -> 
         LEFT JOIN organisations v ON v.id = e.visitor_id
         LEFT JOIN organisations h ON h.id = e.host_id
         WHERE v.partnership_id = $p OR h.partnership_id = $p
-        ORDER BY array_position($order, e.status), e.start_date DESC, e.id
+        ORDER BY array_position($order, CAST(e.status AS TEXT)), e.start_date DESC, e.id
         """,
         {"p": partnership_id, "order": list(ORDER)},
     )

@@ -892,7 +892,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     host = orgs.reindex(typed["host_id"]).set_axis(typed.index)
     # A visit is taken by the visitor's other exchanges in a taken status, in cx or in this file.
     taken_statuses = list(rulebook.taken_statuses)
-    stored = store.query("SELECT id, visitor_id FROM exchanges WHERE list_contains(?, status) "
+    stored = store.query("SELECT id, visitor_id FROM exchanges WHERE status = ANY(?) "
                          "AND visitor_id IN (SELECT unnest(?))", [taken_statuses, ids])
     stored = stored[~stored["id"].isin(typed["id"])]
     in_file = typed[after.isin(taken_statuses)]
@@ -933,7 +933,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     # A lump sum is frozen at approval: an exchange stored as approved or later keeps its amount
     # (and halving) unless the file gives one.
     frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE id IN (SELECT unnest(?)) "
-                         "AND list_contains(?, status)", [typed["id"].tolist(), taken_statuses]).set_index("id")
+                         "AND status = ANY(?)", [typed["id"].tolist(), taken_statuses]).set_index("id")
     keep = given.isna() & typed["id"].isin(frozen.index)
     given = given.where(~keep, typed["id"].map(frozen["lump_sum_eur"]).astype("Int64"))
     typed["halved"] = typed["halved"].where(~keep, typed["id"].map(frozen["halved"]).astype(bool))

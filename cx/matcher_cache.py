@@ -37,7 +37,6 @@ from cx.store import Store
 # The columns a fitted matcher reads; any other column may change without touching it.
 PROFILE_COLUMNS = ("id", "name", "kind", "country", "city", "lat", "lon", "ecosystems", "sectors", "description",
                    "can_host")
-ROW_HASH = "hash(" + ", ".join(f'"{c}"' for c in PROFILE_COLUMNS) + ")"
 MAGIC = b"cx host matcher\n"
 FORMAT = 1
 LIBRARIES = ("numpy", "scipy", "pandas", "sklearn", "duckdb")
@@ -54,12 +53,12 @@ class Fitted:
 
 
 def matcher_path(store: Store) -> Path:
-    return store.path.with_name(store.path.name + ".matcher")
+    return store.sidecar(".matcher")
 
 
 def fingerprint(store: Store) -> str:
     """The organisations' profiles in one line: how many, and the sum of their row hashes."""
-    count, total = store.query(f"SELECT count(*), CAST(coalesce(sum({ROW_HASH}), 0) AS VARCHAR) "
+    count, total = store.query(f"SELECT count(*), CAST(coalesce(sum({store.row_hash(PROFILE_COLUMNS)}), 0) AS VARCHAR) "
                                "FROM organisations").iloc[0]  # the sum exact, not as a float
     return f"{int(count)}:{total}"
 
@@ -74,7 +73,7 @@ def _fingerprint_of(row_hashes: pd.Series) -> str:
 def _read(store: Store, ids: list[str] | None = None) -> pd.DataFrame:
     """The organisations (all, or those of `ids`) in id order, with each row's profile hash."""
     where = "WHERE id IN (SELECT unnest(?))" if ids is not None else ""
-    return store.query(f"SELECT *, {ROW_HASH} AS profile_hash FROM organisations {where} ORDER BY id",
+    return store.query(f"SELECT *, {store.row_hash(PROFILE_COLUMNS)} AS profile_hash FROM organisations {where} ORDER BY id",
                        [ids] if ids is not None else None)
 
 
@@ -89,7 +88,7 @@ def update(store: Store, fitted: Fitted) -> Fitted:
     """The fitted matcher brought up to the store's profiles: the rows whose hash changed (or
     that are new) are read and transformed, the rows of removed hosts dropped."""
     with store.reading():
-        now = store.query(f"SELECT id, {ROW_HASH} AS profile_hash FROM organisations ORDER BY id")
+        now = store.query(f"SELECT id, {store.row_hash(PROFILE_COLUMNS)} AS profile_hash FROM organisations ORDER BY id")
         hashes = pd.Series(now["profile_hash"].to_numpy(dtype=np.uint64), index=now["id"].astype(str))
         before = fitted.row_hashes
         common = hashes.index.intersection(before.index)
@@ -173,7 +172,7 @@ class Keeper:
             try:
                 job()
             except Exception:  # the matcher in hand keeps serving; the next call tries again
-                logger.exception("the host matcher of %s was not refitted or saved", self.store.path)
+                logger.exception("the host matcher of %s was not refitted or saved", self.store.location)
 
         self._worker = threading.Thread(target=run, name="cx host matcher", daemon=True)
         self._worker.start()

@@ -1,13 +1,23 @@
-"""The DuckDB store: one file, no server.
+"""The store: one interface, two back ends.
 
-The schema is built by numbered migrations recorded in `schema_version`, so opening an old file
-brings it up to date and opening a current one changes nothing. Every query is parameterised;
-every write runs in a transaction, so a failure leaves the file as it was.
+`Store(location)` is a DuckDB file (the default: one file, no server) or, for a location such as
+`postgresql://…` (or `$CX_DB` set to one), a PostgreSQL database shared by many processes and
+machines. Queries are written once, in SQL both engines run (`= ANY(?)`, `&&`, explicit GROUP BY
+columns, explicit casts); a back end only adapts placeholders, gives results the same pandas
+dtypes (dates datetime64, numbers int/float) and bulk-writes (DuckDB scans a frame, PostgreSQL
+COPYs it).
 
-A connection is opened per unit of work and closed after it: DuckDB locks the file for the
-process that holds it open, and the command line must be able to import while the app is idle.
-Reads are read-only connections; writes hold the write lock (a lock file all processes share)
-for their whole transaction.
+The schema is built by numbered migrations recorded in `schema_version`, the same on both back
+ends, so opening an old database brings it up to date and opening a current one changes nothing.
+Every query is parameterised; every write runs in a transaction, so a failure leaves the
+database as it was.
+
+DuckDB: a connection is opened per unit of work and closed after it, since DuckDB locks the file
+for the process that holds it open and the command line must be able to import while the app is
+idle. Reads are read-only connections; writes hold the write lock (a lock file all processes
+share) for their whole transaction. PostgreSQL: connections come from a pool; writers run at
+once, and a rule that depends on other rows locks what it depends on inside its transaction
+(`lock_visitors`).
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from typing import Callable, Iterator
 import duckdb
 import filelock
 import pandas as pd
+import pyarrow as pa
 
 from cx import DATA_DIR
 from cx.access import Viewer
@@ -44,7 +55,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE TABLE partnerships (
             id VARCHAR PRIMARY KEY,
             name VARCHAR NOT NULL,
-            ecosystems VARCHAR[] NOT NULL DEFAULT [],
+            ecosystems TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
             target_exchanges INTEGER NOT NULL CHECK (target_exchanges >= 0)
         );
         CREATE TABLE organisations (
@@ -53,10 +64,10 @@ MIGRATIONS: list[tuple[int, str]] = [
             kind VARCHAR NOT NULL,
             country VARCHAR(2) NOT NULL,
             city VARCHAR,
-            lat DOUBLE,
-            lon DOUBLE,
+            lat DOUBLE PRECISION,
+            lon DOUBLE PRECISION,
             partnership_id VARCHAR,
-            ecosystems VARCHAR[] NOT NULL DEFAULT [],
+            ecosystems TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
             sectors VARCHAR,
             description VARCHAR,
             can_host BOOLEAN NOT NULL DEFAULT TRUE,
@@ -72,9 +83,9 @@ MIGRATIONS: list[tuple[int, str]] = [
             start_date DATE NOT NULL,
             end_date DATE NOT NULL,
             working_days INTEGER,
-            distance_km DOUBLE,
+            distance_km DOUBLE PRECISION,
             objectives VARCHAR,
-            activities VARCHAR[] NOT NULL DEFAULT [],
+            activities TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
             status VARCHAR NOT NULL,
             lump_sum_eur INTEGER,
             halved BOOLEAN,
@@ -104,7 +115,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE TABLE accounts (
             login VARCHAR PRIMARY KEY,  -- an e-mail address or an identity provider's subject
             role VARCHAR NOT NULL,
-            partnerships VARCHAR[] NOT NULL DEFAULT [],
+            partnerships TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
             organisation_id VARCHAR,
             active BOOLEAN NOT NULL DEFAULT TRUE,
             added_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
@@ -121,10 +132,10 @@ MIGRATIONS: list[tuple[int, str]] = [
             kind VARCHAR NOT NULL,
             country VARCHAR(2) NOT NULL,
             city VARCHAR NOT NULL,
-            lat DOUBLE,
-            lon DOUBLE,
+            lat DOUBLE PRECISION,
+            lon DOUBLE PRECISION,
             member_of VARCHAR,  -- the cluster organisation it is a member of
-            ecosystems VARCHAR[] NOT NULL DEFAULT [],
+            ecosystems TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
             sectors VARCHAR,
             description VARCHAR,
             motivation VARCHAR,
@@ -198,6 +209,8 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         ALTER TABLE exchanges ADD COLUMN mission_id VARCHAR;
     """),
+    # Bumped after every write transaction: what PostgreSQL readers key their caches on.
+    (8, "CREATE SEQUENCE cx_data_version"),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -224,9 +237,19 @@ def text_too_long(column: str, value) -> str | None:
     return f"{column} has {len(value):,} characters; the limit is {limit:,} (shorten it)"
 
 
+def is_url(location) -> bool:
+    """Whether `location` names a PostgreSQL database rather than a DuckDB file."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def default_location() -> str:
+    """The database: `$CX_DB` when set (a file or a postgresql:// URL), else `data/cx.duckdb`."""
+    return os.environ.get("CX_DB") or str(DEFAULT_DB)
+
+
 def default_path() -> Path:
     """The database file: `$CX_DB` when set, else `data/cx.duckdb` in the project."""
-    return Path(os.environ.get("CX_DB") or DEFAULT_DB)
+    return Path(default_location())
 
 
 def default_wait() -> float:
@@ -290,6 +313,183 @@ waits = {"lock": 0, "file": 0}
 
 
 class Store:
+    """A cx database: the interface both back ends implement, and what is written once for both.
+
+    `Store(location)` gives the back end the location names: a DuckDB file (a path; the default
+    `$CX_DB`, else data/cx.duckdb) or a PostgreSQL database (a postgresql:// URL). A back end
+    implements `connect`, `transaction`, `migrate`, `snapshot`, `data_version` and `write_frame`;
+    the readers and writers here only use those, so they run on either."""
+
+    def __new__(cls, location=None, wait: float | None = None):
+        if cls is Store:
+            if is_url(str(location or default_location())):
+                from cx.postgres import PostgresStore
+                cls = PostgresStore
+            else:
+                cls = DuckDBStore
+        return super().__new__(cls)
+
+    @classmethod
+    def open(cls, location=None, wait: float | None = None) -> Store:
+        """The store at `location` (or the default), migrated to the current schema."""
+        store = cls(location, wait)
+        store.migrate()
+        return store
+
+    location: str  # the file's resolved path or the database's URL: a key for caches
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.location!r})"
+
+    @property
+    def _key(self) -> str:
+        return self.location
+
+    def _held(self):
+        """The connection this thread holds open on this database, and whether it is a transaction."""
+        return getattr(_open, "connections", {}).get(self._key)
+
+    @contextmanager
+    def _holding(self, con, writing: bool = False) -> Iterator:
+        """Make `con` the connection this thread's queries on this database use until the block ends."""
+        if not hasattr(_open, "connections"):
+            _open.connections = {}
+        _open.connections[self._key] = (con, writing)
+        try:
+            yield con
+        finally:
+            del _open.connections[self._key]
+
+    def _joined_block(self, read_only: bool):
+        """The connection of this thread's block on this database, or None outside any."""
+        held = self._held()
+        if held is not None and not (read_only or held[1]):
+            raise RuntimeError("a write cannot start inside a reading block; use a transaction")
+        return None if held is None else held[0]
+
+    # --- what each back end implements -----------------------------------------------------
+
+    def connect(self, read_only: bool = True):
+        raise NotImplementedError
+
+    def transaction(self):
+        raise NotImplementedError
+
+    def migrate(self) -> list[int]:
+        raise NotImplementedError
+
+    def data_version(self):
+        """A value that changes whenever the data does: what cached reads are checked against."""
+        raise NotImplementedError
+
+    def snapshot(self, queries: dict[str, str]) -> dict[str, pa.Table]:
+        """Each query's result as an Arrow table, all read from one snapshot of the database."""
+        raise NotImplementedError
+
+    def sidecar(self, suffix: str) -> Path:
+        """A file that belongs to this database (e.g. the saved host matcher)."""
+        raise NotImplementedError
+
+    def files(self) -> tuple[Path, ...]:
+        """The files that are the database, which an export must never overwrite."""
+        return ()
+
+    def row_hash(self, columns) -> str:
+        """SQL for a non-negative 64-bit hash of a row's `columns` (the one function the engines
+        name differently): what the host matcher's fingerprint sums."""
+        raise NotImplementedError
+
+    def lock_visitors(self, visitor_ids) -> None:
+        """Inside a transaction: hold these visitors until it ends, so a rule on their exchanges
+        (visit once) is checked and written without another writer in between. DuckDB's write
+        lock already serialises whole transactions, so only a server back end does something."""
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        return True
+
+    def schema_version(self) -> int:
+        with self.connect() as con:
+            return _version(con)
+
+    @contextmanager
+    def reading(self) -> Iterator[Store]:
+        """Run the `query` calls of a block on one connection: opening one costs tens of
+        milliseconds, which adds up over the dozen queries a page makes."""
+        with self.connect() as con, self._holding(con):
+            yield self
+
+    def read_concurrently(self, calls: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
+        """Run independent reading functions `workers` at a time (each on a connection of its own)."""
+        with ThreadPoolExecutor(workers) as pool:
+            futures = {name: pool.submit(call) for name, call in calls.items()}
+            return {name: future.result() for name, future in futures.items()}
+
+    def query(self, sql: str, parameters: list | dict | None = None) -> pd.DataFrame:
+        """A read-only query's result as a DataFrame (for cx modules; pages call those)."""
+        with self.connect() as con:
+            return con.execute(sql, parameters or []).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table, unscoped: for cx's own checks and the tests. What people see goes
+        through the readers that take a `Viewer`."""
+        if name not in TABLES:
+            raise ValueError(f"no table {name!r}; cx has {', '.join(TABLES)}")
+        return self.query(f'SELECT * FROM "{name}" ORDER BY 1')
+
+    def organisations(self, viewer: Viewer) -> pd.DataFrame:
+        """The organisations whose records, contacts included, the viewer may read."""
+        viewer.require_rows("see organisations' records")
+        scope, parameters = viewer.organisation_scope("o")
+        return self.query(f"SELECT * FROM organisations o WHERE {scope} ORDER BY o.id", parameters)
+
+    def partnerships(self) -> pd.DataFrame:
+        """The partnerships (public: names, ecosystems and targets; no people, no money: a
+        partnership's allocation is read through `cx.money`, which scopes it)."""
+        return self.query("SELECT id, name, ecosystems, target_exchanges FROM partnerships ORDER BY id")
+
+    def exchanges(self, viewer: Viewer) -> pd.DataFrame:
+        """The exchanges the viewer may see (its scope's visitors' and hosts'), with the visitor's
+        and host's country, city, kind and partnership."""
+        viewer.require_rows("see exchanges")
+        scope, parameters = viewer.exchange_scope("v", "h")
+        return self.query(f"""
+            SELECT e.*,
+                   v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
+                   v.kind AS visitor_kind, v.partnership_id AS partnership_id,
+                   h.name AS host_name, h.country AS host_country, h.city AS host_city, h.kind AS host_kind
+            FROM exchanges e
+            LEFT JOIN organisations v ON v.id = e.visitor_id
+            LEFT JOIN organisations h ON h.id = e.host_id
+            WHERE {scope}
+            ORDER BY e.start_date, e.id
+        """, parameters)
+
+    def counts(self) -> dict[str, int]:
+        with self.connect() as con:
+            return {t: int(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in TABLES}
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def replace_all(self, partnerships: pd.DataFrame, organisations: pd.DataFrame,
+                    exchanges: pd.DataFrame, events: pd.DataFrame | None = None,
+                    missions: pd.DataFrame | None = None) -> None:
+        """Replace the programme's data in one transaction (the demo generator uses this)."""
+        with self.transaction() as con:
+            for table in ("exchange_events", "exchanges", "missions", "invitations", "organisations", "partnerships"):
+                con.execute(f"DELETE FROM {table}")
+            if missions is not None and len(missions):
+                insert_frame(con, "missions", missions)
+            insert_frame(con, "partnerships", partnerships)
+            insert_frame(con, "organisations", organisations)
+            insert_frame(con, "exchanges", exchanges)
+            if events is not None and len(events):
+                insert_frame(con, "exchange_events", events)
+
+
+class DuckDBStore(Store):
     """A cx database file.
 
     Reads open read-only connections (many processes may read at once, and a read-only file
@@ -298,39 +498,33 @@ class Store:
 
     def __init__(self, path: Path | str | None = None, wait: float | None = None):
         self.path = Path(path) if path is not None else default_path()
+        self.location = str(self.path.resolve())
         self.wait = default_wait() if wait is None else wait
         self.write_lock = WriteLock(self.path.resolve())
-
-    def __repr__(self):
-        return f"Store({str(self.path)!r})"
 
     @property
     def exists(self) -> bool:
         return self.path.exists()
 
     def modified(self) -> float:
-        """When the file (or its write-ahead log) last changed: a cache key for readers."""
+        """When the file (or its write-ahead log) last changed."""
         times = [p.stat().st_mtime_ns for p in (self.path, Path(f"{self.path}.wal")) if p.exists()]
         return max(times, default=0)
 
-    @property
-    def _key(self) -> str:
-        return str(self.path.resolve())
+    def data_version(self) -> tuple:
+        """The file's and its write-ahead log's time and size: they change with every commit, and
+        reading them costs a stat, not a connection (tens of milliseconds), on every cached read."""
+        sizes = [p.stat().st_size if p.exists() else -1 for p in (self.path, Path(f"{self.path}.wal"))]
+        return self.modified(), *sizes
 
-    def _held(self) -> tuple[duckdb.DuckDBPyConnection, bool] | None:
-        """The connection this thread holds open on this file, and whether it is a transaction."""
-        return getattr(_open, "connections", {}).get(self._key)
+    def sidecar(self, suffix: str) -> Path:
+        return self.path.with_name(self.path.name + suffix)
 
-    @contextmanager
-    def _holding(self, con: duckdb.DuckDBPyConnection, writing: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Make `con` the connection this thread's queries on this file use until the block ends."""
-        if not hasattr(_open, "connections"):
-            _open.connections = {}
-        _open.connections[self._key] = (con, writing)
-        try:
-            yield con
-        finally:
-            del _open.connections[self._key]
+    def files(self) -> tuple[Path, ...]:
+        return self.path, self.write_lock.path
+
+    def row_hash(self, columns) -> str:
+        return "hash(" + ", ".join(f'"{c}"' for c in columns) + ")"
 
     def _require_writable(self) -> None:
         if self.path.exists() and not os.access(self.path, os.W_OK):
@@ -340,11 +534,9 @@ class Store:
     def connect(self, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the file, closed when the block ends; inside a `reading` or
         `transaction` block of this thread, that block's connection."""
-        held = self._held()
+        held = self._joined_block(read_only)
         if held is not None:
-            if not (read_only or held[1]):
-                raise RuntimeError("a write cannot start inside a reading block; use a transaction")
-            yield held[0]
+            yield held
             return
         con = self._open(read_only)
         try:
@@ -400,12 +592,6 @@ class Store:
                 raise
             con.commit()
 
-    # --- schema ----------------------------------------------------------------------------
-
-    def schema_version(self) -> int:
-        with self.connect() as con:
-            return _version(con)
-
     def migrate(self) -> list[int]:
         """Apply the migrations this file lacks; returns the versions applied (none when current).
 
@@ -433,15 +619,6 @@ class Store:
                 applied.append(version)
         return applied
 
-    # --- reading ---------------------------------------------------------------------------
-
-    @contextmanager
-    def reading(self) -> Iterator[Store]:
-        """Run the `query` calls of a block on one connection: opening one costs tens of
-        milliseconds, which adds up over the dozen queries a page makes."""
-        with self.connect() as con, self._holding(con):
-            yield self
-
     def read_concurrently(self, calls: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
         """Run independent reading functions two at a time, each thread on a cursor of one
         connection: DuckDB runs a small query on one core, so this keeps both cores busy."""
@@ -461,76 +638,26 @@ class Store:
                 for cursor in cursors:
                     cursor.close()
 
-    def query(self, sql: str, parameters: list | dict | None = None) -> pd.DataFrame:
-        """A read-only query's result as a DataFrame (for cx modules; pages call those)."""
+    def snapshot(self, queries: dict[str, str]) -> dict[str, pa.Table]:
         with self.connect() as con:
-            return con.execute(sql, parameters or []).df()
-
-    def table(self, name: str) -> pd.DataFrame:
-        """A whole table, unscoped: for cx's own checks and the tests. What people see goes
-        through the readers that take a `Viewer`."""
-        if name not in TABLES:
-            raise ValueError(f"no table {name!r}; cx has {', '.join(TABLES)}")
-        return self.query(f'SELECT * FROM "{name}" ORDER BY 1')
-
-    def organisations(self, viewer: Viewer) -> pd.DataFrame:
-        """The organisations whose records, contacts included, the viewer may read."""
-        viewer.require_rows("see organisations' records")
-        scope, parameters = viewer.organisation_scope("o")
-        return self.query(f"SELECT * FROM organisations o WHERE {scope} ORDER BY o.id", parameters)
-
-    def partnerships(self) -> pd.DataFrame:
-        """The partnerships (public: names, ecosystems and targets; no people, no money: a
-        partnership's allocation is read through `cx.money`, which scopes it)."""
-        return self.query("SELECT id, name, ecosystems, target_exchanges FROM partnerships ORDER BY id")
-
-    def exchanges(self, viewer: Viewer) -> pd.DataFrame:
-        """The exchanges the viewer may see (its scope's visitors' and hosts'), with the visitor's
-        and host's country, city, kind and partnership."""
-        viewer.require_rows("see exchanges")
-        scope, parameters = viewer.exchange_scope("v", "h")
-        return self.query(f"""
-            SELECT e.*,
-                   v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
-                   v.kind AS visitor_kind, v.partnership_id AS partnership_id,
-                   h.name AS host_name, h.country AS host_country, h.city AS host_city, h.kind AS host_kind
-            FROM exchanges e
-            LEFT JOIN organisations v ON v.id = e.visitor_id
-            LEFT JOIN organisations h ON h.id = e.host_id
-            WHERE {scope}
-            ORDER BY e.start_date, e.id
-        """, parameters)
-
-    def counts(self) -> dict[str, int]:
-        with self.connect() as con:
-            return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
-
-    # --- writing ---------------------------------------------------------------------------
-
-    def replace_all(self, partnerships: pd.DataFrame, organisations: pd.DataFrame,
-                    exchanges: pd.DataFrame, events: pd.DataFrame | None = None,
-                    missions: pd.DataFrame | None = None) -> None:
-        """Replace the programme's data in one transaction (the demo generator uses this)."""
-        with self.transaction() as con:
-            for table in ("exchange_events", "exchanges", "missions", "invitations", "organisations", "partnerships"):
-                con.execute(f"DELETE FROM {table}")
-            if missions is not None and len(missions):
-                insert_frame(con, "missions", missions)
-            insert_frame(con, "partnerships", partnerships)
-            insert_frame(con, "organisations", organisations)
-            insert_frame(con, "exchanges", exchanges)
-            if events is not None and len(events):
-                insert_frame(con, "exchange_events", events)
+            con.begin()  # one snapshot of every table read
+            try:
+                return {name: con.sql(sql).to_arrow_table() for name, sql in queries.items()}
+            finally:
+                con.rollback()
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Insert a DataFrame's columns into a table of the same column names (a DuckDB scan of the
-    frame, not string-built SQL)."""
+def insert_frame(con, table: str, frame: pd.DataFrame, on_conflict: str = "") -> int:
+    """Insert a DataFrame's columns into a table of the same column names in the connection's
+    transaction, as one bulk write (never string-built SQL): DuckDB scans the frame, PostgreSQL
+    COPYs it. `on_conflict` is the statement's ON CONFLICT clause, for an upsert."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return con.insert_frame(table, frame, on_conflict)
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     # On failure the registration stays until the connection closes: unregistering inside an
     # aborted transaction would hide the real error.
     con.register("_cx_frame", frame)
-    con.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM _cx_frame')
+    con.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM _cx_frame {on_conflict}')
     con.unregister("_cx_frame")
     return len(frame)
 
@@ -544,9 +671,8 @@ def _version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
 
-def open_store(path: Path | str | None = None, wait: float | None = None) -> Store:
-    """The store at `path` (or the default), migrated to the current schema; `wait` seconds for
-    a database another process holds (default `$CX_BUSY_SECONDS`, else 10)."""
-    store = Store(path, wait)
-    store.migrate()
-    return store
+def open_store(location: Path | str | None = None, wait: float | None = None) -> Store:
+    """The store at `location` (a DuckDB file or a postgresql:// URL; default `$CX_DB`, else
+    data/cx.duckdb), migrated to the current schema; `wait` seconds for a database another
+    process holds (default `$CX_BUSY_SECONDS`, else 10)."""
+    return Store.open(location, wait)

@@ -1,4 +1,4 @@
-"""The programme officer's questions, as DuckDB queries over the store.
+"""The programme officer's questions, as SQL queries over the store.
 
 Every function takes the `Store` first and returns a DataFrame or a small dict, so the pages only
 draw, and every figure can be checked against an independent computation in tests.
@@ -27,7 +27,7 @@ import pyarrow as pa
 from cx.access import ORGANISATION, Viewer
 from cx.ecosystems import ECOSYSTEMS
 from cx.rules import load_rulebook
-from cx.store import ORGANISATION_KINDS, STATUSES, Store
+from cx.store import ORGANISATION_KINDS, STATUSES, DuckDBStore, Store
 
 
 def overview(store: Store) -> dict:
@@ -45,7 +45,7 @@ def overview(store: Store) -> dict:
                (SELECT count(*) FROM partnerships) AS partnerships,
                count(*) AS exchanges,
                count(*) FILTER (WHERE status = 'paid') AS paid_exchanges,
-               coalesce(sum(lump_sum_eur) FILTER (WHERE list_contains(?, status)), 0) AS committed_eur,
+               coalesce(sum(lump_sum_eur) FILTER (WHERE status = ANY(?)), 0) AS committed_eur,
                coalesce(sum(lump_sum_eur) FILTER (WHERE status = 'paid'), 0) AS paid_eur
         FROM exchanges
         """,
@@ -56,7 +56,7 @@ def overview(store: Store) -> dict:
 
 def organisations_by_kind_and_country(store: Store) -> pd.DataFrame:
     return store.query(
-        "SELECT country, kind, count(*) AS organisations FROM organisations GROUP BY ALL ORDER BY country, kind"
+        "SELECT country, kind, count(*) AS organisations FROM organisations GROUP BY country, kind ORDER BY country, kind"
     )
 
 
@@ -73,7 +73,7 @@ def money_by_month(store: Store) -> pd.DataFrame:
     return store.query(
         """
         SELECT date_trunc('month', start_date) AS month,
-               sum(sum(lump_sum_eur) FILTER (WHERE list_contains(?, status))) OVER (ORDER BY date_trunc('month', start_date))::BIGINT AS committed_eur,
+               sum(sum(lump_sum_eur) FILTER (WHERE status = ANY(?))) OVER (ORDER BY date_trunc('month', start_date))::BIGINT AS committed_eur,
                sum(coalesce(sum(lump_sum_eur) FILTER (WHERE status = 'paid'), 0)) OVER (ORDER BY date_trunc('month', start_date))::BIGINT AS paid_eur
         FROM exchanges GROUP BY month ORDER BY month
         """,
@@ -145,7 +145,7 @@ FACTS = """
            v.partnership_id, v.ecosystems AS visitor_ecosystems,
            h.country AS host_country, h.city AS host_city, h.partnership_id AS host_partnership_id,
            h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,
-           NOT list_has_any(v.ecosystems, h.ecosystems) AS crosses_ecosystems
+           NOT (v.ecosystems && h.ecosystems) AS crosses_ecosystems
     FROM exchanges e
     LEFT JOIN organisations v ON v.id = e.visitor_id
     LEFT JOIN organisations h ON h.id = e.host_id"""
@@ -154,23 +154,20 @@ ORGANISATION_COLUMNS = ("id, name, kind, country, city, lat, lon, partnership_id
 KEPT_COPIES = 2  # databases whose joined copy stays in memory (a session looks at one)
 
 
-class _Joined(Store):
-    """An in-memory copy of what the Uptake views read, with every exchange joined to its two
-    organisations once (`exchange_facts`; `exchanges` is a view of it) instead of in each of the
-    dozen queries of a page: the joins were most of their time. The rulebook's lump sum and
+class _Joined(DuckDBStore):
+    """An in-memory DuckDB copy of what the Uptake views read, with every exchange joined to its
+    two organisations once (`exchange_facts`; `exchanges` is a view of it) instead of in each of
+    the dozen queries of a page: the joins were most of their time. The rulebook's lump sum and
     checks, which no filter changes, are applied here once too (`rules_lump_sum_eur`, `breaches`).
-    It answers for the file as it was when `version` was taken, and is built again when the file
-    changes (`joined`)."""
+    It is read from one snapshot of either back end, answers for the database as it was at
+    `version`, and is built again when the data changes (`joined`)."""
 
-    def __init__(self, store: Store, version: tuple):
-        super().__init__(store.path)
+    def __init__(self, store: Store, version):
+        self.path, self.location, self.wait = getattr(store, "path", None), f"joined:{store.location}", 0
         self.version = version
-        with store.connect() as con:
-            con.begin()  # one snapshot of the three tables
-            tables = {"exchange_facts": con.sql(FACTS).to_arrow_table(),
-                      "organisations": con.sql(f"SELECT {ORGANISATION_COLUMNS} FROM organisations").to_arrow_table(),
-                      "partnerships": con.sql("SELECT * FROM partnerships").to_arrow_table()}
-            con.rollback()
+        tables = store.snapshot({"exchange_facts": FACTS,
+                                 "organisations": f"SELECT {ORGANISATION_COLUMNS} FROM organisations",
+                                 "partnerships": "SELECT * FROM partnerships"})
         lump_sums, tables["breaches"] = _rules_applied(tables["exchange_facts"])
         tables["exchange_facts"] = tables["exchange_facts"].append_column("rules_lump_sum_eur", pa.array(lump_sums))
         self._memory = duckdb.connect(":memory:")
@@ -215,24 +212,18 @@ _COPIES: OrderedDict = OrderedDict()
 _COPYING = threading.Lock()
 
 
-def _version(store: Store) -> tuple:
-    """What changes whenever the database does: the file's and its write-ahead log's time and size."""
-    sizes = [p.stat().st_size if p.exists() else -1 for p in (store.path, store.path.with_name(store.path.name + ".wal"))]
-    return store.modified(), *sizes
-
-
 def joined(store: Store) -> _Joined:
-    """The store's joined copy, built again when the file has changed since (one build at a time:
-    sessions arriving meanwhile wait for it rather than build their own)."""
+    """The store's joined copy, built again when the data has changed since (one build at a
+    time: sessions arriving meanwhile wait for it rather than build their own)."""
     if isinstance(store, _Joined):
         return store
-    version = _version(store)
+    version = store.data_version()
     with _COPYING:
-        copy = _COPIES.get(store.path)
+        copy = _COPIES.get(store.location)
         if copy is None or copy.version != version:
-            _COPIES.pop(store.path, None)  # free the stale copy before building the new one
-            copy = _COPIES[store.path] = _Joined(store, version)
-        _COPIES.move_to_end(store.path)
+            _COPIES.pop(store.location, None)  # free the stale copy before building the new one
+            copy = _COPIES[store.location] = _Joined(store, version)
+        _COPIES.move_to_end(store.location)
         while len(_COPIES) > KEPT_COPIES:
             _COPIES.popitem(last=False)
     return copy

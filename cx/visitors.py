@@ -26,7 +26,7 @@ def visitor_choices(store: Store, viewer: Viewer, rulebook: Rulebook | None = No
                coalesce(t.taken, 0)::INTEGER AS taken
         FROM organisations o
         LEFT JOIN (SELECT visitor_id, count(*) AS taken FROM exchanges  -- the visits used up: approved to paid
-                   WHERE list_contains($taken, status) GROUP BY visitor_id) t ON t.visitor_id = o.id
+                   WHERE status = ANY($taken) GROUP BY visitor_id) t ON t.visitor_id = o.id
         WHERE o.can_visit AND {scope}
         ORDER BY taken, o.name, o.id
     """, {"taken": list(rulebook.taken_statuses), **parameters}).set_index("id")
@@ -46,7 +46,7 @@ def visitor_details(store: Store, viewer: Viewer, visitor_id: str, rulebook: Rul
     scope, parameters = viewer.organisation_scope("o")
     row = store.query(f"""
         SELECT country, city, lat, lon,
-               (SELECT count(*) FROM exchanges WHERE visitor_id = $id AND list_contains($taken, status)) AS taken
+               (SELECT count(*) FROM exchanges WHERE visitor_id = $id AND status = ANY($taken)) AS taken
         FROM organisations o WHERE id = $id AND {scope}
     """, {"taken": list(rulebook.taken_statuses), "id": str(visitor_id), **parameters})
     if row.empty:

@@ -74,6 +74,6 @@ def test_the_pages_leave_the_shared_reads_as_they_found_them(app_db, monkeypatch
     functions = {function for function, *_ in given}
     assert {"cx.uptake:dashboard", "cx.uptake:overview", "cx.visitors:visitor_choices"} <= functions
     for function, path, viewer, arguments, reading in given:
-        if reading.modified == Store(path).modified():  # not a read a later write has replaced
+        if reading.version == Store(path).data_version():  # not a read a later write has replaced
             before = () if json.loads(viewer) is None else (Viewer(**json.loads(viewer)),)
             _same(reading.value, cx.ui.resolve(function)(Store(path), *before, **json.loads(arguments)), function)

@@ -2,8 +2,9 @@
 
 Caching is decided here once. A read is kept per query and arguments, shared by every session
 (the same object, never a copy: pages only read what `cached` returns) and checked against the
-database file's modification time at each use, so a new import or a workflow change shows at the
-next rerun and replaces the stale result instead of piling up beside it.
+store's data version at each use (DuckDB: the file's time and size; PostgreSQL: a counter every
+write transaction bumps), so a new import or a workflow change shows at the next rerun and
+replaces the stale result instead of piling up beside it.
 Results are keyed on the viewer (role, scope and identity) too, so one person's rows never
 reach another.
 """
@@ -21,7 +22,7 @@ import streamlit as st
 
 from cx.access import Viewer
 from cx.formats import euros, euros_short  # noqa: F401  (the pages' formatters, from one place)
-from cx.store import Store, default_path, open_store
+from cx.store import Store, default_location, open_store
 
 
 @st.cache_resource(show_spinner=False)
@@ -30,20 +31,21 @@ def _migrated(path: str) -> Store:
 
 
 def current_store() -> Store:
-    """The app's database (`$CX_DB`, else data/cx.duckdb), migrated once per process."""
-    return _migrated(str(default_path()))
+    """The app's database (`$CX_DB`: a file or a postgresql:// URL; else data/cx.duckdb), migrated
+    once per process."""
+    return _migrated(default_location())
 
 
 @dataclass(frozen=True)
 class _Reading:
-    """A query's result and the database version it was read from."""
-    path: str
-    modified: int
+    """A query's result and the data version it was read from."""
+    location: str
+    version: Any
     value: Any
 
 
 def _current(reading: _Reading) -> bool:
-    return Store(reading.path).modified() == reading.modified
+    return Store(reading.location).data_version() == reading.version
 
 
 def resolve(function: str):
@@ -57,12 +59,12 @@ def resolve(function: str):
 
 
 @st.cache_resource(show_spinner=False, max_entries=64, ttl="1h", validate=_current)
-def _shared_call(function: str, path: str, viewer: str, arguments: str) -> _Reading:
-    store = Store(path)
-    modified = store.modified()  # before reading: a write meanwhile makes the entry stale, never wrong
+def _shared_call(function: str, location: str, viewer: str, arguments: str) -> _Reading:
+    store = Store(location)
+    version = store.data_version()  # before reading: a write meanwhile makes the entry stale, never wrong
     viewer = json.loads(viewer)
     before = () if viewer is None else (Viewer(**viewer),)
-    return _Reading(path, modified, resolve(function)(store, *before, **json.loads(arguments)))
+    return _Reading(location, version, resolve(function)(store, *before, **json.loads(arguments)))
 
 
 def cached(function, store: Store, viewer: Viewer | None, **arguments):
@@ -73,7 +75,7 @@ def cached(function, store: Store, viewer: Viewer | None, **arguments):
     Arguments must be JSON-serialisable (filters are), which is also what makes them a key."""
     key = json.dumps(arguments, sort_keys=True, default=str)
     who = json.dumps(None if viewer is None else dataclasses.asdict(viewer), sort_keys=True)
-    return _shared_call(f"{function.__module__}:{function.__qualname__}", str(store.path), who, key).value
+    return _shared_call(f"{function.__module__}:{function.__qualname__}", store.location, who, key).value
 
 
 def stop_without_data(missing: str) -> None:

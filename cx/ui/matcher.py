@@ -14,11 +14,11 @@ from cx.store import Store
 
 
 @st.cache_resource(show_spinner=False)
-def keeper(path: str) -> Keeper:
-    return Keeper(Store(path))
+def keeper(location: str) -> Keeper:
+    return Keeper(Store(location))
 
 
 def host_matcher(store: Store) -> HostMatcher:
     """The matcher of the store's current host profiles."""
     with st.spinner("Reading the hosts' profiles…"):
-        return keeper(str(store.path)).matcher()
+        return keeper(store.location).matcher()
