@@ -1,17 +1,17 @@
 # make run  : the app on demo data at http://localhost:8501 (venv, pinned packages, DuckDB file)
-# make test : everything the tests need (incl. Debian's chromium), then the whole suite
+# make test : everything the tests need (incl. Debian's chromium and postgresql), then the whole suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/cx.duckdb
 PORT   ?= 8501
 
-.PHONY: run test demo bench chromium clean
+.PHONY: run test demo bench chromium postgresql clean
 
 run: $(VENV)/.runtime $(DB)
 	$(BIN)/python -m cx serve --db $(DB) --port $(PORT)
 
-test: $(VENV)/.dev chromium
+test: $(VENV)/.dev chromium postgresql
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev
@@ -46,6 +46,12 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# The PostgreSQL tests start a throwaway cluster of Debian's postgresql package (initdb, pg_ctl).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -3,9 +3,10 @@ rejected and cancelled, and an audit trail of every change in `exchange_events`.
 
 The rulebook is checked when an exchange is requested and again at approval, where the visit-once
 rule is decided and the lump sum is frozen. Every check that reads other rows runs inside the
-write's transaction, which holds the database's write lock (`Store.transaction`): two sessions or
-processes approving two exchanges of one visitor at once cannot both succeed, because the second
-one's check runs after the first one's write.
+write's transaction, which holds the visitor (`Store.lock_visitors`: on DuckDB the write lock of
+every transaction, on PostgreSQL an advisory lock per visitor): two sessions or processes
+approving two exchanges of one visitor at once cannot both succeed, because the second one's
+check runs after the first one's write.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def request_exchange(store: Store, viewer: Viewer, *, visitor_id: str, host_id: 
             raise CxError(text_too_long(column, value))
     exchange_id = f"X-{uuid.uuid4().hex[:10]}"
     with store.transaction() as con:
+        store.lock_visitors([visitor_id])
         visitor = _organisation(con, visitor_id, "visitor")
         viewer.require(viewer.may_request_for(visitor["partnership_id"], visitor_id),
                        f"request an exchange for the visitor {visitor_id}")
@@ -214,6 +216,10 @@ def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str
     ids of other partnerships' exchanges cannot be probed."""
     rulebook = rulebook or load_rulebook()
     with store.transaction() as con:
+        # Every change of an exchange holds its visitor, so the visit-once check and the status
+        # it counts cannot change under it (a server back end's lock; DuckDB's holds every write).
+        store.lock_visitors([row[0] for row in con.execute("SELECT visitor_id FROM exchanges WHERE id = ?",
+                                                           [exchange_id]).fetchall()])
         row = con.execute("""SELECT e.visitor_id, e.host_id, e.start_date, e.end_date, e.status,
                                     v.partnership_id, h.partnership_id
                              FROM exchanges e LEFT JOIN organisations v ON v.id = e.visitor_id

@@ -850,6 +850,11 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     typed = typed.copy()
     if "status" not in present:
         typed["status"] = "requested"
+    # The visitors whose visits the checks count, now and before this file: held until the write
+    # commits, so another process's approval cannot slip in between (a no-op on DuckDB, whose
+    # write lock holds the whole transaction).
+    store.lock_visitors(set(typed["visitor_id"].dropna()) | set(store.query(
+        "SELECT visitor_id FROM exchanges WHERE id = ANY(?)", [typed["id"].dropna().tolist()])["visitor_id"]))
     ids = sorted(set(typed["visitor_id"].dropna()) | set(typed["host_id"].dropna()))
     orgs = store.query("SELECT id, country, lat, lon, can_host, can_visit FROM organisations "
                        "WHERE id IN (SELECT unnest(?))", [ids]).set_index("id")
@@ -978,15 +983,10 @@ def _changes(kind: str, rows: pd.DataFrame, stored: pd.DataFrame, columns: list[
 def _upsert(con, table: str, rows: pd.DataFrame, columns: list[str]) -> None:
     """Insert new ids and update the given columns of existing ones (other columns keep their value)."""
     frame = rows[columns].reset_index(drop=True)
-    names = ", ".join(f'"{c}"' for c in columns)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
     if table == "exchanges":
         updates += ", updated_at = now()"
-    # A failed insert aborts the transaction (which then rolls back); the view goes with the connection.
-    con.register("_cx_import", frame)
-    con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _cx_import '
-                f"ON CONFLICT (id) DO UPDATE SET {updates}")
-    con.unregister("_cx_import")
+    insert_frame(con, table, frame, f"ON CONFLICT (id) DO UPDATE SET {updates}")
 
 
 # --- the import --------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def _column(values: list, oid: int):
         return moments.dt.tz_localize(None).astype("datetime64[us]") if oid == 1184 else moments.astype("datetime64[us]")
     if values and isinstance(next((v for v in values if v is not None), None), list):
         return pd.Series([None if v is None else np.array(v, dtype=object) for v in values], dtype=object)
-    return pd.Series(values, dtype="str" if values and not missing else object)
+    return pd.Series(values, dtype="str" if any(v is not None for v in values) else object)
 
 
 class Result:
@@ -195,6 +195,14 @@ def pool(url: str) -> ConnectionPool:
             _POOLS[url] = ConnectionPool(url, min_size=1, max_size=8, kwargs={"autocommit": True},
                                          configure=_configure, open=True, name=f"cx {url}")
         return _POOLS[url]
+
+
+def close_pool(url: str) -> None:
+    """Close this process's connections to the database at `url` (before dropping or copying it)."""
+    with _POOLING:
+        opened = _POOLS.pop(url, None)
+    if opened is not None:
+        opened.close()
 
 
 @atexit.register

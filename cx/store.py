@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from cx import DATA_DIR
 from cx.access import Viewer
-from cx.errors import DamagedDatabase, DatabaseBusy, ReadOnlyDatabase
+from cx.errors import CxError, DamagedDatabase, DatabaseBusy, ReadOnlyDatabase
 
 DEFAULT_DB = DATA_DIR / "cx.duckdb"
 
@@ -660,6 +660,34 @@ def insert_frame(con, table: str, frame: pd.DataFrame, on_conflict: str = "") ->
     con.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM _cx_frame {on_conflict}')
     con.unregister("_cx_frame")
     return len(frame)
+
+
+def copy_programme(source: Store, target: Store) -> dict[str, int]:
+    """Copy every table of `source` into `target`, an empty cx database of either back end, in
+    one transaction of the target (bulk writes: COPY on PostgreSQL); returns the rows per table.
+    The target's counts are checked against the source's before the commit, so a copy is whole or
+    not made at all."""
+    with source.reading():
+        frames = {table: source.table(table) for table in TABLES}
+    with target.transaction() as con:
+        held = {table: int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]) for table in TABLES}
+        if any(held.values()):
+            raise CxError(f"{target.location} already holds "
+                          + ", ".join(f"{n:,} {table}" for table, n in held.items() if n)
+                          + "; copy into a new, empty database")
+        for table, frame in frames.items():
+            if len(frame):
+                insert_frame(con, table, frame)
+        # New audit events are numbered after the copied ones (setval is PostgreSQL's only).
+        last = int(con.execute("SELECT coalesce(max(id), 0) FROM exchange_events").fetchall()[0][0])
+        if last:
+            con.execute("SELECT count(nextval('exchange_event_ids')) FROM generate_series(1, ?)", [last]).fetchall()
+        copied = {table: int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]) for table in TABLES}
+        expected = {table: len(frame) for table, frame in frames.items()}
+        if copied != expected:
+            raise CxError(f"the copy into {target.location} holds {copied}, not the source's {expected}; "
+                          "nothing was written")
+    return copied
 
 
 def _version(con: duckdb.DuckDBPyConnection) -> int:

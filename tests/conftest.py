@@ -1,13 +1,19 @@
-"""Shared fixtures: real DuckDB files in tmp dirs, a seeded demo programme, and for browser tests a
-real `streamlit run` server driven by Debian's chromium through Playwright."""
+"""Shared fixtures: real DuckDB files in tmp dirs, real PostgreSQL databases of a throwaway
+cluster started once per session, a seeded demo programme, and for browser tests a real
+`streamlit run` server driven by Debian's chromium through Playwright.
+
+A module that sets `BACKENDS = ("duckdb", "postgres")` runs each test that uses `store` or
+`demo_store` on both back ends (the `backend` fixture)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -17,7 +23,7 @@ import pytest
 from cx import PROJECT_ROOT
 from cx.demo import load_demo
 from cx.rules import load_rulebook
-from cx.store import open_store
+from cx.store import copy_programme, open_store
 
 CHROMIUM = "/usr/bin/chromium"
 DEMO_DAY = dt.date(2026, 11, 25)
@@ -28,9 +34,77 @@ def rulebook():
     return load_rulebook()
 
 
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and hasattr(metafunc.module, "BACKENDS"):
+        metafunc.parametrize("backend", metafunc.module.BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def store(tmp_path):
-    """An empty, migrated database file."""
+def backend(request) -> str:
+    """The back end the test's stores use: DuckDB unless its module runs on `BACKENDS`."""
+    return getattr(request, "param", "duckdb")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(tmp_path_factory):
+    """A throwaway PostgreSQL cluster for the whole session (Debian's postgresql package; fsync
+    off; a Unix socket in a temporary folder). Without PostgreSQL the test fails under CI and is
+    skipped elsewhere, saying why."""
+    from cx.pgcluster import Cluster, binaries
+
+    if binaries() is None:
+        message = "PostgreSQL is not installed: `make test` installs Debian's postgresql package"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Not under pytest's folder: the postgres system user must be able to reach it.
+    cluster = Cluster(tempfile.mkdtemp(prefix="cx-postgres-")).start()
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(cluster.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_cluster):
+    """`new(template=None) -> URL`: a database of its own for a test (a copy of the template
+    database when named); each is dropped at the end of the session."""
+    from cx.postgres import close_pool
+
+    made = []
+
+    def new(template: str | None = None) -> str:
+        url = postgres_cluster.create_database(f"cx_{len(made)}_{os.getpid()}", template)
+        made.append(url)
+        return url
+
+    yield new
+    for url in made:
+        close_pool(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_templates(postgres_databases, demo_db):
+    """Template databases: `cx_empty` (migrated) and `cx_demo` (the demo programme copied from the
+    DuckDB demo file, so both back ends hold the same rows)."""
+    from cx.postgres import close_pool
+
+    templates = {}
+    for name, source in (("cx_empty", None), ("cx_demo", demo_db)):
+        url = postgres_databases()
+        store = open_store(url)
+        if source is not None:
+            copy_programme(open_store(source), store)
+        close_pool(url)  # a template has no open connection
+        templates[name] = url.split("?")[0].rsplit("/", 1)[1]
+    return templates
+
+
+@pytest.fixture
+def store(tmp_path, backend, request):
+    """An empty, migrated database (a DuckDB file, or a PostgreSQL database for `backend`)."""
+    if backend == "postgres":
+        templates = request.getfixturevalue("postgres_templates")
+        return open_store(request.getfixturevalue("postgres_databases")(templates["cx_empty"]))
     return open_store(tmp_path / "cx.duckdb")
 
 
@@ -43,8 +117,11 @@ def demo_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def demo_store(demo_db, tmp_path):
-    """A writable copy of the demo database."""
+def demo_store(demo_db, tmp_path, backend, request):
+    """A writable copy of the demo database (on `backend`)."""
+    if backend == "postgres":
+        templates = request.getfixturevalue("postgres_templates")
+        return open_store(request.getfixturevalue("postgres_databases")(templates["cx_demo"]))
     path = tmp_path / "demo.duckdb"
     path.write_bytes(demo_db.read_bytes())
     return open_store(path)
