@@ -1,4 +1,4 @@
-"""The exchange workflow on real DuckDB files: only the allowed transitions, the visit-once rule at
+"""The exchange workflow on real DuckDB files and PostgreSQL databases: only the allowed transitions, the visit-once rule at
 approval (also under concurrent approvals), the lump sum frozen at approval, and the audit trail."""
 
 import datetime as dt
@@ -13,6 +13,8 @@ from cx.access import Viewer
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.store import STATUSES
 from viewers import OFFICER
+
+BACKENDS = ("duckdb", "postgres")
 
 # The workflow as the scheme runs it (domain.md): the specification the table in code must match.
 EXPECTED = {
@@ -58,7 +60,7 @@ def test_every_pair_of_statuses_is_allowed_or_refused_with_the_reason(programme)
     exchange_id = request(programme)
     state = """SELECT (SELECT status FROM exchanges WHERE id = $id),
                       (SELECT count(*) FROM exchange_events WHERE exchange_id = $id),
-                      (SELECT [from_status, to_status, changed_by] FROM exchange_events
+                      (SELECT ARRAY[from_status, to_status, changed_by] FROM exchange_events
                        WHERE exchange_id = $id ORDER BY id DESC LIMIT 1)"""
     current, events_before = "requested", 1
     for from_status, to_status in product(STATUSES, STATUSES):
