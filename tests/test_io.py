@@ -14,6 +14,8 @@ from cx.export import neutralise, to_csv_bytes, to_excel_bytes
 from cx.store import open_store
 from viewers import OFFICER
 
+BACKENDS = ("duckdb", "postgres")
+
 ORG_HEADER = "id,name,kind,country,city,partnership_id,ecosystems"
 
 
