@@ -63,7 +63,7 @@ def organisations_by_kind_and_country(store: Store) -> pd.DataFrame:
 def exchanges_by_status(store: Store) -> pd.DataFrame:
     return store.query(
         "SELECT status, count(*) AS exchanges, coalesce(sum(lump_sum_eur), 0)::BIGINT AS lump_sum_eur "
-        "FROM exchanges GROUP BY status"
+        "FROM exchanges GROUP BY status ORDER BY status"
     )
 
 
