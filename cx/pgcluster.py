@@ -81,3 +81,14 @@ class Cluster:
                 statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
             con.execute(statement)
         return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, closing every connection to it (this process's pool and any other's)."""
+        import psycopg
+        from psycopg import sql
+
+        from cx.postgres import close_pool
+
+        close_pool(self.url(name))
+        with psycopg.connect(self.url(), autocommit=True) as con:
+            con.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -8,6 +8,7 @@ A module that sets `BACKENDS = ("duckdb", "postgres")` runs each test that uses 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import shutil
 import socket
@@ -64,22 +65,36 @@ def postgres_cluster(tmp_path_factory):
     shutil.rmtree(cluster.folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres_databases(postgres_cluster):
-    """`new(template=None) -> URL`: a database of its own for a test (a copy of the template
-    database when named); each is dropped at the end of the session."""
-    from cx.postgres import close_pool
-
+def _databases(cluster):
+    """`new(template=None) -> URL` (a new database, a copy of the template database when named),
+    and the names made."""
     made = []
 
     def new(template: str | None = None) -> str:
-        url = postgres_cluster.create_database(f"cx_{len(made)}_{os.getpid()}", template)
-        made.append(url)
-        return url
+        name = f"cx_{os.getpid()}_{next(_numbers)}"
+        made.append(name)
+        return cluster.create_database(name, template)
 
+    return new, made
+
+
+_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_cluster):
+    """`new(template=None) -> URL`: databases that last the session (templates, module fixtures)."""
+    new, _ = _databases(postgres_cluster)
+    return new
+
+
+@pytest.fixture
+def postgres_database(postgres_cluster):
+    """`new(template=None) -> URL`: databases of one test, dropped after it."""
+    new, made = _databases(postgres_cluster)
     yield new
-    for url in made:
-        close_pool(url)
+    for name in made:
+        postgres_cluster.drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -94,8 +109,8 @@ def postgres_templates(postgres_databases, demo_db):
         store = open_store(url)
         if source is not None:
             copy_programme(open_store(source), store)
-        close_pool(url)  # a template has no open connection
         templates[name] = url.split("?")[0].rsplit("/", 1)[1]
+        close_pool(url)  # a template has no open connection
     return templates
 
 
@@ -104,7 +119,7 @@ def store(tmp_path, backend, request):
     """An empty, migrated database (a DuckDB file, or a PostgreSQL database for `backend`)."""
     if backend == "postgres":
         templates = request.getfixturevalue("postgres_templates")
-        return open_store(request.getfixturevalue("postgres_databases")(templates["cx_empty"]))
+        return open_store(request.getfixturevalue("postgres_database")(templates["cx_empty"]))
     return open_store(tmp_path / "cx.duckdb")
 
 
@@ -121,7 +136,7 @@ def demo_store(demo_db, tmp_path, backend, request):
     """A writable copy of the demo database (on `backend`)."""
     if backend == "postgres":
         templates = request.getfixturevalue("postgres_templates")
-        return open_store(request.getfixturevalue("postgres_databases")(templates["cx_demo"]))
+        return open_store(request.getfixturevalue("postgres_database")(templates["cx_demo"]))
     path = tmp_path / "demo.duckdb"
     path.write_bytes(demo_db.read_bytes())
     return open_store(path)

@@ -55,7 +55,7 @@ def double_visits(store: Store) -> int:
     """Visitors with more than one exchange that takes their visit."""
     return int(store.query("""SELECT count(*) FROM (SELECT visitor_id FROM exchanges
                                WHERE status IN ('approved', 'ongoing', 'completed', 'reported', 'paid')
-                               GROUP BY visitor_id HAVING count(*) > 1)""").iloc[0, 0])
+                               GROUP BY visitor_id HAVING count(*) > 1) AS repeated""").iloc[0, 0])
 
 
 def broken_trails(store: Store) -> list[str]:

@@ -1,5 +1,7 @@
 """Rules that depend on other rows hold across separate processes: processes (not threads) race
-on one database file, many times, and the visits are counted afterwards."""
+on one database (a DuckDB file, whose write lock serialises writers; a PostgreSQL database, whose
+writers run at once and lock the visitors they check), many times, and the visits are counted
+afterwards."""
 
 from __future__ import annotations
 
@@ -64,14 +66,38 @@ def test_two_import_commands_racing_never_give_a_visitor_two_visits(tmp_path, at
     assert broken_trails(store) == []
 
 
+@pytest.fixture(params=["duckdb", "postgres"])
+def race_db(request, tmp_path):
+    """Where a race runs: a DuckDB file or a PostgreSQL database."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_database")()
+    return tmp_path / "race.duckdb"
+
+
 @pytest.mark.parametrize("attempt", range(5))
-def test_an_import_racing_status_changes_never_gives_a_visitor_two_visits(racers, tmp_path, attempt):
+def test_two_processes_approving_one_visitors_two_exchanges_approve_exactly_one(racers, tmp_path, race_db,
+                                                                                 attempt):
+    """Each process approves one of every visitor's two exchanges (A in one, B in the other),
+    visitor by visitor at the same moment: exactly one approval per visitor wins, the other is
+    refused with the visit-once rule."""
+    store = race_programme(race_db, VISITORS)
+    a = [("status", f"A-V{n:03d}", "approved") for n in range(1, VISITORS + 1)]
+    b = [("status", f"B-V{n:03d}", "approved") for n in range(1, VISITORS + 1)]
+    first, second = run_race(racers, race_db, tmp_path, a, b)
+    assert (first + second).count("ok") == VISITORS and (first + second).count("BrokenRules") == VISITORS
+    assert double_visits(store) == 0
+    assert store.query("SELECT count(*) FROM exchanges WHERE status = 'approved'").iloc[0, 0] == VISITORS
+    assert broken_trails(store) == []
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_an_import_racing_status_changes_never_gives_a_visitor_two_visits(racers, tmp_path, race_db, attempt):
     """One process imports approvals of every visitor's A exchange while another approves their B
     exchanges one by one: each visitor ends with exactly one approved exchange."""
-    store = race_programme(tmp_path / "race.duckdb", VISITORS)
+    store = race_programme(race_db, VISITORS)
     imports = [("import", {f"A-V{n:03d}": "approved" for n in range(1, VISITORS + 1)})]
     approvals = [("status", f"B-V{n:03d}", "approved") for n in range(1, VISITORS + 1)]
-    first, second = run_race(racers, store.path, tmp_path, *((imports, approvals) if attempt % 2 else
+    first, second = run_race(racers, race_db, tmp_path, *((imports, approvals) if attempt % 2 else
                                                               (approvals, imports)))
     assert set(first + second) <= {"ok", "rejected", "BrokenRules"}
     assert double_visits(store) == 0

@@ -113,10 +113,10 @@ def test_a_reading_block_belongs_to_its_thread(demo_store):
     assert seen["connection"] is None
 
 
-def test_both_back_ends_give_the_same_types(demo_db, postgres_templates, postgres_databases):
+def test_both_back_ends_give_the_same_types(demo_db, postgres_templates, postgres_database):
     """The same rows with the same pandas dtypes from either back end: pages and figures cannot
     tell them apart."""
-    duck, postgres = open_store(demo_db), open_store(postgres_databases(postgres_templates["cx_demo"]))
+    duck, postgres = open_store(demo_db), open_store(postgres_database(postgres_templates["cx_demo"]))
     assert isinstance(postgres, Store) and not isinstance(postgres, DuckDBStore)
     for table in ("partnerships", "organisations", "exchanges", "exchange_events", "accounts"):
         pd.testing.assert_frame_equal(postgres.table(table), duck.table(table), obj=table)
@@ -128,12 +128,12 @@ def test_both_back_ends_give_the_same_types(demo_db, postgres_templates, postgre
     pd.testing.assert_frame_equal(postgres.query(sql, parameters), duck.query(sql, parameters))
 
 
-def test_a_copy_moves_every_row_and_refuses_a_database_in_use(demo_db, postgres_databases, postgres_templates,
+def test_a_copy_moves_every_row_and_refuses_a_database_in_use(demo_db, postgres_database, postgres_templates,
                                                             tmp_path):
     """DuckDB to PostgreSQL and back: the same tables; the next audit event is numbered after the
     copied ones; a target that holds rows is refused and left as it was."""
     duck = open_store(demo_db)
-    postgres = open_store(postgres_databases(postgres_templates["cx_empty"]))
+    postgres = open_store(postgres_database(postgres_templates["cx_empty"]))
     assert copy_programme(duck, postgres) == duck.counts()
     back = open_store(tmp_path / "back.duckdb")
     assert copy_programme(postgres, back) == duck.counts()

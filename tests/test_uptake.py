@@ -192,10 +192,10 @@ def test_the_views_see_a_write_made_after_their_last_read(demo_store):
     assert requested_now() == 0
 
 
-def test_every_view_gives_the_same_figures_on_both_back_ends(demo_db, postgres_templates, postgres_databases):
+def test_every_view_gives_the_same_figures_on_both_back_ends(demo_db, postgres_templates, postgres_database):
     """The demo programme in a DuckDB file and copied to PostgreSQL: every figure, view and finding
     the pages show is the same, for the whole programme and for a filtered period."""
-    duck, postgres = open_store(demo_db), open_store(postgres_databases(postgres_templates["cx_demo"]))
+    duck, postgres = open_store(demo_db), open_store(postgres_database(postgres_templates["cx_demo"]))
     assert uptake.overview(postgres) == uptake.overview(duck)
     assert uptake.filter_options(postgres) == uptake.filter_options(duck)
     for view in (uptake.organisations_by_kind_and_country, uptake.exchanges_by_status, uptake.money_by_month):
