@@ -245,6 +245,15 @@ def cmd_serve(args) -> int:
                               "--server.address", args.address, "--server.port", str(args.port)])
 
 
+def cmd_copy(args) -> int:
+    from cx.store import copy_programme
+
+    source, target = open_store(getattr(args, "from"), wait=args.wait), open_store(args.to, wait=args.wait)
+    copied = copy_programme(source, target)
+    print(f"{target.name}: copied from {source.name}: " + ", ".join(f"{n:,} {table}" for table, n in copied.items()))
+    return 0
+
+
 def cmd_accounts(args) -> int:
     from cx.accounts import add_account, list_accounts, remove_account
 
@@ -291,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cx", description=__doc__.splitlines()[0], epilog=EXIT_CODES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="DuckDB file (default: $CX_DB, else data/cx.duckdb)")
+    common.add_argument("--db", help="DuckDB file or postgresql:// URL (default: $CX_DB, else data/cx.duckdb)")
     common.add_argument("--wait", type=float, metavar="SECONDS", help="how long to wait for a database another "
                         "cx process is using before giving up with exit code 3 (default: $CX_BUSY_SECONDS, else 10)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -400,6 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--address", default="127.0.0.1",
                        help="the address to serve (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8501)
+
+    copy = command("copy", cmd_copy, "Copy a programme from one database to another, empty one (DuckDB file or "
+                   "PostgreSQL), in one transaction, with every table's count checked.",
+                   "python -m cx copy --from data/cx.duckdb --to postgresql://cx@db.example.org/cx")
+    copy.add_argument("--from", required=True, metavar="DATABASE", help="a DuckDB file or a postgresql:// URL")
+    copy.add_argument("--to", required=True, metavar="DATABASE", help="a new DuckDB file or an empty PostgreSQL "
+                      "database (the schema is created)")
 
     accounts = command("accounts", cmd_accounts, "Add, list or remove the accounts that may log in, with their "
                        "role and scope.", "python -m cx accounts add anna@example.org --role partnership_manager "

@@ -23,6 +23,7 @@ once, and a rule that depends on other rows locks what it depends on inside its 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -339,7 +340,12 @@ class Store:
     location: str  # the file's resolved path or the database's URL: a key for caches
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.location!r})"
+        return f"{type(self).__name__}({self.name!r})"
+
+    @property
+    def name(self) -> str:
+        """The database as people read it (never a password)."""
+        return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", self.location)
 
     @property
     def _key(self) -> str:
@@ -672,7 +678,7 @@ def copy_programme(source: Store, target: Store) -> dict[str, int]:
     with target.transaction() as con:
         held = {table: int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]) for table in TABLES}
         if any(held.values()):
-            raise CxError(f"{target.location} already holds "
+            raise CxError(f"{target.name} already holds "
                           + ", ".join(f"{n:,} {table}" for table, n in held.items() if n)
                           + "; copy into a new, empty database")
         for table, frame in frames.items():
@@ -685,7 +691,7 @@ def copy_programme(source: Store, target: Store) -> dict[str, int]:
         copied = {table: int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]) for table in TABLES}
         expected = {table: len(frame) for table, frame in frames.items()}
         if copied != expected:
-            raise CxError(f"the copy into {target.location} holds {copied}, not the source's {expected}; "
+            raise CxError(f"the copy into {target.name} holds {copied}, not the source's {expected}; "
                           "nothing was written")
     return copied
 

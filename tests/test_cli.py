@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cx.access import Viewer
 from cx.cli import build_parser, main
 from cx.store import SCHEMA_VERSION
 
@@ -126,3 +127,25 @@ def test_accounts_are_added_listed_and_removed(tmp_path, capsys):
     assert main(["accounts", "remove", "anna@example.org", "--db", db]) == 0
     assert main(["accounts", "remove", "anna@example.org", "--db", db]) == 2
     assert capsys.readouterr().err.endswith("error: there is no account 'anna@example.org'\n")
+
+
+def test_copy_moves_a_programme_to_postgresql_and_refuses_a_database_in_use(demo_db, postgres_database, tmp_path):
+    """`cx copy` from the demo DuckDB file to a new PostgreSQL database: every table's rows, said
+    in one line; copied again, the target is refused (exit 2) and keeps its rows; and back to a
+    new DuckDB file, the same rows as the start."""
+    from cx.store import open_store
+
+    url = postgres_database()
+    copied = run("copy", "--from", str(demo_db), "--to", url)
+    counts = open_store(demo_db).counts()
+    assert copied.returncode == 0, copied.stderr
+    assert copied.stdout == (f"{url}: copied from {Path(demo_db).resolve()}: "
+                             + ", ".join(f"{n:,} {table}" for table, n in counts.items()) + "\n")
+    assert open_store(url).counts() == counts
+    again = run("copy", "--from", str(demo_db), "--to", url)
+    assert again.returncode == 2
+    assert again.stderr.startswith(f"error: {url} already holds 4 partnerships, 400 organisations")
+    assert open_store(url).counts() == counts
+    back = tmp_path / "back.duckdb"
+    assert run("copy", "--from", url, "--to", str(back)).returncode == 0
+    assert open_store(back).exchanges(Viewer.local()).equals(open_store(demo_db).exchanges(Viewer.local()))
