@@ -10,10 +10,14 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 import cx.ui
+import cx.uptake
 from cx import PROJECT_ROOT
 from cx.store import Store
 from cx.access import Viewer
 from cx.ui import cached
+from viewers import OFFICER
+
+BACKENDS = ("duckdb", "postgres")
 
 
 def test_a_read_is_shared_until_a_write_replaces_it(demo_store):
@@ -27,6 +31,26 @@ def test_a_read_is_shared_until_a_write_replaces_it(demo_store):
     assert renamed["name"].iloc[0] == "Renamed Partnership"
     gc.collect()
     assert stale() is None  # the stale read left the cache instead of piling up beside the new one
+
+
+def test_the_data_version_moves_with_every_write_and_only_then(demo_store):
+    """What the shared reads are checked against: reads leave it as it is; a write transaction
+    moves it; a failed one leaves the data and may only move it on (never back)."""
+    version = demo_store.data_version()
+    demo_store.exchanges(OFFICER)
+    assert demo_store.data_version() == version
+    with demo_store.transaction() as con:
+        con.execute("UPDATE partnerships SET target_exchanges = target_exchanges + 1")
+    moved = demo_store.data_version()
+    assert moved != version
+    try:
+        with demo_store.transaction() as con:
+            con.execute("UPDATE partnerships SET target_exchanges = 0")
+            raise RuntimeError("killed halfway")
+    except RuntimeError:
+        pass
+    assert demo_store.partnerships()["target_exchanges"].min() > 0
+    assert cached(Store.partnerships, demo_store, None)["target_exchanges"].min() > 0
 
 
 def _same(left, right, where: str) -> None:
@@ -77,3 +101,23 @@ def test_the_pages_leave_the_shared_reads_as_they_found_them(app_db, monkeypatch
         if reading.version == Store(path).data_version():  # not a read a later write has replaced
             before = () if json.loads(viewer) is None else (Viewer(**json.loads(viewer)),)
             _same(reading.value, cx.ui.resolve(function)(Store(path), *before, **json.loads(arguments)), function)
+
+
+def test_every_page_runs_on_postgresql(postgres_templates, postgres_database, monkeypatch):
+    """The app with CX_DB=postgresql://… (the demo programme): every page draws without an error,
+    and a status change made on the Exchanges page's store shows at the next run."""
+    url = postgres_database(postgres_templates["cx_demo"])
+    monkeypatch.setenv("CX_DB", url)
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120).run()
+    assert not app.exception, app.exception
+    for page in ("app_pages/uptake.py", "app_pages/map.py", "app_pages/exchanges.py", "app_pages/data.py",
+                 "app_pages/find_a_host.py", "app_pages/budget.py"):
+        app.switch_page(page).run()
+        assert not app.exception, (page, app.exception)
+    store = Store(url)
+    assert cx.ui.current_store().location == url
+    paid = int(store.query("SELECT count(*) AS n FROM exchanges WHERE status = 'paid'")["n"][0])
+    assert cached(cx.uptake.overview, store, None)["paid_exchanges"] == paid
+    with store.transaction() as con:
+        con.execute("UPDATE exchanges SET status = 'paid' WHERE status = 'reported'")
+    assert cached(cx.uptake.overview, store, None)["paid_exchanges"] > paid
