@@ -10,7 +10,13 @@ The programme comes from the demo generator (cx/demo.py) at each size of the cur
 100,000 exchanges, and 1,000,000 with --million (its pandas comparison is left out by default: it
 takes minutes). Aim: the whole dashboard under 300 ms at 100,000 exchanges and under 1 s at 1,000,000.
 
-Run: python bench/uptake.py [--sizes 10000 100000] [--million] [--repeat 5]
+With `--backend postgres` the same programme is also copied into a PostgreSQL database of a
+throwaway cluster (Debian's postgresql package) and every figure is timed there too, beside DuckDB's
+and pandas', in the same run: the joined copy the views read (built from a snapshot of either back
+end), the dashboard on it, and the queries that read the store directly (overview, status, money by
+month, registrations, filter options), checked to agree.
+
+Run: python bench/uptake.py [--sizes 10000 100000] [--million] [--repeat 5] [--backend postgres]
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ import resource
 import sys
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import uptake_oracle as oracle  # noqa: E402
 from cx import uptake  # noqa: E402
 from cx.demo import generate  # noqa: E402
-from cx.store import Store, open_store  # noqa: E402
+from cx.store import Store, copy_programme, open_store  # noqa: E402
 from cx.access import Viewer  # noqa: E402
 
 OFFICER = Viewer.local()  # the findings list rows; the officer's are all of them
@@ -111,26 +116,44 @@ def stored_programme(folder: Path, exchanges: int):
     return store
 
 
-def curve(store: Store, repeat: int, with_pandas: bool) -> None:
-    """Every case's dashboard time in DuckDB, and against pandas (checked to agree) when asked."""
+STORE_QUERIES = (uptake.overview, uptake.exchanges_by_status, uptake.money_by_month,
+                 uptake.organisations_by_kind_and_country, uptake.filter_options)
+
+
+def curve(store: Store, repeat: int, with_pandas: bool, postgres: Store | None = None) -> None:
+    """Every case's dashboard time in DuckDB (and on PostgreSQL when given, checked to agree), and
+    against pandas (checked to agree) when asked."""
     if with_pandas:
         started = time.perf_counter()
         tables = oracle.load(store)
         print(f"pandas: tables read into memory once in {time.perf_counter() - started:.2f} s (not counted below)")
-    started = time.perf_counter()
-    uptake.joined(store)
-    print(f"joined copy built in {time.perf_counter() - started:.2f} s (once per change of the file; "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB peak memory so far)")
+    for name, each in (("duckdb", store), ("postgres", postgres)):
+        if each is not None:
+            started = time.perf_counter()
+            uptake.joined(each)
+            print(f"joined copy built from {name} in {time.perf_counter() - started:.2f} s (once per change of the "
+                  f"data; {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB peak memory so far)")
     print(f"all the Uptake page's queries, best of {repeat} runs (pandas: of {max(1, repeat // 2)})")
-    print(f"{'case':<38}{'duckdb':>10}{'pandas':>10}{'pandas/duckdb':>15}")
+    print(f"{'case':<38}{'duckdb':>10}" + (f"{'postgres':>10}{'pg/duckdb':>11}" if postgres else "")
+          + f"{'pandas':>10}{'pandas/duckdb':>15}")
     for label, filters in cases().items():
-        duck_time, sql = timed(lambda: uptake.dashboard(store, filters.as_dict()), repeat)
-        versus = " " * 25
+        duck_time, sql = timed(lambda: uptake.dashboard(store, OFFICER, filters.as_dict()), repeat)
+        line = f"{label:<38}{duck_time * 1000:>8.0f}ms"
+        if postgres is not None:
+            pg_time, pg_sql = timed(lambda: uptake.dashboard(postgres, OFFICER, filters.as_dict()), repeat)
+            agree(pg_sql, sql)
+            line += f"{pg_time * 1000:>8.0f}ms{pg_time / duck_time:>10.2f}x"
         if with_pandas:
             panda_time, frames = timed(lambda: pandas_queries(tables, filters), max(1, repeat // 2))
             agree(sql, frames)
-            versus = f"{panda_time * 1000:>8.0f}ms{panda_time / duck_time:>14.1f}x"
-        print(f"{label:<38}{duck_time * 1000:>8.0f}ms{versus}")
+            line += f"{panda_time * 1000:>8.0f}ms{panda_time / duck_time:>14.1f}x"
+        print(line)
+    if postgres is not None:
+        print("queries that read the store directly, best of runs: " + ", ".join(
+            f"{query.__name__} duckdb {timed(lambda: query(store), repeat)[0] * 1000:.0f} ms / postgres "
+            f"{timed(lambda: query(postgres), repeat)[0] * 1000:.0f} ms" for query in STORE_QUERIES))
+        for query in STORE_QUERIES[:1] + STORE_QUERIES[4:]:
+            assert query(store) == query(postgres), query.__name__
 
 
 def per_query(store: Store, repeat: int) -> None:
@@ -141,7 +164,8 @@ def per_query(store: Store, repeat: int) -> None:
             ("partnership_progress", uptake.partnership_progress), ("country_flows", uptake.country_flows),
             ("ecosystem_pairs", uptake.ecosystem_pairs), ("working_days_histogram", uptake.working_days_histogram),
             ("distance_histogram", uptake.distance_histogram),
-            *((name, partial(query, viewer=OFFICER)) for name, (_, query) in uptake.FINDINGS.items()))}
+            *((name, lambda store, filters, finding=query: finding(store, OFFICER, filters))
+              for name, (_, query) in uptake.FINDINGS.items()))}
     print("per query, whole programme, one connection (duckdb, best of runs): "
           + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in times.items()))
     started = time.perf_counter()
@@ -178,14 +202,30 @@ def main() -> None:
                         help="compare with pandas (and check agreement) up to this many exchanges")
     parser.add_argument("--page-at", type=int, default=100_000, help="time an AppTest run at this size")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--backend", choices=["duckdb", "postgres"], default="duckdb",
+                        help="postgres: time the same figures on a PostgreSQL copy too")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cx-bench-"))
-    for size in args.sizes + ([1_000_000] if args.million else []):
-        store = stored_programme(folder, size)
-        curve(store, args.repeat, size <= args.pandas_up_to)
-        per_query(store, args.repeat)
-        if size == args.page_at:
-            page_run(store)
+    cluster = None
+    if args.backend == "postgres":
+        from cx.pgcluster import Cluster
+
+        cluster = Cluster(tempfile.mkdtemp(prefix="cx-bench-postgres-")).start()
+    try:
+        for size in args.sizes + ([1_000_000] if args.million else []):
+            store, postgres = stored_programme(folder, size), None
+            if cluster:
+                started = time.perf_counter()
+                postgres = open_store(cluster.create_database(f"uptake_{size}"))
+                copy_programme(store, postgres)
+                print(f"copied to PostgreSQL in {time.perf_counter() - started:.1f} s")
+            curve(store, args.repeat, size <= args.pandas_up_to, postgres)
+            per_query(store, args.repeat)
+            if size == args.page_at:
+                page_run(store)
+    finally:
+        if cluster:
+            cluster.stop()
 
 
 if __name__ == "__main__":
