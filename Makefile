@@ -1,4 +1,6 @@
 # make run  : the app on demo data at http://localhost:8501 (venv, pinned packages, DuckDB file)
+# make run-shared : the same app on a local PostgreSQL cluster (data/postgres/) with logins through a
+#                    development OpenID Connect provider (scripts/run_shared.py)
 # make test : everything the tests need (incl. Debian's chromium and postgresql), then the whole suite
 PYTHON ?= python3
 VENV   := .venv
@@ -6,10 +8,13 @@ BIN    := $(VENV)/bin
 DB     ?= data/cx.duckdb
 PORT   ?= 8501
 
-.PHONY: run test demo bench chromium postgresql clean
+.PHONY: run run-shared test demo bench chromium postgresql clean
 
 run: $(VENV)/.runtime $(DB)
 	$(BIN)/python -m cx serve --db $(DB) --port $(PORT)
+
+run-shared: $(VENV)/.dev postgresql
+	$(BIN)/python scripts/run_shared.py --port $(PORT)
 
 test: $(VENV)/.dev chromium postgresql
 	$(BIN)/python -m pytest

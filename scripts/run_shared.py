@@ -1,0 +1,113 @@
+"""`make run-shared`: cx as a shared deployment would run it, on this machine, for development.
+
+Starts a PostgreSQL cluster of Debian's postgresql package in data/postgres/ (git-ignored; initdb
+the first time, a port of its own, its Unix socket in that folder), creates the `cx` database with
+the schema and the demo programme the first time, a local OpenID Connect provider
+(oidc-provider-mock: it accepts any user name, so it is for development only, never production)
+and the app with logins on 127.0.0.1. Accounts to log in with: officer@example.org,
+manager@example.org (partnership manager of P01) and member@example.org (an organisation of P01).
+Ctrl-C stops all three; the data stays in data/postgres/ for the next start.
+
+    .venv/bin/python scripts/run_shared.py [--port 8501] [--pg-port 54329] [--provider-port 8502]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cx import DATA_DIR, accounts  # noqa: E402
+from cx.access import Viewer  # noqa: E402
+from cx.demo import load_demo  # noqa: E402
+from cx.pgcluster import Cluster  # noqa: E402
+from cx.store import open_store  # noqa: E402
+
+FOLDER = DATA_DIR / "postgres"
+
+
+def programme(cluster: Cluster) -> str:
+    """The `cx` database's URL; created with the demo programme and the development accounts the
+    first time."""
+    import psycopg
+
+    with psycopg.connect(cluster.url(), autocommit=True) as con:
+        exists = con.execute("SELECT count(*) FROM pg_database WHERE datname = 'cx'").fetchone()[0]
+    if exists:
+        return cluster.url("cx")
+    url = cluster.create_database("cx")
+    store = open_store(url)
+    counts = load_demo(store)
+    officer = Viewer.local()
+    member = store.query("SELECT min(id) AS id FROM organisations WHERE partnership_id = 'P01' AND can_visit")["id"][0]
+    accounts.add_account(store, officer, "officer@example.org", "officer")
+    accounts.add_account(store, officer, "manager@example.org", "partnership_manager", partnerships=["P01"])
+    accounts.add_account(store, officer, "member@example.org", "organisation", organisation_id=member)
+    print("demo programme loaded: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+    return url
+
+
+def wait_for(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{process.args[:3]} did not start; see {FOLDER}")
+            time.sleep(0.3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8501, help="the app's port")
+    parser.add_argument("--pg-port", type=int, default=54329, help="PostgreSQL's port (its socket is in data/postgres)")
+    parser.add_argument("--provider-port", type=int, default=8502, help="the development OIDC provider's port")
+    args = parser.parse_args()
+    cluster = Cluster(FOLDER, port=args.pg_port).start()
+    processes = []
+    try:
+        url = programme(cluster)
+        provider = f"http://127.0.0.1:{args.provider_port}"
+        secrets = FOLDER / "secrets.toml"
+        secrets.write_text(f"""[auth]
+redirect_uri = "http://127.0.0.1:{args.port}/oauth2callback"
+cookie_secret = "make run-shared: a development secret, never used in production"
+client_id = "cx-shared"
+client_secret = "cx-shared-secret"
+server_metadata_url = "{provider}/.well-known/openid-configuration"
+""")
+        log = open(FOLDER / "run-shared.log", "a")
+        processes.append(subprocess.Popen(
+            [sys.executable, "-c", "import sys, werkzeug.serving, oidc_provider_mock; werkzeug.serving.make_server("
+             "'127.0.0.1', int(sys.argv[1]), oidc_provider_mock.app()).serve_forever()", str(args.provider_port)],
+            stdout=log, stderr=subprocess.STDOUT))
+        wait_for(f"{provider}/.well-known/openid-configuration", processes[-1])
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+             "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--secrets.files", str(secrets)], cwd=ROOT, env={**os.environ, "CX_DB": url},
+            stdout=log, stderr=subprocess.STDOUT))
+        wait_for(f"http://127.0.0.1:{args.port}/_stcore/health", processes[-1])
+        print(f"cx on PostgreSQL ({url}): http://127.0.0.1:{args.port}; log in as officer@example.org, "
+              "manager@example.org or member@example.org (Ctrl-C stops)", flush=True)
+        processes[-1].wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=20)
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
