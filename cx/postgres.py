@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import re
+import sys
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -27,9 +28,10 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 from psycopg.types.string import StrDumper, TextLoader
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from cx import DATA_DIR
+from cx.errors import CxError
 from cx.store import MIGRATIONS, SCHEMA_VERSION, Store, _version, default_wait
 
 # The SQL's quoted parts, comments and placeholders: placeholders outside quotes become psycopg's,
@@ -176,6 +178,34 @@ def _copied(values: pd.Series, udt: str) -> list:
     return [None if missing(v) else str(v) for v in values]
 
 
+class ServerUnavailable(CxError):
+    """The PostgreSQL server did not give a connection within the wait (down, unreachable, or
+    every connection of the pool busy)."""
+
+    exit_code = 3
+
+    def __init__(self, name: str, waited: float):
+        super().__init__(f"the database server of {name} gave no connection within {waited:g} s; check that it "
+                         "runs and is reachable, then try again (wait longer with --wait or CX_BUSY_SECONDS)")
+
+
+@contextmanager
+def _connection(store: PostgresStore) -> Iterator[psycopg.Connection]:
+    """A connection of the store's pool, or ServerUnavailable after the store's wait."""
+    try:
+        context = pool(store.url).connection(timeout=store.wait)
+        raw = context.__enter__()
+    except PoolTimeout:
+        raise ServerUnavailable(store.name, store.wait) from None
+    try:
+        yield raw
+    except BaseException:
+        if not context.__exit__(*sys.exc_info()):
+            raise
+    else:
+        context.__exit__(None, None, None)
+
+
 def _configure(raw: psycopg.Connection) -> None:
     # Python text as `text` (so a list of strings is a text[], as `= ANY(?)` and `&&` need), JSON
     # read as its text (as DuckDB gives it).
@@ -242,7 +272,7 @@ class PostgresStore(Store):
         if held is not None:
             yield held
             return
-        with pool(self.url).connection(timeout=self.wait) as raw:
+        with _connection(self) as raw:
             yield Connection(raw)
 
     @contextmanager
@@ -257,7 +287,7 @@ class PostgresStore(Store):
                 raise RuntimeError("a transaction cannot start inside a reading block")
             yield held[0]
             return
-        with pool(self.url).connection(timeout=self.wait) as raw:
+        with _connection(self) as raw:
             con = Connection(raw)
             with raw.transaction(), self._holding(con, writing=True):
                 yield con

@@ -146,3 +146,15 @@ def test_a_copy_moves_every_row_and_refuses_a_database_in_use(demo_db, postgres_
         with pytest.raises(CxError, match="already holds"):
             copy_programme(duck, target)
         assert target.counts()["exchanges"] == 300
+
+
+def test_a_server_that_does_not_answer_is_a_sentence_not_a_traceback(tmp_path):
+    """A PostgreSQL URL nobody listens on: the command line says so in one sentence (exit 3)."""
+    from cx.cli import main
+    from cx.postgres import ServerUnavailable, close_pool
+
+    url = f"postgresql://cx:secret@/cx?host={tmp_path}&port=1"
+    with pytest.raises(ServerUnavailable, match=r"postgresql://cx:\*\*\*@/cx.* gave no connection within 1 s"):
+        Store(url, wait=1).counts()
+    assert main(["init", "--db", url, "--wait", "1"]) == 3
+    close_pool(url)
