@@ -129,17 +129,19 @@ an_import = st.tuples(st.just("import"), st.dictionaries(st.sampled_from(EXCHANG
 operations = st.lists(st.one_of(status_change, an_import), min_size=1, max_size=6)
 
 
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=operations, second=operations)
-def test_any_imports_and_status_changes_from_two_processes_keep_the_rules(racers, first, second):
+def test_any_imports_and_status_changes_from_two_processes_keep_the_rules(racers, request, backend, first, second):
     """Whatever two processes do at once, every visitor has at most one visit and every exchange's
     audit trail runs unbroken from 'requested' to its status."""
     folder = Path(tempfile.mkdtemp())
+    db = request.getfixturevalue("postgres_database")() if backend == "postgres" else folder / "race.duckdb"
     try:
-        store = race_programme(folder / "race.duckdb", 3)
-        outcomes = run_race(racers, store.path, folder, first, second)
+        race_programme(db, 3)
+        outcomes = run_race(racers, db, folder, first, second)
         assert set(outcomes[0] + outcomes[1]) <= {"ok", "rejected", "BrokenRules", "InvalidTransition"}
-        store = Store(store.path)
+        store = Store(db)
         assert double_visits(store) == 0
         assert broken_trails(store) == []
     finally:
