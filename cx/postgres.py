@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import re
-import sys
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -32,7 +31,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from cx import DATA_DIR
 from cx.errors import CxError
-from cx.store import MIGRATIONS, SCHEMA_VERSION, Store, _version, default_wait
+from cx.store import MIGRATIONS, SCHEMA_VERSION, Store, _version, default_location, default_wait
 
 # The SQL's quoted parts, comments and placeholders: placeholders outside quotes become psycopg's,
 # and every % is doubled (psycopg reads it as a placeholder's start even inside quotes).
@@ -193,17 +192,10 @@ class ServerUnavailable(CxError):
 def _connection(store: PostgresStore) -> Iterator[psycopg.Connection]:
     """A connection of the store's pool, or ServerUnavailable after the store's wait."""
     try:
-        context = pool(store.url).connection(timeout=store.wait)
-        raw = context.__enter__()
+        with pool(store.url).connection(timeout=store.wait) as raw:
+            yield raw
     except PoolTimeout:
         raise ServerUnavailable(store.name, store.wait) from None
-    try:
-        yield raw
-    except BaseException:
-        if not context.__exit__(*sys.exc_info()):
-            raise
-    else:
-        context.__exit__(None, None, None)
 
 
 def _configure(raw: psycopg.Connection) -> None:
@@ -247,8 +239,6 @@ class PostgresStore(Store):
     """A cx database on a PostgreSQL server (`postgresql://…`)."""
 
     def __init__(self, url: str | None = None, wait: float | None = None):
-        from cx.store import default_location
-
         self.location = self.url = str(url or default_location())
         self.wait = default_wait() if wait is None else wait
 
@@ -295,8 +285,8 @@ class PostgresStore(Store):
             raw.execute("SELECT nextval('cx_data_version')")
 
     def lock_visitors(self, visitor_ids) -> None:
-        """Advisory locks on the visitors (in one order, so two writers never wait for each
-        other), released when the transaction ends."""
+        """Advisory locks on the visitors, taken in one order (so two writers cannot deadlock) and
+        released when the transaction ends."""
         held = self._held()
         if held is None or not held[1]:
             return  # a dry run reads only
