@@ -9,6 +9,7 @@ manager@example.org (partnership manager of P01) and member@example.org (an orga
 Ctrl-C stops all three; the data stays in data/postgres/ for the next start.
 
     .venv/bin/python scripts/run_shared.py [--port 8501] [--pg-port 54329] [--provider-port 8502]
+                                           [--folder data/postgres]
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from cx.demo import load_demo  # noqa: E402
 from cx.pgcluster import Cluster  # noqa: E402
 from cx.store import open_store  # noqa: E402
 
-FOLDER = DATA_DIR / "postgres"
 
 
 def programme(cluster: Cluster) -> str:
@@ -54,7 +54,7 @@ def programme(cluster: Cluster) -> str:
     return url
 
 
-def wait_for(url: str, process: subprocess.Popen) -> None:
+def wait_for(url: str, process: subprocess.Popen, folder: Path) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -62,7 +62,7 @@ def wait_for(url: str, process: subprocess.Popen) -> None:
             return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{process.args[:3]} did not start; see {FOLDER}")
+                raise SystemExit(f"{process.args[:3]} did not start; see {folder / 'run-shared.log'}")
             time.sleep(0.3)
 
 
@@ -71,13 +71,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8501, help="the app's port")
     parser.add_argument("--pg-port", type=int, default=54329, help="PostgreSQL's port (its socket is in data/postgres)")
     parser.add_argument("--provider-port", type=int, default=8502, help="the development OIDC provider's port")
+    parser.add_argument("--folder", type=Path, default=DATA_DIR / "postgres", help="the cluster's folder")
     args = parser.parse_args()
-    cluster = Cluster(FOLDER, port=args.pg_port).start()
+    folder = args.folder.resolve()
+    cluster = Cluster(folder, port=args.pg_port).start()
     processes = []
     try:
         url = programme(cluster)
         provider = f"http://127.0.0.1:{args.provider_port}"
-        secrets = FOLDER / "secrets.toml"
+        secrets = folder / "secrets.toml"
         secrets.write_text(f"""[auth]
 redirect_uri = "http://127.0.0.1:{args.port}/oauth2callback"
 cookie_secret = "make run-shared: a development secret, never used in production"
@@ -85,18 +87,18 @@ client_id = "cx-shared"
 client_secret = "cx-shared-secret"
 server_metadata_url = "{provider}/.well-known/openid-configuration"
 """)
-        log = open(FOLDER / "run-shared.log", "a")
+        log = open(folder / "run-shared.log", "a")
         processes.append(subprocess.Popen(
             [sys.executable, "-c", "import sys, werkzeug.serving, oidc_provider_mock; werkzeug.serving.make_server("
              "'127.0.0.1', int(sys.argv[1]), oidc_provider_mock.app()).serve_forever()", str(args.provider_port)],
             stdout=log, stderr=subprocess.STDOUT))
-        wait_for(f"{provider}/.well-known/openid-configuration", processes[-1])
+        wait_for(f"{provider}/.well-known/openid-configuration", processes[-1], folder)
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
              "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--secrets.files", str(secrets)], cwd=ROOT, env={**os.environ, "CX_DB": url},
             stdout=log, stderr=subprocess.STDOUT))
-        wait_for(f"http://127.0.0.1:{args.port}/_stcore/health", processes[-1])
+        wait_for(f"http://127.0.0.1:{args.port}/_stcore/health", processes[-1], folder)
         print(f"cx on PostgreSQL ({url}): http://127.0.0.1:{args.port}; log in as officer@example.org, "
               "manager@example.org or member@example.org (Ctrl-C stops)", flush=True)
         processes[-1].wait()
