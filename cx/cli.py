@@ -48,7 +48,7 @@ def _print_json(value) -> None:
 
 def cmd_init(args) -> int:
     store = _store(args)
-    print(f"{store.path}: schema version {store.schema_version()}")
+    print(f"{store.name}: schema version {store.schema_version()}")
     return 0
 
 
@@ -57,7 +57,7 @@ def cmd_demo(args) -> int:
 
     store = _store(args)
     counts = load_demo(store, seed=args.seed, organisations=args.organisations, exchanges=args.exchanges)
-    print(f"{store.path}: demo programme with " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+    print(f"{store.name}: demo programme with " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
     return 0
 
 

@@ -242,10 +242,6 @@ class PostgresStore(Store):
         self.location = self.url = str(url or default_location())
         self.wait = default_wait() if wait is None else wait
 
-    @property
-    def path(self) -> str:
-        return self.url
-
     def sidecar(self, suffix: str) -> Path:
         """A file of this database in data/cache (a server has no folder of its own to use)."""
         folder = DATA_DIR / "cache"

@@ -512,6 +512,10 @@ class DuckDBStore(Store):
     def exists(self) -> bool:
         return self.path.exists()
 
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
     def modified(self) -> float:
         """When the file (or its write-ahead log) last changed."""
         times = [p.stat().st_mtime_ns for p in (self.path, Path(f"{self.path}.wal")) if p.exists()]
