@@ -19,6 +19,7 @@ measured in the same run.
 import argparse
 import datetime as dt
 import multiprocessing
+import shutil
 import sys
 import tempfile
 import time
@@ -158,6 +159,7 @@ def main() -> None:
     finally:
         if cluster:
             cluster.stop()
+            shutil.rmtree(cluster.folder, ignore_errors=True)
 
 
 def report(processes: int, figures: dict, baseline: dict, counts_waits: bool) -> None:

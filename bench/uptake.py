@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -226,6 +227,7 @@ def main() -> None:
     finally:
         if cluster:
             cluster.stop()
+            shutil.rmtree(cluster.folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
