@@ -672,6 +672,10 @@ def insert_frame(con, table: str, frame: pd.DataFrame, on_conflict: str = "") ->
     return len(frame)
 
 
+# The tables whose ids a sequence numbers, and the sequence.
+NUMBERED = {"exchange_events": "exchange_event_ids", "registrations": "registration_ids", "outbox": "outbox_ids"}
+
+
 def copy_programme(source: Store, target: Store) -> dict[str, int]:
     """Copy every table of `source` into `target`, an empty cx database of either back end, in
     one transaction of the target (bulk writes: COPY on PostgreSQL); returns the rows per table.
@@ -688,10 +692,11 @@ def copy_programme(source: Store, target: Store) -> dict[str, int]:
         for table, frame in frames.items():
             if len(frame):
                 insert_frame(con, table, frame)
-        # New audit events are numbered after the copied ones (setval is PostgreSQL's only).
-        last = int(con.execute("SELECT coalesce(max(id), 0) FROM exchange_events").fetchall()[0][0])
-        if last:
-            con.execute("SELECT count(nextval('exchange_event_ids')) FROM generate_series(1, ?)", [last]).fetchall()
+        # New numbered rows come after the copied ones (setval is PostgreSQL's only).
+        for table, sequence in NUMBERED.items():
+            last = int(con.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"').fetchall()[0][0])
+            if last:
+                con.execute(f"SELECT count(nextval('{sequence}')) FROM generate_series(1, ?)", [last]).fetchall()
         copied = {table: int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]) for table in TABLES}
         expected = {table: len(frame) for table, frame in frames.items()}
         if copied != expected:
