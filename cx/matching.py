@@ -246,11 +246,11 @@ class HostMatcher(BaseEstimator):
         return self
 
     @staticmethod
-    def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, list[str]]]]:
+    def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, taxonomy.Evidence]:
         """The hosts with the sector labels their profiles evoke as a `taxonomy` field, and per host
         the profile's words that evoke each label (for the reasons)."""
         evidence = taxonomy.host_evidence(hosts, PROFILE_FIELDS)
-        return hosts.assign(taxonomy=[taxonomy.concept_text(e) for e in evidence]), evidence
+        return hosts.assign(taxonomy=taxonomy.concept_texts(evidence)), evidence
 
     @staticmethod
     def _field_sum(n: int, weights) -> sp.csr_matrix:
@@ -307,8 +307,7 @@ class HostMatcher(BaseEstimator):
         new.matrix_ = _with_rows(self.matrix_, kept, position, rows)
         profiles = [self.profiles_[i] for i in kept] + [" ".join(parts) for parts in zip(*fields)]
         new.profiles_ = [profiles[i] for i in order]
-        evidences = [self.evidence_[i] for i in kept] + evidence
-        new.evidence_ = [evidences[i] for i in order]
+        new.evidence_ = self.evidence_.take(kept).followed_by(evidence).take(order)
         new._index_hosts()
         unknown, seen = self.word_counter_.unknown_words(tokens)
         new.hosts_updated_ = self.hosts_updated_ + len(changed) + len(removed)
@@ -477,7 +476,7 @@ class HostMatcher(BaseEstimator):
     def _bridge(self, concept: str, row: int) -> str:
         """'Label → the host's words that evoke it', or the label alone when the host names it."""
         label = taxonomy.label_of(concept)
-        said = [w for w in self.evidence_[row].get(concept, []) if fold(w) != fold(label)]
+        said = [w for w in self.evidence_.of(row).get(concept, []) if fold(w) != fold(label)]
         return f"{label} → {', '.join(said[:3])}" if said else label
 
     def _with_lump_sums(self, result: pd.DataFrame, visitor_location, start, end) -> pd.DataFrame:

@@ -114,3 +114,54 @@ def test_no_word_of_the_vocabulary_is_a_stop_word_of_an_eu_language():
     clashes = [(label.name, term) for label in taxonomy.labels() for terms in label.vocabulary.values()
                for term in terms if " " not in term and not term.isupper() and fold(term) in stop_words()]
     assert not clashes
+
+
+# The labels were found per host by a loop over each profile's tokens until this commit; the lookup for
+# all hosts at once must find the same labels, words and order, so that the matcher ranks as before.
+# That commit's code runs on today's data/ (rules and taxonomy).
+LOOKUP_PER_HOST = "6aebfb1"
+EARLIER = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/bench"]
+from cx import taxonomy
+from match_quality import load, taxonomy_queries, matcher_rankings, read_commented
+from match_speed import synthetic_hosts
+hosts, queries = load(__import__("pathlib").Path(sys.argv[2]))
+asked = queries + taxonomy_queries(hosts) + read_commented(__import__("pathlib").Path(sys.argv[1]) / "bench" /
+                                                           "multilingual_objectives.csv")["objectives"].tolist()
+fields = ("name", "sectors", "ecosystems", "description")
+json.dump({"rankings": matcher_rankings(hosts, asked),
+           "evidence": taxonomy.host_evidence(synthetic_hosts(2000), fields) + taxonomy.host_evidence(hosts, fields),
+           "asked": [taxonomy.expanded_objectives(q) for q in asked]}, sys.stdout)
+"""
+
+
+@pytest.mark.slow
+def test_labels_for_all_hosts_at_once_match_and_rank_as_the_lookup_per_host(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    monkeypatch.syspath_prepend(str(taxonomy.PROJECT_ROOT / "bench"))
+    from match_quality import eval_dir, load, matcher_rankings, read_commented, taxonomy_queries
+    from match_speed import synthetic_hosts
+
+    folder = eval_dir()
+    archive = subprocess.run(["git", "-C", str(taxonomy.PROJECT_ROOT), "archive", LOOKUP_PER_HOST, "cx", "bench"],
+                             capture_output=True)
+    if archive.returncode:
+        pytest.skip(f"commit {LOOKUP_PER_HOST} is not in this repository")
+    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive.stdout, check=True)
+    (tmp_path / "data").symlink_to(taxonomy.PROJECT_ROOT / "data")
+    earlier = json.loads(subprocess.run([sys.executable, "-c", EARLIER, str(tmp_path), str(folder)], check=True,
+                                        capture_output=True, text=True).stdout)
+
+    hosts, queries = load(folder)
+    asked = queries + taxonomy_queries(hosts) + read_commented(
+        taxonomy.PROJECT_ROOT / "bench" / "multilingual_objectives.csv")["objectives"].tolist()
+    fields = ("name", "sectors", "ecosystems", "description")
+    evidence = [taxonomy.host_evidence(synthetic_hosts(2000), fields), taxonomy.host_evidence(hosts, fields)]
+    now = [e.of(i) for e in evidence for i in range(len(e))]
+    assert sum(map(len, now)) > 5000 and now == earlier["evidence"]
+    assert [taxonomy.expanded_objectives(q) for q in asked] == earlier["asked"]
+    assert matcher_rankings(hosts, asked) == earlier["rankings"]
