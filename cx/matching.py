@@ -223,7 +223,7 @@ class HostMatcher(BaseEstimator):
         self.rulebook_ = self.rulebook or load_rulebook()
         hosts, self.evidence_ = self._with_taxonomy(hosts)
         self.weights_ = {f: w for f, w in (self.field_weights or FIELD_WEIGHTS).items() if f in hosts.columns and w > 0}
-        fields = [_field_text(hosts[f].tolist()) for f in self.weights_]
+        fields = self._fields(hosts)
 
         self.word_counter_ = PhraseCounter(self.word_ngram_range)
         self.char_counter_ = CharCounter(self.char_ngram_range)
@@ -248,9 +248,14 @@ class HostMatcher(BaseEstimator):
     @staticmethod
     def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, taxonomy.Evidence]:
         """The hosts with the sector labels their profiles evoke as a `taxonomy` field, and per host
-        the profile's words that evoke each label (for the reasons)."""
+        the profile's words that evoke each label (for the reasons). The field is written as
+        normalised text, each concept a phrase of its own."""
         evidence = taxonomy.host_evidence(hosts, PROFILE_FIELDS)
-        return hosts.assign(taxonomy=taxonomy.concept_texts(evidence)), evidence
+        return hosts.assign(taxonomy=taxonomy.concept_texts(evidence, between=f" {BREAK} ")), evidence
+
+    def _fields(self, hosts: pd.DataFrame) -> list[list[str]]:
+        """Each weighted field of every host as normalised text (the taxonomy field is written so)."""
+        return [hosts[f].tolist() if f == "taxonomy" else _field_text(hosts[f].tolist()) for f in self.weights_]
 
     @staticmethod
     def _field_sum(n: int, weights) -> sp.csr_matrix:
@@ -290,7 +295,7 @@ class HostMatcher(BaseEstimator):
         check_is_fitted(self, "matrix_")
         new = copy.copy(self)
         changed, evidence = self._with_taxonomy(changed)
-        fields = [_field_text(changed[f].tolist()) for f in self.weights_]
+        fields = self._fields(changed)
         tokens = Tokens([text for field in fields for text in field], BREAK)
         counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
         word_rows, rows = self._rows(counts, len(changed)) if len(changed) else (self.word_rows_[:0], self.matrix_[:0])
@@ -385,8 +390,8 @@ class HostMatcher(BaseEstimator):
         rulebook = self.rulebook_
         if visits_taken >= rulebook.visits_per_visitor:
             raise VisitedAlready(int(visits_taken), rulebook.visits_per_visitor)
-        asked = taxonomy.expanded_objectives(objectives, sectors, known=self._known)
-        text = normalise(asked)
+        asked, concepts = taxonomy.expanded_objectives(objectives, sectors, known=self._known)
+        text = " ".join([normalise(asked), *(f"{BREAK} {c}" for c in concepts)])
         terms = [w for w in text.split() if w != BREAK and w not in taxonomy.GENERAL_WORDS and not taxonomy.is_concept(w)]
         if not terms:
             said = " ".join([objectives if isinstance(objectives, str) else "", *sectors])
@@ -459,8 +464,7 @@ class HostMatcher(BaseEstimator):
         shared, query_at, host_at = np.intersect1d(word_query.indices, host.indices, return_indices=True)
         weight = word_query.data[query_at] * host.data[host_at]
         phrases = [str(self.word_terms_[i]) for i in shared[np.argsort(-weight, kind="stable")]]
-        phrases = [p for p in phrases if p not in taxonomy.GENERAL_WORDS
-                   and (" " not in p or not any(taxonomy.is_concept(w) for w in p.split()))]
+        phrases = [p for p in phrases if p not in taxonomy.GENERAL_WORDS]
         in_phrases = {w for phrase in phrases if " " in phrase for w in phrase.split()}
         reasons = [p for p in phrases if " " in p or p not in in_phrases]  # a phrase makes its words redundant
         found = {w for phrase in reasons for w in phrase.split()}

@@ -378,10 +378,11 @@ def host_evidence(hosts, fields) -> Evidence:
     return evidence_of([without_field_names(text(values)) for values in zip(*columns)])
 
 
-def concept_texts(evidence: Evidence) -> list[str]:
+def concept_texts(evidence: Evidence, between: str = " ") -> list[str]:
     """Per text, the concept tokens of the labels it evokes (in order of mention) and of their
     ecosystems (alphabetical), which link labels of different lists: Automotive and Mobility
-    Technologies share Mobility – Transport – Automotive."""
+    Technologies share Mobility – Transport – Automotive. `between` goes between two tokens: the
+    matcher puts a phrase break there, since the order in which labels are mentioned says nothing."""
     terms = _terms()
     n = len(evidence)
     concept = np.fromiter((terms.at[c] for c in evidence.concept), np.int64, len(evidence.concept))[evidence.entries]
@@ -401,12 +402,12 @@ def concept_texts(evidence: Evidence) -> list[str]:
     order = np.lexsort((np.arange(len(text)) >= len(text) - len(key), text))  # evoked first, as they came
     tokens = np.asarray(terms.concepts, dtype=object)[concept[order]].tolist()
     bounds = np.searchsorted(text[order], np.arange(n + 1))
-    return [" ".join(tokens[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [between.join(tokens[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def expanded_objectives(objectives: str, sectors=(), known=lambda word: False) -> str:
-    """The objectives the matcher ranks by: field names removed, the picked sectors added, and the
-    concepts they evoke appended.
+def expanded_objectives(objectives: str, sectors=(), known=lambda word: False) -> tuple[str, list[str]]:
+    """What the matcher ranks by: the objectives with field names removed and the picked sectors
+    added, and the concept tokens they evoke.
 
     A list in the platform's terms (field names, or sectors picked) is matched mostly by its
     concepts, so they are repeated. In prose the visitor's own words do better where profiles use
@@ -419,4 +420,4 @@ def expanded_objectives(objectives: str, sectors=(), known=lambda word: False) -
     if not listed:
         found = found.only(c for c, said in found.of(0).items()
                            if not all(known(w) for phrase in said for w in _TOKEN.findall(_folded(phrase))))
-    return f"{text} . {' '.join(concept_texts(found) * (LIST_EMPHASIS if listed else 1))}"
+    return text, concept_texts(found)[0].split() * (LIST_EMPHASIS if listed else 1)
