@@ -249,9 +249,10 @@ class HostMatcher(BaseEstimator):
     def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, taxonomy.Evidence]:
         """The hosts with the sector labels their profiles evoke as a `taxonomy` field, and per host
         the profile's words that evoke each label (for the reasons). The field is written as
-        normalised text, each concept a phrase of its own."""
+        normalised text, each concept a phrase of its own, without the labels' ecosystems (the
+        objectives bring those: `taxonomy.concept_texts`)."""
         evidence = taxonomy.host_evidence(hosts, PROFILE_FIELDS)
-        return hosts.assign(taxonomy=taxonomy.concept_texts(evidence, between=f" {BREAK} ")), evidence
+        return hosts.assign(taxonomy=taxonomy.concept_texts(evidence, between=f" {BREAK} ", linked=False)), evidence
 
     def _fields(self, hosts: pd.DataFrame) -> list[list[str]]:
         """Each weighted field of every host as normalised text (the taxonomy field is written so)."""

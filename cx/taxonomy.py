@@ -378,11 +378,16 @@ def host_evidence(hosts, fields) -> Evidence:
     return evidence_of([without_field_names(text(values)) for values in zip(*columns)])
 
 
-def concept_texts(evidence: Evidence, between: str = " ") -> list[str]:
-    """Per text, the concept tokens of the labels it evokes (in order of mention) and of their
-    ecosystems (alphabetical), which link labels of different lists: Automotive and Mobility
-    Technologies share Mobility – Transport – Automotive. `between` goes between two tokens: the
-    matcher puts a phrase break there, since the order in which labels are mentioned says nothing."""
+def concept_texts(evidence: Evidence, between: str = " ", linked: bool = True) -> list[str]:
+    """Per text, the concept tokens of the labels it evokes (in order of mention) and, when
+    `linked`, of their ecosystems (alphabetical), which link labels of different lists: Automotive
+    and Mobility Technologies share Mobility – Transport – Automotive. `between` goes between two
+    tokens: the matcher puts a phrase break there, since the order of mention says nothing.
+
+    The matcher links the objectives' labels, not the profiles': a profile then meets an
+    ecosystem only where it speaks of it. Measured on the development set (MRR@10, own sectors /
+    taxonomy labels): links on both sides 0.870 / 0.617, on the objectives only 0.885 / 0.608,
+    on neither 0.883 / 0.591."""
     terms = _terms()
     n = len(evidence)
     concept = np.fromiter((terms.at[c] for c in evidence.concept), np.int64, len(evidence.concept))[evidence.entries]
@@ -390,7 +395,7 @@ def concept_texts(evidence: Evidence, between: str = " ") -> list[str]:
     new = np.ones(len(text), dtype=bool)
     new[1:] = (text[1:] != text[:-1]) | (concept[1:] != concept[:-1])  # a concept's pairs stand together
     text, concept = text[new], concept[new]
-    count = terms.ecosystem_count[concept]
+    count = terms.ecosystem_count[concept] * linked
     within = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     linked = terms.ecosystems[np.repeat((np.cumsum(terms.ecosystem_count) - terms.ecosystem_count)[concept], count)
                               + within]
