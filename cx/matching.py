@@ -481,8 +481,11 @@ class HostMatcher(BaseEstimator):
     def _bridge(self, concept: str, row: int) -> str:
         """'Label → the host's words that evoke it', or the label alone when the host names it."""
         label = taxonomy.label_of(concept)
-        said = [w for w in self.evidence_.of(row).get(concept, []) if fold(w) != fold(label)]
-        return f"{label} → {', '.join(said[:3])}" if said else label
+        said: dict[str, str] = {}
+        for w in self.evidence_.of(row).get(concept, []):
+            if fold(w) != fold(label):
+                said.setdefault(fold(w), w)  # each once, however capitalised
+        return f"{label} → {', '.join(list(said.values())[:3])}" if said else label
 
     def _with_lump_sums(self, result: pd.DataFrame, visitor_location, start, end) -> pd.DataFrame:
         rulebook = self.rulebook_

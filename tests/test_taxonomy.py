@@ -68,6 +68,10 @@ def test_field_names_alone_match_nothing(matcher, objectives):
 def test_reasons_name_the_label_that_bridged_the_match(matcher):
     reasons = matcher.suggest("Sectoral Industries: Business Services")["reasons"].iloc[0]
     assert any(r.startswith("Business Services → ") and "consulting" in r for r in reasons), reasons
+    cars = matcher.suggest("Sectoral Industries: Automotive")["reasons"].iloc[0]
+    bridge = next(r for r in cars if r.startswith("Automotive → "))
+    said = [fold(w) for w in bridge.split(" → ")[1].split(", ")]
+    assert len(said) == len(set(said)) == 3, bridge  # "Car Parts" and "car parts" are said once
     german = matcher.suggest("Holzverarbeitung")["reasons"].iloc[0]
     assert any(r.startswith("Wood Products → ") for r in german), german
 
