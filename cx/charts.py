@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 
 import pandas as pd
 import plotly.express as px
@@ -263,28 +264,35 @@ def country_sankey(flows: pd.DataFrame) -> go.Figure:
     return _layout(figure, "From visitor country to host country", height=max(450, 14 * max(len(visitors), len(hosts))))
 
 
+def _matrix(pairs: pd.DataFrame, rows: str, columns: str, hover: str) -> go.Heatmap:
+    """Exchanges per pair of `rows` and `columns`, each cell's count written in it (blank for none)
+    instead of a colour bar beside the matrix, which on a phone takes a quarter of its width."""
+    matrix = pairs.pivot_table(index=rows, columns=columns, values="exchanges", aggfunc="sum", fill_value=0)
+    counts = matrix.to_numpy()
+    return go.Heatmap(z=counts, x=matrix.columns, y=matrix.index, colorscale=SEQUENTIAL, showscale=False,
+                      text=[[f"{n:,}" if n else "" for n in row] for row in counts], texttemplate="%{text}",
+                      hovertemplate=hover)
+
+
 def country_heatmap(flows: pd.DataFrame) -> go.Figure:
     """Exchanges per visitor country (rows) and host country (columns)."""
-    matrix = flows.pivot_table(index="visitor_country", columns="host_country", values="exchanges",
-                               aggfunc="sum", fill_value=0)
-    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale=SEQUENTIAL,
-                                  colorbar=_colour_bar("exchanges"),
-                                  hovertemplate="%{y} → %{x}: %{z:,} exchanges<extra></extra>"))
-    figure.update_xaxes(title="host country", side="top", tickangle=0)
+    figure = go.Figure(_matrix(flows, "visitor_country", "host_country", "%{y} → %{x}: %{z:,} exchanges<extra></extra>"))
+    figure.update_xaxes(title="host country", tickangle=0)
     figure.update_yaxes(title="visitor country", autorange="reversed")
-    return _layout(figure, "Exchanges by visitor and host country", height=max(450, 16 * len(matrix) + 150))
+    return _layout(figure, "Exchanges by visitor and host country", height=max(450, 16 * len(figure.data[0].y) + 150))
 
 
 def ecosystem_heatmap(pairs: pd.DataFrame) -> go.Figure:
     """Exchanges by visitor ecosystem and host ecosystem; off the diagonal they cross ecosystems."""
-    matrix = pairs.pivot_table(index="visitor_ecosystem", columns="host_ecosystem", values="exchanges",
-                               aggfunc="sum", fill_value=0)
-    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale=SEQUENTIAL,
-                                  colorbar=_colour_bar("exchanges"),
-                                  hovertemplate="visitor in %{y}, host in %{x}: %{z:,}<extra></extra>"))
-    figure.update_yaxes(title="visitor's ecosystem", autorange="reversed")
-    figure.update_xaxes(title="host's ecosystem", tickangle=35)
-    return _layout(figure, "Visitor ecosystem against host ecosystem", height=560)
+    figure = go.Figure(_matrix(pairs, "visitor_ecosystem", "host_ecosystem",
+                               "visitor in %{y}, host in %{x}: %{z:,}<extra></extra>"))
+    # The rows' long names on two lines (in one they left the cells a fifth of a phone's width), the
+    # columns' upright (slanted, they ran past its edge).
+    rows = list(figure.data[0].y)
+    figure.update_yaxes(title="visitor's ecosystem", autorange="reversed", tickvals=rows,
+                        ticktext=["<br>".join(textwrap.wrap(_typed(name), 26)) for name in rows])
+    figure.update_xaxes(title="host's ecosystem", tickangle=-90)
+    return _layout(figure, "Visitor ecosystem against host ecosystem", height=720)
 
 
 def threshold_histogram(table: pd.DataFrame, column: str, threshold: float, title: str, unit: str,
