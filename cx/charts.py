@@ -329,7 +329,7 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
         hoverinfo="skip", name="countries", showlegend=False))
     active = countries[countries[shade] > 0]
     figure.add_trace(go.Choroplethmap(
-        geojson=shapes, featureidkey="id", locations=active["country"], z=active[shade], colorscale="Blues",
+        geojson=shapes, featureidkey="id", locations=active["country"], z=active[shade], colorscale=SEQUENTIAL,
         marker_line_color="white", marker_line_width=0.6, marker_opacity=0.75, name=f"exchanges {shade}",
         customdata=active[["sent", "hosted"]],
         hovertemplate="%{location}: %{customdata[1]:,} hosted, %{customdata[0]:,} sent<extra></extra>",
