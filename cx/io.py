@@ -39,7 +39,7 @@ from cx.access import CONTACT_COLUMNS, MANAGER, Viewer
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
 from cx.exchanges import ORDER, STAY_COLUMNS, reachable, repeat_breach, repeats, started_already
-from cx.export import EXCEL_CELL_LIMIT, is_formula_like
+from cx.export import EXCEL_CELL_LIMIT, excel_refusal, is_formula_like
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.missions import mission_rows
 from cx.money import partnerships_with_allocations
@@ -1250,18 +1250,28 @@ def export_all(store: Store, viewer: Viewer, *, with_contacts: bool = False) -> 
     return {kind: export_frame(store, viewer, kind, with_contacts=with_contacts) for kind in KINDS}
 
 
+def _view_frames(store: Store, viewer: Viewer, what: str, with_contacts: bool, filters: dict) -> dict[str, pd.DataFrame]:
+    if any(filters.values()):
+        if what not in ("all", "exchanges"):
+            raise CxError("filters apply to exchanges: export the exchanges to filter them")
+        return {"exchanges": export_frame(store, viewer, "exchanges", ids=exchange_ids(store, viewer, **filters))}
+    if what == "all":
+        return export_all(store, viewer, with_contacts=with_contacts)
+    return {what: export_frame(store, viewer, what, with_contacts=with_contacts)}
+
+
+def excel_refusal_of_view(store: Store, viewer: Viewer, *, what: str = "all", with_contacts: bool = False,
+                          **filters) -> str | None:
+    """Why `export_view` of these arguments cannot be an Excel file (the table, row and column of a
+    cell Excel would cut), or None: the Data page says so before anyone downloads."""
+    return excel_refusal(_view_frames(store, viewer, what, with_contacts, filters))
+
+
 def export_view(store: Store, viewer: Viewer, *, what: str = "all", file_format: str = "csv",
                 with_contacts: bool = False, **filters) -> dict:
     """One download of what the viewer may see (`what='all'`), one table, or the exchanges
     matching `filters` (those of `exchange_ids`): {'name', 'data', 'counts'}."""
-    if any(filters.values()):
-        if what not in ("all", "exchanges"):
-            raise CxError("filters apply to exchanges: export the exchanges to filter them")
-        frames = {"exchanges": export_frame(store, viewer, "exchanges", ids=exchange_ids(store, viewer, **filters))}
-    elif what == "all":
-        frames = export_all(store, viewer, with_contacts=with_contacts)
-    else:
-        frames = {what: export_frame(store, viewer, what, with_contacts=with_contacts)}
+    frames = _view_frames(store, viewer, what, with_contacts, filters)
     name, data = export_bytes(frames, file_format)
     return {"name": name, "data": data, "counts": {kind: len(frame) for kind, frame in frames.items()}}
 
