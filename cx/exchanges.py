@@ -118,8 +118,8 @@ def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None, fre
 
 
 def started_already(start, today: dt.date) -> list[Breach]:
-    """A new request for a stay that has started (before `today`) is refused: asked now, it could
-    not be decided in time. Requests and imported new requests both check it."""
+    """A request is for a stay to come: one starting before `today` is refused, whether made in
+    the app or arriving as a new row of an import."""
     start = pd.Timestamp(start).date()
     if start >= today:
         return []
