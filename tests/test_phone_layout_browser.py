@@ -59,7 +59,7 @@ def _open(page, server: str, path: str, shown: str) -> None:
     page.get_by_text(shown).first.wait_for(timeout=60_000)
 
 
-def _uptake_tab(name: str):
+def _tab(name: str):
     def show(page):
         page.get_by_role("tab", name=name).click()
     return show
@@ -80,13 +80,17 @@ def _run_budget(page):
 PAGES = {
     "at a glance": ("", "Organisations", None, 3),
     "uptake: pipeline and targets": ("uptake", "Visitors registered", None, 3),
-    "uptake: flows": ("uptake", "Visitors registered", _uptake_tab("Flows"), 3),
-    "uptake: stays": ("uptake", "Visitors registered", _uptake_tab("Stays"), 2),
-    "uptake: data quality": ("uptake", "Visitors registered", _uptake_tab("Data quality"), 0),
+    "uptake: flows": ("uptake", "Visitors registered", _tab("Flows"), 3),
+    "uptake: stays": ("uptake", "Visitors registered", _tab("Stays"), 2),
+    "uptake: data quality": ("uptake", "Visitors registered", _tab("Data quality"), 0),
     "exchange map": ("map", "Shade countries by exchanges", None, 1),
     "find a host, with hosts": ("find_a_host", "Pick the visiting organisation", _find_hosts, 1),
     "budget, with a result": ("budget", "Ceilings and host-country mix", _run_budget, 2),
-    "data": ("data", "Import", None, 0),
+    "budget: planned exchanges": ("budget", "Ceilings and host-country mix", _tab("Planned exchanges"), 0),
+    "budget: compare saved scenarios": ("budget", "Ceilings and host-country mix", _tab("Compare saved scenarios"), 0),
+    "data: import": ("data", "Import", None, 0),
+    "data: export": ("data", "Import", _tab("Export"), 0),
+    "data: templates": ("data", "Import", _tab("Templates"), 0),
     "exchanges": ("exchanges", "Move an exchange on", None, 1),
 }
 
