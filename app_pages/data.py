@@ -132,9 +132,13 @@ def export() -> None:
     st.caption(", ".join(f"{n:,} {kind}" for kind, n in counts.items())
                + (". Cells starting with =, +, - or @ get an apostrophe so spreadsheets never run them."
                   if file_format != "parquet" else "."))
+    refusal = file_format == "xlsx" and cached(cio.excel_refusal_of_view, store, viewer, with_contacts=with_contacts,
+                                               **filters)
+    if refusal:
+        st.warning(plain(f"Excel would cut a value: {refusal}."))
     st.download_button(f"Download {name}", lambda: cio.export_view(
         store, viewer, file_format=file_format, with_contacts=with_contacts, **filters)["data"],
-        file_name=name, key="export_download", type="primary", on_click="ignore")
+        file_name=name, key="export_download", type="primary", on_click="ignore", disabled=bool(refusal))
 
 
 with exporting:

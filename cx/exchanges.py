@@ -117,7 +117,9 @@ def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None, fre
     return breaches, distance, money
 
 
-def _started_already(start, today: dt.date) -> list[Breach]:
+def started_already(start, today: dt.date) -> list[Breach]:
+    """A request is for a stay to come: one starting before `today` is refused, whether made in
+    the app or arriving as a new row of an import."""
     start = pd.Timestamp(start).date()
     if start >= today:
         return []
@@ -130,22 +132,47 @@ def date_breaches(start, end, *, rulebook: Rulebook | None = None, today: dt.dat
     before listing hosts, so no host is offered for dates that a request would refuse."""
     rulebook = rulebook or load_rulebook()
     breaches = rulebook.check_dates(start, end)
-    return breaches + (_started_already(start, today or dt.date.today()) if not breaches else [])
+    return breaches + (started_already(start, today or dt.date.today()) if not breaches else [])
+
+
+ENDED = ("rejected", "cancelled")  # a request that ended takes nothing and blocks nothing
+STAY_COLUMNS = ["id", "visitor_id", "host_id", "start_date", "end_date", "status"]
+
+
+def repeats(stays: pd.DataFrame, others: pd.DataFrame) -> pd.DataFrame:
+    """The pairs (`stay`, `other`: index labels) in which a stay repeats another exchange: the same
+    visitor at the same host on overlapping dates, under another id, neither rejected nor cancelled.
+    Both frames have STAY_COLUMNS; a request and an import both refuse such a repeat."""
+    def live(frame, name):
+        frame = frame.loc[~frame["status"].isin(ENDED), STAY_COLUMNS]
+        return frame.assign(**{name: frame.index}).astype({"start_date": "datetime64[ns]", "end_date": "datetime64[ns]"})
+    pairs = live(stays, "stay").merge(live(others, "other"), on=["visitor_id", "host_id"], suffixes=("", "_other"))
+    overlap = ((pairs["id"] != pairs["id_other"]) & (pairs["start_date_other"] <= pairs["end_date"])
+               & (pairs["end_date_other"] >= pairs["start_date"]))
+    return pairs.loc[overlap, ["stay", "other"]].reset_index(drop=True)
+
+
+def repeat_breach(host: str, other: pd.Series, where: str = "") -> Breach:
+    """Names the exchange a stay repeats (`other` has STAY_COLUMNS; `where` says where it is)."""
+    return Breach("requested_already", f"the visitor already asked {host} for these dates: exchange {other['id']} "
+                                       f"({other['start_date']:%Y-%m-%d} to {other['end_date']:%Y-%m-%d}){where} "
+                                       f"is {other['status']}")
 
 
 def _request_breaches(con, visitor_id, host_id, start, end, today: dt.date) -> list[Breach]:
     """What makes a new request pointless whatever the call's rules: a stay that has started, or
-    one that overlaps a request of the same visitor to the same host still under way."""
-    breaches = _started_already(start, today)
-    start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
-    same = con.execute(
-        """SELECT e.id, e.status, e.start_date, e.end_date, h.name FROM exchanges e JOIN organisations h ON h.id = e.host_id
-           WHERE e.visitor_id = ? AND e.host_id = ? AND e.status NOT IN ('rejected', 'cancelled')
-             AND e.start_date <= ? AND e.end_date >= ? ORDER BY e.start_date LIMIT 1""",
-        [visitor_id, host_id, end, start]).fetchone()
-    if same:
-        breaches.append(Breach("requested_already", f"the visitor already asked {same[4]} for these dates: "
-                                                    f"exchange {same[0]} ({same[2]} to {same[3]}) is {same[1]}"))
+    one that repeats a request of the same visitor to the same host still under way."""
+    breaches = started_already(start, today)
+    stay = pd.DataFrame([[None, visitor_id, host_id, pd.Timestamp(start), pd.Timestamp(end), "requested"]],
+                        columns=STAY_COLUMNS)
+    others = pd.DataFrame(con.execute(
+        "SELECT id, visitor_id, host_id, start_date, end_date, status FROM exchanges WHERE visitor_id = ? AND host_id = ?",
+        [visitor_id, host_id]).fetchall(), columns=STAY_COLUMNS)
+    pairs = repeats(stay, others)
+    if len(pairs):
+        first = others.loc[pairs["other"]].sort_values("start_date").iloc[0]
+        host = con.execute("SELECT name FROM organisations WHERE id = ?", [host_id]).fetchone()[0]
+        breaches.append(repeat_breach(host, first))
     return breaches
 
 

@@ -38,8 +38,8 @@ from cx import DATA_DIR
 from cx.access import CONTACT_COLUMNS, MANAGER, Viewer
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
-from cx.exchanges import ORDER, reachable
-from cx.export import EXCEL_CELL_LIMIT, is_formula_like
+from cx.exchanges import ORDER, STAY_COLUMNS, reachable, repeat_breach, repeats, started_already
+from cx.export import EXCEL_CELL_LIMIT, excel_refusal, is_formula_like
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.missions import mission_rows
 from cx.money import partnerships_with_allocations
@@ -842,16 +842,50 @@ CHECK_COLUMNS = {"same_country": "host_id", "missing_dates": "start_date", "end_
                  "too_short": "end_date", "too_long": "end_date", "visited_already": "visitor_id"}
 
 
-def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebook: Rulebook,
+def _request_findings(typed: pd.DataFrame, after: pd.Series, before: pd.Series, hosts: pd.Series, store: Store,
+                      today: dt.date, refused: set) -> list[dict]:
+    """A request's own rules (cx.exchanges), row by row: a new request whose stay has started is
+    refused, and so is a row that repeats a stored exchange or an earlier row of the file that is
+    not `refused` already. `after` is each row's status after the import, `before` the stored
+    status by id, `hosts` names by id."""
+    findings, refused = [], set(refused)
+    new_requests = ~typed["id"].isin(before.index) & after.eq("requested") & typed["start_date"].notna()
+    for row in typed.index[new_requests]:
+        for breach in started_already(typed.at[row, "start_date"], today):
+            findings.append(_finding(row, "start_date", typed.at[row, "start_date"].date(), breach.rule, breach.message))
+            refused.add(row)
+    stays = typed[STAY_COLUMNS[:-1]].assign(status=after)
+    stored = store.query("SELECT id, visitor_id, host_id, start_date, end_date, status FROM exchanges "
+                         "WHERE visitor_id = ANY(?)", [typed["visitor_id"].dropna().unique().tolist()])
+    stored = stored[~stored["id"].isin(typed["id"])].reset_index(drop=True)  # the file's version replaces it
+    of_stored = repeats(stays, stored)
+    in_file = repeats(stays, stays)
+    in_file = in_file[in_file["other"] < in_file["stay"]]
+    for row in sorted((set(of_stored["stay"]) | set(in_file["stay"])) - refused):  # in file order: a refused row repeats nothing
+        earlier = in_file.loc[(in_file["stay"] == row) & ~in_file["other"].isin(refused), "other"]
+        if (of_stored["stay"] == row).any():
+            other, where = stored.loc[of_stored.loc[of_stored["stay"] == row, "other"]].sort_values("start_date").iloc[0], ""
+        elif len(earlier):
+            other = stays.loc[earlier].sort_values("start_date").iloc[0]
+            where = f", row {other.name} of this file,"
+        else:
+            continue
+        breach = repeat_breach(hosts.get(typed.at[row, "host_id"]), other, where)
+        findings.append(_finding(row, "start_date", typed.at[row, "start_date"].date(), breach.rule, breach.message))
+        refused.add(row)
+    return findings
+
+
+def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebook: Rulebook, today: dt.date,
                    ) -> tuple[pd.DataFrame, list[dict]]:
-    """Join each exchange to its visitor and host, check the call's rules, and compute working
-    days, distance and lump sum."""
+    """Join each exchange to its visitor and host, check the call's rules and a request's (`today`
+    decides which stays have started), and compute working days, distance and lump sum."""
     findings = []
     typed = typed.copy()
     if "status" not in present:
         typed["status"] = "requested"
     ids = sorted(set(typed["visitor_id"].dropna()) | set(typed["host_id"].dropna()))
-    orgs = store.query("SELECT id, country, lat, lon, can_host, can_visit FROM organisations "
+    orgs = store.query("SELECT id, name, country, lat, lon, can_host, can_visit FROM organisations "
                        "WHERE id IN (SELECT unnest(?))", [ids]).set_index("id")
     for role in ("visitor", "host"):
         column = f"{role}_id"
@@ -930,6 +964,8 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                  f"the file says EUR {int(given[row]):,}; the rulebook gives EUR "
                                  f"{int(computed[row]):,} ({int(money.at[row, 'working_days'])} working days in "
                                  f"{host.at[row, 'country']}{why}); the file's amount is kept", "flagged"))
+    findings += _request_findings(typed, after, before, orgs["name"], store, today,
+                                  {f["row"] for f in findings if f["outcome"] == "rejected"})
     # A lump sum is frozen at approval: an exchange stored as approved or later keeps its amount
     # (and halving) unless the file gives one.
     frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE id IN (SELECT unnest(?)) "
@@ -996,7 +1032,7 @@ Progress = Callable[[float, str], None]
 
 def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file: str, mode: str = "all",
                  dry_run: bool = False, rulebook: Rulebook | None = None, places: Gazetteer | None = None,
-                 progress: Progress | None = None) -> ImportReport:
+                 progress: Progress | None = None, today: dt.date | None = None) -> ImportReport:
     """Check a read file's rows and upsert them in one transaction (none if `dry_run`, or if
     `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail,
     recorded as changed by the viewer.
@@ -1015,7 +1051,7 @@ def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file:
     by = f"{viewer.identity} (import of {file})"
     with store.reading() if dry_run else store.transaction():
         return _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook or load_rulebook(),
-                             places, progress or (lambda fraction, text: None))
+                             places, progress or (lambda fraction, text: None), today or dt.date.today())
 
 
 def _outside_scope(kind: str, rows: pd.DataFrame, store: Store, viewer: Viewer) -> list[dict]:
@@ -1041,7 +1077,7 @@ def _outside_scope(kind: str, rows: pd.DataFrame, store: Store, viewer: Viewer) 
     return findings
 
 
-def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook, places, progress) -> ImportReport:
+def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook, places, progress, today) -> ImportReport:
     frame = table.frame.apply(_unneutralise) if len(table.frame.columns) else table.frame
     frame = _without_bidi_controls(frame)
     known = [f.name for f in FIELDS[kind]]
@@ -1063,7 +1099,7 @@ def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook,
         elif kind == "missions":
             rows, more = _mission_rows(rows, store)
         elif kind == "exchanges":
-            rows, more = _exchange_rows(rows, present, store, rulebook)
+            rows, more = _exchange_rows(rows, present, store, rulebook, today)
             present = present + [c for c in ("status", "lump_sum_eur", "working_days", "distance_km", "halved")
                                  if c not in present]
         else:
@@ -1214,18 +1250,28 @@ def export_all(store: Store, viewer: Viewer, *, with_contacts: bool = False) -> 
     return {kind: export_frame(store, viewer, kind, with_contacts=with_contacts) for kind in KINDS}
 
 
+def _view_frames(store: Store, viewer: Viewer, what: str, with_contacts: bool, filters: dict) -> dict[str, pd.DataFrame]:
+    if any(filters.values()):
+        if what not in ("all", "exchanges"):
+            raise CxError("filters apply to exchanges: export the exchanges to filter them")
+        return {"exchanges": export_frame(store, viewer, "exchanges", ids=exchange_ids(store, viewer, **filters))}
+    if what == "all":
+        return export_all(store, viewer, with_contacts=with_contacts)
+    return {what: export_frame(store, viewer, what, with_contacts=with_contacts)}
+
+
+def excel_refusal_of_view(store: Store, viewer: Viewer, *, what: str = "all", with_contacts: bool = False,
+                          **filters) -> str | None:
+    """Why `export_view` of these arguments cannot be an Excel file (the table, row and column of a
+    cell Excel would cut), or None: the Data page says so before anyone downloads."""
+    return excel_refusal(_view_frames(store, viewer, what, with_contacts, filters))
+
+
 def export_view(store: Store, viewer: Viewer, *, what: str = "all", file_format: str = "csv",
                 with_contacts: bool = False, **filters) -> dict:
     """One download of what the viewer may see (`what='all'`), one table, or the exchanges
     matching `filters` (those of `exchange_ids`): {'name', 'data', 'counts'}."""
-    if any(filters.values()):
-        if what not in ("all", "exchanges"):
-            raise CxError("filters apply to exchanges: export the exchanges to filter them")
-        frames = {"exchanges": export_frame(store, viewer, "exchanges", ids=exchange_ids(store, viewer, **filters))}
-    elif what == "all":
-        frames = export_all(store, viewer, with_contacts=with_contacts)
-    else:
-        frames = {what: export_frame(store, viewer, what, with_contacts=with_contacts)}
+    frames = _view_frames(store, viewer, what, with_contacts, filters)
     name, data = export_bytes(frames, file_format)
     return {"name": name, "data": data, "counts": {kind: len(frame) for kind, frame in frames.items()}}
 

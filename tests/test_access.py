@@ -194,6 +194,7 @@ def test_a_manager_imports_exchanges_of_their_visitors_recorded_as_them(programm
     rows = pd.read_csv(cio.template_path("exchanges"), dtype=str, keep_default_na=False)
     rows.loc[:, "id"] = ["X10", "X11"]
     rows.loc[0, "visitor_id"], rows.loc[0, "host_id"] = O2, O1  # a visitor of P02
+    rows.loc[1, ["start_date", "end_date"]] = ["2030-06-10", "2030-06-14"]  # EX-X2's stay again would repeat it
     report = cio.import_file(programme, manager(P1), "exchanges", rows.to_csv(index=False).encode(),
                              "x.csv", mode="valid")
     assert report.findings.loc[report.findings["rule"] == "not_your_partnership", "row"].tolist() == [2]
