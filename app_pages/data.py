@@ -149,4 +149,7 @@ with templates:
     for column, kind in zip(st.columns(len(cio.KINDS)), cio.KINDS):
         column.download_button(f"{kind}.csv", cio.template_path(kind).read_bytes(), file_name=f"{kind}.csv",
                                mime="text/csv", key=f"template_{kind}", width="stretch")
-    st.markdown(cio.templates_readme())
+    st.markdown(cio.templates_introduction())
+    for kind in cio.KINDS:  # tables, not Markdown: a table scrolls within a phone's width
+        st.subheader(f"{kind}.csv")
+        st.table(cio.template_columns(kind), hide_index=True)

@@ -1282,23 +1282,32 @@ def template_path(kind: str) -> Path:
     return TEMPLATES_DIR / f"{kind}.csv"
 
 
+def templates_introduction() -> str:
+    """What every template shares: the order of imports, the formats, ids, row numbers and lists."""
+    return "\n".join([
+        f"One CSV per kind of record; import them in this order: {', '.join(KINDS)}.", "",
+        "- Files may be CSV (comma or semicolon, UTF-8 with or without BOM, or Windows-1252), Excel (.xlsx, "
+        "choose the sheet) or Parquet, with the same column names (case and spaces do not matter).",
+        "- Rows are matched on `id`: importing a file again changes nothing, and an updated file updates "
+        "the rows that changed. A column left out keeps the stored values.",
+        "- Reports number rows as a spreadsheet shows them (the header is row 1); in a Parquet file, "
+        "row 1 is the first record.",
+        "- Lists (ecosystems, activities) are separated by `;`. A cell exported as `'=...` (an apostrophe "
+        "before =, +, - or @, against formula injection) is read back without the apostrophe."])
+
+
+def template_columns(kind: str) -> pd.DataFrame:
+    """The columns of `kind`'s template: name, whether required, type and meaning (from FIELDS)."""
+    return pd.DataFrame([{"column": f"`{spec.name}`", "required": "yes" if spec.required else "no",
+                          "type": "computed" if spec.computed else spec.type, "meaning": spec.help}
+                         for spec in FIELDS[kind]])
+
+
 def templates_readme() -> str:
-    """The templates' documentation, written from FIELDS (data/templates/README.md is this text;
-    a test keeps them the same)."""
-    lines = ["# Import templates", "",
-             "One CSV per kind of record; import them in this order: partnerships, organisations, exchanges.", "",
-             "- Files may be CSV (comma or semicolon, UTF-8 with or without BOM, or Windows-1252), Excel (.xlsx, "
-             "choose the sheet) or Parquet, with the same column names (case and spaces do not matter).",
-             "- Rows are matched on `id`: importing a file again changes nothing, and an updated file updates "
-             "the rows that changed. A column left out keeps the stored values.",
-             "- Reports number rows as a spreadsheet shows them (the header is row 1); in a Parquet file, "
-             "row 1 is the first record.",
-             "- Lists (ecosystems, activities) are separated by `;`. A cell exported as `'=...` (an apostrophe "
-             "before =, +, - or @, against formula injection) is read back without the apostrophe.", ""]
+    """The templates' documentation (data/templates/README.md is this text; a test keeps them the same)."""
+    lines = ["# Import templates", "", templates_introduction(), ""]
     for kind in KINDS:
         lines += [f"## {kind}.csv", "", "| column | required | type | meaning |", "| --- | --- | --- | --- |"]
-        for spec in FIELDS[kind]:
-            kind_text = "computed" if spec.computed else spec.type
-            lines.append(f"| `{spec.name}` | {'yes' if spec.required else 'no'} | {kind_text} | {spec.help} |")
+        lines += [f"| {' | '.join(row)} |" for row in template_columns(kind).itertuples(index=False)]
         lines.append("")
     return "\n".join(lines)
