@@ -12,6 +12,7 @@ import pandas as pd
 from cx import io as cio
 from cx.errors import CxError
 from cx.exchanges import change_status
+from cx.parties import DOCUMENTS
 from cx.store import Store, open_store
 from cx.access import Viewer  # noqa: E402
 
@@ -38,6 +39,12 @@ def race_programme(path: Path, visitors: int) -> Store:
                            "changed_by": "setup"}).astype(object)
     store.replace_all(pd.DataFrame({"id": ["P1"], "name": ["Race partnership"], "target_exchanges": [100]}),
                       organisations, exchanges, events)
+    with store.transaction() as con:  # each host accepted and every party signed: approvals may race
+        con.executemany("INSERT INTO host_answers (exchange_id, answer) VALUES (?, 'accepted')",
+                        [[i] for i in exchanges["id"]])
+        con.executemany("INSERT INTO signatures (exchange_id, document, party, signed_by) VALUES (?, ?, ?, 'setup')",
+                        [[i, document, party] for i in exchanges["id"]
+                         for document, parties in DOCUMENTS.items() for party in parties])
     return store
 
 
