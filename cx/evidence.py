@@ -42,7 +42,7 @@ def checked(data: bytes, file_name: str, rulebook: Rulebook) -> str:
                               f"{_megabytes(rulebook.evidence_max_bytes)} (scan it at a lower resolution)")
     found = filetype.guess_mime(data)
     if found not in rulebook.evidence_media_types:
-        what = f"a {NAMES.get(found, found)} file" if found else "not a file type cx recognises"
+        what = (f"a {NAMES[found]} file" if found in NAMES else found) if found else "not a file type cx recognises"
         raise EvidenceRefused(f"{file_name} is {what} by its content; evidence must be {accepted}")
     return found
 
