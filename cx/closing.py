@@ -60,7 +60,8 @@ def add_evidence(store: Store, viewer: Viewer, exchange_id: str, data: bytes, fi
             raise CxError(f"{file_name} is already among the evidence of exchange {exchange_id}")
         con.execute("INSERT INTO evidence (exchange_id, sha256, file_name, media_type, size_bytes, uploaded_by) "
                     "VALUES (?, ?, ?, ?, ?, ?)", [exchange_id, sha256, file_name, media_type, len(data), viewer.identity])
-        record(con, exchange, viewer, "evidence added", file_name)
+        # The trail is read by the host's side too: it says that a file came, not which.
+        record(con, exchange, viewer, "evidence added", f"a {files.NAMES.get(media_type, media_type)} file")
     return sha256
 
 
