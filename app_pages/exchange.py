@@ -95,7 +95,8 @@ if answer == "accepted" or status not in ("requested", "rejected", "cancelled"):
             if st.form_submit_button("Save the agenda", key="steps_agenda_save"):
                 act(agreement.set_agenda, "The agenda is saved.", plans, voids=True)
     else:
-        st.dataframe(found["agenda"], hide_index=True, key="steps_agenda_table")
+        st.dataframe(found["agenda"], hide_index=True, key="steps_agenda_table",
+                     column_config={"day": st.column_config.DateColumn("day", format="ddd D MMM YYYY")})
     signatures = found["signatures"].assign(document=lambda t: t["document"].map(DOCUMENT_NAMES),
                                             party=lambda t: t["party"].map(PARTY_NAMES))
     st.dataframe(signatures, hide_index=True, key="steps_signatures")
@@ -164,6 +165,11 @@ if status in ("completed", "reported", "paid"):
         if st.button("Record the payment", type="primary", key="steps_pay"):
             act(closing.record_payment, f"The payment of {euros(amount)} is recorded.", paid_on=paid_on,
                 amount_eur=int(amount), reason=reason)
+
+paid = closing.payment(store, viewer, exchange_id) if status == "paid" else None
+if paid:
+    st.text(f"Paid {euros(paid['amount_eur'])} on {paid['paid_on']:%d %b %Y}, recorded by {paid['recorded_by']}"
+            + (f" ({paid['reason']})." if paid["reason"] else "."))
 
 with st.expander(f"History of {plain(exchange_id)}"):
     st.dataframe(workflow.history(store, viewer, exchange_id), hide_index=True, key="steps_history")

@@ -154,6 +154,14 @@ def report(store: Store, viewer: Viewer, exchange_id: str) -> dict | None:
     return None if found.empty else found.iloc[0].to_dict()
 
 
+def payment(store: Store, viewer: Viewer, exchange_id: str) -> dict | None:
+    """The payment recorded for the exchange (None before one is): date, amount, reason, who."""
+    with store.reading() as reading, reading.connect() as con:
+        locate(con, viewer, exchange_id)
+        found = reading.query("SELECT * FROM payments WHERE exchange_id = ?", [exchange_id])
+    return None if found.empty else found.iloc[0].to_dict()
+
+
 def record_payment(store: Store, viewer: Viewer, exchange_id: str, *, paid_on, amount_eur: int,
                    reason: str = "", today: dt.date | None = None) -> None:
     """The visitor's partnership records the lump sum paid (date and amount; an amount other
