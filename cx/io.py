@@ -887,6 +887,18 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                      f"exchange {exchange_id} is {old} in cx; an import moves an exchange only "
                                      f"forward ({', '.join(s for s in ORDER if s in reachable(old)) or 'it is final'})"
                                      f", not to {status}"))
+    # An exchange whose host has answered in cx goes on by its steps there (the signatures before
+    # approval, the validated report before payment), which a file cannot give.
+    in_cx = set(store.query("SELECT exchange_id FROM host_answers WHERE exchange_id = ANY(?)",
+                            [typed["id"].tolist()])["exchange_id"])
+    for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
+        old = before.get(exchange_id)
+        if exchange_id in in_cx and after[row] != old:
+            after[row] = old
+            findings.append(_finding(row, "status", status, "steps_in_cx",
+                                     f"exchange {exchange_id} is under way in cx (its host answered there): it moves "
+                                     f"on by its steps on the Exchange steps page, not from {old} to {status} by "
+                                     "an import"))
     known = typed["visitor_id"].isin(orgs.index) & typed["host_id"].isin(orgs.index)
     visitor = orgs.reindex(typed["visitor_id"]).set_axis(typed.index)
     host = orgs.reindex(typed["host_id"]).set_axis(typed.index)

@@ -177,3 +177,14 @@ def test_the_lump_sum_reason_names_the_ceiling_and_any_halving(programme, rulebo
     assert found["lump_sum_reason"].startswith(f"the ceiling for stays in Austria is EUR {ceiling:,}")
     assert found["lump_sum_eur"] in (ceiling, ceiling // 2)
     assert len(found["signatures"]) == sum(map(len, DOCUMENTS.values()))
+
+
+def test_an_import_does_not_move_an_exchange_whose_steps_are_taken_in_cx(programme):
+    agreement.accept_request(programme, HOST, X2)
+    data = ("id,visitor_id,host_id,start_date,end_date,status\n"
+            f"{X2},{O4},{O3},2026-05-11,2026-05-22,approved\n").encode()
+    report = cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", mode="valid")
+    assert report.findings["rule"].tolist() == ["steps_in_cx"]
+    assert "moves on by its steps on the Exchange steps page, not from requested to approved" in \
+        report.findings["message"].iloc[0]
+    assert stay(programme)[0] == "requested"
