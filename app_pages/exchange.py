@@ -135,7 +135,8 @@ if status in ("completed", "reported", "paid"):
         st.dataframe(files.drop(columns="sha256"), hide_index=True, key="steps_evidence")
         for row in files.itertuples():
             name, media_type, data = closing.evidence_file(store, viewer, exchange_id, row.sha256)
-            st.download_button(f"Download {name}", data, name, media_type, key=f"steps_evidence_{row.sha256[:16]}")
+            st.download_button(f"Download {plain(name)}", data, name, media_type,
+                               key=f"steps_evidence_{row.sha256[:16]}")
     if speaks["visitor"] and status in ("completed", "reported") and (report is None or report["state"] == "sent back"):
         upload = st.file_uploader("Add evidence of the stay (PDF, PNG or JPEG)", key="steps_upload")
         if upload is not None and st.button("Add this file", key="steps_add_evidence"):

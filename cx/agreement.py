@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from fpdf import FPDF
 
-from cx.access import Viewer
+from cx.access import NotAllowed, Viewer
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.exchanges import assess_stay, date_breaches
 from cx.formats import euros
@@ -121,8 +121,8 @@ def _require_open(con, exchange: Exchange, what: str) -> None:
 def _agreeing(con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:
     """The exchange whose agreement the visitor or the host (not their partnerships) changes."""
     exchange = locate(con, viewer, exchange_id)
-    if not viewer.speaks_for("host", exchange.visitor, exchange.host):
-        exchange.require(viewer, "visitor", what)  # raises unless the viewer is the visitor
+    if not any(viewer.speaks_for(side, exchange.visitor, exchange.host) for side in ("visitor", "host")):
+        raise NotAllowed(viewer, f"{what} for exchange {exchange_id}: the visitor and the host write the agreement")
     _require_open(con, exchange, what)
     return exchange
 

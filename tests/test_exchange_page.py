@@ -49,6 +49,9 @@ def buttons(app):
 def test_the_host_finds_the_request_at_home_and_answers_it_on_the_page(programme):
     home = logged_in("host@example.org").run()
     assert "answer the request" in shown_text(home)
+    home.button(key="home_open").click().run()  # from the to-do list to the exchange's steps
+    assert not home.exception and home.title[0].value == "Exchange steps"
+    assert home.selectbox(key="steps_exchange").value == X2
     app = steps_page("host@example.org")
     assert {"steps_accept", "steps_decline", "steps_propose"} <= set(buttons(app))
     for other in ("visitor@example.org", "p1@example.org", "p2@example.org"):
