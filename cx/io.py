@@ -38,7 +38,8 @@ from cx import DATA_DIR
 from cx.access import CONTACT_COLUMNS, MANAGER, Viewer
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
-from cx.exchanges import ORDER, reachable
+from cx.exchanges import ORDER, STEPS_OF_THEIR_OWN, reachable
+from cx.parties import DOCUMENTS
 from cx.export import EXCEL_CELL_LIMIT, is_formula_like
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.missions import mission_rows
@@ -887,18 +888,27 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                      f"exchange {exchange_id} is {old} in cx; an import moves an exchange only "
                                      f"forward ({', '.join(s for s in ORDER if s in reachable(old)) or 'it is final'})"
                                      f", not to {status}"))
-    # An exchange whose host has answered in cx goes on by its steps there (the signatures before
-    # approval, the validated report before payment), which a file cannot give.
-    in_cx = set(store.query("SELECT exchange_id FROM host_answers WHERE exchange_id = ANY(?)",
-                            [typed["id"].tolist()])["exchange_id"])
+    # An exchange under way in cx (its host answered there) is approved only once every party has
+    # signed there, and becomes reported or paid only by its own steps (the report, the payment):
+    # a file cannot give those. Exchanges cx only holds as history move on as the file says.
+    signed = store.query("""SELECT a.exchange_id, count(s.party) AS signatures FROM host_answers a
+                            LEFT JOIN signatures s ON s.exchange_id = a.exchange_id
+                            WHERE a.exchange_id = ANY(?) GROUP BY a.exchange_id""",
+                         [typed["id"].tolist()]).set_index("exchange_id")["signatures"]
+    needed = sum(map(len, DOCUMENTS.values()))
     for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
         old = before.get(exchange_id)
-        if exchange_id in in_cx and after[row] != old:
-            after[row] = old
-            findings.append(_finding(row, "status", status, "steps_in_cx",
-                                     f"exchange {exchange_id} is under way in cx (its host answered there): it moves "
-                                     f"on by its steps on the Exchange steps page, not from {old} to {status} by "
-                                     "an import"))
+        if exchange_id not in signed.index or after[row] == old:
+            continue
+        if after[row] in STEPS_OF_THEIR_OWN:
+            why = STEPS_OF_THEIR_OWN[after[row]].format(id=exchange_id)
+        elif old == "requested" and signed[exchange_id] < needed:
+            why = (f"exchange {exchange_id} is being agreed in cx and lacks {needed - signed[exchange_id]} of its "
+                   f"{needed} signatures; it is approved once every party has signed")
+        else:
+            continue
+        after[row] = old
+        findings.append(_finding(row, "status", status, "steps_in_cx", f"{why} (not by an import)"))
     known = typed["visitor_id"].isin(orgs.index) & typed["host_id"].isin(orgs.index)
     visitor = orgs.reindex(typed["visitor_id"]).set_axis(typed.index)
     host = orgs.reindex(typed["host_id"]).set_axis(typed.index)

@@ -8,8 +8,9 @@ from cx.parties import DOCUMENTS
 
 
 def agreed(store, exchange_id: str, viewer=OFFICER) -> None:
-    """The host accepts, the agenda gets its first day, and every party signs both documents."""
-    agreement.accept_request(store, viewer, exchange_id)
+    """The host accepts (unless it has), the agenda gets its first day, and every party signs both documents."""
+    if exchange_id not in set(store.table("host_answers")["exchange_id"]):
+        agreement.accept_request(store, viewer, exchange_id)
     first_day = store.query("SELECT start_date FROM exchanges WHERE id = ?", [exchange_id]).iloc[0, 0]
     agreement.set_agenda(store, viewer, exchange_id, {pd.Timestamp(first_day).date(): "Welcome and site visit"})
     for document, parties in DOCUMENTS.items():

@@ -179,12 +179,20 @@ def test_the_lump_sum_reason_names_the_ceiling_and_any_halving(programme, rulebo
     assert len(found["signatures"]) == sum(map(len, DOCUMENTS.values()))
 
 
-def test_an_import_does_not_move_an_exchange_whose_steps_are_taken_in_cx(programme):
+def test_an_import_does_not_approve_an_exchange_being_agreed_in_cx_without_its_signatures(programme):
     agreement.accept_request(programme, HOST, X2)
     data = ("id,visitor_id,host_id,start_date,end_date,status\n"
             f"{X2},{O4},{O3},2026-05-11,2026-05-22,approved\n").encode()
     report = cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", mode="valid")
-    assert report.findings["rule"].tolist() == ["steps_in_cx"]
-    assert "moves on by its steps on the Exchange steps page, not from requested to approved" in \
-        report.findings["message"].iloc[0]
+    assert report.findings[["rule", "message"]].values.tolist() == [[
+        "steps_in_cx", f"exchange {X2} is being agreed in cx and lacks 6 of its 6 signatures; it is approved once "
+                       "every party has signed (not by an import)"]]
     assert stay(programme)[0] == "requested"
+    agreed(programme, X2)
+    assert not cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", mode="valid").rejected
+    assert stay(programme)[0] == "approved"
+    paid = data.replace(b"approved", b"paid")
+    report = cio.import_file(programme, OFFICER, "exchanges", paid, "x.csv", mode="valid")
+    assert report.findings["message"].tolist() == [f"exchange {X2} becomes paid when its partnership records the "
+                                                   "payment (date and amount) (not by an import)"]
+    assert stay(programme)[0] == "approved"
