@@ -22,9 +22,11 @@ FIRST_DAY, LAST_DAY = dt.date(2027, 3, 1), dt.date(2027, 3, 5)  # Monday to Frid
 HOSTS = {"A": "H1", "B": "H2"}
 
 
-def race_programme(path: Path, visitors: int) -> Store:
+def race_programme(path: Path, visitors: int, signed: bool = False) -> Store:
     """Visitors V001... in Berlin, each with two requested exchanges of the same week: A-V001 at a
-    host in Lyon and B-V001 at a host in Porto. Approving both breaks the visit-once rule."""
+    host in Lyon and B-V001 at a host in Porto. Approving both breaks the visit-once rule. With
+    `signed`, every host has accepted in cx and every party signed, so approvals may race;
+    without, the exchanges are history cx holds, which imports move on."""
     store = open_store(path)
     ids = [f"V{n:03d}" for n in range(1, visitors + 1)]
     organisations = pd.DataFrame({
@@ -39,7 +41,9 @@ def race_programme(path: Path, visitors: int) -> Store:
                            "changed_by": "setup"}).astype(object)
     store.replace_all(pd.DataFrame({"id": ["P1"], "name": ["Race partnership"], "target_exchanges": [100]}),
                       organisations, exchanges, events)
-    with store.transaction() as con:  # each host accepted and every party signed: approvals may race
+    if not signed:
+        return store
+    with store.transaction() as con:
         con.executemany("INSERT INTO host_answers (exchange_id, answer) VALUES (?, 'accepted')",
                         [[i] for i in exchanges["id"]])
         con.executemany("INSERT INTO signatures (exchange_id, document, party, signed_by) VALUES (?, ?, ?, 'setup')",
