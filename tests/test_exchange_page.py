@@ -118,3 +118,19 @@ def test_report_validation_and_payment_through_the_page_and_no_evidence_for_the_
     manager.button(key="steps_pay").click().run()
     assert manager.success[0].value == f"The payment of EUR {lump_sum - 50:,} is recorded."
     assert programme.query("SELECT status FROM exchanges WHERE id = ?", [X2]).iloc[0, 0] == "paid"
+
+
+def test_the_officer_s_home_lists_every_partnership_s_stalled_steps(app_db):
+    from streamlit.testing.v1 import AppTest
+
+    from cx import uptake
+    from cx.store import Store
+    from test_roles import APP
+
+    app = AppTest.from_file(APP, default_timeout=120).run()  # the local officer
+    assert not app.exception
+    stalled = uptake.stalled_exchanges(Store(app_db), OFFICER)
+    assert len(stalled) > 0
+    shown = next(t.value for t in app.dataframe if "why" in t.value.columns)
+    assert shown["exchange_id"].tolist() == stalled["exchange_id"].tolist()
+    assert f"{len(stalled):,} exchanges stalled past a deadline across every partnership" in shown_text(app)
