@@ -16,6 +16,7 @@ from cx import evidence as files
 from cx.access import Viewer
 from cx.errors import CxError, InvalidTransition
 from cx.formats import euros
+from cx.exchanges import tell_status
 from cx.parties import Exchange, locate, record
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store, text_too_long
@@ -112,6 +113,9 @@ def file_report(store: Store, viewer: Viewer, exchange_id: str, *, done: str, re
                     [exchange_id, done.strip(), results.strip(), follow_ups.strip(), host_rating, viewer.identity])
         record(con, exchange, viewer, "closing report filed again" if again else "closing report filed",
                to_status="reported")
+        if not again:  # the visitor's partnership validates and pays: tell it (and both organisations)
+            tell_status(con, viewer, exchange_id, (exchange.visitor[0], exchange.host[0]), exchange.visitor[1],
+                        exchange.status, "reported", exchange.start, exchange.end)
 
 
 def _deciding(con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:

@@ -242,11 +242,12 @@ def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str
                         "WHERE id = ?", [int(money["working_days"]), None if np.isnan(distance) else distance,
                                          int(money["lump_sum_eur"]), bool(money["halved"]), exchange_id])
         record(con, exchange, viewer, action=None, to_status=to_status)
-        _tell_status(con, viewer, exchange_id, (visitor_id, host_id), exchange.visitor[1], status, to_status, start, end)
+        tell_status(con, viewer, exchange_id, (visitor_id, host_id), exchange.visitor[1], status, to_status, start, end)
 
 
-def _tell_status(con, viewer, exchange_id, sides, visitor_partnership, status, to_status, start, end) -> None:
-    """Tell both organisations an exchange moved, and the visitor's partnership when a closing
+def tell_status(con, viewer, exchange_id, sides, visitor_partnership, status, to_status, start, end) -> None:
+    """Tell both organisations an exchange moved (here or by its own step, `cx.closing`), and the
+    visitor's partnership when a closing
     report waits for its validation and payment. An organisation missing from cx (an exchange
     imported before it) is named by its id and told nothing: the step goes ahead."""
     found = {row[0]: row[1:] for row in con.execute("SELECT id, name, contact_email FROM organisations "
