@@ -38,8 +38,9 @@ from cx import DATA_DIR
 from cx.access import CONTACT_COLUMNS, MANAGER, Viewer
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
-from cx.exchanges import ORDER, STAY_COLUMNS, reachable, repeat_breach, repeats, started_already
+from cx.exchanges import ORDER, STAY_COLUMNS, STEPS_OF_THEIR_OWN, reachable, repeat_breach, repeats, started_already
 from cx.export import EXCEL_CELL_LIMIT, excel_refusal, is_formula_like
+from cx.parties import DOCUMENTS
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.missions import mission_rows
 from cx.money import partnerships_with_allocations
@@ -921,6 +922,27 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                      f"exchange {exchange_id} is {old} in cx; an import moves an exchange only "
                                      f"forward ({', '.join(s for s in ORDER if s in reachable(old)) or 'it is final'})"
                                      f", not to {status}"))
+    # An exchange under way in cx (its host answered there) is approved only once every party has
+    # signed there, and becomes reported or paid only by its own steps (the report, the payment):
+    # a file cannot give those. Exchanges cx only holds as history move on as the file says.
+    signed = store.query("""SELECT a.exchange_id, count(s.party) AS signatures FROM host_answers a
+                            LEFT JOIN signatures s ON s.exchange_id = a.exchange_id
+                            WHERE a.exchange_id = ANY(?) GROUP BY a.exchange_id""",
+                         [typed["id"].tolist()]).set_index("exchange_id")["signatures"]
+    needed = sum(map(len, DOCUMENTS.values()))
+    for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
+        old = before.get(exchange_id)
+        if exchange_id not in signed.index or after[row] == old:
+            continue
+        if after[row] in STEPS_OF_THEIR_OWN:
+            why = STEPS_OF_THEIR_OWN[after[row]].format(id=exchange_id)
+        elif old == "requested" and signed[exchange_id] < needed:
+            why = (f"exchange {exchange_id} is being agreed in cx and lacks {needed - signed[exchange_id]} of its "
+                   f"{needed} signatures; it is approved once every party has signed")
+        else:
+            continue
+        after[row] = old
+        findings.append(_finding(row, "status", status, "steps_in_cx", f"{why} (not by an import)"))
     known = typed["visitor_id"].isin(orgs.index) & typed["host_id"].isin(orgs.index)
     visitor = orgs.reindex(typed["visitor_id"]).set_axis(typed.index)
     host = orgs.reindex(typed["host_id"]).set_axis(typed.index)

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from cx.access import ORGANISATION, Viewer
 from cx.ecosystems import ECOSYSTEMS
+from cx.parties import DOCUMENTS
 from cx.rules import load_rulebook
 from cx.store import ORGANISATION_KINDS, STATUSES, Store
 
@@ -145,10 +146,16 @@ FACTS = """
            v.partnership_id, v.ecosystems AS visitor_ecosystems,
            h.country AS host_country, h.city AS host_city, h.partnership_id AS host_partnership_id,
            h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,
-           NOT list_has_any(v.ecosystems, h.ecosystems) AS crosses_ecosystems
+           NOT list_has_any(v.ecosystems, h.ecosystems) AS crosses_ecosystems,
+           a.answer AS host_answer, a.answered_at, coalesce(sg.signatures, 0) AS signatures,
+           r.state AS report_state, r.filed_at AS report_filed_at, r.decided_at AS report_decided_at
     FROM exchanges e
     LEFT JOIN organisations v ON v.id = e.visitor_id
-    LEFT JOIN organisations h ON h.id = e.host_id"""
+    LEFT JOIN organisations h ON h.id = e.host_id
+    LEFT JOIN host_answers a ON a.exchange_id = e.id
+    LEFT JOIN (SELECT exchange_id, count(*) AS signatures FROM signatures GROUP BY exchange_id) sg
+           ON sg.exchange_id = e.id
+    LEFT JOIN closing_reports r ON r.exchange_id = e.id"""
 ORGANISATION_COLUMNS = ("id, name, kind, country, city, lat, lon, partnership_id, ecosystems, can_host, can_visit, "
                         "registered_on")
 KEPT_COPIES = 2  # databases whose joined copy stays in memory (a session looks at one)
@@ -641,32 +648,54 @@ def lump_sum_mismatches(store: Store, viewer: Viewer, filters: Filters | dict | 
 def stalled_exchanges(store: Store, viewer: Viewer, filters: Filters | dict | None = None,
                       today: dt.date | None = None) -> pd.DataFrame:
     """Exchanges of the period stuck at a step past its deadline (call.toml [deadlines]): a request
-    nobody decided, a stay not marked as started or ended, a missing closing report, an overdue
-    payment. The longest overdue first; a period from the programme's start finds every one."""
+    the host has not answered, proposed dates the visitor has not taken or left, signatures missing,
+    a signed agreement nobody approved, a stay not marked as started or ended, a missing closing
+    report, one not validated, an overdue payment. The longest overdue first; a period from the
+    programme's start finds every one."""
     rulebook = load_rulebook()
     sql, parameters = _exchange_scope(Filters.of(filters), rows_of=viewer)
-    parameters.update(today=today or dt.date.today(), decision=rulebook.decision_days,
-                      report=rulebook.report_days, payment=rulebook.payment_days)
+    parameters.update(today=today or dt.date.today(), decision=rulebook.decision_days, report=rulebook.report_days,
+                      payment=rulebook.payment_days, answer=rulebook.answer_days, signature=rulebook.signature_days,
+                      validation=rulebook.validation_days, signatures=sum(map(len, DOCUMENTS.values())))
     table = store.query(f"""
         {sql},
-        due AS (SELECT id, status, start_date, end_date, updated_at::DATE AS since,
-                       CASE status WHEN 'requested' THEN updated_at::DATE + $decision::INTEGER
-                                   WHEN 'approved' THEN start_date
-                                   WHEN 'ongoing' THEN end_date
-                                   WHEN 'completed' THEN end_date + $report::INTEGER
-                                   WHEN 'reported' THEN updated_at::DATE + $payment::INTEGER END AS due
-                FROM x)
-        SELECT id AS exchange_id, status, since, due, ($today::DATE - due)::INTEGER AS days_overdue
-        FROM due WHERE due < $today::DATE ORDER BY days_overdue DESC, id""", parameters)
+        steps AS (SELECT id, CASE
+                    WHEN status = 'requested' AND host_answer IS NULL THEN 'unanswered'
+                    WHEN status = 'requested' AND host_answer = 'proposed' THEN 'proposed'
+                    WHEN status = 'requested' AND signatures < $signatures THEN 'unsigned'
+                    WHEN status = 'reported' AND report_state IS NOT NULL THEN 'report ' || report_state
+                    ELSE status END AS step
+                  FROM x),
+        due AS (SELECT x.id, x.status, steps.step, CASE steps.step
+                         WHEN 'unanswered' THEN CAST(x.updated_at AS DATE) + CAST($answer AS INTEGER)
+                         WHEN 'proposed' THEN CAST(x.answered_at AS DATE) + CAST($answer AS INTEGER)
+                         WHEN 'unsigned' THEN CAST(x.answered_at AS DATE) + CAST($signature AS INTEGER)
+                         WHEN 'requested' THEN CAST(x.updated_at AS DATE) + CAST($decision AS INTEGER)
+                         WHEN 'approved' THEN x.start_date
+                         WHEN 'ongoing' THEN x.end_date
+                         WHEN 'completed' THEN x.end_date + CAST($report AS INTEGER)
+                         WHEN 'report filed' THEN CAST(x.report_filed_at AS DATE) + CAST($validation AS INTEGER)
+                         WHEN 'report sent back' THEN CAST(x.report_decided_at AS DATE) + CAST($report AS INTEGER)
+                         WHEN 'report validated' THEN CAST(x.report_decided_at AS DATE) + CAST($payment AS INTEGER)
+                         WHEN 'reported' THEN CAST(x.updated_at AS DATE) + CAST($payment AS INTEGER) END AS due
+                FROM x JOIN steps ON steps.id = x.id)
+        SELECT id AS exchange_id, status, step, due, CAST(CAST($today AS DATE) - due AS INTEGER) AS days_overdue
+        FROM due WHERE due < CAST($today AS DATE) ORDER BY days_overdue DESC, id""", parameters)
     why = {
-        "requested": f"no decision on the request within {rulebook.decision_days} days",
+        "unanswered": f"the host has not answered the request within {rulebook.answer_days} days",
+        "proposed": f"the visitor has not answered the host's proposed dates within {rulebook.answer_days} days",
+        "unsigned": f"signatures still missing {rulebook.signature_days} days after the host accepted",
+        "requested": f"signed by all, but no decision on the request within {rulebook.decision_days} days",
         "approved": "the stay should have started; it is not marked ongoing",
         "ongoing": "the stay has ended; it is not marked completed",
         "completed": f"no closing report within {rulebook.report_days} days of the stay's end",
+        "report filed": f"the closing report is not validated within {rulebook.validation_days} days",
+        "report sent back": f"the closing report sent back is not filed again within {rulebook.report_days} days",
+        "report validated": f"the lump sum is not paid within {rulebook.payment_days} days of validation",
         "reported": f"the lump sum is not paid within {rulebook.payment_days} days of the report",
     }
-    found = table.assign(why=table["status"].map(why))
-    return _described(store, found.drop(columns="status"))
+    found = table.assign(why=table["step"].map(why))
+    return _described(store, found.drop(columns=["status", "step"]))
 
 
 def require_figures(viewer: Viewer) -> None:

@@ -68,7 +68,7 @@ def test_two_import_commands_racing_never_give_a_visitor_two_visits(tmp_path, at
 def test_an_import_racing_status_changes_never_gives_a_visitor_two_visits(racers, tmp_path, attempt):
     """One process imports approvals of every visitor's A exchange while another approves their B
     exchanges one by one: each visitor ends with exactly one approved exchange."""
-    store = race_programme(tmp_path / "race.duckdb", VISITORS)
+    store = race_programme(tmp_path / "race.duckdb", VISITORS, signed=True)
     imports = [("import", {f"A-V{n:03d}": "approved" for n in range(1, VISITORS + 1)})]
     approvals = [("status", f"B-V{n:03d}", "approved") for n in range(1, VISITORS + 1)]
     first, second = run_race(racers, store.path, tmp_path, *((imports, approvals) if attempt % 2 else
@@ -82,7 +82,7 @@ def test_an_import_racing_status_changes_never_gives_a_visitor_two_visits(racers
 def test_a_process_writing_in_a_loop_does_not_starve_another_writer(racers, tmp_path):
     """A writer waiting for the lock gets it before a process that writes in a loop takes it back:
     it gets in within its wait, far shorter than the loop."""
-    store = race_programme(tmp_path / "race.duckdb", 30)
+    store = race_programme(tmp_path / "race.duckdb", 30, signed=True)
     loop = [("status", f"A-V{n:03d}", "approved") for n in range(1, 31)]
     for name in ("loop", "one"):
         (tmp_path / name).mkdir()
@@ -110,7 +110,7 @@ def test_any_imports_and_status_changes_from_two_processes_keep_the_rules(racers
     audit trail runs unbroken from 'requested' to its status."""
     folder = Path(tempfile.mkdtemp())
     try:
-        store = race_programme(folder / "race.duckdb", 3)
+        store = race_programme(folder / "race.duckdb", 3, signed=True)
         outcomes = run_race(racers, store.path, folder, first, second)
         assert set(outcomes[0] + outcomes[1]) <= {"ok", "rejected", "BrokenRules", "InvalidTransition"}
         store = Store(store.path)

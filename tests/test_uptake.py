@@ -140,7 +140,7 @@ def test_stalled_steps_are_found_past_their_deadlines(programme, rulebook):
     assert stalled["why"].iloc[0] == f"no closing report within {rulebook.report_days} days of the stay's end"
     later = uptake.stalled_exchanges(store, OFFICER, Filters(), today=dt.date.today() + dt.timedelta(days=40))
     overdue = later.set_index("exchange_id")["days_overdue"]
-    assert overdue["X04"] == 40 - rulebook.payment_days and overdue["X10"] == 40 - rulebook.decision_days
+    assert overdue["X04"] == 40 - rulebook.payment_days and overdue["X10"] == 40 - rulebook.answer_days
     # A period shows the stalled stays that started in it: X03 (1 Dec 2025) is not in 2026's.
     in_2026 = uptake.stalled_exchanges(store, OFFICER, Filters(start=D(2026, 1, 1), end=D(2026, 12, 31)), today=D(2026, 11, 25))
     assert in_2026["exchange_id"].tolist() == ["X06", "X07"]
