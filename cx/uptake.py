@@ -356,6 +356,11 @@ def filter_options(store: Store) -> dict:
     }
 
 
+# Kilometres are added up in a fixed order of the groups, which DuckDB hands over in any order:
+# otherwise the last digit of an average could differ between two reads of the same data.
+ORDER_OF_GROUPS = " ORDER BY period, status, live, visitor_country, host_country"
+
+
 def _figures(store: Store, periods: list[Filters]) -> list[dict]:
     """The headline figures of each of `periods` (the same filters over different periods, the
     latest first), in one query of two passes over the exchanges: one counting by partnership what
@@ -380,8 +385,9 @@ def _figures(store: Store, periods: list[Filters]) -> list[dict]:
         at_target.append(f"count(*) FILTER (WHERE coalesce(b.done{i}, 0) >= p.target_exchanges) AS partnerships_at_target{i}")
         inside, going = f"period = {i}", f"period = {i} AND live"
 
-        def share(part: str, known: str) -> str:
-            return f"sum({part}) FILTER (WHERE {going})::DOUBLE / nullif(sum({known}) FILTER (WHERE {going}), 0)"
+        def share(part: str, known: str, order: str = "") -> str:
+            return (f"sum({part}{order}) FILTER (WHERE {going})::DOUBLE "
+                    f"/ nullif(sum({known}) FILTER (WHERE {going}), 0)")
 
         in_periods.append(",".join(f"\n coalesce(sum(n) FILTER (WHERE {inside} AND status = '{s}'), 0)::BIGINT AS {s}{i}"
                                    for s in STATUSES) + f""",
@@ -391,7 +397,7 @@ def _figures(store: Store, periods: list[Filters]) -> list[dict]:
             {share("halved", "halved_known")} AS halved_share{i},
             {share("sme", "kind_known")} AS sme_share{i},
             {share("days", "days_known")} AS average_working_days{i},
-            {share("km", "km_known")} AS average_distance_km{i},
+            {share("km", "km_known", ORDER_OF_GROUPS)} AS average_distance_km{i},
             len(list_distinct(list_concat(coalesce(list(DISTINCT visitor_country) FILTER (WHERE {going}), []),
                                           coalesce(list(DISTINCT host_country) FILTER (WHERE {going}), []))))
                 AS countries_reached{i},
@@ -717,16 +723,19 @@ def require_figures(viewer: Viewer) -> None:
 
 
 @_on_joined
-def dashboard(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> dict:
-    """Everything the Uptake page shows, read on one connection (two queries at a time):
-    `headline`, the views by their function's name, and the findings by their FINDINGS key (in
-    the viewer's scope; none for a planner, who sees figures only)."""
+def dashboard(store: Store, viewer: Viewer, filters: Filters | dict | None = None, tab: str | None = None) -> dict:
+    """What the Uptake page shows, read on one connection (two queries at a time): `headline`
+    and `pipeline`, the views by their function's name, and the findings by their FINDINGS key (in
+    the viewer's scope; none for a planner, who sees figures only). With `tab` (a TABS key), only
+    that tab's views besides the headline: the page reads the tab it shows, not the three hidden."""
     require_figures(viewer)
     views = (headline, monthly, partnership_progress, country_flows, ecosystem_pairs, working_days_histogram,
              distance_histogram)
-    calls = {view.__name__: partial(view, store, filters) for view in views}
+    wanted = {"headline", *(TABS[tab] if tab else [view.__name__ for view in views] + list(FINDINGS))}
+    calls = {view.__name__: partial(view, store, filters) for view in views if view.__name__ in wanted}
     if viewer.reads_rows:
-        calls.update({key: partial(query, store, viewer, filters) for key, (_, query) in FINDINGS.items()})
+        calls.update({key: partial(query, store, viewer, filters) for key, (_, query) in FINDINGS.items()
+                      if key in wanted})
     result = store.read_concurrently(calls)
     result["pipeline"] = _funnel(result["headline"]["current"])
     return result
@@ -746,4 +755,15 @@ FINDINGS = {
     "unplaced_organisations": ("Organisations whose city could not be placed", unplaced_organisations),
     "lump_sum_mismatches": ("Lump sums that differ from the rules", lump_sum_mismatches),
     "stalled_exchanges": ("Exchanges stalled past a deadline", stalled_exchanges),
+}
+
+# The Uptake page's tabs and the views of `dashboard` each draws (the headline and pipeline, above
+# and in the first, come with any; money and group missions are read by cx.money and cx.missions).
+TABS = {
+    "Pipeline and targets": ("monthly", "partnership_progress"),
+    "Money per partnership": (),
+    "Flows": ("country_flows", "ecosystem_pairs"),
+    "Stays": ("working_days_histogram", "distance_histogram"),
+    "Group missions": (),
+    "Data quality": tuple(FINDINGS),
 }
