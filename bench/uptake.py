@@ -124,7 +124,7 @@ def curve(store: Store, repeat: int, with_pandas: bool) -> None:
     print(f"all the Uptake page's queries, best of {repeat} runs (pandas: of {max(1, repeat // 2)})")
     print(f"{'case':<38}{'duckdb':>10}{'pandas':>10}{'pandas/duckdb':>15}")
     for label, filters in cases().items():
-        duck_time, sql = timed(lambda: uptake.dashboard(store, filters.as_dict()), repeat)
+        duck_time, sql = timed(lambda: uptake.dashboard(store, OFFICER, filters.as_dict()), repeat)
         versus = " " * 25
         if with_pandas:
             panda_time, frames = timed(lambda: pandas_queries(tables, filters), max(1, repeat // 2))

@@ -521,8 +521,12 @@ FALSE_WORDS = {"no", "n", "false", "0"}
 
 
 def _unneutralise(values: pd.Series) -> pd.Series:
-    """Undo `cx.export.neutralise`: "'=A1" in an exported file was "=A1" in cx."""
-    quoted = values.str.startswith("'") & values.str[1:].map(is_formula_like, na_action="ignore").fillna(False)
+    """Undo `cx.export.neutralise`: "'=A1" in an exported file was "=A1" in cx. Only the cells
+    that start with a quote are looked at (most columns have none)."""
+    quoted = values.str.startswith("'").fillna(False).astype(bool)
+    if not quoted.any():
+        return values
+    quoted[quoted] = values[quoted].str[1:].map(is_formula_like)
     return values.where(~quoted, values.str[1:])
 
 
@@ -913,9 +917,11 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     # The status each exchange has after the import: a row that would move it back is refused,
     # so the stored status stays (and still takes the visitor's visit, if it does).
     after = typed["status"].copy()
-    for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
-        old = before.get(exchange_id)
-        if old is not None and status != old and status not in reachable(old):
+    stored_status = typed["id"].map(before)
+    moved = stored_status.notna() & (typed["status"] != stored_status)  # only those can move back
+    for row, exchange_id, status, old in zip(typed.index[moved], typed["id"][moved], typed["status"][moved],
+                                             stored_status[moved]):
+        if status not in reachable(old):
             after[row] = old
             findings.append(_finding(row, "status", status, "status_backwards",
                                      f"exchange {exchange_id} is {old} in cx; an import moves an exchange only "
