@@ -426,11 +426,11 @@ def _figures(store: Store, periods: list[Filters]) -> list[dict]:
                       LEFT JOIN per_partnership b ON b.partnership_id = p.id {partnership_filter}),
         started AS (
             SELECT period, status, live, visitor_country, host_country, count(*) AS n,
-                   sum(halved::INTEGER) AS halved, count(halved) AS halved_known,
-                   sum((visitor_kind = 'SME')::INTEGER) AS sme, count(visitor_kind) AS kind_known,
+                   count(*) FILTER (WHERE halved) AS halved, count(halved) AS halved_known,
+                   count(*) FILTER (WHERE visitor_kind = 'SME') AS sme, count(visitor_kind) AS kind_known,
                    sum(working_days) AS days, count(working_days) AS days_known,
                    sum(distance_km) AS km, count(distance_km) AS km_known,
-                   sum(crosses_ecosystems::INTEGER) AS crossing, count(crosses_ecosystems) AS crossing_known
+                   count(*) FILTER (WHERE crosses_ecosystems) AS crossing, count(crosses_ecosystems) AS crossing_known
             FROM (SELECT *, CASE {" ".join(started)} END AS period
                   FROM exchange_facts WHERE {condition} AND {earliest}) AS x
             WHERE period IS NOT NULL
