@@ -157,16 +157,14 @@ KEPT_COPIES = 2  # databases whose joined copy stays in memory (a session looks 
 # What the copy adds to each table: where an exchange stands, as flags (a list lookup per row, paid
 # once here instead of in every query), and each organisation's ecosystems as the number of its
 # combination in `ecosystem_sets` (a few hundred lists: an ecosystem filter looks them up there and
-# then compares integers, instead of comparing lists on every row). The exchanges are kept in the
-# order of their stays, so a period's filter skips the blocks outside it.
+# then compares integers, instead of comparing lists on every row).
 COPIED = {
     "exchange_facts": """
         SELECT c.*, list_contains($taken, c.status) AS is_taken, list_contains($completed, c.status) AS is_completed,
                c.status NOT IN {withdrawn} AS live,
                v.set_id AS visitor_ecosystem_set, h.set_id AS host_ecosystem_set
         FROM _cx_copy c LEFT JOIN ecosystem_sets v ON v.ecosystems = c.visitor_ecosystems
-        LEFT JOIN ecosystem_sets h ON h.ecosystems = c.host_ecosystems
-        ORDER BY c.start_date, c.id""",
+        LEFT JOIN ecosystem_sets h ON h.ecosystems = c.host_ecosystems""",
     "organisations": """
         SELECT c.*, s.set_id AS ecosystem_set FROM _cx_copy c LEFT JOIN ecosystem_sets s ON s.ecosystems = c.ecosystems""",
 }
