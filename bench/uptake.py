@@ -139,7 +139,7 @@ def curve(store: Store, repeat: int, with_pandas: bool) -> None:
 def per_query(store: Store, repeat: int) -> None:
     filters = cases()["whole programme, no filter"].as_dict()
     with store.reading():
-        times = {name: timed(lambda: query(store, filters), repeat)[0] for name, query in (
+        times = {name: timed(lambda: query(store, filters=filters), repeat)[0] for name, query in (
             ("headline", uptake.headline), ("pipeline", uptake.pipeline), ("monthly", uptake.monthly),
             ("partnership_progress", uptake.partnership_progress), ("country_flows", uptake.country_flows),
             ("ecosystem_pairs", uptake.ecosystem_pairs), ("working_days_histogram", uptake.working_days_histogram),
