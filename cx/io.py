@@ -543,11 +543,14 @@ def _parse_number(values: pd.Series) -> pd.Series:
 
 
 def _parse_date(values: pd.Series) -> pd.Series:
+    """Dates as ISO, German, French or ISO with a midnight time; each form is tried only on the
+    values no earlier one read (a file writes one form: most columns are read by the first)."""
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
     for pattern, fmt in ((r"\d{4}-\d{1,2}-\d{1,2}", "%Y-%m-%d"), (r"\d{1,2}\.\d{1,2}\.\d{4}", "%d.%m.%Y"),
                          (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"), (r"\d{4}-\d{1,2}-\d{1,2}[ T]00:00(:00)?", None)):
-        rows = values.str.fullmatch(pattern) & parsed.isna()
-        if rows.any():
+        pending = values[parsed.isna() & (values != "")]
+        rows = pending.index[pending.str.fullmatch(pattern).fillna(False).astype(bool)]
+        if len(rows):
             text = values[rows].str.slice(0, 10) if fmt is None else values[rows]
             parsed[rows] = pd.to_datetime(text, format=fmt or "%Y-%m-%d", errors="coerce")
     in_range = parsed.dt.year.between(FIRST_YEAR, LAST_YEAR)
