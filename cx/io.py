@@ -522,8 +522,12 @@ FALSE_WORDS = {"no", "n", "false", "0"}
 
 
 def _unneutralise(values: pd.Series) -> pd.Series:
-    """Undo `cx.export.neutralise`: "'=A1" in an exported file was "=A1" in cx."""
-    quoted = values.str.startswith("'") & values.str[1:].map(is_formula_like, na_action="ignore").fillna(False)
+    """Undo `cx.export.neutralise`: "'=A1" in an exported file was "=A1" in cx. Only the cells
+    that start with a quote are looked at (most columns have none)."""
+    quoted = values.str.startswith("'").fillna(False).astype(bool)
+    if not quoted.any():
+        return values
+    quoted[quoted] = values[quoted].str[1:].map(is_formula_like)
     return values.where(~quoted, values.str[1:])
 
 
@@ -540,11 +544,14 @@ def _parse_number(values: pd.Series) -> pd.Series:
 
 
 def _parse_date(values: pd.Series) -> pd.Series:
+    """Dates as ISO, German, French or ISO with a midnight time; each form is tried only on the
+    values no earlier one read (a file writes one form: most columns are read by the first)."""
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
     for pattern, fmt in ((r"\d{4}-\d{1,2}-\d{1,2}", "%Y-%m-%d"), (r"\d{1,2}\.\d{1,2}\.\d{4}", "%d.%m.%Y"),
                          (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"), (r"\d{4}-\d{1,2}-\d{1,2}[ T]00:00(:00)?", None)):
-        rows = values.str.fullmatch(pattern) & parsed.isna()
-        if rows.any():
+        pending = values[parsed.isna() & (values != "")]
+        rows = pending.index[pending.str.fullmatch(pattern).fillna(False).astype(bool)]
+        if len(rows):
             text = values[rows].str.slice(0, 10) if fmt is None else values[rows]
             parsed[rows] = pd.to_datetime(text, format=fmt or "%Y-%m-%d", errors="coerce")
     in_range = parsed.dt.year.between(FIRST_YEAR, LAST_YEAR)
@@ -914,9 +921,11 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     # The status each exchange has after the import: a row that would move it back is refused,
     # so the stored status stays (and still takes the visitor's visit, if it does).
     after = typed["status"].copy()
-    for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
-        old = before.get(exchange_id)
-        if old is not None and status != old and status not in reachable(old):
+    stored_status = typed["id"].map(before)
+    moved = stored_status.notna() & (typed["status"] != stored_status)  # only those can move back
+    for row, exchange_id, status, old in zip(typed.index[moved], typed["id"][moved], typed["status"][moved],
+                                             stored_status[moved]):
+        if status not in reachable(old):
             after[row] = old
             findings.append(_finding(row, "status", status, "status_backwards",
                                      f"exchange {exchange_id} is {old} in cx; an import moves an exchange only "

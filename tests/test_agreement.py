@@ -20,7 +20,7 @@ from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.exchanges import UnknownExchange
 from cx.parties import DOCUMENTS
 
-TODAY = dt.date(2026, 2, 2)
+TODAY = dt.date(2030, 2, 18)
 VISITOR, HOST = organisation(O4), organisation(O3)
 
 
@@ -65,15 +65,15 @@ def test_the_host_declines_with_a_reason(programme):
 
 def test_other_dates_proposed_by_the_host_become_the_stay_when_the_visitor_accepts(programme):
     with pytest.raises(BrokenRules, match="the stay has 1 working days in AT; the minimum is 3"):
-        agreement.propose_dates(programme, HOST, X2, "2026-06-06", "2026-06-08", today=TODAY)
-    agreement.propose_dates(programme, HOST, X2, "2026-06-01", "2026-06-05", today=TODAY)
+        agreement.propose_dates(programme, HOST, X2, "2030-06-22", "2030-06-24", today=TODAY)
+    agreement.propose_dates(programme, HOST, X2, "2030-06-17", "2030-06-21", today=TODAY)
     with pytest.raises(NotAllowed, match="that is the visitor's step"):
         agreement.answer_proposal(programme, HOST, X2, accept=True)
     agreement.answer_proposal(programme, VISITOR, X2, accept=False)  # keeps its dates: the host answers again
-    assert stay(programme) == ["requested", dt.date(2026, 5, 11), dt.date(2026, 5, 22)]
-    agreement.propose_dates(programme, HOST, X2, "2026-06-01", "2026-06-05", today=TODAY)
+    assert stay(programme) == ["requested", dt.date(2030, 5, 27), dt.date(2030, 6, 7)]
+    agreement.propose_dates(programme, HOST, X2, "2030-06-17", "2030-06-21", today=TODAY)
     agreement.answer_proposal(programme, VISITOR, X2, accept=True, today=TODAY)
-    assert stay(programme) == ["requested", dt.date(2026, 6, 1), dt.date(2026, 6, 5)]
+    assert stay(programme) == ["requested", dt.date(2030, 6, 17), dt.date(2030, 6, 21)]
     assert [row[2] for row in trail(programme)] == ["host proposed other dates", "visitor kept its dates",
                                                     "host proposed other dates", "visitor accepted the proposed dates"]
     assert programme.query("SELECT answer FROM host_answers").iloc[0, 0] == "accepted"
@@ -81,7 +81,7 @@ def test_other_dates_proposed_by_the_host_become_the_stay_when_the_visitor_accep
 
 def test_approval_needs_every_signature_and_says_which_are_missing(programme):
     agreement.accept_request(programme, HOST, X2)
-    agreement.set_agenda(programme, VISITOR, X2, {"2026-05-11": "Welcome; tour of the test lab"})
+    agreement.set_agenda(programme, VISITOR, X2, {"2030-05-27": "Welcome; tour of the test lab"})
     agreement.sign(programme, VISITOR, X2, "quality", "visitor")
     agreement.sign(programme, HOST, X2, "quality", "host")
     with pytest.raises(InvalidTransition, match=re.escape(
@@ -97,7 +97,7 @@ def test_approval_needs_every_signature_and_says_which_are_missing(programme):
     workflow.change_status(programme, manager(P1), X2, "approved")
     assert stay(programme)[0] == "approved"
     with pytest.raises(InvalidTransition, match=f"exchange {X2} is approved; the agreement is open"):
-        agreement.set_agenda(programme, VISITOR, X2, {"2026-05-12": "Changed after approval"})
+        agreement.set_agenda(programme, VISITOR, X2, {"2030-05-28": "Changed after approval"})
 
 
 def test_a_request_the_host_has_not_accepted_cannot_be_approved(programme):
@@ -112,7 +112,7 @@ def test_a_request_the_host_has_not_accepted_cannot_be_approved(programme):
 ])
 def test_each_party_signs_for_itself_only(programme, viewer, document, party):
     agreement.accept_request(programme, HOST, X2)
-    agreement.set_agenda(programme, HOST, X2, {"2026-05-11": "Welcome"})
+    agreement.set_agenda(programme, HOST, X2, {"2030-05-27": "Welcome"})
     with pytest.raises(NotAllowed, match=f"may not sign the .* for exchange {X2}: that is the"):
         agreement.sign(programme, viewer, X2, document, party)
     assert programme.table("signatures").empty
@@ -133,31 +133,31 @@ def test_nobody_signs_before_the_host_accepts_or_without_an_agenda(programme):
 
 def test_a_change_of_agenda_or_dates_after_a_signature_voids_them_all_and_says_so(programme):
     agreement.accept_request(programme, HOST, X2)
-    assert agreement.set_agenda(programme, HOST, X2, {"2026-05-11": "Welcome"}) is None
+    assert agreement.set_agenda(programme, HOST, X2, {"2030-05-27": "Welcome"}) is None
     agreement.sign(programme, VISITOR, X2, "quality", "visitor")
     agreement.sign(programme, HOST, X2, "quality", "host")
-    assert agreement.set_agenda(programme, HOST, X2, {"2026-05-11": "Welcome"}) is None  # the same agenda
-    said = agreement.set_agenda(programme, HOST, X2, {"2026-05-11": "Welcome", "2026-05-12": "Workshop"})
+    assert agreement.set_agenda(programme, HOST, X2, {"2030-05-27": "Welcome"}) is None  # the same agenda
+    said = agreement.set_agenda(programme, HOST, X2, {"2030-05-27": "Welcome", "2030-05-28": "Workshop"})
     assert said == f"2 signatures of exchange {X2} voided: the agenda changed after signing, so every party signs again"
     assert programme.table("signatures").empty and trail(programme)[-1][2:4] == ["signatures voided", said]
     agreement.sign(programme, VISITOR, X2, "quality", "visitor")
-    said = agreement.change_dates(programme, VISITOR, X2, "2026-05-12", "2026-05-22", today=TODAY)
+    said = agreement.change_dates(programme, VISITOR, X2, "2030-05-28", "2030-06-07", today=TODAY)
     assert said.startswith(f"1 signature of exchange {X2} voided: the dates changed")
-    assert stay(programme)[1] == dt.date(2026, 5, 12)
-    assert agreement.agreement(programme, OFFICER, X2)["agenda"]["day"].dt.date.tolist() == [dt.date(2026, 5, 12)]
+    assert stay(programme)[1] == dt.date(2030, 5, 28)
+    assert agreement.agreement(programme, OFFICER, X2)["agenda"]["day"].dt.date.tolist() == [dt.date(2030, 5, 28)]
 
 
 def test_the_partnerships_do_not_write_the_agenda(programme):
     agreement.accept_request(programme, HOST, X2)
     with pytest.raises(NotAllowed, match="may not write the agenda"):
-        agreement.set_agenda(programme, manager(P1), X2, {"2026-05-11": "Welcome"})
-    with pytest.raises(CxError, match="the agenda has 2026-06-01, outside the stay"):
-        agreement.set_agenda(programme, VISITOR, X2, {"2026-06-01": "After the stay"})
+        agreement.set_agenda(programme, manager(P1), X2, {"2030-05-27": "Welcome"})
+    with pytest.raises(CxError, match="the agenda has 2030-06-17, outside the stay"):
+        agreement.set_agenda(programme, VISITOR, X2, {"2030-06-17": "After the stay"})
 
 
 def test_the_agreement_prints_as_a_page_without_outside_files_and_as_a_pdf(programme):
     agreed(programme, X2)
-    agreement.set_agenda(programme, VISITOR, X2, {"2026-05-11": "<script>alert(1)</script> & tour"})
+    agreement.set_agenda(programme, VISITOR, X2, {"2030-05-27": "<script>alert(1)</script> & tour"})
     found = agreement.agreement(programme, VISITOR, X2)
     assert found["signatures"]["signed_by"].isna().all()  # voided by the new agenda
     page = agreement.printable(found)
@@ -182,7 +182,7 @@ def test_the_lump_sum_reason_names_the_ceiling_and_any_halving(programme, rulebo
 def test_an_import_does_not_approve_an_exchange_being_agreed_in_cx_without_its_signatures(programme):
     agreement.accept_request(programme, HOST, X2)
     data = ("id,visitor_id,host_id,start_date,end_date,status\n"
-            f"{X2},{O4},{O3},2026-05-11,2026-05-22,approved\n").encode()
+            f"{X2},{O4},{O3},2030-05-27,2030-06-07,approved\n").encode()
     report = cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", mode="valid")
     assert report.findings[["rule", "message"]].values.tolist() == [[
         "steps_in_cx", f"exchange {X2} is being agreed in cx and lacks 6 of its 6 signatures; it is approved once "

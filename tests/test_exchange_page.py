@@ -3,6 +3,8 @@ each person sees the step that is theirs as a button, and only that; the path fr
 answer to the payment runs through the page's buttons on a real DuckDB file of the template
 programme (X2: O4 of P1 visits O3 of P2, requested)."""
 
+import datetime as dt
+
 import pytest
 from steps import PDF
 from test_access import O3, O4, P1, P2, X2
@@ -64,7 +66,7 @@ def test_the_host_finds_the_request_at_home_and_answers_it_on_the_page(programme
 def test_the_agenda_and_signatures_through_the_page_then_approval_by_the_visitor_s_partnership(programme):
     agreement.accept_request(programme, OFFICER, X2)
     app = steps_page("host@example.org")
-    app.text_input(key="steps_agenda_2026-05-11").input("Welcome <b>and</b> [tour](http://x.example)")
+    app.text_input(key="steps_agenda_2030-05-27").input("Welcome <b>and</b> [tour](http://x.example)")
     app.get("form_submit_button")[0].click().run()  # Save the agenda
     assert app.success[0].value == "The agenda is saved."
     assert programme.table("agenda_days")["plan"].tolist() == ["Welcome <b>and</b> [tour](http://x.example)"]
@@ -91,8 +93,8 @@ def test_report_validation_and_payment_through_the_page_and_no_evidence_for_the_
     from steps import agreed
 
     agreed(programme, X2)
-    for status in ("approved", "ongoing", "completed"):
-        workflow.change_status(programme, OFFICER, X2, status)
+    for status in ("approved", "ongoing", "completed"):  # as on the stay's last day (the template's X2)
+        workflow.change_status(programme, OFFICER, X2, status, today=dt.date(2030, 6, 7))
     closing.add_evidence(programme, OFFICER, X2, PDF, "boarding-pass.pdf")
     visitor = steps_page("visitor@example.org")
     assert "steps_evidence_" in " ".join(b.key for b in visitor.get("download_button"))

@@ -22,7 +22,7 @@ from cx.errors import CxError
 from cx.parties import DOCUMENTS, missing_signatures
 from cx.store import open_store
 
-TODAY = dt.date(2026, 2, 2)  # before the stay, so dates can still be proposed and changed
+TODAY = dt.date(2030, 2, 18)  # before the stay, so dates can still be proposed and changed
 VISITOR, HOST, VISITOR_PARTNERSHIP, HOST_PARTNERSHIP = organisation(O4), organisation(O3), manager(P1), manager(P2)
 PEOPLE = [OFFICER, VISITOR, HOST, VISITOR_PARTNERSHIP, HOST_PARTNERSHIP, organisation(O1), PLANNER]
 
@@ -31,12 +31,12 @@ PEOPLE = [OFFICER, VISITOR, HOST, VISITOR_PARTNERSHIP, HOST_PARTNERSHIP, organis
 STEPS = {
     "accept": ({HOST}, lambda s, v: agreement.accept_request(s, v, X2)),
     "decline": ({HOST}, lambda s, v: agreement.decline_request(s, v, X2, "No room that week")),
-    "propose": ({HOST}, lambda s, v: agreement.propose_dates(s, v, X2, "2026-05-18", "2026-05-22", today=TODAY)),
+    "propose": ({HOST}, lambda s, v: agreement.propose_dates(s, v, X2, "2030-06-03", "2030-06-07", today=TODAY)),
     "take dates": ({VISITOR}, lambda s, v: agreement.answer_proposal(s, v, X2, True, today=TODAY)),
     "keep dates": ({VISITOR}, lambda s, v: agreement.answer_proposal(s, v, X2, False)),
-    "agenda": ({VISITOR, HOST}, lambda s, v: agreement.set_agenda(s, v, X2, {"2026-05-18": "Welcome"})),
-    "other agenda": ({VISITOR, HOST}, lambda s, v: agreement.set_agenda(s, v, X2, {"2026-05-19": "Workshop"})),
-    "move dates": ({VISITOR, HOST}, lambda s, v: agreement.change_dates(s, v, X2, "2026-05-18", "2026-05-29",
+    "agenda": ({VISITOR, HOST}, lambda s, v: agreement.set_agenda(s, v, X2, {"2030-06-03": "Welcome"})),
+    "other agenda": ({VISITOR, HOST}, lambda s, v: agreement.set_agenda(s, v, X2, {"2030-06-04": "Workshop"})),
+    "move dates": ({VISITOR, HOST}, lambda s, v: agreement.change_dates(s, v, X2, "2030-06-03", "2030-06-14",
                                                                           today=TODAY)),
     **{f"sign {document} as {party}": ({{"visitor": VISITOR, "host": HOST, "visitor_partnership": VISITOR_PARTNERSHIP,
                                          "host_partnership": HOST_PARTNERSHIP}[party]},
@@ -51,7 +51,7 @@ STEPS = {
     "send back": ({VISITOR_PARTNERSHIP}, lambda s, v: closing.send_back(s, v, X2, "Invoice missing")),
     "validate": ({VISITOR_PARTNERSHIP}, lambda s, v: closing.validate_report(s, v, X2)),
     "force paid": ({VISITOR_PARTNERSHIP}, lambda s, v: workflow.change_status(s, v, X2, "paid")),
-    "pay": ({VISITOR_PARTNERSHIP}, lambda s, v: closing.record_payment(s, v, X2, paid_on="2026-06-30", amount_eur=100,
+    "pay": ({VISITOR_PARTNERSHIP}, lambda s, v: closing.record_payment(s, v, X2, paid_on="2030-07-16", amount_eur=100,
                                                                          reason="partial")),
 }
 # The path the steps follow when the right person takes each: the generator leans on it so that

@@ -15,6 +15,7 @@ from cx.access import NotAllowed
 
 VISITOR, HOST = organisation(O4), organisation(O3)
 LATER = dt.date.today() + dt.timedelta(days=5)
+AFTER_THE_STAY = dt.date(2030, 6, 7)  # the template's X2 ends then
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_each_person_sees_the_steps_that_are_theirs_with_how_long_they_waited(pr
     agreement.accept_request(programme, HOST, X2)
     assert steps(programme, VISITOR) == [("write the agenda by day", "the visitor")]
     assert steps(programme, HOST) == [("write the agenda by day", "the host")]
-    agreement.set_agenda(programme, HOST, X2, {"2026-05-11": "Welcome"})
+    agreement.set_agenda(programme, HOST, X2, {"2030-05-27": "Welcome"})
     assert steps(programme, VISITOR) == [("sign the Commitment to Quality", "the visitor"),
                                          ("sign the financial agreement", "the visitor")]
     assert steps(programme, manager(P2)) == [("sign the Commitment to Quality", "the host's partnership")]
@@ -51,8 +52,8 @@ def test_after_the_signatures_the_visitor_s_partnership_approves_and_later_pays(
     assert steps(programme, manager(P1)) == [("approve the exchange", "the visitor's partnership")]
     assert steps(programme, manager(P2)) == []
     workflow.change_status(programme, manager(P1), X2, "approved")
-    for status in ("ongoing", "completed"):
-        workflow.change_status(programme, OFFICER, X2, status)
+    for status in ("ongoing", "completed"):  # as on the stay's last day
+        workflow.change_status(programme, OFFICER, X2, status, today=AFTER_THE_STAY)
     assert steps(programme, VISITOR) == [("file the closing report with evidence", "the visitor")]
     reported(programme, X2, VISITOR)
     assert steps(programme, manager(P1)) == [("validate the closing report", "the visitor's partnership")]

@@ -170,6 +170,19 @@ def test_the_page_reads_the_same_views_on_one_connection(programme, case):
     pd.testing.assert_frame_equal(layers["places"], uptake.places(store, f))
 
 
+def test_a_tab_s_dashboard_reads_the_headline_and_that_tab_s_views_only(programme):
+    store, _, _ = programme
+    f = CASES["2026 against 2025"]
+    board = uptake.dashboard(store, OFFICER, f.as_dict())
+    for tab, views in uptake.TABS.items():
+        part = uptake.dashboard(store, OFFICER, f.as_dict(), tab=tab)
+        assert set(part) == {"headline", "pipeline", *views}, tab
+        assert part["headline"] == board["headline"]
+        for name in ("pipeline", *views):
+            pd.testing.assert_frame_equal(part[name], board[name])
+    assert set().union(*uptake.TABS.values()) | {"headline", "pipeline"} == set(board)
+
+
 def test_the_views_see_a_write_made_after_their_last_read(demo_store):
     """The views read a joined copy of the database: a write must reach the next read."""
     def requested_now():
