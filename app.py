@@ -46,6 +46,7 @@ BUDGET = st.Page("app_pages/budget.py", title="Budget scenarios", icon=":materia
 DATA = st.Page("app_pages/data.py", title="Data", icon=":material/database:")
 EXCHANGES = st.Page("app_pages/exchanges.py", title="Exchanges", icon=":material/swap_horiz:")
 REGISTRATIONS = st.Page("app_pages/registrations.py", title="Registrations", icon=":material/how_to_reg:")
+STEPS = st.Page("app_pages/exchange.py", title="Exchange steps", icon=":material/task_alt:")
 ACCOUNTS = st.Page("app_pages/accounts.py", title="Accounts", icon=":material/group:")
 PROFILE = st.Page("app_pages/profile.py", title="Our organisation", icon=":material/apartment:", default=True)
 
@@ -53,9 +54,9 @@ PROFILE = st.Page("app_pages/profile.py", title="Our organisation", icon=":mater
 # headers inside one, which screen readers announce wrongly (axe: list, listitem). The order keeps
 # the groups together: the programme, visitors, planning, administration.
 PAGES = {
-    OFFICER: [HOME, UPTAKE, MAP, FIND, FIND_VISITOR, MISSIONS, BUDGET, DATA, EXCHANGES, REGISTRATIONS, ACCOUNTS],
-    MANAGER: [HOME, UPTAKE, MAP, FIND, FIND_VISITOR, MISSIONS, DATA, EXCHANGES, REGISTRATIONS],
-    ORGANISATION: [PROFILE, FIND, FIND_VISITOR],
+    OFFICER: [HOME, UPTAKE, MAP, FIND, FIND_VISITOR, MISSIONS, BUDGET, DATA, EXCHANGES, STEPS, REGISTRATIONS, ACCOUNTS],
+    MANAGER: [HOME, UPTAKE, MAP, FIND, FIND_VISITOR, MISSIONS, DATA, EXCHANGES, STEPS, REGISTRATIONS],
+    ORGANISATION: [PROFILE, FIND, FIND_VISITOR, STEPS],
     PLANNER: [HOME, UPTAKE, MAP, BUDGET],
 }
 

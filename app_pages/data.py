@@ -132,9 +132,13 @@ def export() -> None:
     st.caption(", ".join(f"{n:,} {kind}" for kind, n in counts.items())
                + (". Cells starting with =, +, - or @ get an apostrophe so spreadsheets never run them."
                   if file_format != "parquet" else "."))
+    refusal = file_format == "xlsx" and cached(cio.excel_refusal_of_view, store, viewer, with_contacts=with_contacts,
+                                               **filters)
+    if refusal:
+        st.warning(plain(f"Excel would cut a value: {refusal}."))
     st.download_button(f"Download {name}", lambda: cio.export_view(
         store, viewer, file_format=file_format, with_contacts=with_contacts, **filters)["data"],
-        file_name=name, key="export_download", type="primary", on_click="ignore")
+        file_name=name, key="export_download", type="primary", on_click="ignore", disabled=bool(refusal))
 
 
 with exporting:
@@ -145,4 +149,7 @@ with templates:
     for column, kind in zip(st.columns(len(cio.KINDS)), cio.KINDS):
         column.download_button(f"{kind}.csv", cio.template_path(kind).read_bytes(), file_name=f"{kind}.csv",
                                mime="text/csv", key=f"template_{kind}", width="stretch")
-    st.markdown(cio.templates_readme())
+    st.markdown(cio.templates_introduction())
+    for kind in cio.KINDS:  # tables, not Markdown: a table scrolls within a phone's width
+        st.subheader(f"{kind}.csv")
+        st.table(cio.template_columns(kind), hide_index=True)

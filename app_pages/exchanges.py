@@ -39,6 +39,8 @@ figure(workflow.by_status(table), charts.exchanges_by_status, "", "manager_statu
 statuses = [s for s in workflow.ORDER if s in set(table["status"])]
 status = st.segmented_control("Status", statuses, default=statuses[0], key="manager_status") or statuses[0]
 shown = table[table["status"] == status]
+# A line between the statuses and the table: the table's toolbar rises above it and would cover a status.
+st.caption(f"{len(shown):,} {status}, the latest stay first")
 st.dataframe(shown.drop(columns=["status"]), hide_index=True, key="manager_table",
              column_config={"lump_sum_eur": st.column_config.NumberColumn("lump sum (EUR)", format="%d"),
                             "start_date": st.column_config.DateColumn("first day"),

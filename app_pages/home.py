@@ -1,4 +1,4 @@
-"""At a glance: the programme's organisations, exchanges and money, from the database."""
+"""At a glance: what waits on me, and the programme's organisations, exchanges and money, from the database."""
 
 import streamlit as st
 
@@ -6,13 +6,16 @@ from cx import charts, summaries, uptake
 from cx.rules import load_rulebook
 from cx.ui import cached, current_store, euros, euros_short, stop_without_data
 from cx.ui.login import current_viewer
+from cx.ui.steps import waiting_list
 from cx.ui.widgets import figure
 
 store = current_store()
-uptake.require_figures(current_viewer(store))
+viewer = current_viewer(store)
+uptake.require_figures(viewer)
 rulebook = load_rulebook()
 st.title("ClusterXchange at a glance")
 st.caption(rulebook.call_name)
+waiting_list(store, viewer)
 
 figures = cached(uptake.overview, store, None)
 if figures["organisations"] == 0:

@@ -1,4 +1,5 @@
-"""Our organisation: the profile visitors and hosts read, and the organisation's own exchanges."""
+"""Our organisation (an organisation's home): what waits on us, the profile visitors and hosts read, and
+the organisation's own exchanges."""
 
 import streamlit as st
 
@@ -9,6 +10,7 @@ from cx.errors import CxError
 from cx.store import TEXT_LIMITS, Store
 from cx.ui import cached, current_store, plain
 from cx.ui.login import current_viewer
+from cx.ui.steps import waiting_list
 
 SAVED = "profile_saved"  # the sentence to show after the page reloads its data
 
@@ -20,6 +22,7 @@ st.text(f"{organisation['kind']} · {organisation['city'] or '?'}, {organisation
         f"partnership {organisation['partnership_id'] or 'none'}")
 if SAVED in st.session_state:
     st.success(plain(st.session_state.pop(SAVED)))
+waiting_list(store, viewer)
 
 with st.form("profile_form"):
     st.subheader("Profile")

@@ -9,7 +9,7 @@ from cx.rules import load_rulebook
 from cx.ui import cached, current_store, euros, stop_without_data
 from cx.ui.filters import sidebar_filters
 from cx.ui.login import current_viewer
-from cx.ui.widgets import figure, finding, headline_figure
+from cx.ui.widgets import UPTAKE_TAB, figure, finding, headline_figure
 
 store = current_store()
 viewer = current_viewer(store)
@@ -20,7 +20,8 @@ if options["first_day"] is None:
     stop_without_data("There are no exchanges yet.")
 
 filters = sidebar_filters(options, viewer, page="uptake")
-view = cached(uptake.dashboard, store, viewer, filters=filters.as_dict())
+shown = st.session_state.get(UPTAKE_TAB) or next(iter(uptake.TABS))  # the tabs below, as last chosen
+view = cached(uptake.dashboard, store, viewer, filters=filters.as_dict(), tab=shown)
 figures = view["headline"]
 now = figures["current"]
 st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}, each figure against the "
@@ -60,10 +61,10 @@ headline_figure(row[4], "Countries reached", figures, "countries_reached", help=
 headline_figure(row[5], "Crossing ecosystems", figures, "crossing_share", "share",
                 help="exchanges whose visitor and host share no ecosystem")
 
-progress, funds, flows, stays, groups, quality = st.tabs(["Pipeline and targets", "Money per partnership", "Flows",
-                                                          "Stays", "Group missions", "Data quality"])
 nothing = "No exchange matches these filters in this period."
-with progress:
+
+
+def pipeline_and_targets():
     left, right = st.columns(2)
     figure(view["pipeline"].query("reached > 0"), charts.pipeline_funnel,
            nothing, "funnel", left, describe=summaries.pipeline_funnel)
@@ -71,7 +72,9 @@ with progress:
            right, describe=lambda t: summaries.monthly_progress(t, rulebook.target_exchanges))
     figure(view["partnership_progress"], charts.partnership_progress, "No partnership matches these filters.",
            "partnerships", describe=summaries.partnership_progress)
-with funds:
+
+
+def money_per_partnership():
     st.caption("Each partnership's allocation against its visitors' lump sums, to date: committed is approved to "
                "paid. How many more exchanges the remainder buys is the budget model's forecast (a simulation "
                f"of {money.FORECAST_RUNS:,} runs learnt from the exchanges that went ahead), with the range "
@@ -97,7 +100,9 @@ with funds:
                     st.success(f"The allocation of {chosen} is now "
                                + ("none" if amount is None else euros(amount)) + ".")
                     st.rerun()
-with flows:
+
+
+def flows():
     countries = view["country_flows"]
     left, right = st.columns(2)
     figure(countries, charts.country_sankey, nothing, "sankey", left, describe=summaries.country_flows)
@@ -105,7 +110,9 @@ with flows:
            numbers={})  # the same flows as the Sankey's, whose numbers are beside it
     figure(view["ecosystem_pairs"], charts.ecosystem_heatmap, nothing, "ecosystems",
            describe=summaries.ecosystem_heatmap)
-with stays:
+
+
+def stays():
     left, right = st.columns(2)
     figure(view["working_days_histogram"],
            lambda t: charts.threshold_histogram(t, "working_days", rulebook.halve_under_working_days,
@@ -117,7 +124,9 @@ with stays:
                                                 "Distance between the organisations", "km", uptake.DISTANCE_BIN_KM),
            nothing, "distance", right,
            describe=lambda t: summaries.threshold_histogram(t, "distance_km", rulebook.halve_under_km, "km"))
-with groups:
+
+
+def group_missions():
     group = cached(missions.missions, store, viewer, partnerships=list(filters.partnerships), start=filters.start,
                    end=filters.end)
     if group.empty:
@@ -130,7 +139,9 @@ with groups:
                      key="missions_table", column_config={
                          "committed_eur": st.column_config.NumberColumn("committed (EUR)", format="localized"),
                          "agenda": st.column_config.TextColumn("agenda")})
-with quality:
+
+
+def data_quality():
     if not viewer.reads_rows:
         st.info("The findings list organisations and exchanges, which the planner's role does not see.")
     else:
@@ -138,3 +149,12 @@ with quality:
                    + ("." if viewer.is_officer else f" (those of {', '.join(viewer.partnerships)})."))
         for key, (title, _) in uptake.FINDINGS.items():
             finding(title, view[key], key)
+
+
+# Only the tab shown is read and drawn (`shown` above): choosing another reruns the page.
+tabs = st.tabs(list(uptake.TABS), key=UPTAKE_TAB, on_change="rerun")
+for tab, draw in zip(tabs, (pipeline_and_targets, money_per_partnership, flows, stays, group_missions,
+                            data_quality)):
+    if tab.open:
+        with tab:
+            draw()

@@ -32,6 +32,7 @@ from cx import io as cio  # noqa: E402
 from cx import store as cx_store  # noqa: E402
 from cx.errors import BrokenRules, CxError, DatabaseBusy  # noqa: E402
 from cx.exchanges import change_status  # noqa: E402
+from cx.parties import DOCUMENTS  # noqa: E402
 from cx.access import Viewer  # noqa: E402
 
 OFFICER = Viewer.local()
@@ -54,6 +55,12 @@ def programme(db, visitors: int) -> None:
                            "changed_by": "bench"}).astype(object)
     store.replace_all(pd.DataFrame({"id": ["P1"], "name": ["Bench"], "target_exchanges": [1]}),
                       organisations, exchanges, events)
+    with store.transaction() as con:  # each host accepted and every party signed: approval may go ahead
+        con.executemany("INSERT INTO host_answers (exchange_id, answer) VALUES (?, 'accepted')",
+                        [[i] for i in exchanges["id"]])
+        con.executemany("INSERT INTO signatures (exchange_id, document, party, signed_by) VALUES (?, ?, ?, 'bench')",
+                        [[i, document, party] for i in exchanges["id"]
+                         for document, parties in DOCUMENTS.items() for party in parties])
 
 
 def worker(db: str, folder: str, visitors: list[str], rivals: list[str], imports: int, rows: int, wait: float,

@@ -1,8 +1,9 @@
 """How fast does the matcher fit, follow changed profiles and answer?
 
 1. Fit time at 2,000, 10,000 and 100,000 synthetic hosts: `HostMatcher.fit` against the fit
-   before issue 16 (CountVectorizer's per-text analysers and per-text normalising), run in the
-   same run from that commit's source (`git archive`, in a subprocess on the same hosts).
+   before issue 16 (CountVectorizer's per-text analysers and per-text normalising) and the fit
+   before the taxonomy's labels were found for all hosts at once (`taxonomy.evoked` per host), run
+   in the same run from those commits' sources (`git archive`, in a subprocess on the same hosts).
 2. On a DuckDB file of `--store-size` hosts: `cx match` (`matcher_cache.current`) with no saved
    matcher (fit and save) and with one (load); the time from a profile edit to a search that sees
    it (`Keeper`: update of the changed row) against a full refit and search (what the cache keyed
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cx import matcher_cache  # noqa: E402
+from cx.access import Viewer  # noqa: E402
 from cx.ecosystems import ECOSYSTEMS, OBJECTIVES  # noqa: E402
 from cx.matcher_cache import Keeper, matcher_path  # noqa: E402
 from cx.matching import HostMatcher, normalise  # noqa: E402
@@ -45,6 +47,7 @@ OPENINGS = ("A cluster organisation bringing together companies and research in 
             "A technology centre working with cluster members on {terms}.")
 CLOSINGS = ("Our members want to {objective}.", "We are open to visitors who want to {objective}.",
             "We host exchanges and help visitors {objective}.")
+OFFICER = Viewer.local()
 KINDS = ("cluster organisation", "SME", "scaling-up support organisation", "other")
 
 
@@ -93,14 +96,12 @@ def timings(function, arguments) -> np.ndarray:
 
 
 QUERY = "adopt digital twins in our injection-moulding plant"
-BASELINE_COMMIT = "7c6a8c5"  # main before issue 16 (with issue 15's taxonomy): the fit then
+BASELINE_COMMITS = {"7c6a8c5": "before issue 16",  # with issue 15's taxonomy
+                    "6aebfb1": "labels per host"}  # after issue 16, before the taxonomy's vectorised lookup
 BASELINE_FIT = """
 import pickle, sys, time
 sys.path.insert(0, sys.argv[1])
 from cx.matching import HostMatcher
-from cx.access import Viewer  # noqa: E402
-
-OFFICER = Viewer.local()
 hosts = pickle.load(open(sys.argv[2], "rb"))
 HostMatcher().fit(hosts.head(50))  # imports and caches warm, as in the run it is compared with
 started = time.perf_counter()
@@ -109,11 +110,11 @@ print(time.perf_counter() - started)
 """
 
 
-def baseline_fit_seconds(hosts: pd.DataFrame, folder: Path) -> float | None:
-    """The fit of `BASELINE_COMMIT` on the same hosts, in a subprocess on that commit's source."""
-    source = folder / "baseline"
+def baseline_fit_seconds(hosts: pd.DataFrame, folder: Path, commit: str) -> float | None:
+    """The fit of an earlier commit on the same hosts, in a subprocess on that commit's source."""
+    source = folder / f"baseline-{commit}"
     if not source.exists():
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "cx", "data"],
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "cx", "data"],
                                  capture_output=True)
         if archive.returncode:
             return None
@@ -133,16 +134,15 @@ def seconds(function) -> tuple[float, object]:
 
 
 def fit_times(sizes: list[int], folder: Path) -> dict[int, HostMatcher]:
-    print(f"fit (before: commit {BASELINE_COMMIT}, CountVectorizer's per-text analysers)")
-    print(f"{'hosts':>8} {'before s':>9} {'now s':>7} {'ratio':>7}")
+    print("fit seconds, now and at earlier commits (ratio = then / now)")
+    print(f"{'hosts':>8} {'now s':>7} " + " ".join(f"{f'{c} {what}':>30} {'ratio':>6}" for c, what in BASELINE_COMMITS.items()))
     fitted = {}
     HostMatcher().fit(synthetic_hosts(50))
     for size in sizes:
         hosts = synthetic_hosts(size)
-        before = baseline_fit_seconds(hosts, folder)
+        before = [baseline_fit_seconds(hosts, folder, commit) or np.nan for commit in BASELINE_COMMITS]
         now, fitted[size] = seconds(lambda: HostMatcher().fit(hosts))
-        print(f"{size:>8,} {before if before is not None else float('nan'):>9.2f} {now:>7.2f} "
-              f"{(before or np.nan) / now:>6.1f}x")
+        print(f"{size:>8,} {now:>7.2f} " + " ".join(f"{then:>30.2f} {then / now:>5.1f}x" for then in before))
     return fitted
 
 

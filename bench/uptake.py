@@ -122,7 +122,8 @@ STORE_QUERIES = (uptake.overview, uptake.exchanges_by_status, uptake.money_by_mo
 
 
 def curve(store: Store, repeat: int, with_pandas: bool, postgres: Store | None = None) -> None:
-    """Every case's dashboard time in DuckDB (and on PostgreSQL when given, checked to agree), and
+    """Every case's dashboard time in DuckDB (every tab's views, and what the page reads when it
+    opens: the headline and the first tab's), on PostgreSQL when given (checked to agree), and
     against pandas (checked to agree) when asked."""
     if with_pandas:
         started = time.perf_counter()
@@ -135,10 +136,12 @@ def curve(store: Store, repeat: int, with_pandas: bool, postgres: Store | None =
             print(f"joined copy built from {name} in {time.perf_counter() - started:.2f} s (once per change of the "
                   f"data; {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB peak memory so far)")
     print(f"all the Uptake page's queries, best of {repeat} runs (pandas: of {max(1, repeat // 2)})")
+    first_tab = next(iter(uptake.TABS))
     print(f"{'case':<38}{'duckdb':>10}" + (f"{'postgres':>10}{'pg/duckdb':>11}" if postgres else "")
-          + f"{'pandas':>10}{'pandas/duckdb':>15}")
+          + f"{'pandas':>10}{'pandas/duckdb':>15}{'first tab':>11}")
     for label, filters in cases().items():
         duck_time, sql = timed(lambda: uptake.dashboard(store, OFFICER, filters.as_dict()), repeat)
+        tab_time, _ = timed(lambda: uptake.dashboard(store, OFFICER, filters.as_dict(), tab=first_tab), repeat)
         line = f"{label:<38}{duck_time * 1000:>8.0f}ms"
         if postgres is not None:
             pg_time, pg_sql = timed(lambda: uptake.dashboard(postgres, OFFICER, filters.as_dict()), repeat)
@@ -148,7 +151,9 @@ def curve(store: Store, repeat: int, with_pandas: bool, postgres: Store | None =
             panda_time, frames = timed(lambda: pandas_queries(tables, filters), max(1, repeat // 2))
             agree(sql, frames)
             line += f"{panda_time * 1000:>8.0f}ms{panda_time / duck_time:>14.1f}x"
-        print(line)
+        else:
+            line += " " * 25
+        print(f"{line}{tab_time * 1000:>9.0f}ms")
     if postgres is not None:
         print("queries that read the store directly, best of runs: " + ", ".join(
             f"{query.__name__} duckdb {timed(lambda: query(store), repeat)[0] * 1000:.0f} ms / postgres "
@@ -160,7 +165,7 @@ def curve(store: Store, repeat: int, with_pandas: bool, postgres: Store | None =
 def per_query(store: Store, repeat: int) -> None:
     filters = cases()["whole programme, no filter"].as_dict()
     with store.reading():
-        times = {name: timed(lambda: query(store, filters), repeat)[0] for name, query in (
+        times = {name: timed(lambda: query(store, filters=filters), repeat)[0] for name, query in (
             ("headline", uptake.headline), ("pipeline", uptake.pipeline), ("monthly", uptake.monthly),
             ("partnership_progress", uptake.partnership_progress), ("country_flows", uptake.country_flows),
             ("ecosystem_pairs", uptake.ecosystem_pairs), ("working_days_histogram", uptake.working_days_histogram),

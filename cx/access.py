@@ -116,6 +116,19 @@ class Viewer:
             return False
         return self.sees_exchange(visitor, host)
 
+    def speaks_for(self, party: str, visitor: tuple[str, str | None], host: tuple[str, str | None]) -> bool:
+        """Whether the viewer acts as `party` of an exchange between `visitor` and `host` ((id,
+        partnership) each): the visitor or host organisation itself, or that side's partnership
+        through its managers. An officer may act for any party (a signature received on paper)."""
+        if self.is_officer:
+            return True
+        if self.role == ORGANISATION:
+            return (party, self.organisation) in (("visitor", visitor[0]), ("host", host[0]))
+        if self.role == MANAGER:
+            side = {"visitor_partnership": visitor, "host_partnership": host}.get(party)
+            return side is not None and side[1] in self.partnerships
+        return False
+
     # --- scope as SQL --------------------------------------------------------------------------
 
     def organisation_scope(self, alias: str = "o", prefix: str = "viewer_") -> tuple[str, dict]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 
 import pandas as pd
 import plotly.express as px
@@ -42,10 +43,28 @@ KIND_COLOURS = {"cluster organisation": BLUE, "SME": VERMILLION, "scaling-up sup
                 "other": PURPLE}
 
 
+# Plotly's toolbar (the modebar) shows over the top-right corner of a chart while the pointer is on it
+# (or after a tap on a phone): the title sits under that strip rather than in it.
+MODEBAR_PX = 36
+
+
 def _layout(figure: go.Figure, title: str, height: int = 380) -> go.Figure:
-    figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10),
-                         legend_title_text="", template="plotly_white")
+    """Title and legend placed so that a phone's 390 pixels hold them: the title starts at the left,
+    under the modebar's strip; the legend runs along the bottom instead of taking a column."""
+    figure.update_layout(
+        title=dict(text=title, x=0, xref="container", xanchor="left", y=1, yref="container", yanchor="top",
+                   pad=dict(t=MODEBAR_PX, l=10)),
+        height=height, margin=dict(l=10, r=10, t=MODEBAR_PX + 34, b=10),
+        legend=dict(title_text="", orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom"),
+        modebar=dict(remove=["select", "lasso", "autoScale"]), template="plotly_white")
     return figure
+
+
+def _colour_bar(title: str) -> dict:
+    """A colour scale's bar, lying along the bottom: standing beside a map or matrix it takes a quarter
+    of a phone's width."""
+    return dict(title=dict(text=title, side="top"), orientation="h", x=0, xanchor="left", y=0, yref="container",
+                yanchor="bottom", len=0.5, thickness=12)
 
 
 def organisations_by_country(table: pd.DataFrame) -> go.Figure:
@@ -123,10 +142,10 @@ def cost_by_host_country_map(by_country: pd.DataFrame, shapes: dict) -> go.Figur
         colorscale=SEQUENTIAL, marker_line_width=0.5, marker_line_color="#666",
         customdata=by_country[["name", "exchanges"]],
         hovertemplate="%{customdata[0]}<br>EUR %{z:,}<br>%{customdata[1]} exchanges<extra></extra>",
-        colorbar_title="EUR",
+        colorbar=_colour_bar("expected lump sums, EUR"),
     ))
     figure.update_layout(map_style="white-bg", map_center={"lat": 52, "lon": 14}, map_zoom=2.1)
-    return _layout(figure, "Expected cost by host country (map)", height=520)
+    return _layout(figure, "Expected cost by host country (map)", height=560)
 
 
 def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[float, float] | None = None,
@@ -160,13 +179,9 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
     zoom = min(math.log2(800 * 360 / (512 * max(max(lons) - min(lons), 0.5))),
                math.log2(350 * 360 / (512 * 1.5 * max(max(lats) - min(lats), 0.5)))) - 0.2
     layers = [dict(sourcetype="geojson", source=country_shapes, type="line", color="#bdbdbd")] if country_shapes else []
-    figure.update_layout(
-        map=dict(style="white-bg", layers=layers, zoom=min(max(zoom, 0.0), 9.0),
-                 center=dict(lat=(max(lats) + min(lats)) / 2, lon=(max(lons) + min(lons)) / 2)),
-        height=420, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=1.02, x=0),
-        title="Suggested hosts",
-    )
-    return figure
+    figure.update_layout(map=dict(style="white-bg", layers=layers, zoom=min(max(zoom, 0.0), 9.0),
+                                  center=dict(lat=(max(lats) + min(lats)) / 2, lon=(max(lons) + min(lons)) / 2)))
+    return _layout(figure, "Suggested hosts", height=460)
 
 
 # --- uptake -----------------------------------------------------------------------------------
@@ -194,8 +209,7 @@ def monthly_progress(table: pd.DataFrame, target: int) -> go.Figure:
                            mode="lines", line=dict(color=LAGGING, dash="dash", width=2), yaxis="y2")
     figure.update_layout(yaxis=dict(title="exchanges per month"),
                          yaxis2=dict(title="completed, cumulative", overlaying="y", side="right", rangemode="tozero",
-                                     tickmode="auto", showgrid=False),
-                         legend=dict(orientation="h", y=-0.15))
+                                     tickmode="auto", showgrid=False))
     return _layout(figure, "Exchanges per month; completed against target")
 
 
@@ -211,7 +225,7 @@ def partnership_progress(table: pd.DataFrame) -> go.Figure:
         hovertemplate="%{y}: %{customdata[0]:,} of %{customdata[1]:,} completed (%{x:.0f}%)<extra></extra>"))
     figure.add_vline(x=100, line_dash="dash", line_color="#636363", annotation_text="target")
     figure.update_xaxes(title="completed exchanges, % of the partnership's target")
-    return _layout(figure, "Partnerships against their targets (laggards on top)", height=max(300, 28 * len(table) + 120))
+    return _layout(figure, "Partnerships against their targets", height=max(300, 28 * len(table) + 120))
 
 
 def partnership_money(table: pd.DataFrame) -> go.Figure:
@@ -250,26 +264,35 @@ def country_sankey(flows: pd.DataFrame) -> go.Figure:
     return _layout(figure, "From visitor country to host country", height=max(450, 14 * max(len(visitors), len(hosts))))
 
 
+def _matrix(pairs: pd.DataFrame, rows: str, columns: str, hover: str) -> go.Heatmap:
+    """Exchanges per pair of `rows` and `columns`, each cell's count written in it (blank for none)
+    instead of a colour bar beside the matrix, which on a phone takes a quarter of its width."""
+    matrix = pairs.pivot_table(index=rows, columns=columns, values="exchanges", aggfunc="sum", fill_value=0)
+    counts = matrix.to_numpy()
+    return go.Heatmap(z=counts, x=matrix.columns, y=matrix.index, colorscale=SEQUENTIAL, showscale=False,
+                      text=[[f"{n:,}" if n else "" for n in row] for row in counts], texttemplate="%{text}",
+                      hovertemplate=hover)
+
+
 def country_heatmap(flows: pd.DataFrame) -> go.Figure:
     """Exchanges per visitor country (rows) and host country (columns)."""
-    matrix = flows.pivot_table(index="visitor_country", columns="host_country", values="exchanges",
-                               aggfunc="sum", fill_value=0)
-    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale=SEQUENTIAL,
-                                  hovertemplate="%{y} → %{x}: %{z:,} exchanges<extra></extra>"))
-    figure.update_xaxes(title="host country", side="top", tickangle=0)
+    figure = go.Figure(_matrix(flows, "visitor_country", "host_country", "%{y} → %{x}: %{z:,} exchanges<extra></extra>"))
+    figure.update_xaxes(title="host country", tickangle=0)
     figure.update_yaxes(title="visitor country", autorange="reversed")
-    return _layout(figure, "Exchanges by visitor and host country", height=max(450, 16 * len(matrix) + 150))
+    return _layout(figure, "Exchanges by visitor and host country", height=max(450, 16 * len(figure.data[0].y) + 150))
 
 
 def ecosystem_heatmap(pairs: pd.DataFrame) -> go.Figure:
     """Exchanges by visitor ecosystem and host ecosystem; off the diagonal they cross ecosystems."""
-    matrix = pairs.pivot_table(index="visitor_ecosystem", columns="host_ecosystem", values="exchanges",
-                               aggfunc="sum", fill_value=0)
-    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=matrix.columns, y=matrix.index, colorscale=SEQUENTIAL,
-                                  hovertemplate="visitor in %{y}, host in %{x}: %{z:,}<extra></extra>"))
-    figure.update_yaxes(title="visitor's ecosystem", autorange="reversed")
-    figure.update_xaxes(title="host's ecosystem", tickangle=35)
-    return _layout(figure, "Visitor ecosystem against host ecosystem", height=560)
+    figure = go.Figure(_matrix(pairs, "visitor_ecosystem", "host_ecosystem",
+                               "visitor in %{y}, host in %{x}: %{z:,}<extra></extra>"))
+    # The rows' long names on two lines (in one they left the cells a fifth of a phone's width), the
+    # columns' upright (slanted, they ran past its edge).
+    rows = list(figure.data[0].y)
+    figure.update_yaxes(title="visitor's ecosystem", autorange="reversed", tickvals=rows,
+                        ticktext=["<br>".join(textwrap.wrap(_typed(name), 26)) for name in rows])
+    figure.update_xaxes(title="host's ecosystem", tickangle=-90)
+    return _layout(figure, "Visitor ecosystem against host ecosystem", height=720)
 
 
 def threshold_histogram(table: pd.DataFrame, column: str, threshold: float, title: str, unit: str,
@@ -306,11 +329,11 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
         hoverinfo="skip", name="countries", showlegend=False))
     active = countries[countries[shade] > 0]
     figure.add_trace(go.Choroplethmap(
-        geojson=shapes, featureidkey="id", locations=active["country"], z=active[shade], colorscale="Blues",
+        geojson=shapes, featureidkey="id", locations=active["country"], z=active[shade], colorscale=SEQUENTIAL,
         marker_line_color="white", marker_line_width=0.6, marker_opacity=0.75, name=f"exchanges {shade}",
         customdata=active[["sent", "hosted"]],
         hovertemplate="%{location}: %{customdata[1]:,} hosted, %{customdata[0]:,} sent<extra></extra>",
-        colorbar=dict(title=f"exchanges<br>{shade}", x=0.99, len=0.6)))
+        colorbar=_colour_bar(f"exchanges {shade}")))
     bounds = [c[0] for c in ARC_CLASSES[1:]] + [float("inf")]
     for (low, width, label), high in zip(ARC_CLASSES, bounds):
         group = flows[(flows["exchanges"] >= low) & (flows["exchanges"] < high)]
@@ -332,9 +355,10 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
             marker=dict(size=4 + 3 * side[column].pow(0.5), color=colour, opacity=0.8),
             text=side["city"].map(_typed) + " (" + side["country"] + "): " + side["hosted"].astype(str) + " hosted, "
             + side["sent"].astype(str) + " sent", hoverinfo="text"))
-    figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55), height=680,
-                         margin=dict(l=0, r=0, t=40, b=0), legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),
-                         title=f"Exchanges between cities; countries shaded by exchanges {shade}")
+    figure = _layout(figure, "Exchanges between cities", height=720)
+    # The colour bar has the bottom; the legend goes over the map's top edge, above the arcs.
+    figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55),
+                         legend=dict(y=1, yref="paper", yanchor="top", bgcolor="rgba(255,255,255,0.8)"))
     return figure
 
 

@@ -21,6 +21,8 @@ from cx.access import NotAllowed, Viewer
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.geo import distance_km
 from cx.outbox import managers_of, notify
+# Callers import UnknownExchange from here, where the workflow raises it.
+from cx.parties import UnknownExchange, approval_refusal, locate, record  # noqa: F401
 from cx.rules import Breach, Rulebook, load_rulebook
 from cx.store import Store, text_too_long
 
@@ -74,11 +76,6 @@ class UnknownOrganisation(CxError):
         super().__init__(f"the {role} {organisation_id!r} is not a registered organisation")
 
 
-class UnknownExchange(CxError):
-    def __init__(self, exchange_id):
-        super().__init__(f"there is no exchange {exchange_id!r}")
-
-
 def _organisation(con, organisation_id: str, role: str) -> dict:
     row = con.execute(
         "SELECT id, name, city, country, lat, lon, can_visit, can_host, partnership_id, contact_email "
@@ -97,7 +94,7 @@ def _visits_taken(con, visitor_id: str, rulebook: Rulebook, other_than: str | No
     ).fetchone()[0]
 
 
-def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None, freezing=False):
+def assess_stay(con, visitor_id, host_id, start, end, rulebook, other_than=None, freezing=False):
     """The breaches of a planned stay, and its working days, distance and lump sum.
 
     `freezing` (at approval) also needs the distance: it decides whether the lump sum is halved."""
@@ -118,7 +115,9 @@ def _assess(con, visitor_id, host_id, start, end, rulebook, other_than=None, fre
     return breaches, distance, money
 
 
-def _started_already(start, today: dt.date) -> list[Breach]:
+def started_already(start, today: dt.date) -> list[Breach]:
+    """A request is for a stay to come: one starting before `today` is refused, whether made in
+    the app or arriving as a new row of an import."""
     start = pd.Timestamp(start).date()
     if start >= today:
         return []
@@ -131,22 +130,47 @@ def date_breaches(start, end, *, rulebook: Rulebook | None = None, today: dt.dat
     before listing hosts, so no host is offered for dates that a request would refuse."""
     rulebook = rulebook or load_rulebook()
     breaches = rulebook.check_dates(start, end)
-    return breaches + (_started_already(start, today or dt.date.today()) if not breaches else [])
+    return breaches + (started_already(start, today or dt.date.today()) if not breaches else [])
+
+
+ENDED = ("rejected", "cancelled")  # a request that ended takes nothing and blocks nothing
+STAY_COLUMNS = ["id", "visitor_id", "host_id", "start_date", "end_date", "status"]
+
+
+def repeats(stays: pd.DataFrame, others: pd.DataFrame) -> pd.DataFrame:
+    """The pairs (`stay`, `other`: index labels) in which a stay repeats another exchange: the same
+    visitor at the same host on overlapping dates, under another id, neither rejected nor cancelled.
+    Both frames have STAY_COLUMNS; a request and an import both refuse such a repeat."""
+    def live(frame, name):
+        frame = frame.loc[~frame["status"].isin(ENDED), STAY_COLUMNS]
+        return frame.assign(**{name: frame.index}).astype({"start_date": "datetime64[ns]", "end_date": "datetime64[ns]"})
+    pairs = live(stays, "stay").merge(live(others, "other"), on=["visitor_id", "host_id"], suffixes=("", "_other"))
+    overlap = ((pairs["id"] != pairs["id_other"]) & (pairs["start_date_other"] <= pairs["end_date"])
+               & (pairs["end_date_other"] >= pairs["start_date"]))
+    return pairs.loc[overlap, ["stay", "other"]].reset_index(drop=True)
+
+
+def repeat_breach(host: str, other: pd.Series, where: str = "") -> Breach:
+    """Names the exchange a stay repeats (`other` has STAY_COLUMNS; `where` says where it is)."""
+    return Breach("requested_already", f"the visitor already asked {host} for these dates: exchange {other['id']} "
+                                       f"({other['start_date']:%Y-%m-%d} to {other['end_date']:%Y-%m-%d}){where} "
+                                       f"is {other['status']}")
 
 
 def _request_breaches(con, visitor_id, host_id, start, end, today: dt.date) -> list[Breach]:
     """What makes a new request pointless whatever the call's rules: a stay that has started, or
-    one that overlaps a request of the same visitor to the same host still under way."""
-    breaches = _started_already(start, today)
-    start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
-    same = con.execute(
-        """SELECT e.id, e.status, e.start_date, e.end_date, h.name FROM exchanges e JOIN organisations h ON h.id = e.host_id
-           WHERE e.visitor_id = ? AND e.host_id = ? AND e.status NOT IN ('rejected', 'cancelled')
-             AND e.start_date <= ? AND e.end_date >= ? ORDER BY e.start_date LIMIT 1""",
-        [visitor_id, host_id, end, start]).fetchone()
-    if same:
-        breaches.append(Breach("requested_already", f"the visitor already asked {same[4]} for these dates: "
-                                                    f"exchange {same[0]} ({same[2]} to {same[3]}) is {same[1]}"))
+    one that repeats a request of the same visitor to the same host still under way."""
+    breaches = started_already(start, today)
+    stay = pd.DataFrame([[None, visitor_id, host_id, pd.Timestamp(start), pd.Timestamp(end), "requested"]],
+                        columns=STAY_COLUMNS)
+    others = pd.DataFrame(con.execute(
+        "SELECT id, visitor_id, host_id, start_date, end_date, status FROM exchanges WHERE visitor_id = ? AND host_id = ?",
+        [visitor_id, host_id]).fetchall(), columns=STAY_COLUMNS)
+    pairs = repeats(stay, others)
+    if len(pairs):
+        first = others.loc[pairs["other"]].sort_values("start_date").iloc[0]
+        host = con.execute("SELECT name FROM organisations WHERE id = ?", [host_id]).fetchone()[0]
+        breaches.append(repeat_breach(host, first))
     return breaches
 
 
@@ -169,7 +193,7 @@ def request_exchange(store: Store, viewer: Viewer, *, visitor_id: str, host_id: 
         visitor = _organisation(con, visitor_id, "visitor")
         viewer.require(viewer.may_request_for(visitor["partnership_id"], visitor_id),
                        f"request an exchange for the visitor {visitor_id}")
-        breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook)
+        breaches, distance, money = assess_stay(con, visitor_id, host_id, start, end, rulebook)
         breaches += _request_breaches(con, visitor_id, host_id, start, end, today or dt.date.today())
         if breaches:
             raise BrokenRules(breaches)
@@ -196,6 +220,13 @@ def request_exchange(store: Store, viewer: Viewer, *, visitor_id: str, host_id: 
     return exchange_id
 
 
+# Statuses reached by a step of their own, which records what the status stands for.
+STEPS_OF_THEIR_OWN = {
+    "reported": "exchange {id} becomes reported when the visitor files the closing report",
+    "paid": "exchange {id} becomes paid when its partnership records the payment (date and amount)",
+}
+
+
 def _too_early(exchange_id: str, to_status: str, start: dt.date, end: dt.date, today: dt.date) -> str | None:
     """Why the calendar does not allow `to_status` yet: a stay is ongoing from its first day and
     completed from its last (None when it may move)."""
@@ -211,7 +242,9 @@ def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str
     """Move an exchange to `to_status` if the workflow, the calendar (`today`, default the real
     one) and the viewer's role allow it, and record the viewer as who did it.
 
-    Approval re-checks the rulebook (the visit-once rule above all) and freezes the lump sum. An
+    Approval needs the host's acceptance and every signature (`parties.approval_refusal`, read in
+    the approving write), re-checks the rulebook (the visit-once rule above all) and freezes the
+    lump sum. Reported and paid are reached by their own steps (`cx.closing`). An
     exchange outside the viewer's scope is refused as if it did not exist (UnknownExchange), so
     ids of other partnerships' exchanges cannot be probed."""
     rulebook = rulebook or load_rulebook()
@@ -220,42 +253,34 @@ def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str
         # it counts cannot change under it (a server back end's lock; DuckDB's holds every write).
         store.lock_visitors([row[0] for row in con.execute("SELECT visitor_id FROM exchanges WHERE id = ?",
                                                            [exchange_id]).fetchall()])
-        row = con.execute("""SELECT e.visitor_id, e.host_id, e.start_date, e.end_date, e.status,
-                                    v.partnership_id, h.partnership_id
-                             FROM exchanges e LEFT JOIN organisations v ON v.id = e.visitor_id
-                             LEFT JOIN organisations h ON h.id = e.host_id WHERE e.id = ?""",
-                          [exchange_id]).fetchone()
-        if row is None:
-            raise UnknownExchange(exchange_id)
-        visitor_id, host_id, start, end, status, visitor_partnership, host_partnership = row
-        visitor, host = (visitor_id, visitor_partnership), (host_id, host_partnership)
-        if not viewer.sees_exchange(visitor, host):
-            raise UnknownExchange(exchange_id)
+        exchange = locate(con, viewer, exchange_id)
+        (visitor_id, _), (host_id, _) = visitor, host = exchange.visitor, exchange.host
+        status, start, end = exchange.status, exchange.start, exchange.end
         if not viewer.may_move(to_status, visitor, host):
             raise NotAllowed(viewer, f"make exchange {exchange_id} {to_status}" + (
                 " (approval is for the visitor's partnership, which pays the lump sum)"
                 if to_status == "approved" else ""))
-        reason = refusal(exchange_id, status, to_status) or _too_early(exchange_id, to_status, start, end,
-                                                                         today or dt.date.today())
+        reason = (refusal(exchange_id, status, to_status)
+                  or (STEPS_OF_THEIR_OWN[to_status].format(id=exchange_id) if to_status in STEPS_OF_THEIR_OWN else None)
+                  or _too_early(exchange_id, to_status, start, end, today or dt.date.today())
+                  or (approval_refusal(con, exchange_id) if to_status == "approved" else None))
         if reason:
             raise InvalidTransition(reason)
         if to_status == "approved":
-            breaches, distance, money = _assess(con, visitor_id, host_id, start, end, rulebook, other_than=exchange_id,
+            breaches, distance, money = assess_stay(con, visitor_id, host_id, start, end, rulebook, other_than=exchange_id,
                                                 freezing=True)
             if breaches:
                 raise BrokenRules(breaches)
             con.execute("UPDATE exchanges SET working_days = ?, distance_km = ?, lump_sum_eur = ?, halved = ? "
                         "WHERE id = ?", [int(money["working_days"]), None if np.isnan(distance) else distance,
                                          int(money["lump_sum_eur"]), bool(money["halved"]), exchange_id])
-        con.execute("UPDATE exchanges SET status = ?, updated_at = current_timestamp WHERE id = ?",
-                    [to_status, exchange_id])
-        con.execute("INSERT INTO exchange_events (exchange_id, from_status, to_status, changed_by) VALUES (?, ?, ?, ?)",
-                    [exchange_id, status, to_status, viewer.identity])
-        _tell_status(con, viewer, exchange_id, (visitor_id, host_id), visitor_partnership, status, to_status, start, end)
+        record(con, exchange, viewer, action=None, to_status=to_status)
+        tell_status(con, viewer, exchange_id, (visitor_id, host_id), exchange.visitor[1], status, to_status, start, end)
 
 
-def _tell_status(con, viewer, exchange_id, sides, visitor_partnership, status, to_status, start, end) -> None:
-    """Tell both organisations an exchange moved, and the visitor's partnership when a closing
+def tell_status(con, viewer, exchange_id, sides, visitor_partnership, status, to_status, start, end) -> None:
+    """Tell both organisations an exchange moved (here or by its own step, `cx.closing`), and the
+    visitor's partnership when a closing
     report waits for its validation and payment. An organisation missing from cx (an exchange
     imported before it) is named by its id and told nothing: the step goes ahead."""
     found = {row[0]: row[1:] for row in con.execute("SELECT id, name, contact_email FROM organisations "
@@ -275,7 +300,7 @@ def history(store: Store, viewer: Viewer, exchange_id: str) -> pd.DataFrame:
     viewer.require_rows("see the history of exchanges")
     scope, parameters = viewer.exchange_scope("v", "h")
     return store.query(f"""
-        SELECT ev.changed_at, ev.from_status, ev.to_status, ev.changed_by
+        SELECT ev.changed_at, ev.from_status, ev.to_status, ev.action, ev.note, ev.changed_by
         FROM exchange_events ev JOIN exchanges e ON e.id = ev.exchange_id
         LEFT JOIN organisations v ON v.id = e.visitor_id LEFT JOIN organisations h ON h.id = e.host_id
         WHERE ev.exchange_id = $exchange AND {scope} ORDER BY ev.changed_at, ev.id""",

@@ -79,8 +79,9 @@ def to_excel_bytes(tables: pd.DataFrame | dict[str, pd.DataFrame], sheet: str = 
     neutralised; time zones are dropped (Excel has none)."""
     sheets = {name: neutralise(table) for name, table in
               (tables if isinstance(tables, dict) else {sheet: tables}).items()}
-    for name, table in sheets.items():
-        _require_excel_cells(table, name)
+    refusal = excel_refusal(sheets, neutralised=True)
+    if refusal:
+        raise ExportRefused(refusal)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, table in sheets.items():
@@ -91,22 +92,26 @@ def to_excel_bytes(tables: pd.DataFrame | dict[str, pd.DataFrame], sheet: str = 
     return buffer.getvalue()
 
 
-def _require_excel_cells(table: pd.DataFrame, name: str) -> None:
-    """Refuse a text cell Excel would cut (over 32,767 characters) or cannot hold (control
-    characters), naming the first one: a round trip through Excel must give back every value."""
-    for column in table.columns:
-        if not pd.api.types.is_object_dtype(table[column]):
-            continue
-        text = table[column].map(lambda v: v if isinstance(v, str) else "")
-        too_long = text.str.len() > EXCEL_CELL_LIMIT
-        illegal = text.map(lambda v: bool(ILLEGAL_CHARACTERS_RE.search(v)))
-        for bad, why in ((too_long, lambda v: f"{len(v):,} characters, more than the {EXCEL_CELL_LIMIT:,} an Excel "
-                                              "cell holds"),
-                         (illegal, lambda v: "control characters an Excel cell cannot hold")):
-            if bad.any():
-                row = int(bad.to_numpy().argmax())
-                raise ExportRefused(f"{name}, row {row + 2} (column {column}): {why(text.iloc[row])}; "
-                                    "export as CSV or Parquet, which keep every value whole")
+def excel_refusal(tables: dict[str, pd.DataFrame], *, neutralised: bool = False) -> str | None:
+    """Why these tables cannot go to Excel whole, naming the first text cell Excel would cut (over
+    32,767 characters) or cannot hold (control characters): table, row and column; None when every
+    cell fits. A round trip through Excel must give back every value."""
+    for name, table in tables.items():
+        table = table if neutralised else neutralise(table)
+        for column in table.columns:
+            if not pd.api.types.is_object_dtype(table[column]):
+                continue
+            text = table[column].map(lambda v: v if isinstance(v, str) else "")
+            too_long = text.str.len() > EXCEL_CELL_LIMIT
+            illegal = text.map(lambda v: bool(ILLEGAL_CHARACTERS_RE.search(v)))
+            for bad, why in ((too_long, lambda v: f"{len(v):,} characters, more than the {EXCEL_CELL_LIMIT:,} an "
+                                                  "Excel cell holds"),
+                             (illegal, lambda v: "control characters an Excel cell cannot hold")):
+                if bad.any():
+                    row = int(bad.to_numpy().argmax())
+                    return (f"{name}, row {row + 2} (column {column}): {why(text.iloc[row])}; "
+                            "export as CSV or Parquet, which keep every value whole")
+    return None
 
 
 def write_file(path: Path | str, data: bytes, *, force: bool = False, keep: tuple[Path, ...] = ()) -> Path:

@@ -38,8 +38,9 @@ from cx import DATA_DIR
 from cx.access import CONTACT_COLUMNS, MANAGER, Viewer
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
-from cx.exchanges import ORDER, reachable
-from cx.export import EXCEL_CELL_LIMIT, is_formula_like
+from cx.exchanges import ORDER, STAY_COLUMNS, STEPS_OF_THEIR_OWN, reachable, repeat_breach, repeats, started_already
+from cx.export import EXCEL_CELL_LIMIT, excel_refusal, is_formula_like
+from cx.parties import DOCUMENTS
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.missions import mission_rows
 from cx.money import partnerships_with_allocations
@@ -521,8 +522,12 @@ FALSE_WORDS = {"no", "n", "false", "0"}
 
 
 def _unneutralise(values: pd.Series) -> pd.Series:
-    """Undo `cx.export.neutralise`: "'=A1" in an exported file was "=A1" in cx."""
-    quoted = values.str.startswith("'") & values.str[1:].map(is_formula_like, na_action="ignore").fillna(False)
+    """Undo `cx.export.neutralise`: "'=A1" in an exported file was "=A1" in cx. Only the cells
+    that start with a quote are looked at (most columns have none)."""
+    quoted = values.str.startswith("'").fillna(False).astype(bool)
+    if not quoted.any():
+        return values
+    quoted[quoted] = values[quoted].str[1:].map(is_formula_like)
     return values.where(~quoted, values.str[1:])
 
 
@@ -539,11 +544,14 @@ def _parse_number(values: pd.Series) -> pd.Series:
 
 
 def _parse_date(values: pd.Series) -> pd.Series:
+    """Dates as ISO, German, French or ISO with a midnight time; each form is tried only on the
+    values no earlier one read (a file writes one form: most columns are read by the first)."""
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
     for pattern, fmt in ((r"\d{4}-\d{1,2}-\d{1,2}", "%Y-%m-%d"), (r"\d{1,2}\.\d{1,2}\.\d{4}", "%d.%m.%Y"),
                          (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"), (r"\d{4}-\d{1,2}-\d{1,2}[ T]00:00(:00)?", None)):
-        rows = values.str.fullmatch(pattern) & parsed.isna()
-        if rows.any():
+        pending = values[parsed.isna() & (values != "")]
+        rows = pending.index[pending.str.fullmatch(pattern).fillna(False).astype(bool)]
+        if len(rows):
             text = values[rows].str.slice(0, 10) if fmt is None else values[rows]
             parsed[rows] = pd.to_datetime(text, format=fmt or "%Y-%m-%d", errors="coerce")
     in_range = parsed.dt.year.between(FIRST_YEAR, LAST_YEAR)
@@ -842,10 +850,44 @@ CHECK_COLUMNS = {"same_country": "host_id", "missing_dates": "start_date", "end_
                  "too_short": "end_date", "too_long": "end_date", "visited_already": "visitor_id"}
 
 
-def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebook: Rulebook,
+def _request_findings(typed: pd.DataFrame, after: pd.Series, before: pd.Series, hosts: pd.Series, store: Store,
+                      today: dt.date, refused: set) -> list[dict]:
+    """A request's own rules (cx.exchanges), row by row: a new request whose stay has started is
+    refused, and so is a row that repeats a stored exchange or an earlier row of the file that is
+    not `refused` already. `after` is each row's status after the import, `before` the stored
+    status by id, `hosts` names by id."""
+    findings, refused = [], set(refused)
+    new_requests = ~typed["id"].isin(before.index) & after.eq("requested") & typed["start_date"].notna()
+    for row in typed.index[new_requests]:
+        for breach in started_already(typed.at[row, "start_date"], today):
+            findings.append(_finding(row, "start_date", typed.at[row, "start_date"].date(), breach.rule, breach.message))
+            refused.add(row)
+    stays = typed[STAY_COLUMNS[:-1]].assign(status=after)
+    stored = store.query("SELECT id, visitor_id, host_id, start_date, end_date, status FROM exchanges "
+                         "WHERE visitor_id = ANY(?)", [typed["visitor_id"].dropna().unique().tolist()])
+    stored = stored[~stored["id"].isin(typed["id"])].reset_index(drop=True)  # the file's version replaces it
+    of_stored = repeats(stays, stored)
+    in_file = repeats(stays, stays)
+    in_file = in_file[in_file["other"] < in_file["stay"]]
+    for row in sorted((set(of_stored["stay"]) | set(in_file["stay"])) - refused):  # in file order: a refused row repeats nothing
+        earlier = in_file.loc[(in_file["stay"] == row) & ~in_file["other"].isin(refused), "other"]
+        if (of_stored["stay"] == row).any():
+            other, where = stored.loc[of_stored.loc[of_stored["stay"] == row, "other"]].sort_values("start_date").iloc[0], ""
+        elif len(earlier):
+            other = stays.loc[earlier].sort_values("start_date").iloc[0]
+            where = f", row {other.name} of this file,"
+        else:
+            continue
+        breach = repeat_breach(hosts.get(typed.at[row, "host_id"]), other, where)
+        findings.append(_finding(row, "start_date", typed.at[row, "start_date"].date(), breach.rule, breach.message))
+        refused.add(row)
+    return findings
+
+
+def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebook: Rulebook, today: dt.date,
                    ) -> tuple[pd.DataFrame, list[dict]]:
-    """Join each exchange to its visitor and host, check the call's rules, and compute working
-    days, distance and lump sum."""
+    """Join each exchange to its visitor and host, check the call's rules and a request's (`today`
+    decides which stays have started), and compute working days, distance and lump sum."""
     findings = []
     typed = typed.copy()
     if "status" not in present:
@@ -856,7 +898,7 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     store.lock_visitors(set(typed["visitor_id"].dropna()) | set(store.query(
         "SELECT visitor_id FROM exchanges WHERE id = ANY(?)", [typed["id"].dropna().tolist()])["visitor_id"]))
     ids = sorted(set(typed["visitor_id"].dropna()) | set(typed["host_id"].dropna()))
-    orgs = store.query("SELECT id, country, lat, lon, can_host, can_visit FROM organisations "
+    orgs = store.query("SELECT id, name, country, lat, lon, can_host, can_visit FROM organisations "
                        "WHERE id IN (SELECT unnest(?))", [ids]).set_index("id")
     for role in ("visitor", "host"):
         column = f"{role}_id"
@@ -884,14 +926,37 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     # The status each exchange has after the import: a row that would move it back is refused,
     # so the stored status stays (and still takes the visitor's visit, if it does).
     after = typed["status"].copy()
-    for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
-        old = before.get(exchange_id)
-        if old is not None and status != old and status not in reachable(old):
+    stored_status = typed["id"].map(before)
+    moved = stored_status.notna() & (typed["status"] != stored_status)  # only those can move back
+    for row, exchange_id, status, old in zip(typed.index[moved], typed["id"][moved], typed["status"][moved],
+                                             stored_status[moved]):
+        if status not in reachable(old):
             after[row] = old
             findings.append(_finding(row, "status", status, "status_backwards",
                                      f"exchange {exchange_id} is {old} in cx; an import moves an exchange only "
                                      f"forward ({', '.join(s for s in ORDER if s in reachable(old)) or 'it is final'})"
                                      f", not to {status}"))
+    # An exchange under way in cx (its host answered there) is approved only once every party has
+    # signed there, and becomes reported or paid only by its own steps (the report, the payment):
+    # a file cannot give those. Exchanges cx only holds as history move on as the file says.
+    signed = store.query("""SELECT a.exchange_id, count(s.party) AS signatures FROM host_answers a
+                            LEFT JOIN signatures s ON s.exchange_id = a.exchange_id
+                            WHERE a.exchange_id = ANY(?) GROUP BY a.exchange_id""",
+                         [typed["id"].tolist()]).set_index("exchange_id")["signatures"]
+    needed = sum(map(len, DOCUMENTS.values()))
+    for row, exchange_id, status in zip(typed.index, typed["id"], typed["status"]):
+        old = before.get(exchange_id)
+        if exchange_id not in signed.index or after[row] == old:
+            continue
+        if after[row] in STEPS_OF_THEIR_OWN:
+            why = STEPS_OF_THEIR_OWN[after[row]].format(id=exchange_id)
+        elif old == "requested" and signed[exchange_id] < needed:
+            why = (f"exchange {exchange_id} is being agreed in cx and lacks {needed - signed[exchange_id]} of its "
+                   f"{needed} signatures; it is approved once every party has signed")
+        else:
+            continue
+        after[row] = old
+        findings.append(_finding(row, "status", status, "steps_in_cx", f"{why} (not by an import)"))
     known = typed["visitor_id"].isin(orgs.index) & typed["host_id"].isin(orgs.index)
     visitor = orgs.reindex(typed["visitor_id"]).set_axis(typed.index)
     host = orgs.reindex(typed["host_id"]).set_axis(typed.index)
@@ -935,6 +1000,8 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
                                  f"the file says EUR {int(given[row]):,}; the rulebook gives EUR "
                                  f"{int(computed[row]):,} ({int(money.at[row, 'working_days'])} working days in "
                                  f"{host.at[row, 'country']}{why}); the file's amount is kept", "flagged"))
+    findings += _request_findings(typed, after, before, orgs["name"], store, today,
+                                  {f["row"] for f in findings if f["outcome"] == "rejected"})
     # A lump sum is frozen at approval: an exchange stored as approved or later keeps its amount
     # (and halving) unless the file gives one.
     frozen = store.query("SELECT id, lump_sum_eur, halved FROM exchanges WHERE id IN (SELECT unnest(?)) "
@@ -996,7 +1063,7 @@ Progress = Callable[[float, str], None]
 
 def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file: str, mode: str = "all",
                  dry_run: bool = False, rulebook: Rulebook | None = None, places: Gazetteer | None = None,
-                 progress: Progress | None = None) -> ImportReport:
+                 progress: Progress | None = None, today: dt.date | None = None) -> ImportReport:
     """Check a read file's rows and upsert them in one transaction (none if `dry_run`, or if
     `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail,
     recorded as changed by the viewer.
@@ -1015,7 +1082,7 @@ def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file:
     by = f"{viewer.identity} (import of {file})"
     with store.reading() if dry_run else store.transaction():
         return _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook or load_rulebook(),
-                             places, progress or (lambda fraction, text: None))
+                             places, progress or (lambda fraction, text: None), today or dt.date.today())
 
 
 def _outside_scope(kind: str, rows: pd.DataFrame, store: Store, viewer: Viewer) -> list[dict]:
@@ -1041,7 +1108,7 @@ def _outside_scope(kind: str, rows: pd.DataFrame, store: Store, viewer: Viewer) 
     return findings
 
 
-def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook, places, progress) -> ImportReport:
+def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook, places, progress, today) -> ImportReport:
     frame = table.frame.apply(_unneutralise) if len(table.frame.columns) else table.frame
     frame = _without_bidi_controls(frame)
     known = [f.name for f in FIELDS[kind]]
@@ -1063,7 +1130,7 @@ def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook,
         elif kind == "missions":
             rows, more = _mission_rows(rows, store)
         elif kind == "exchanges":
-            rows, more = _exchange_rows(rows, present, store, rulebook)
+            rows, more = _exchange_rows(rows, present, store, rulebook, today)
             present = present + [c for c in ("status", "lump_sum_eur", "working_days", "distance_km", "halved")
                                  if c not in present]
         else:
@@ -1214,18 +1281,28 @@ def export_all(store: Store, viewer: Viewer, *, with_contacts: bool = False) -> 
     return {kind: export_frame(store, viewer, kind, with_contacts=with_contacts) for kind in KINDS}
 
 
+def _view_frames(store: Store, viewer: Viewer, what: str, with_contacts: bool, filters: dict) -> dict[str, pd.DataFrame]:
+    if any(filters.values()):
+        if what not in ("all", "exchanges"):
+            raise CxError("filters apply to exchanges: export the exchanges to filter them")
+        return {"exchanges": export_frame(store, viewer, "exchanges", ids=exchange_ids(store, viewer, **filters))}
+    if what == "all":
+        return export_all(store, viewer, with_contacts=with_contacts)
+    return {what: export_frame(store, viewer, what, with_contacts=with_contacts)}
+
+
+def excel_refusal_of_view(store: Store, viewer: Viewer, *, what: str = "all", with_contacts: bool = False,
+                          **filters) -> str | None:
+    """Why `export_view` of these arguments cannot be an Excel file (the table, row and column of a
+    cell Excel would cut), or None: the Data page says so before anyone downloads."""
+    return excel_refusal(_view_frames(store, viewer, what, with_contacts, filters))
+
+
 def export_view(store: Store, viewer: Viewer, *, what: str = "all", file_format: str = "csv",
                 with_contacts: bool = False, **filters) -> dict:
     """One download of what the viewer may see (`what='all'`), one table, or the exchanges
     matching `filters` (those of `exchange_ids`): {'name', 'data', 'counts'}."""
-    if any(filters.values()):
-        if what not in ("all", "exchanges"):
-            raise CxError("filters apply to exchanges: export the exchanges to filter them")
-        frames = {"exchanges": export_frame(store, viewer, "exchanges", ids=exchange_ids(store, viewer, **filters))}
-    elif what == "all":
-        frames = export_all(store, viewer, with_contacts=with_contacts)
-    else:
-        frames = {what: export_frame(store, viewer, what, with_contacts=with_contacts)}
+    frames = _view_frames(store, viewer, what, with_contacts, filters)
     name, data = export_bytes(frames, file_format)
     return {"name": name, "data": data, "counts": {kind: len(frame) for kind, frame in frames.items()}}
 
@@ -1236,23 +1313,32 @@ def template_path(kind: str) -> Path:
     return TEMPLATES_DIR / f"{kind}.csv"
 
 
+def templates_introduction() -> str:
+    """What every template shares: the order of imports, the formats, ids, row numbers and lists."""
+    return "\n".join([
+        f"One CSV per kind of record; import them in this order: {', '.join(KINDS)}.", "",
+        "- Files may be CSV (comma or semicolon, UTF-8 with or without BOM, or Windows-1252), Excel (.xlsx, "
+        "choose the sheet) or Parquet, with the same column names (case and spaces do not matter).",
+        "- Rows are matched on `id`: importing a file again changes nothing, and an updated file updates "
+        "the rows that changed. A column left out keeps the stored values.",
+        "- Reports number rows as a spreadsheet shows them (the header is row 1); in a Parquet file, "
+        "row 1 is the first record.",
+        "- Lists (ecosystems, activities) are separated by `;`. A cell exported as `'=...` (an apostrophe "
+        "before =, +, - or @, against formula injection) is read back without the apostrophe."])
+
+
+def template_columns(kind: str) -> pd.DataFrame:
+    """The columns of `kind`'s template: name, whether required, type and meaning (from FIELDS)."""
+    return pd.DataFrame([{"column": f"`{spec.name}`", "required": "yes" if spec.required else "no",
+                          "type": "computed" if spec.computed else spec.type, "meaning": spec.help}
+                         for spec in FIELDS[kind]])
+
+
 def templates_readme() -> str:
-    """The templates' documentation, written from FIELDS (data/templates/README.md is this text;
-    a test keeps them the same)."""
-    lines = ["# Import templates", "",
-             "One CSV per kind of record; import them in this order: partnerships, organisations, exchanges.", "",
-             "- Files may be CSV (comma or semicolon, UTF-8 with or without BOM, or Windows-1252), Excel (.xlsx, "
-             "choose the sheet) or Parquet, with the same column names (case and spaces do not matter).",
-             "- Rows are matched on `id`: importing a file again changes nothing, and an updated file updates "
-             "the rows that changed. A column left out keeps the stored values.",
-             "- Reports number rows as a spreadsheet shows them (the header is row 1); in a Parquet file, "
-             "row 1 is the first record.",
-             "- Lists (ecosystems, activities) are separated by `;`. A cell exported as `'=...` (an apostrophe "
-             "before =, +, - or @, against formula injection) is read back without the apostrophe.", ""]
+    """The templates' documentation (data/templates/README.md is this text; a test keeps them the same)."""
+    lines = ["# Import templates", "", templates_introduction(), ""]
     for kind in KINDS:
         lines += [f"## {kind}.csv", "", "| column | required | type | meaning |", "| --- | --- | --- | --- |"]
-        for spec in FIELDS[kind]:
-            kind_text = "computed" if spec.computed else spec.type
-            lines.append(f"| `{spec.name}` | {'yes' if spec.required else 'no'} | {kind_text} | {spec.help} |")
+        lines += [f"| {' | '.join(row)} |" for row in template_columns(kind).itertuples(index=False)]
         lines.append("")
     return "\n".join(lines)

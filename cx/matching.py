@@ -183,6 +183,9 @@ def _with_rows(matrix: sp.csc_matrix, kept: np.ndarray, position: np.ndarray, ro
     return sp.csc_matrix((data, indices, kept_indptr + added.indptr), shape=(len(position), matrix.shape[1]))
 
 
+REASONED_AMONG = 20  # the k suggestions with a reason are looked for among the 20·k best scores
+
+
 class HostMatcher(BaseEstimator):
     """Ranks eligible hosts for a visitor's objectives by TF-IDF cosine over weighted profile fields.
 
@@ -223,7 +226,7 @@ class HostMatcher(BaseEstimator):
         self.rulebook_ = self.rulebook or load_rulebook()
         hosts, self.evidence_ = self._with_taxonomy(hosts)
         self.weights_ = {f: w for f, w in (self.field_weights or FIELD_WEIGHTS).items() if f in hosts.columns and w > 0}
-        fields = [_field_text(hosts[f].tolist()) for f in self.weights_]
+        fields = self._fields(hosts)
 
         self.word_counter_ = PhraseCounter(self.word_ngram_range)
         self.char_counter_ = CharCounter(self.char_ngram_range)
@@ -246,11 +249,17 @@ class HostMatcher(BaseEstimator):
         return self
 
     @staticmethod
-    def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, list[str]]]]:
+    def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, taxonomy.Evidence]:
         """The hosts with the sector labels their profiles evoke as a `taxonomy` field, and per host
-        the profile's words that evoke each label (for the reasons)."""
+        the profile's words that evoke each label (for the reasons). The field is written as
+        normalised text, each concept a phrase of its own, without the labels' ecosystems (the
+        objectives bring those: `taxonomy.concept_texts`)."""
         evidence = taxonomy.host_evidence(hosts, PROFILE_FIELDS)
-        return hosts.assign(taxonomy=[taxonomy.concept_text(e) for e in evidence]), evidence
+        return hosts.assign(taxonomy=taxonomy.concept_texts(evidence, between=f" {BREAK} ", linked=False)), evidence
+
+    def _fields(self, hosts: pd.DataFrame) -> list[list[str]]:
+        """Each weighted field of every host as normalised text (the taxonomy field is written so)."""
+        return [hosts[f].tolist() if f == "taxonomy" else _field_text(hosts[f].tolist()) for f in self.weights_]
 
     @staticmethod
     def _field_sum(n: int, weights) -> sp.csr_matrix:
@@ -290,7 +299,7 @@ class HostMatcher(BaseEstimator):
         check_is_fitted(self, "matrix_")
         new = copy.copy(self)
         changed, evidence = self._with_taxonomy(changed)
-        fields = [_field_text(changed[f].tolist()) for f in self.weights_]
+        fields = self._fields(changed)
         tokens = Tokens([text for field in fields for text in field], BREAK)
         counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
         word_rows, rows = self._rows(counts, len(changed)) if len(changed) else (self.word_rows_[:0], self.matrix_[:0])
@@ -307,8 +316,7 @@ class HostMatcher(BaseEstimator):
         new.matrix_ = _with_rows(self.matrix_, kept, position, rows)
         profiles = [self.profiles_[i] for i in kept] + [" ".join(parts) for parts in zip(*fields)]
         new.profiles_ = [profiles[i] for i in order]
-        evidences = [self.evidence_[i] for i in kept] + evidence
-        new.evidence_ = [evidences[i] for i in order]
+        new.evidence_ = self.evidence_.take(kept).followed_by(evidence).take(order)
         new._index_hosts()
         unknown, seen = self.word_counter_.unknown_words(tokens)
         new.hosts_updated_ = self.hosts_updated_ + len(changed) + len(removed)
@@ -386,8 +394,8 @@ class HostMatcher(BaseEstimator):
         rulebook = self.rulebook_
         if visits_taken >= rulebook.visits_per_visitor:
             raise VisitedAlready(int(visits_taken), rulebook.visits_per_visitor)
-        asked = taxonomy.expanded_objectives(objectives, sectors, known=self._known)
-        text = normalise(asked)
+        asked, concepts = taxonomy.expanded_objectives(objectives, sectors, known=self._known)
+        text = " ".join([normalise(asked), *(f"{BREAK} {c}" for c in concepts)])
         terms = [w for w in text.split() if w != BREAK and w not in taxonomy.GENERAL_WORDS and not taxonomy.is_concept(w)]
         if not terms:
             said = " ".join([objectives if isinstance(objectives, str) else "", *sectors])
@@ -410,13 +418,21 @@ class HostMatcher(BaseEstimator):
         candidates = np.flatnonzero(allowed & (scores >= self.min_score))
         if not len(candidates):
             raise NoEligibleHost(self._no_host_message(allowed, visitor_country, ecosystems, countries))
-        k = min(k, len(candidates))
-        top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-        top = top[np.lexsort((top, -scores[top]))]
+        top, reasons = [], []
+        ranked = candidates[np.lexsort((candidates, -scores[candidates]))]
+        for row in ranked[:REASONED_AMONG * k]:
+            said = self._reasons(word_query, terms, row)
+            if said:  # a host that shares only general words ("partners", "projects") is no suggestion
+                top.append(row)
+                reasons.append(said)
+                if len(top) == k:
+                    break
+        if not top:
+            raise UnclearObjectives(objectives, float(scores.max(initial=0.0)), self.min_score)
 
         result = self.hosts_.iloc[top].drop(columns=["can_host", "ecosystems"]).reset_index(drop=True)
         result.insert(5, "score", np.round(scores[top].astype(float), 4))
-        result.insert(6, "reasons", [self._reasons(word_query, terms, row) for row in top])
+        result.insert(6, "reasons", reasons)
         return self._with_lump_sums(result, visitor_location, start, end)
 
     def _known(self, word: str) -> bool:
@@ -460,8 +476,7 @@ class HostMatcher(BaseEstimator):
         shared, query_at, host_at = np.intersect1d(word_query.indices, host.indices, return_indices=True)
         weight = word_query.data[query_at] * host.data[host_at]
         phrases = [str(self.word_terms_[i]) for i in shared[np.argsort(-weight, kind="stable")]]
-        phrases = [p for p in phrases if p not in taxonomy.GENERAL_WORDS
-                   and (" " not in p or not any(taxonomy.is_concept(w) for w in p.split()))]
+        phrases = [p for p in phrases if p not in taxonomy.GENERAL_WORDS]
         in_phrases = {w for phrase in phrases if " " in phrase for w in phrase.split()}
         reasons = [p for p in phrases if " " in p or p not in in_phrases]  # a phrase makes its words redundant
         found = {w for phrase in reasons for w in phrase.split()}
@@ -477,8 +492,11 @@ class HostMatcher(BaseEstimator):
     def _bridge(self, concept: str, row: int) -> str:
         """'Label → the host's words that evoke it', or the label alone when the host names it."""
         label = taxonomy.label_of(concept)
-        said = [w for w in self.evidence_[row].get(concept, []) if fold(w) != fold(label)]
-        return f"{label} → {', '.join(said[:3])}" if said else label
+        said: dict[str, str] = {}
+        for w in self.evidence_.of(row).get(concept, []):
+            if fold(w) != fold(label):
+                said.setdefault(fold(w), w)  # each once, however capitalised
+        return f"{label} → {', '.join(list(said.values())[:3])}" if said else label
 
     def _with_lump_sums(self, result: pd.DataFrame, visitor_location, start, end) -> pd.DataFrame:
         rulebook = self.rulebook_

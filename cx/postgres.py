@@ -130,6 +130,10 @@ class Connection:
         cursor.execute(adapted(query), _parameters(parameters))
         return Result(cursor)
 
+    def executemany(self, query: str, rows: list) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.executemany(adapted(query), [_parameters(row) for row in rows])
+
     def sql(self, query: str) -> Result:
         return self.execute(query)
 

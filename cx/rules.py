@@ -111,6 +111,11 @@ class Rulebook:
     member_kinds: tuple[str, ...] = ()  # kinds that take part as members of a cluster organisation only
     host_only_kinds: tuple[str, ...] = ()  # kinds that may host but not visit
     non_member_hosts: tuple[str, ...] = ()  # kinds that may exceptionally host without being members
+    answer_days: int = 14
+    signature_days: int = 21
+    validation_days: int = 14
+    evidence_media_types: tuple[str, ...] = ("application/pdf",)  # see call.toml [evidence]
+    evidence_max_bytes: int = 10_000_000
 
     @classmethod
     def load(cls, folder: Path | str | None = None) -> Rulebook:
@@ -133,6 +138,8 @@ class Rulebook:
                 programme_end=call["programme"].get("end"),
                 **{name: int(days) for name, days in call.get("deadlines", {}).items()},
                 **{name: tuple(kinds) for name, kinds in call.get("participants", {}).items()},
+                **({"evidence_media_types": tuple(call["evidence"]["media_types"]),
+                    "evidence_max_bytes": int(call["evidence"]["max_bytes"])} if "evidence" in call else {}),
             )
             source = folder / call["call"]["countries_file"]
             countries = _countries(source)

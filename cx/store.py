@@ -210,13 +210,73 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         ALTER TABLE exchanges ADD COLUMN mission_id VARCHAR;
     """),
+    (8, """
+        -- What happens between a request and a payment (cx/agreement.py, cx/closing.py). An audit
+        -- event that is not a status change keeps the status on both sides and says what it was.
+        ALTER TABLE exchange_events ADD COLUMN action VARCHAR;
+        ALTER TABLE exchange_events ADD COLUMN note VARCHAR;
+        CREATE TABLE host_answers (
+            exchange_id VARCHAR PRIMARY KEY,
+            answer VARCHAR NOT NULL CHECK (answer IN ('accepted', 'proposed')),
+            proposed_start DATE,
+            proposed_end DATE,
+            answered_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE agenda_days (
+            exchange_id VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            plan VARCHAR NOT NULL,
+            PRIMARY KEY (exchange_id, day)
+        );
+        CREATE TABLE signatures (
+            exchange_id VARCHAR NOT NULL,
+            document VARCHAR NOT NULL CHECK (document IN ('quality', 'financial')),
+            party VARCHAR NOT NULL,
+            signed_by VARCHAR NOT NULL,
+            signed_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (exchange_id, document, party)
+        );
+        CREATE TABLE closing_reports (
+            exchange_id VARCHAR PRIMARY KEY,
+            done VARCHAR NOT NULL,
+            results VARCHAR NOT NULL,
+            follow_ups VARCHAR NOT NULL,
+            host_rating INTEGER NOT NULL CHECK (host_rating BETWEEN 1 AND 5),
+            state VARCHAR NOT NULL CHECK (state IN ('filed', 'validated', 'sent back')),
+            filed_by VARCHAR NOT NULL,
+            filed_at TIMESTAMP NOT NULL,
+            decided_by VARCHAR,
+            decided_at TIMESTAMP,
+            reason VARCHAR
+        );
+        CREATE TABLE evidence (
+            exchange_id VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            file_name VARCHAR NOT NULL,
+            media_type VARCHAR NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            uploaded_by VARCHAR NOT NULL,
+            uploaded_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (exchange_id, sha256)
+        );
+        CREATE TABLE payments (
+            exchange_id VARCHAR PRIMARY KEY,
+            paid_on DATE NOT NULL,
+            amount_eur INTEGER NOT NULL CHECK (amount_eur >= 0),
+            reason VARCHAR,
+            recorded_by VARCHAR NOT NULL,
+            recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+    """),
     # Bumped after every write transaction: what PostgreSQL readers key their caches on.
-    (8, "CREATE SEQUENCE cx_data_version"),
+    (9, "CREATE SEQUENCE cx_data_version"),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
+# What the people of an exchange record on its way from request to payment, one table per step.
+EXCHANGE_STEPS = ("host_answers", "agenda_days", "signatures", "closing_reports", "evidence", "payments")
 TABLES = ("partnerships", "organisations", "exchanges", "exchange_events", "scenarios", "accounts", "registrations",
-          "outbox", "invitations", "missions")
+          "outbox", "invitations", "missions", *EXCHANGE_STEPS)
 
 # The longest text each column holds, in characters: room for any real name or profile, and a bound
 # on what one row costs to store, show, match and export (an Excel cell holds 32,767). Forms,
@@ -227,6 +287,7 @@ TEXT_LIMITS = {
     "sectors": 2_000, "ecosystems": 1_000, "activities": 2_000,
     "description": 10_000, "objectives": 10_000, "member_of": 300, "motivation": 10_000, "preferences": 10_000,
     "reason": 2_000, "looking_for": 10_000, "message": 10_000, "agenda": 10_000,
+    "note": 2_000, "plan": 2_000, "done": 10_000, "results": 10_000, "follow_ups": 10_000, "file_name": 255,
 }
 
 
@@ -484,7 +545,8 @@ class Store:
                     missions: pd.DataFrame | None = None) -> None:
         """Replace the programme's data in one transaction (the demo generator uses this)."""
         with self.transaction() as con:
-            for table in ("exchange_events", "exchanges", "missions", "invitations", "organisations", "partnerships"):
+            for table in (*EXCHANGE_STEPS, "exchange_events", "exchanges", "missions", "invitations", "organisations",
+                          "partnerships"):
                 con.execute(f"DELETE FROM {table}")
             if missions is not None and len(missions):
                 insert_frame(con, "missions", missions)

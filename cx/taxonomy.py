@@ -22,8 +22,10 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from cx import PROJECT_ROOT
 from cx.ecosystems import ECOSYSTEMS
@@ -109,13 +111,6 @@ def label_names() -> list[str]:
     return sorted({label.name for label in labels()}, key=str.casefold)
 
 
-@dataclass(frozen=True)
-class _Term:
-    checks: tuple[tuple[str, object], ...]  # per token: how a text's token must meet it (see `_check`)
-    concept: str
-    named: bool  # the label's name or alias, not one of its words
-
-
 def _check(token: str) -> tuple[str, object]:
     """How a text's token meets a term's token: an acronym as written (or plural), a long word by its
     stem, a short word exactly or with a plural ending."""
@@ -127,111 +122,297 @@ def _check(token: str) -> tuple[str, object]:
     return "word", (folded, folded + "s", folded + "es")
 
 
-class _Index:
-    """Terms by how their first token is met (each exact form, or the stem), so that each token of a
-    text costs a few dictionary lookups."""
+class _Terms:
+    """Every term of the taxonomy (a label's name, alias or word) as arrays, and for each of its
+    tokens how a text's token meets it, indexed by each exact form or the stem, so that each
+    distinct token of the texts costs a few dictionary lookups."""
 
     def __init__(self, all_labels):
-        self.by_form: dict[str, list[_Term]] = {}
-        self.by_stem: dict[str, list[_Term]] = {}
+        self.concepts: list[str] = []  # the concept tokens; a term's concept is an index into them
         self.names: dict[str, str] = {}  # concept -> label name
-        self.ecosystems: dict[str, set[str]] = {}  # concept -> ecosystem concepts
+        ecosystems: dict[str, set[str]] = {}  # concept -> ecosystem concepts
+        concept_of, named, length = [], [], []
+        self.by_form: dict[str, list[tuple[int, int]]] = {}  # form -> (term, position of the token in it)
+        self.by_stem: dict[str, list[tuple[int, int]]] = {}
+        at: dict[str, int] = {}  # concept -> its index
         for label in all_labels:
             concept = label.concept
-            self.names.setdefault(concept, label.name)
-            self.ecosystems.setdefault(concept, set()).update(concept_token(e) for e in label.ecosystems)
-            for text in (label.name, *label.aliases):
-                self._add(text, concept, named=True)
-            for terms in label.vocabulary.values():
-                for text in terms:
-                    self._add(text, concept, named=False)
-        for concept in self.ecosystems:
-            self.ecosystems[concept].discard(concept)
+            if concept not in at:
+                at[concept] = len(self.concepts)
+                self.names[concept] = label.name
+                self.concepts.append(concept)
+            ecosystems.setdefault(concept, set()).update(concept_token(e) for e in label.ecosystems)
+            texts = [(text, True) for text in (label.name, *label.aliases)]
+            texts += [(text, False) for terms in label.vocabulary.values() for text in terms]
+            for text, is_name in texts:
+                tokens = _TOKEN.findall(text)
+                if not tokens:
+                    continue
+                for j, token in enumerate(tokens):
+                    how, what = _check(token)
+                    for form in [what] if how == "stem" else what:
+                        (self.by_stem if how == "stem" else self.by_form).setdefault(form, []).append((len(length), j))
+                concept_of.append(at[concept])
+                named.append(is_name)
+                length.append(len(tokens))
+        self.concept_of, self.named, self.length = np.array(concept_of), np.array(named), np.array(length)
+        self.most = int(self.length.max(initial=1))  # tokens of the longest term
+        self.at = at
+        # each concept's ecosystems (itself left out), laid end to end, and the concepts in alphabetical order
+        linked = [sorted(at[e] for e in ecosystems[c] - {c}) for c in self.concepts]
+        self.ecosystem_count = np.array([len(e) for e in linked])
+        self.ecosystems = np.array([e for each in linked for e in each], dtype=np.int64)
+        self.alphabetical = np.argsort(np.asarray(self.concepts, dtype=str), kind="stable")
+        self.rank = np.argsort(self.alphabetical, kind="stable")
 
-    def _add(self, text: str, concept: str, named: bool):
-        tokens = _TOKEN.findall(text)
-        if tokens:
-            term = _Term(tuple(_check(t) for t in tokens), concept, named)
-            how, what = term.checks[0]
-            for form in [what] if how == "stem" else what:
-                (self.by_stem if how == "stem" else self.by_form).setdefault(form, []).append(term)
-
-    def starting_at(self, token: str, folded: str) -> tuple[_Term, ...]:
-        """The terms whose first token the text's token meets."""
+    def met_by(self, token: str) -> list[tuple[int, int]]:
+        """The (term, position) of each term token that a text's token meets."""
+        folded = _folded(token)
         found = self.by_form.get(folded, []) + (self.by_form.get(token, []) if token != folded else [])
         for end in range(3, len(folded) + 1):
             found += self.by_stem.get(folded[:end], [])
-        return tuple(found)
+        return found
 
 
 @lru_cache(maxsize=1)
-def _index() -> _Index:
-    return _Index(labels())
+def _terms() -> _Terms:
+    return _Terms(labels())
+
+
+class _Met(NamedTuple):
+    """What one token of a text meets in the taxonomy (see `_met`)."""
+    one: tuple[tuple[int, int], ...]  # the one-token terms it is, each with its rank at the place
+    first: tuple[tuple[int, int], ...]  # the longer terms it may start, each with its rank at the place
+    second: frozenset[int]  # the terms whose second token it meets
+    later: tuple[int, ...]  # the terms whose third or later token it meets, as term * most tokens + position
 
 
 @lru_cache(maxsize=200_000)
-def _starting_at(token: str, folded: str) -> tuple[_Term, ...]:
-    return _index().starting_at(token, folded)  # words repeat across profiles: each is looked up once
+def _met(token: str) -> _Met:
+    """What a token meets, once per word: words repeat across profiles and fits. The rank of a
+    term at a place (the order of its first token among the token's finds) orders the matches."""
+    terms = _terms()
+    found = terms.met_by(token)
+    firsts = list(enumerate(t for t, j in found if j == 0))
+    return _Met(tuple((t, r) for r, t in firsts if terms.length[t] == 1),
+                tuple((t, r) for r, t in firsts if terms.length[t] > 1),
+                frozenset(t for t, j in found if j == 1), tuple(t * terms.most + j for t, j in found if j > 1))
 
 
-def _matches(token: str, folded: str, check: tuple[str, object]) -> bool:
-    how, what = check
-    if how == "stem":
-        return folded.startswith(what)
-    return (token if how == "as written" else folded) in what
+_SEPARATOR = "\x01"  # between texts joined to be split in one call: neither a word nor a space
+_SPACED = bytes(b if b >= 128 or re.match(r"\w", chr(b)) or chr(b) == _SEPARATOR else ord(" ") for b in range(256))
+
+
+def _tokens(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The `_TOKEN` tokens of many texts, found in one pass: each token's text, its id among the
+    distinct tokens, and the distinct tokens. In the joined text's UTF-8 bytes ASCII punctuation
+    becomes a space and the bytes are split; only the distinct pieces are decoded, and those with
+    other than ASCII characters go through the regular expression (a run of word characters never
+    spans a character that is not one)."""
+    texts = [unicodedata.normalize("NFC", t.replace(_SEPARATOR, " ")) if isinstance(t, str) else "" for t in texts]
+    joined = f" {_SEPARATOR} ".join(texts).encode().translate(_SPACED)
+    pieces, distinct = pd.factorize(np.asarray(joined.split(), dtype=object))
+    split = [[p] if p.isascii() else _TOKEN.findall(p) for p in (b.decode() for b in distinct)]
+    count = np.fromiter((len(s) for s in split), np.int64, len(split))
+    token_ids, tokens = pd.factorize(np.asarray([t for s in split for t in s], dtype=object))
+    first = np.cumsum(count) - count
+    at = np.repeat(pieces, count[pieces])
+    within = np.arange(len(at)) - np.repeat(np.cumsum(count[pieces]) - count[pieces], count[pieces])
+    ids = token_ids[first[at] + within]
+    separator = np.flatnonzero(tokens == _SEPARATOR)
+    is_separator = ids == (separator[0] if len(separator) else -1)
+    return np.cumsum(is_separator)[~is_separator], ids[~is_separator], np.asarray(tokens, dtype=object)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Per text, the concepts it evokes in order of first mention, each with the text's words that
+    evoke it (a label's name first, then in order of mention): for many texts at once, as arrays,
+    since a fit has one per host. Text i's entries are `entries[indptr[i]:indptr[i + 1]]`, each an
+    index into the (concept, words) pairs."""
+    indptr: np.ndarray
+    entries: np.ndarray
+    concept: np.ndarray  # per pair: the concept token
+    words: np.ndarray  # per pair: the text's words
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def of(self, i: int) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for pair in self.entries[self.indptr[i]:self.indptr[i + 1]]:
+            found.setdefault(self.concept[pair], []).append(self.words[pair])
+        return found
+
+    def take(self, rows) -> Evidence:
+        """The evidence of the texts `rows`, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        count = np.diff(self.indptr)[rows]
+        at = np.repeat(self.indptr[rows], count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        return Evidence(np.concatenate([[0], np.cumsum(count)]), self.entries[at], self.concept, self.words)
+
+    def followed_by(self, other: Evidence) -> Evidence:
+        """This evidence and then the other's texts."""
+        return Evidence(np.concatenate([self.indptr, self.indptr[-1] + other.indptr[1:]]),
+                        np.concatenate([self.entries, len(self.concept) + other.entries]),
+                        np.concatenate([self.concept, other.concept]), np.concatenate([self.words, other.words]))
+
+    def only(self, concepts) -> Evidence:
+        """The evidence of the given concepts alone."""
+        kept = np.isin(self.concept[self.entries], np.asarray(list(concepts), dtype=object))
+        text = np.repeat(np.arange(len(self)), np.diff(self.indptr))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(text[kept], minlength=len(self)))])
+        return Evidence(indptr, self.entries[kept], self.concept, self.words)
+
+
+def evidence_of(texts: list) -> Evidence:
+    """What each text evokes (see `Evidence`), for all texts at once. The taxonomy is looked up once
+    per distinct token, and for terms of several tokens once per distinct pair of neighbouring
+    tokens; their further tokens are checked over the places where the first two stand."""
+    text_of, ids, tokens = _tokens(texts)
+    terms = _terms()
+    met = [_met(t) for t in tokens]
+    one = _Lists([m.one for m in met])
+    place, item = one.spread(ids)
+    at, term, rank = [place], [one.values[item, 0]], [one.values[item, 1]]
+    # terms of several tokens: the distinct pairs of neighbouring tokens that meet their first two
+    starts_longer = np.array([bool(m.first) for m in met], dtype=bool)
+    starts = np.flatnonzero(np.diff(text_of, append=-1) == 0)  # a place followed by a token of the same text
+    starts = starts[starts_longer[ids[starts]]]
+    neighbours, distinct = pd.factorize(ids[starts] * len(tokens) + ids[starts + 1])
+    two = _Lists([[f for f in met[p // len(tokens)].first if f[0] in met[p % len(tokens)].second] for p in distinct])
+    place, item = two.spread(neighbours)
+    longer, term_of, length = starts[place], two.values[item, 0], terms.length[two.values[item, 0]]
+    count = np.fromiter((len(m.later) for m in met), np.int64, len(met))
+    later = np.unique(np.repeat(np.arange(len(met)), count)
+                      + len(tokens) * np.fromiter((k for m in met for k in m.later), np.int64, int(count.sum())))
+    ok = np.ones(len(longer), dtype=bool)
+    for j in range(2, terms.most):
+        checked = np.flatnonzero(ok & (length > j))
+        following = longer[checked] + j
+        inside = following < len(ids)
+        inside[inside] = text_of[following[inside]] == text_of[longer[checked][inside]]
+        key = (term_of[checked] * terms.most + j) * len(tokens) + ids[np.minimum(following, len(ids) - 1)]
+        ok[checked] = inside & _among(key, later)
+    at, term, rank = (np.concatenate([*found, extra[ok]]) for found, extra in
+                      ((at, longer), (term, term_of), (rank, two.values[item, 1])))
+    order = np.lexsort((rank, at))  # the order in which they stand and, at one place, their rank
+    at, term = at[order], term[order]
+    length = terms.length[term]
+    # the words of each match: its tokens, factorised one position at a time
+    phrase = ids[at]
+    for j in range(1, terms.most):
+        longer = length > j
+        phrase[longer] = pd.factorize(phrase[longer] * len(tokens) + ids[at[longer] + j])[0]
+    phrase = pd.factorize(phrase * (terms.most + 1) + length)[0]
+    concept = terms.concept_of[term]
+    pair, pairs = pd.factorize(concept * (phrase.max(initial=0) + 1) + phrase)
+    named = np.bincount(pair, weights=terms.named[term], minlength=len(pairs)) > 0
+    example = _firsts(pair)  # the first match of each pair, in the order of the pairs
+    words = np.asarray([" ".join(tokens[ids[at[m]:at[m] + length[m]]]) for m in example], dtype=object)
+    # per text, each pair once, ordered by its concept's first match (the text's concepts are numbered
+    # in that order), the names first, then by first match
+    text = text_of[at]
+    first_of_pair = _firsts(text * len(pairs) + pair)
+    concept_order = pd.factorize(text * len(terms.concepts) + concept)[0]
+    order = np.lexsort((first_of_pair, ~named[pair[first_of_pair]], concept_order[first_of_pair]))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(text[first_of_pair], minlength=len(texts)))])
+    return Evidence(indptr, pair[first_of_pair][order],
+                    np.asarray(terms.concepts, dtype=object)[pairs // (phrase.max(initial=0) + 1)], words)
+
+
+class _Lists:
+    """Lists of (term, rank) pairs laid end to end, so that the lists of many keys can be spread
+    over their occurrences at once."""
+
+    def __init__(self, lists: list[list[tuple[int, int]]]):
+        self.count = np.fromiter((len(each) for each in lists), np.int64, len(lists))
+        self.values = np.array([v for each in lists for v in each], dtype=np.int64).reshape(-1, 2)
+
+    def spread(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each item of each key's list: the key's place among `keys`, and the item's row in `values`."""
+        count = self.count[keys]
+        place = np.repeat(np.arange(len(keys)), count)
+        within = np.arange(len(place)) - np.repeat(np.cumsum(count) - count, count)
+        return place, np.repeat((np.cumsum(self.count) - self.count)[keys], count) + within
+
+
+def _among(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each key is one of the sorted values (a binary search, not a sort of the keys)."""
+    at = np.minimum(np.searchsorted(values, keys), max(len(values) - 1, 0))
+    return values[at] == keys if len(values) else np.zeros(len(keys), dtype=bool)
+
+
+def _firsts(keys: np.ndarray) -> np.ndarray:
+    """Where each distinct key first stands, in order of place (a hash table, not a sort)."""
+    return np.flatnonzero(~pd.Series(keys).duplicated().to_numpy())
 
 
 def evoked(text) -> dict[str, list[str]]:
     """The concepts a text evokes, each with the text's words that evoke it (a label's name first)."""
-    if not isinstance(text, str) or not text:
-        return {}
-    tokens = _TOKEN.findall(unicodedata.normalize("NFC", text))
-    folded = [_folded(t) for t in tokens]
-    found: dict[str, dict[str, bool]] = {}
-    for i in range(len(tokens)):
-        for term in _starting_at(tokens[i], folded[i]):
-            n = len(term.checks)
-            if n == 1 or i + n <= len(tokens) and all(_matches(tokens[i + j], folded[i + j], term.checks[j])
-                                                      for j in range(1, n)):
-                words = " ".join(tokens[i:i + n])
-                entry = found.setdefault(term.concept, {})
-                entry[words] = entry.get(words, False) or term.named
-    return {concept: sorted(words, key=lambda w: not words[w]) for concept, words in found.items()}
+    return evidence_of([text]).of(0)
 
 
 def label_of(concept: str) -> str:
     """The label name a concept token stands for."""
-    return _index().names.get(concept, concept)
+    return _terms().names.get(concept, concept)
 
 
 def is_concept(term: str) -> bool:
-    return term.startswith(CONCEPT_MARK) and term in _index().names
+    return term.startswith(CONCEPT_MARK) and term in _terms().names
 
 
 def without_field_names(text) -> str:
     """The text without the platform's field names ("Sectoral Industries:", "Technology fields:")."""
-    return FIELD_NAMES.sub(" ", text) if isinstance(text, str) else ""
+    if not isinstance(text, str):
+        return ""
+    return FIELD_NAMES.sub(" ", text) if ":" in text else text  # every field name ends in a colon
 
 
-def host_evidence(hosts, fields) -> list[dict[str, list[str]]]:
+def host_evidence(hosts, fields) -> Evidence:
     """Per host, the concepts its profile fields evoke, each with the profile's words that evoke it."""
     def text(values):
         return ". ".join(v if isinstance(v, str) else "; ".join(map(str, v)) for v in values
                          if isinstance(v, (str, list, tuple, np.ndarray)))
     columns = [hosts[f].tolist() for f in fields if f in hosts]
-    return [evoked(without_field_names(text(values))) for values in zip(*columns)]
+    return evidence_of([without_field_names(text(values)) for values in zip(*columns)])
 
 
-def concept_text(evidence: dict[str, list[str]]) -> str:
-    """The concept tokens of evoked labels and of their ecosystems (which link labels of different
-    lists: Automotive and Mobility Technologies share Mobility – Transport – Automotive)."""
-    ecosystems = {e for c in evidence for e in _index().ecosystems[c]} - set(evidence)
-    return " ".join([*evidence, *sorted(ecosystems)])
+def concept_texts(evidence: Evidence, between: str = " ", linked: bool = True) -> list[str]:
+    """Per text, the concept tokens of the labels it evokes (in order of mention) and, when
+    `linked`, of their ecosystems (alphabetical), which link labels of different lists: Automotive
+    and Mobility Technologies share Mobility – Transport – Automotive. `between` goes between two
+    tokens: the matcher puts a phrase break there, since the order of mention says nothing.
+
+    The matcher links the objectives' labels, not the profiles': a profile then meets an
+    ecosystem only where it speaks of it. Measured on the development set (MRR@10, own sectors /
+    taxonomy labels): links on both sides 0.870 / 0.617, on the objectives only 0.885 / 0.608,
+    on neither 0.883 / 0.591."""
+    terms = _terms()
+    n = len(evidence)
+    concept = np.fromiter((terms.at[c] for c in evidence.concept), np.int64, len(evidence.concept))[evidence.entries]
+    text = np.repeat(np.arange(n), np.diff(evidence.indptr))
+    new = np.ones(len(text), dtype=bool)
+    new[1:] = (text[1:] != text[:-1]) | (concept[1:] != concept[:-1])  # a concept's pairs stand together
+    text, concept = text[new], concept[new]
+    count = terms.ecosystem_count[concept] * linked
+    within = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    linked = terms.ecosystems[np.repeat((np.cumsum(terms.ecosystem_count) - terms.ecosystem_count)[concept], count)
+                              + within]
+    size = len(terms.concepts)
+    key = np.repeat(text, count) * size + terms.rank[linked]
+    key = np.unique(key[~np.isin(key, text * size + terms.rank[concept])])
+    text = np.concatenate([text, key // size])
+    concept = np.concatenate([concept, terms.alphabetical[key % size]])
+    order = np.lexsort((np.arange(len(text)) >= len(text) - len(key), text))  # evoked first, as they came
+    tokens = np.asarray(terms.concepts, dtype=object)[concept[order]].tolist()
+    bounds = np.searchsorted(text[order], np.arange(n + 1))
+    return [between.join(tokens[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def expanded_objectives(objectives: str, sectors=(), known=lambda word: False) -> str:
-    """The objectives the matcher ranks by: field names removed, the picked sectors added, and the
-    concepts they evoke appended.
+def expanded_objectives(objectives: str, sectors=(), known=lambda word: False) -> tuple[str, list[str]]:
+    """What the matcher ranks by: the objectives with field names removed and the picked sectors
+    added, and the concept tokens they evoke.
 
     A list in the platform's terms (field names, or sectors picked) is matched mostly by its
     concepts, so they are repeated. In prose the visitor's own words do better where profiles use
@@ -240,8 +421,8 @@ def expanded_objectives(objectives: str, sectors=(), known=lambda word: False) -
     MRR on queries that profiles already answer in their own words."""
     listed = bool(FIELD_NAMES.search(objectives or "")) or bool(sectors)
     text = "; ".join([without_field_names(objectives), *sectors])
-    found = evoked(text)
+    found = evidence_of([text])
     if not listed:
-        found = {c: said for c, said in found.items()
-                 if not all(known(w) for phrase in said for w in _TOKEN.findall(_folded(phrase)))}
-    return f"{text} . {' '.join([concept_text(found)] * (LIST_EMPHASIS if listed else 1))}"
+        found = found.only(c for c, said in found.of(0).items()
+                           if not all(known(w) for phrase in said for w in _TOKEN.findall(_folded(phrase))))
+    return text, concept_texts(found)[0].split() * (LIST_EMPHASIS if listed else 1)

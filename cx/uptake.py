@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from cx.access import ORGANISATION, Viewer
 from cx.ecosystems import ECOSYSTEMS
+from cx.parties import DOCUMENTS
 from cx.rules import load_rulebook
 from cx.store import ORGANISATION_KINDS, STATUSES, DuckDBStore, Store
 
@@ -143,15 +144,41 @@ FACTS = """
            v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
            v.lat AS visitor_lat, v.lon AS visitor_lon, v.kind AS visitor_kind,
            v.partnership_id, v.ecosystems AS visitor_ecosystems,
-           h.country AS host_country, h.city AS host_city, h.partnership_id AS host_partnership_id,
+           h.name AS host_name, h.country AS host_country, h.city AS host_city,
+           h.partnership_id AS host_partnership_id,
            h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,
-           NOT (v.ecosystems && h.ecosystems) AS crosses_ecosystems
+           NOT (v.ecosystems && h.ecosystems) AS crosses_ecosystems,
+           a.answer AS host_answer, a.answered_at, coalesce(sg.signatures, 0) AS signatures,
+           r.state AS report_state, r.filed_at AS report_filed_at, r.decided_at AS report_decided_at
     FROM exchanges e
     LEFT JOIN organisations v ON v.id = e.visitor_id
-    LEFT JOIN organisations h ON h.id = e.host_id"""
+    LEFT JOIN organisations h ON h.id = e.host_id
+    LEFT JOIN host_answers a ON a.exchange_id = e.id
+    LEFT JOIN (SELECT exchange_id, count(*) AS signatures FROM signatures GROUP BY exchange_id) sg
+           ON sg.exchange_id = e.id
+    LEFT JOIN closing_reports r ON r.exchange_id = e.id"""
 ORGANISATION_COLUMNS = ("id, name, kind, country, city, lat, lon, partnership_id, ecosystems, can_host, can_visit, "
                         "registered_on")
 KEPT_COPIES = 2  # databases whose joined copy stays in memory (a session looks at one)
+
+# What the copy adds to each table: where an exchange stands, as flags (a list lookup per row, paid
+# once here instead of in every query), and each organisation's ecosystems as the number of its
+# combination in `ecosystem_sets` (a few hundred lists: an ecosystem filter looks them up there and
+# then compares integers, instead of comparing lists on every row).
+COPIED = {
+    "exchange_facts": """
+        SELECT c.*, list_contains($taken, c.status) AS is_taken, list_contains($completed, c.status) AS is_completed,
+               c.status NOT IN {withdrawn} AS live,
+               v.set_id AS visitor_ecosystem_set, h.set_id AS host_ecosystem_set
+        FROM _cx_copy c LEFT JOIN ecosystem_sets v ON v.ecosystems = c.visitor_ecosystems
+        LEFT JOIN ecosystem_sets h ON h.ecosystems = c.host_ecosystems""",
+    "organisations": """
+        SELECT c.*, s.set_id AS ecosystem_set FROM _cx_copy c LEFT JOIN ecosystem_sets s ON s.ecosystems = c.ecosystems""",
+}
+ECOSYSTEM_SETS = """
+    CREATE TABLE ecosystem_sets AS
+    SELECT ecosystems, row_number() OVER (ORDER BY ecosystems)::INTEGER AS set_id
+    FROM (SELECT DISTINCT ecosystems FROM _cx_copy WHERE ecosystems IS NOT NULL)"""
 
 
 class _Joined(DuckDBStore):
@@ -165,19 +192,18 @@ class _Joined(DuckDBStore):
     def __init__(self, store: Store, version):
         self.path, self.location, self.wait = getattr(store, "path", None), f"joined:{store.location}", 0
         self.version = version
-        tables = store.snapshot({"exchange_facts": FACTS,
-                                 "organisations": f"SELECT {ORGANISATION_COLUMNS} FROM organisations",
-                                 "partnerships": "SELECT * FROM partnerships"})
+        tables = store.snapshot({"organisations": f"SELECT {ORGANISATION_COLUMNS} FROM organisations",
+                                 "exchange_facts": FACTS, "partnerships": "SELECT * FROM partnerships"})
         lump_sums, tables["breaches"] = _rules_applied(tables["exchange_facts"])
         tables["exchange_facts"] = tables["exchange_facts"].append_column("rules_lump_sum_eur", pa.array(lump_sums))
         self._memory = duckdb.connect(":memory:")
-        # Where an exchange stands, as flags: a list lookup per row, paid here instead of in every query.
-        flags = {"exchange_facts": ", list_contains($taken, status) AS is_taken, "
-                                   "list_contains($completed, status) AS is_completed"}
-        for name, table in tables.items():
+        parameters = {"taken": _taken(), "completed": list(COMPLETED)}
+        for name, table in tables.items():  # organisations first: their ecosystem sets serve the exchanges
             self._memory.register("_cx_copy", table)
-            self._memory.execute(f"CREATE TABLE {name} AS SELECT *{flags.get(name, '')} FROM _cx_copy",
-                                 {"taken": _taken(), "completed": list(COMPLETED)} if name in flags else None)
+            if name == "organisations":
+                self._memory.execute(ECOSYSTEM_SETS)
+            select = COPIED.get(name, "SELECT * FROM _cx_copy").format(withdrawn=WITHDRAWN)
+            self._memory.execute(f"CREATE TABLE {name} AS {select}", parameters if "$taken" in select else None)
             self._memory.unregister("_cx_copy")
         self._memory.execute("CREATE VIEW exchanges AS SELECT * FROM exchange_facts")
 
@@ -237,6 +263,9 @@ def _on_joined(view):
     return run
 
 
+IN_ECOSYSTEMS = "SELECT set_id FROM ecosystem_sets WHERE list_has_any(ecosystems, $ecosystems)"
+
+
 def _exchange_scope(filters: Filters, *, since_start: bool = True, name: str = "x",
                     rows_of: Viewer | None = None) -> tuple[str, dict]:
     """A `WITH x AS (...)` clause: the filtered exchanges with both organisations' columns (from
@@ -244,7 +273,14 @@ def _exchange_scope(filters: Filters, *, since_start: bool = True, name: str = "
     exchanges in that viewer's scope (for the findings, which list rows).
 
     With `since_start=False` the period's start is ignored (cumulative figures to its end)."""
-    conditions, parameters = [], {}
+    condition, parameters = _exchange_conditions(filters, since_start=since_start, rows_of=rows_of)
+    return f"WITH {name} AS (SELECT * FROM exchange_facts WHERE {condition})", parameters
+
+
+def _exchange_conditions(filters: Filters, *, since_start: bool = True,
+                         rows_of: Viewer | None = None) -> tuple[str, dict]:
+    """The condition on `exchange_facts` that `_exchange_scope` selects with."""
+    conditions, parameters = ["TRUE"], {}
 
     def where(condition: str, **values):
         conditions.append(condition)
@@ -261,7 +297,7 @@ def _exchange_scope(filters: Filters, *, since_start: bool = True, name: str = "
     if filters.host_countries:
         where("list_contains($host_countries, host_country)", host_countries=list(filters.host_countries))
     if filters.ecosystems:
-        where("(list_has_any(visitor_ecosystems, $ecosystems) OR list_has_any(host_ecosystems, $ecosystems))",
+        where(f"(visitor_ecosystem_set IN ({IN_ECOSYSTEMS}) OR host_ecosystem_set IN ({IN_ECOSYSTEMS}))",
               ecosystems=list(filters.ecosystems))
     if filters.kinds:
         where("list_contains($kinds, visitor_kind)", kinds=list(filters.kinds))
@@ -271,12 +307,7 @@ def _exchange_scope(filters: Filters, *, since_start: bool = True, name: str = "
         rows_of.require_rows("see the exchanges behind the data-quality findings")
         condition, values = rows_of.exchange_scope_of("visitor_id", "partnership_id", "host_id", "host_partnership_id")
         where(condition, **values)
-    sql = f"""
-        WITH {name} AS (
-            SELECT *, status NOT IN {WITHDRAWN} AS live FROM exchange_facts
-            {"WHERE " + " AND ".join(conditions) if conditions else ""}
-        )"""
-    return sql, parameters
+    return " AND ".join(conditions), parameters
 
 
 def _organisation_scope(filters: Filters, countries: tuple[str, ...], *, in_period: bool = True,
@@ -298,7 +329,7 @@ def _organisation_scope(filters: Filters, countries: tuple[str, ...], *, in_peri
         if values:
             where(f"list_contains(${name}, {column})", name, list(values))
     if filters.ecosystems:
-        where("list_has_any(o.ecosystems, $ecosystems)", "ecosystems", list(filters.ecosystems))
+        where(f"o.ecosystem_set IN ({IN_ECOSYSTEMS})", "ecosystems", list(filters.ecosystems))
     return " AND ".join(conditions), parameters
 
 
@@ -320,56 +351,86 @@ def filter_options(store: Store) -> dict:
     }
 
 
+# Kilometres are added up in a fixed order of the groups, which DuckDB hands over in any order:
+# otherwise the last digit of an average could differ between two reads of the same data.
+ORDER_OF_GROUPS = " ORDER BY period, status, live, visitor_country, host_country"
+
+
 def _figures(store: Store, periods: list[Filters]) -> list[dict]:
     """The headline figures of each of `periods` (the same filters over different periods, the
-    latest first), in one query: one pass for the totals to each period's end, one for what
-    started in the periods (so the period's filter reaches the scan)."""
-    exchanges_sql, parameters = _exchange_scope(periods[0], since_start=False)
-    by_partnership, to_date, at_target, in_periods, registrations = [], [], [], [], []
+    latest first), in one query of two passes over the exchanges: one counting by partnership what
+    is done to each period's end (totals and targets), one counting what started in each period
+    by status and countries. The shares, averages and countries come from those few thousand
+    groups, not from a dozen conditional aggregates over every exchange."""
+    condition, parameters = _exchange_conditions(periods[0], since_start=False)
+    to_end, started, to_date, per_partnership, at_target, in_periods, registrations = [], [], [], [], [], [], []
     for i, period in enumerate(periods):
         parameters[f"end{i}"] = period.end or dt.date.max
-        started = "TRUE"
+        since = "TRUE"
         if period.start:
             parameters[f"start{i}"] = period.start
-            started = f"start_date >= $start{i}"
-        until, inside = f"start_date <= $end{i}", f"{started} AND start_date <= $end{i}"
-        going = f"{inside} AND live"
-        by_partnership.append(f"""
-            count(*) FILTER (WHERE is_completed AND {until}) AS done{i},
-            sum(lump_sum_eur) FILTER (WHERE is_taken AND {until}) AS committed{i},
-            sum(lump_sum_eur) FILTER (WHERE status = 'paid' AND {until}) AS paid{i}""")
+            since = f"start_date >= $start{i}"
+        to_end.append(f"start_date <= $end{i} AS to_end{i}")
+        started.append(f"WHEN {since} AND start_date <= $end{i} THEN {i}")
         to_date.append(f"""
-            coalesce(sum(done{i}), 0)::BIGINT AS completed_to_date{i},
-            coalesce(sum(committed{i}), 0)::BIGINT AS committed_eur{i},
-            coalesce(sum(paid{i}), 0)::BIGINT AS paid_eur{i}""")
+            coalesce(sum(done) FILTER (WHERE to_end{i}), 0)::BIGINT AS completed_to_date{i},
+            coalesce(sum(committed) FILTER (WHERE to_end{i}), 0)::BIGINT AS committed_eur{i},
+            coalesce(sum(paid) FILTER (WHERE to_end{i}), 0)::BIGINT AS paid_eur{i}""")
+        per_partnership.append(f"sum(done) FILTER (WHERE to_end{i}) AS done{i}")
         at_target.append(f"count(*) FILTER (WHERE coalesce(b.done{i}, 0) >= p.target_exchanges) AS partnerships_at_target{i}")
-        in_periods.append(",".join(f"\n count(*) FILTER (WHERE {inside} AND status = '{s}') AS {s}{i}" for s in STATUSES) + f""",
-            count(*) FILTER (WHERE {inside} AND NOT live) AS withdrawn{i},
-            count(*) FILTER (WHERE {inside}) AS exchanges{i},
-            count(*) FILTER (WHERE {going}) AS going_ahead{i},
-            avg(halved::INTEGER) FILTER (WHERE {going}) AS halved_share{i},
-            avg((visitor_kind = 'SME')::INTEGER) FILTER (WHERE {going}) AS sme_share{i},
-            avg(working_days) FILTER (WHERE {going}) AS average_working_days{i},
-            avg(distance_km) FILTER (WHERE {going}) AS average_distance_km{i},
+        inside, going = f"period = {i}", f"period = {i} AND live"
+
+        def share(part: str, known: str, order: str = "") -> str:
+            return (f"sum({part}{order}) FILTER (WHERE {going})::DOUBLE "
+                    f"/ nullif(sum({known}) FILTER (WHERE {going}), 0)")
+
+        in_periods.append(",".join(f"\n coalesce(sum(n) FILTER (WHERE {inside} AND status = '{s}'), 0)::BIGINT AS {s}{i}"
+                                   for s in STATUSES) + f""",
+            coalesce(sum(n) FILTER (WHERE {inside} AND NOT live), 0)::BIGINT AS withdrawn{i},
+            coalesce(sum(n) FILTER (WHERE {inside}), 0)::BIGINT AS exchanges{i},
+            coalesce(sum(n) FILTER (WHERE {going}), 0)::BIGINT AS going_ahead{i},
+            {share("halved", "halved_known")} AS halved_share{i},
+            {share("sme", "kind_known")} AS sme_share{i},
+            {share("days", "days_known")} AS average_working_days{i},
+            {share("km", "km_known", ORDER_OF_GROUPS)} AS average_distance_km{i},
             len(list_distinct(list_concat(coalesce(list(DISTINCT visitor_country) FILTER (WHERE {going}), []),
                                           coalesce(list(DISTINCT host_country) FILTER (WHERE {going}), []))))
                 AS countries_reached{i},
-            avg(crosses_ecosystems::INTEGER) FILTER (WHERE {going}) AS crossing_share{i}""")
+            {share("crossing", "crossing_known")} AS crossing_share{i}""")
         for side, kind, countries in (("visitors", "can_visit", period.visitor_countries),
                                       ("hosts", "can_host", period.host_countries)):
-            condition, values = _organisation_scope(period, countries, prefix=f"{side}{i}_")
+            organisations, values = _organisation_scope(period, countries, prefix=f"{side}{i}_")
             parameters.update(values)
-            registrations.append(f"(SELECT count(*) FROM organisations o WHERE o.{kind} AND {condition}) "
+            registrations.append(f"(SELECT count(*) FROM organisations o WHERE o.{kind} AND {organisations}) "
                                  f"AS {side}_registered{i}")
+    ends = ", ".join(f"to_end{i}" for i in range(len(periods)))
     earliest = "TRUE" if periods[-1].start is None else f"start_date >= $start{len(periods) - 1}"
     partnership_filter = "WHERE list_contains($partnerships, p.id)" if periods[0].partnerships else ""
     row = store.query(f"""
-        {exchanges_sql},
-        by_partnership AS MATERIALIZED (SELECT partnership_id, {",".join(by_partnership)} FROM x GROUP BY partnership_id),
+        WITH by_partnership AS (
+            SELECT partnership_id, {ends}, count(*) FILTER (WHERE is_completed) AS done,
+                   sum(lump_sum_eur) FILTER (WHERE is_taken) AS committed,
+                   sum(lump_sum_eur) FILTER (WHERE status = 'paid') AS paid
+            FROM (SELECT partnership_id, is_completed, is_taken, status, lump_sum_eur, {", ".join(to_end)}
+                  FROM exchange_facts WHERE {condition}) AS x
+            GROUP BY partnership_id, {ends}),
         to_date AS (SELECT {",".join(to_date)} FROM by_partnership),
+        per_partnership AS (SELECT partnership_id, {", ".join(per_partnership)} FROM by_partnership
+                            GROUP BY partnership_id),
         at_target AS (SELECT {", ".join(at_target)} FROM partnerships p
-                      LEFT JOIN by_partnership b ON b.partnership_id = p.id {partnership_filter}),
-        periods AS (SELECT {",".join(in_periods)} FROM x WHERE {earliest})
+                      LEFT JOIN per_partnership b ON b.partnership_id = p.id {partnership_filter}),
+        started AS (
+            SELECT period, status, live, visitor_country, host_country, count(*) AS n,
+                   count(*) FILTER (WHERE halved) AS halved, count(halved) AS halved_known,
+                   count(*) FILTER (WHERE visitor_kind = 'SME') AS sme, count(visitor_kind) AS kind_known,
+                   sum(working_days) AS days, count(working_days) AS days_known,
+                   sum(distance_km) AS km, count(distance_km) AS km_known,
+                   count(*) FILTER (WHERE crosses_ecosystems) AS crossing, count(crosses_ecosystems) AS crossing_known
+            FROM (SELECT *, CASE {" ".join(started)} END AS period
+                  FROM exchange_facts WHERE {condition} AND {earliest}) AS x
+            WHERE period IS NOT NULL
+            GROUP BY period, status, live, visitor_country, host_country),
+        periods AS (SELECT {",".join(in_periods)} FROM started)
         SELECT periods.*, to_date.*, at_target.*, {", ".join(registrations)}
         FROM periods, to_date, at_target""", parameters).to_dict("records")[0]
     return [{key[: -len(str(i))]: None if pd.isna(value) else value
@@ -489,13 +550,17 @@ def country_flows(store: Store, filters: Filters | dict | None = None) -> pd.Dat
 def ecosystem_pairs(store: Store, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges going ahead by visitor ecosystem and host ecosystem; an exchange counts in every
     pair of its two organisations' ecosystems, so the diagonal is the exchanges within one."""
-    # Counted per distinct pair of lists first: a few hundred lists to unnest, not every exchange's.
+    # Counted per pair of ecosystem combinations first (integers to group, a few hundred lists to
+    # unnest), not per exchange.
     return _live_query(store, filters, """
-        , combinations AS (SELECT visitor_ecosystems, host_ecosystems, count(*) AS exchanges
-                           FROM x WHERE live GROUP BY ALL)
-        SELECT visitor_ecosystem, host_ecosystem, sum(exchanges)::BIGINT AS exchanges
-        FROM combinations, unnest(visitor_ecosystems) AS v(visitor_ecosystem), unnest(host_ecosystems) AS h(host_ecosystem)
-        GROUP BY ALL ORDER BY visitor_ecosystem, host_ecosystem""")
+        , combinations AS (SELECT visitor_ecosystem_set, host_ecosystem_set, count(*) AS exchanges
+                           FROM x WHERE live GROUP BY visitor_ecosystem_set, host_ecosystem_set)
+        SELECT visitor_ecosystem, host_ecosystem, sum(c.exchanges)::BIGINT AS exchanges
+        FROM combinations c
+        JOIN ecosystem_sets vs ON vs.set_id = c.visitor_ecosystem_set
+        JOIN ecosystem_sets hs ON hs.set_id = c.host_ecosystem_set,
+        unnest(vs.ecosystems) AS v(visitor_ecosystem), unnest(hs.ecosystems) AS h(host_ecosystem)
+        GROUP BY visitor_ecosystem, host_ecosystem ORDER BY visitor_ecosystem, host_ecosystem""")
 
 
 @_on_joined
@@ -553,28 +618,21 @@ def country_activity(store: Store, filters: Filters | dict | None = None) -> pd.
 # --- data quality ----------------------------------------------------------------------------
 
 
+# What a finding shows of each of its exchanges, before its own columns: who, where, when, status.
+DESCRIBED = """x.id AS exchange_id, x.visitor_name AS visitor, x.visitor_country, x.host_name AS host,
+               x.host_country, x.start_date AS start, x.end_date AS "end",
+               round(x.distance_km)::INTEGER AS distance_km, x.status"""
+DESCRIBED_COLUMNS = ["exchange_id", "visitor", "visitor_country", "host", "host_country", "start", "end",
+                     "distance_km", "status"]
+
+
 @_on_joined
 def rule_breaches(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Every rule broken by an exchange going ahead in the period (the rulebook's checks, made once
     per copy: see `_rules_applied`); a visitor's other exchanges count whatever their period."""
-    sql, parameters = _exchange_scope(Filters.of(filters), rows_of=viewer)
-    found = store.query(f"""
-        {sql}
-        SELECT b.exchange_id, b.rule, b.message FROM x JOIN breaches b ON b.exchange_id = x.id
-        WHERE x.live ORDER BY b.position""", parameters)
-    return _described(store, found)
-
-
-def _described(store: Store, found: pd.DataFrame) -> pd.DataFrame:
-    """The exchanges of a finding with who, where, when and status, in the finding's order."""
-    details = store.query("""
-        SELECT e.id AS exchange_id, v.name AS visitor, v.country AS visitor_country, h.name AS host,
-               h.country AS host_country, e.start_date AS start, e.end_date AS "end",
-               round(e.distance_km)::INTEGER AS distance_km, e.status
-        FROM exchanges e LEFT JOIN organisations v ON v.id = e.visitor_id
-        LEFT JOIN organisations h ON h.id = e.host_id
-        WHERE e.id IN (SELECT unnest($ids))""", {"ids": found["exchange_id"].unique().tolist()})
-    return found[["exchange_id"]].merge(details, how="left", on="exchange_id").join(found.drop(columns="exchange_id"))
+    return _live_query(store, filters, f"""
+        SELECT {DESCRIBED}, b.rule, b.message FROM x JOIN breaches b ON b.exchange_id = x.id
+        WHERE x.live ORDER BY b.position""", rows_of=viewer)
 
 
 @_on_joined
@@ -610,54 +668,70 @@ def unplaced_organisations(store: Store, viewer: Viewer, filters: Filters | dict
 @_on_joined
 def lump_sum_mismatches(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges in the period whose stored lump sum differs from what the rules give."""
-    table = _live_query(store, filters, """
-        SELECT id AS exchange_id, host_country, start_date AS start, end_date AS "end", distance_km,
-               lump_sum_eur AS stored_eur
-        FROM x WHERE lump_sum_eur IS NOT NULL AND lump_sum_eur <> rules_lump_sum_eur ORDER BY id""", rows_of=viewer)
+    table = _live_query(store, filters, f"""
+        SELECT {DESCRIBED}, x.distance_km AS exact_distance_km, lump_sum_eur AS stored_eur
+        FROM x WHERE lump_sum_eur IS NOT NULL AND lump_sum_eur <> rules_lump_sum_eur ORDER BY x.id""", rows_of=viewer)
     rulebook = load_rulebook()
-    rules = rulebook.lump_sums(table)
+    rules = rulebook.lump_sums(table.assign(distance_km=table["exact_distance_km"]))
     differs = (table["stored_eur"].astype("int64") != rules["lump_sum_eur"]).to_numpy()
     table, rules = table[differs].reset_index(drop=True), rules[differs].reset_index(drop=True)
-    found = pd.DataFrame({
-        "exchange_id": table["exchange_id"],
-        "stored_eur": table["stored_eur"].astype("int64"),
-        "rules_eur": rules["lump_sum_eur"],
-        "difference_eur": table["stored_eur"].astype("int64") - rules["lump_sum_eur"],
-        "why": rulebook.halving_reasons(rules, table["distance_km"]).where(rules["halved"], "not halved"),
-    })
-    return _described(store, found)
+    stored = table["stored_eur"].astype("int64")
+    return table[DESCRIBED_COLUMNS].assign(
+        stored_eur=stored, rules_eur=rules["lump_sum_eur"], difference_eur=stored - rules["lump_sum_eur"],
+        why=rulebook.halving_reasons(rules, table["exact_distance_km"]).where(rules["halved"], "not halved"))
 
 
 @_on_joined
 def stalled_exchanges(store: Store, viewer: Viewer, filters: Filters | dict | None = None,
                       today: dt.date | None = None) -> pd.DataFrame:
     """Exchanges of the period stuck at a step past its deadline (call.toml [deadlines]): a request
-    nobody decided, a stay not marked as started or ended, a missing closing report, an overdue
-    payment. The longest overdue first; a period from the programme's start finds every one."""
+    the host has not answered, proposed dates the visitor has not taken or left, signatures missing,
+    a signed agreement nobody approved, a stay not marked as started or ended, a missing closing
+    report, one not validated, an overdue payment. The longest overdue first; a period from the
+    programme's start finds every one."""
     rulebook = load_rulebook()
     sql, parameters = _exchange_scope(Filters.of(filters), rows_of=viewer)
-    parameters.update(today=today or dt.date.today(), decision=rulebook.decision_days,
-                      report=rulebook.report_days, payment=rulebook.payment_days)
+    parameters.update(today=today or dt.date.today(), decision=rulebook.decision_days, report=rulebook.report_days,
+                      payment=rulebook.payment_days, answer=rulebook.answer_days, signature=rulebook.signature_days,
+                      validation=rulebook.validation_days, signatures=sum(map(len, DOCUMENTS.values())))
     table = store.query(f"""
         {sql},
-        due AS (SELECT id, status, start_date, end_date, updated_at::DATE AS since,
-                       CASE status WHEN 'requested' THEN updated_at::DATE + $decision::INTEGER
-                                   WHEN 'approved' THEN start_date
-                                   WHEN 'ongoing' THEN end_date
-                                   WHEN 'completed' THEN end_date + $report::INTEGER
-                                   WHEN 'reported' THEN updated_at::DATE + $payment::INTEGER END AS due
-                FROM x)
-        SELECT id AS exchange_id, status, since, due, ($today::DATE - due)::INTEGER AS days_overdue
-        FROM due WHERE due < $today::DATE ORDER BY days_overdue DESC, id""", parameters)
+        steps AS (SELECT id, CASE
+                    WHEN status = 'requested' AND host_answer IS NULL THEN 'unanswered'
+                    WHEN status = 'requested' AND host_answer = 'proposed' THEN 'proposed'
+                    WHEN status = 'requested' AND signatures < $signatures THEN 'unsigned'
+                    WHEN status = 'reported' AND report_state IS NOT NULL THEN 'report ' || report_state
+                    ELSE status END AS step
+                  FROM x),
+        due AS (SELECT x.*, steps.step, CAST(x.updated_at AS DATE) AS since, CASE steps.step
+                         WHEN 'unanswered' THEN CAST(x.updated_at AS DATE) + CAST($answer AS INTEGER)
+                         WHEN 'proposed' THEN CAST(x.answered_at AS DATE) + CAST($answer AS INTEGER)
+                         WHEN 'unsigned' THEN CAST(x.answered_at AS DATE) + CAST($signature AS INTEGER)
+                         WHEN 'requested' THEN CAST(x.updated_at AS DATE) + CAST($decision AS INTEGER)
+                         WHEN 'approved' THEN x.start_date
+                         WHEN 'ongoing' THEN x.end_date
+                         WHEN 'completed' THEN x.end_date + CAST($report AS INTEGER)
+                         WHEN 'report filed' THEN CAST(x.report_filed_at AS DATE) + CAST($validation AS INTEGER)
+                         WHEN 'report sent back' THEN CAST(x.report_decided_at AS DATE) + CAST($report AS INTEGER)
+                         WHEN 'report validated' THEN CAST(x.report_decided_at AS DATE) + CAST($payment AS INTEGER)
+                         WHEN 'reported' THEN CAST(x.updated_at AS DATE) + CAST($payment AS INTEGER) END AS due
+                FROM x JOIN steps ON steps.id = x.id)
+        SELECT {DESCRIBED}, x.step, x.since, x.due, CAST(CAST($today AS DATE) - x.due AS INTEGER) AS days_overdue
+        FROM due x WHERE x.due < CAST($today AS DATE) ORDER BY days_overdue DESC, x.id""", parameters)
     why = {
-        "requested": f"no decision on the request within {rulebook.decision_days} days",
+        "unanswered": f"the host has not answered the request within {rulebook.answer_days} days",
+        "proposed": f"the visitor has not answered the host's proposed dates within {rulebook.answer_days} days",
+        "unsigned": f"signatures still missing {rulebook.signature_days} days after the host accepted",
+        "requested": f"signed by all, but no decision on the request within {rulebook.decision_days} days",
         "approved": "the stay should have started; it is not marked ongoing",
         "ongoing": "the stay has ended; it is not marked completed",
         "completed": f"no closing report within {rulebook.report_days} days of the stay's end",
+        "report filed": f"the closing report is not validated within {rulebook.validation_days} days",
+        "report sent back": f"the closing report sent back is not filed again within {rulebook.report_days} days",
+        "report validated": f"the lump sum is not paid within {rulebook.payment_days} days of validation",
         "reported": f"the lump sum is not paid within {rulebook.payment_days} days of the report",
     }
-    found = table.assign(why=table["status"].map(why))
-    return _described(store, found.drop(columns="status"))
+    return table.assign(why=table["step"].map(why)).drop(columns=["step"])
 
 
 def require_figures(viewer: Viewer) -> None:
@@ -666,16 +740,19 @@ def require_figures(viewer: Viewer) -> None:
 
 
 @_on_joined
-def dashboard(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> dict:
-    """Everything the Uptake page shows, read on one connection (two queries at a time):
-    `headline`, the views by their function's name, and the findings by their FINDINGS key (in
-    the viewer's scope; none for a planner, who sees figures only)."""
+def dashboard(store: Store, viewer: Viewer, filters: Filters | dict | None = None, tab: str | None = None) -> dict:
+    """What the Uptake page shows, read on one connection (two queries at a time): `headline`
+    and `pipeline`, the views by their function's name, and the findings by their FINDINGS key (in
+    the viewer's scope; none for a planner, who sees figures only). With `tab` (a TABS key), only
+    that tab's views besides the headline: the page reads the tab it shows, not the three hidden."""
     require_figures(viewer)
     views = (headline, monthly, partnership_progress, country_flows, ecosystem_pairs, working_days_histogram,
              distance_histogram)
-    calls = {view.__name__: partial(view, store, filters) for view in views}
+    wanted = {"headline", *(TABS[tab] if tab else [view.__name__ for view in views] + list(FINDINGS))}
+    calls = {view.__name__: partial(view, store, filters) for view in views if view.__name__ in wanted}
     if viewer.reads_rows:
-        calls.update({key: partial(query, store, viewer, filters) for key, (_, query) in FINDINGS.items()})
+        calls.update({key: partial(query, store, viewer, filters) for key, (_, query) in FINDINGS.items()
+                      if key in wanted})
     result = store.read_concurrently(calls)
     result["pipeline"] = _funnel(result["headline"]["current"])
     return result
@@ -695,4 +772,15 @@ FINDINGS = {
     "unplaced_organisations": ("Organisations whose city could not be placed", unplaced_organisations),
     "lump_sum_mismatches": ("Lump sums that differ from the rules", lump_sum_mismatches),
     "stalled_exchanges": ("Exchanges stalled past a deadline", stalled_exchanges),
+}
+
+# The Uptake page's tabs and the views of `dashboard` each draws (the headline and pipeline, above
+# and in the first, come with any; money and group missions are read by cx.money and cx.missions).
+TABS = {
+    "Pipeline and targets": ("monthly", "partnership_progress"),
+    "Money per partnership": (),
+    "Flows": ("country_flows", "ecosystem_pairs"),
+    "Stays": ("working_days_histogram", "distance_histogram"),
+    "Group missions": (),
+    "Data quality": tuple(FINDINGS),
 }

@@ -234,10 +234,10 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def offline_page(browser):
-    """A page in which every request that is not to 127.0.0.1 is aborted; `page.blocked` lists them."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def _offline(browser, viewport: dict):
+    """A page of a fresh context in which every request that is not to 127.0.0.1 is aborted;
+    `page.blocked` lists them."""
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.blocked = []
 
@@ -251,6 +251,18 @@ def offline_page(browser):
     page.route("**/*", route)
     yield page
     context.close()
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A desktop-sized offline page (see `_offline`)."""
+    yield from _offline(browser, {"width": 1400, "height": 1000})
+
+
+@pytest.fixture
+def phone_page(browser):
+    """An offline page (see `_offline`) as wide as a phone held upright: 390 x 844 CSS pixels."""
+    yield from _offline(browser, {"width": 390, "height": 844})
 
 
 def _comparable(value):

@@ -12,6 +12,7 @@ import pandas as pd
 from cx import io as cio
 from cx.errors import CxError
 from cx.exchanges import change_status
+from cx.parties import DOCUMENTS
 from cx.store import Store, open_store
 from cx.access import Viewer  # noqa: E402
 
@@ -21,9 +22,11 @@ FIRST_DAY, LAST_DAY = dt.date(2027, 3, 1), dt.date(2027, 3, 5)  # Monday to Frid
 HOSTS = {"A": "H1", "B": "H2"}
 
 
-def race_programme(path: Path, visitors: int) -> Store:
+def race_programme(path: Path, visitors: int, signed: bool = False) -> Store:
     """Visitors V001... in Berlin, each with two requested exchanges of the same week: A-V001 at a
-    host in Lyon and B-V001 at a host in Porto. Approving both breaks the visit-once rule."""
+    host in Lyon and B-V001 at a host in Porto. Approving both breaks the visit-once rule. With
+    `signed`, every host has accepted in cx and every party signed, so approvals may race;
+    without, the exchanges are history cx holds, which imports move on."""
     store = open_store(path)
     ids = [f"V{n:03d}" for n in range(1, visitors + 1)]
     organisations = pd.DataFrame({
@@ -38,6 +41,14 @@ def race_programme(path: Path, visitors: int) -> Store:
                            "changed_by": "setup"}).astype(object)
     store.replace_all(pd.DataFrame({"id": ["P1"], "name": ["Race partnership"], "target_exchanges": [100]}),
                       organisations, exchanges, events)
+    if not signed:
+        return store
+    with store.transaction() as con:
+        con.executemany("INSERT INTO host_answers (exchange_id, answer) VALUES (?, 'accepted')",
+                        [[i] for i in exchanges["id"]])
+        con.executemany("INSERT INTO signatures (exchange_id, document, party, signed_by) VALUES (?, ?, ?, 'setup')",
+                        [[i, document, party] for i in exchanges["id"]
+                         for document, parties in DOCUMENTS.items() for party in parties])
     return store
 
 

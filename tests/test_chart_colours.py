@@ -39,3 +39,19 @@ def test_the_theme_s_text_and_primary_colour_meet_aa():
     text = [int(theme["textColor"][i:i + 2], 16) for i in (1, 3, 5)]
     caption = "#" + "".join(f"{round(0.6 * c + 0.4 * 255):02x}" for c in text)
     assert charts.contrast(caption) >= 4.5
+
+
+def test_the_map_shades_countries_on_the_charts_colour_blind_safe_scale_light_to_dark():
+    """Not plotly's "Blues": the same cividis as the heatmaps, its few exchanges pale and its many dark."""
+    import pandas as pd
+    from cx.geo import country_shapes
+
+    countries = pd.DataFrame({"country": ["PT", "IT", "MT"], "sent": [1, 0, 0], "hosted": [0, 1, 3]})
+    places = pd.DataFrame({"city": ["Milan"], "country": ["IT"], "lat": [45.46], "lon": [9.19], "sent": [0], "hosted": [1]})
+    flows = pd.DataFrame(columns=["visitor_city", "visitor_country", "visitor_lat", "visitor_lon", "host_city",
+                                  "host_country", "host_lat", "host_lon", "exchanges"])
+    shaded = charts.exchange_map(flows, places, countries, country_shapes()).data[1]
+    heatmap = charts.country_heatmap(pd.DataFrame({"visitor_country": ["PT"], "host_country": ["IT"], "exchanges": [1]}))
+    assert shaded.colorscale == heatmap.data[0].colorscale
+    ratios = [charts.contrast(colour) for _, colour in shaded.colorscale]
+    assert ratios == sorted(ratios) and ratios[-1] >= 7  # the busiest countries are dark against white

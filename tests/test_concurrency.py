@@ -80,7 +80,7 @@ def test_two_processes_approving_one_visitors_two_exchanges_approve_exactly_one(
     """Each process approves one of every visitor's two exchanges (A in one, B in the other),
     visitor by visitor at the same moment: exactly one approval per visitor wins, the other is
     refused with the visit-once rule."""
-    store = race_programme(race_db, VISITORS)
+    store = race_programme(race_db, VISITORS, signed=True)
     a = [("status", f"A-V{n:03d}", "approved") for n in range(1, VISITORS + 1)]
     b = [("status", f"B-V{n:03d}", "approved") for n in range(1, VISITORS + 1)]
     first, second = run_race(racers, race_db, tmp_path, a, b)
@@ -94,7 +94,7 @@ def test_two_processes_approving_one_visitors_two_exchanges_approve_exactly_one(
 def test_an_import_racing_status_changes_never_gives_a_visitor_two_visits(racers, tmp_path, race_db, attempt):
     """One process imports approvals of every visitor's A exchange while another approves their B
     exchanges one by one: each visitor ends with exactly one approved exchange."""
-    store = race_programme(race_db, VISITORS)
+    store = race_programme(race_db, VISITORS, signed=True)
     imports = [("import", {f"A-V{n:03d}": "approved" for n in range(1, VISITORS + 1)})]
     approvals = [("status", f"B-V{n:03d}", "approved") for n in range(1, VISITORS + 1)]
     first, second = run_race(racers, race_db, tmp_path, *((imports, approvals) if attempt % 2 else
@@ -108,7 +108,7 @@ def test_an_import_racing_status_changes_never_gives_a_visitor_two_visits(racers
 def test_a_process_writing_in_a_loop_does_not_starve_another_writer(racers, tmp_path):
     """A writer waiting for the lock gets it before a process that writes in a loop takes it back:
     it gets in within its wait, far shorter than the loop."""
-    store = race_programme(tmp_path / "race.duckdb", 30)
+    store = race_programme(tmp_path / "race.duckdb", 30, signed=True)
     loop = [("status", f"A-V{n:03d}", "approved") for n in range(1, 31)]
     for name in ("loop", "one"):
         (tmp_path / name).mkdir()
@@ -138,7 +138,7 @@ def test_any_imports_and_status_changes_from_two_processes_keep_the_rules(racers
     folder = Path(tempfile.mkdtemp())
     db = request.getfixturevalue("postgres_database")() if backend == "postgres" else folder / "race.duckdb"
     try:
-        race_programme(db, 3)
+        race_programme(db, 3, signed=True)
         outcomes = run_race(racers, db, folder, first, second)
         assert set(outcomes[0] + outcomes[1]) <= {"ok", "rejected", "BrokenRules", "InvalidTransition"}
         store = Store(db)

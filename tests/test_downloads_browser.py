@@ -44,7 +44,7 @@ def test_an_uptake_table_downloads_as_csv(streamlit_server, offline_page):
     numbers.get_by_text("The numbers behind").click()
     with page.expect_download(timeout=60_000) as download:
         numbers.get_by_test_id("stDownloadButton").filter(has_text="CSV").click()
-    assert download.value.suggested_filename == "partnerships-against-their-targets-laggards-on-top.csv"
+    assert download.value.suggested_filename == "partnerships-against-their-targets.csv"
     table = pd.read_csv(download.value.path())
     assert {"partnership_id", "completed"} <= set(table.columns) and len(table) > 0
     assert page.blocked == []

@@ -1,6 +1,7 @@
 """Imports and exports on real DuckDB files: every rule names its row, column and value; the
 database changes in one transaction or not at all; exports import back to the same rows."""
 
+import datetime as dt
 import io
 import zipfile
 
@@ -213,6 +214,7 @@ def test_a_missing_required_column_rejects_every_row(snapshot, programme):
 
 
 EXCHANGE_HEADER = "id,visitor_id,host_id,start_date,end_date,status,lump_sum_eur"
+IMPORT_DAY = dt.date(2026, 2, 2)  # the files below are imported before their stays start
 
 
 def test_every_exchange_rule_names_row_column_value(programme):
@@ -227,7 +229,7 @@ def test_every_exchange_rule_names_row_column_value(programme):
         "X7,EX-O2,EX-O3,2026-03-02,2026-03-06,requested,900",    # 8 lump_sum_differs (flagged, kept)
         "X8,EX-O2,EX-O3,2026-03-02,2026-03-06,booked,",          # 9 status
     ]).encode()
-    report = cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", mode="valid")
+    report = cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", mode="valid", today=IMPORT_DAY)
     assert rules_of(report) == [
         (3, "host_id", "may_not_host"), (3, "visitor_id", "visited_already"),
         (4, "host_id", "missing_organisation"), (5, "end_date", "end_before_start"),
@@ -261,7 +263,7 @@ def test_all_or_nothing_writes_nothing_when_a_row_fails(snapshot, programme):
 def test_an_updated_file_updates_changed_rows_and_records_status_changes(programme):
     first = (EXCHANGE_HEADER + "\nX1,EX-O1,EX-O2,2026-03-02,2026-03-06,requested,\n"
              "X2,EX-O4,EX-O3,2026-05-11,2026-05-22,requested,\n").encode()
-    assert cio.import_file(programme, OFFICER, "exchanges", first, "x.csv").added == 2
+    assert cio.import_file(programme, OFFICER, "exchanges", first, "x.csv", today=IMPORT_DAY).added == 2
     second = first.replace(b"X1,EX-O1,EX-O2,2026-03-02,2026-03-06,requested", b"X1,EX-O1,EX-O2,2026-03-02,2026-03-06,approved")
     report = cio.import_file(programme, OFFICER, "exchanges", second, "x2.csv")
     assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
@@ -274,7 +276,7 @@ def test_an_updated_file_updates_changed_rows_and_records_status_changes(program
 
 def test_an_import_never_moves_an_exchange_back(programme):
     data = (EXCHANGE_HEADER + "\nX1,EX-O1,EX-O2,2026-03-02,2026-03-06,requested,\n").encode()
-    cio.import_file(programme, OFFICER, "exchanges", data, "x.csv")
+    cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", today=IMPORT_DAY)
     report = cio.import_file(programme, OFFICER, "exchanges", data.replace(b"requested", b"paid"), "x.csv")
     assert report.updated == 1, report.findings
     report = cio.import_file(programme, OFFICER, "exchanges", data, "old.csv", mode="valid")
@@ -282,6 +284,50 @@ def test_an_import_never_moves_an_exchange_back(programme):
     assert report.findings.iloc[0]["message"] == ("exchange X1 is paid in cx; an import moves an exchange only "
                                                   "forward (it is final), not to requested")
     assert programme.exchanges(OFFICER).at[0, "status"] == "paid"
+
+
+def test_an_import_refuses_a_row_that_repeats_an_exchange_as_a_request_would(programme, snapshot):
+    """The same visitor at the same host on overlapping dates, as an exchange in cx or an earlier row
+    of the file: refused with the exchange it repeats; nothing written unless valid rows may go."""
+    first = (EXCHANGE_HEADER + "\nX1,EX-O4,EX-O3,2026-03-02,2026-03-06,requested,\n").encode()
+    assert cio.import_file(programme, OFFICER, "exchanges", first, "x.csv", today=IMPORT_DAY).added == 1
+    before = snapshot(programme)
+    data = "\n".join([
+        EXCHANGE_HEADER,
+        "X2,EX-O4,EX-O3,2026-03-04,2026-03-10,requested,",   # 2 repeats X1, stored
+        "X3,EX-O1,EX-O2,2026-04-13,2026-04-17,requested,",   # 3 fine
+        "X4,EX-O1,EX-O2,2026-04-15,2026-04-21,requested,",   # 4 repeats row 3
+        "X5,EX-O1,EX-O3,2026-04-15,2026-04-21,requested,",   # 5 another host: fine
+        "X6,EX-O4,EX-O3,2026-03-02,2026-03-06,rejected,",    # 6 a rejected request repeats nothing
+    ]).encode()
+    report = cio.import_file(programme, OFFICER, "exchanges", data, "y.csv", today=IMPORT_DAY)
+    assert rules_of(report) == [(2, "start_date", "requested_already"), (4, "start_date", "requested_already")]
+    messages = report.findings.set_index("row")["message"]
+    assert messages[2] == ("the visitor already asked ACstyria Mobility Cluster for these dates: exchange X1 "
+                           "(2026-03-02 to 2026-03-06) is requested")
+    assert messages[4] == ("the visitor already asked Stuttgart Mobility Lab for these dates: exchange X3 "
+                           "(2026-04-13 to 2026-04-17), row 3 of this file, is requested")
+    assert (report.written, report.rejected) == (False, 2) and snapshot(programme) == before
+    report = cio.import_file(programme, OFFICER, "exchanges", data, "y.csv", mode="valid", today=IMPORT_DAY)
+    assert (report.added, report.rejected) == (3, 2)
+    assert sorted(programme.exchanges(OFFICER)["id"]) == ["X1", "X3", "X5", "X6"]
+    again = cio.import_file(programme, OFFICER, "exchanges", data, "y.csv", mode="valid", today=IMPORT_DAY)
+    assert (again.unchanged, again.rejected) == (3, 2)  # a stored row is not a repeat of itself
+
+
+def test_an_import_refuses_a_new_request_for_a_stay_that_has_started(programme):
+    data = (EXCHANGE_HEADER + "\nX1,EX-O4,EX-O3,2026-03-02,2026-03-06,requested,\n"
+            "X2,EX-O1,EX-O2,2026-03-02,2026-03-06,approved,\n").encode()
+    assert cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", today=dt.date(2026, 3, 2)).added == 2
+    later = cio.import_file(programme, OFFICER, "exchanges", data, "x.csv", today=dt.date(2026, 3, 3))
+    assert (later.unchanged, later.rejected) == (2, 0)  # stored before the stay started: not a new request
+    data = (EXCHANGE_HEADER + "\nX3,EX-O2,EX-O3,2026-03-02,2026-03-06,requested,\n"
+            "X4,EX-O4,EX-O2,2026-03-02,2026-03-06,completed,\n").encode()  # history the IT tool saw: fine
+    report = cio.import_file(programme, OFFICER, "exchanges", data, "y.csv", mode="valid", today=dt.date(2026, 3, 3))
+    assert rules_of(report) == [(2, "start_date", "started_already")]
+    assert report.findings.at[0, "message"] == ("the stay would start on 2026-03-02, before today (2026-03-03); "
+                                                "request a stay that has not started")
+    assert report.added == 1 and "X3" not in set(programme.exchanges(OFFICER)["id"])
 
 
 def test_a_small_town_keeps_its_stored_coordinates_when_the_file_gives_none(programme):
@@ -353,7 +399,7 @@ def test_filtered_exchange_view(programme):
     assert cio.exchange_ids(programme, OFFICER, statuses=["approved"]) == ["EX-X1"]
     assert cio.exchange_ids(programme, OFFICER, partnership_id="EX-P1") == ["EX-X1", "EX-X2"]
     assert cio.exchange_ids(programme, OFFICER, host_country="AT") == ["EX-X2"]
-    assert cio.exchange_ids(programme, OFFICER, start="2026-05-20", end="2026-06-30") == ["EX-X2"]
+    assert cio.exchange_ids(programme, OFFICER, start="2030-06-03", end="2030-06-30") == ["EX-X2"]
     frame = cio.export_frame(programme, OFFICER, "exchanges", ids=["EX-X2"])
     assert frame["id"].tolist() == ["EX-X2"] and frame.at[0, "working_days"] == 9
 

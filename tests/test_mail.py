@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import test_roles
 from mailserver import MailServer, free_port
+from steps import agreed, reported
 from test_registrations import PORTO, fill
 from viewers import OFFICER, manager, organisation
 
@@ -77,12 +78,14 @@ def test_an_exchange_request_and_its_status_changes_reach_the_people_whose_turn_
     assert waiting(demo_store)[-2:] == [
         ("mario@example.org", f"Exchange request to approve: {exchange_id}", "pending"),
         (host["contact_email"].lower(), f"{visitor['name']} asks to visit {host['name']}", "pending")]
+    agreed(demo_store, exchange_id)  # the host's answer and the six signatures (cx.agreement)
     exchanges.change_status(demo_store, manager("P01"), exchange_id, "approved", today=dt.date(2026, 11, 26))
     told = waiting(demo_store)[-2:]
     assert {r[0] for r in told} == {c.lower() for c in (visitor["contact_email"], host["contact_email"]) if c}
     assert {r[1] for r in told} == {f"Exchange {exchange_id} is approved"}
-    for status, day in (("ongoing", start), ("completed", start + dt.timedelta(days=4)), ("reported", None)):
-        exchanges.change_status(demo_store, manager("P01"), exchange_id, status, today=day or dt.date(2027, 3, 8))
+    for status, day in (("ongoing", start), ("completed", start + dt.timedelta(days=4))):
+        exchanges.change_status(demo_store, manager("P01"), exchange_id, status, today=day)
+    reported(demo_store, exchange_id, organisation(visitor["id"]))  # the visitor files its closing report
     assert waiting(demo_store)[-1] == ("mario@example.org", f"Closing report to validate: {exchange_id}", "pending")
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from steps import agreed
 from viewers import OFFICER, PLANNER, manager, organisation
 
 from cx import charts, missions, summaries
@@ -45,7 +46,9 @@ def test_a_manager_creates_a_mission_of_one_exchange_per_visitor(demo_store, pla
     assert (members["objectives"] == "Day 1: welcome. Day 2: visits. Day 3: B2B meetings.").all()
     stored = demo_store.table("missions").set_index("id").loc[mission]
     assert (stored["partnership_id"], stored["created_by"]) == ("P01", manager("P01").identity)
-    # Each member goes through approval on its own, with the visit-once check of its visitor.
+    # Each member goes through approval on its own (its host's answer and signatures, cx.agreement),
+    # with the visit-once check of its visitor.
+    agreed(demo_store, members["id"].iloc[0])
     change_status(demo_store, manager("P01"), members["id"].iloc[0], "approved")
     row = missions.missions(demo_store, OFFICER).set_index("mission_id").loc[mission]
     assert (row["visitors"], row["exchanges"]) == (3, 3)

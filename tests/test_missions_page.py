@@ -5,6 +5,7 @@ import json
 
 from streamlit.testing.v1 import AppTest
 from test_find_a_visitor_page import open_as, table_with
+from test_uptake_page import show_tab
 from viewers import OFFICER, manager
 
 from cx import PROJECT_ROOT, accounts, missions
@@ -51,6 +52,7 @@ def test_the_map_and_uptake_show_each_mission_once(app_db):
     assert any(t.value.startswith(f"{len(expected):,} group missions") for t in app.text)
 
     app.switch_page("app_pages/uptake.py").run()
+    show_tab(app, "Group missions")  # the Uptake page draws only the tab shown
     listed = table_with(app, "statuses")
     period = app.date_input(key="period").value
     assert sorted(listed["mission_id"]) == sorted(missions.missions(store, OFFICER, start=period[0],

@@ -4,12 +4,14 @@ import json
 
 from streamlit.testing.v1 import AppTest
 from test_roles import logged_in
+from test_uptake_page import show_tab
 from viewers import OFFICER
 
 from cx import PROJECT_ROOT, accounts
 from cx.store import Store
 
 CHART = "Money per partnership: paid, committed and remaining"
+TAB = "Money per partnership"  # the Uptake page draws only the tab shown
 
 
 def money_numbers(app: AppTest):
@@ -26,6 +28,7 @@ def chart_titles(app: AppTest) -> list[str]:
 def test_the_officer_sees_every_partnerships_money_and_sets_an_allocation(app_db):
     app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
     app.switch_page("app_pages/uptake.py").run()
+    show_tab(app, TAB)
     assert not app.exception, [e.value for e in app.exception]
     assert CHART in chart_titles(app)
     store = Store(app_db)
@@ -47,12 +50,14 @@ def test_a_manager_sees_their_partnerships_money_and_cannot_set_it(app_db):
     accounts.add_account(store, OFFICER, "pia@example.org", "planner")
     app = logged_in("mario@example.org")
     app.switch_page("app_pages/uptake.py").run()
+    show_tab(app, TAB)
     assert not app.exception, [e.value for e in app.exception]
     assert money_numbers(app)["partnership_id"].tolist() == ["P01"]
     assert not [box for box in app.selectbox if box.key == "allocation_partnership"]
 
     planner = logged_in("pia@example.org")
     planner.switch_page("app_pages/uptake.py").run()
+    show_tab(planner, TAB)
     assert not planner.exception
     assert len(money_numbers(planner)) == len(store.table("partnerships"))
     assert not [box for box in planner.selectbox if box.key == "allocation_partnership"]

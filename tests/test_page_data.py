@@ -45,7 +45,8 @@ def test_an_empty_database_offers_import_and_templates(empty_db):
     assert any(i.value == "Nothing to export yet: the database is empty." for i in app.info)
     assert [b.label for b in app.download_button] == ["partnerships.csv", "organisations.csv", "missions.csv",
                                                           "exchanges.csv"]
-    assert any("| `visitor_id` | yes | text |" in m.value for m in app.markdown)
+    assert [t.value["column"].tolist() for t in app.table] == [
+        [f"`{spec.name}`" for spec in cio.FIELDS[kind]] for kind in cio.KINDS]
 
 
 def test_importing_the_templates_fills_the_database(empty_db):
@@ -148,3 +149,21 @@ def test_other_names_of_ecosystems_are_reported_as_information(empty_db):
     assert app.success[0].value.startswith("Imported 1 partnerships row")
     assert app.info[0].value == ("Stored under the names cx uses (the file's are other names of the same ecosystem "
                                  "or kind): 'Renewable Energy' → 'Energy – Renewables' (1 row).")
+
+
+def test_an_excel_export_that_would_cut_a_cell_says_which_before_the_download(app_db):
+    """Excel holds 32,767 characters a cell: the page names the table, row and column that would be
+    cut and offers no Excel download of it; CSV takes it whole."""
+    store = Store(app_db)
+    organisation = store.organisations(OFFICER)["id"].iloc[3]
+    with store.transaction() as con:  # longer than an import takes now: stored before the limits
+        con.execute("UPDATE organisations SET description = ? WHERE id = ?", ["x" * 40_000, organisation])
+    row = cio.export_frame(store, OFFICER, "organisations").reset_index(drop=True).query("id == @organisation").index[0] + 2
+    app = data_page()
+    assert not app.warning and not app.download_button(key="export_download").disabled
+    app.selectbox(key="export_format").set_value("xlsx").run()
+    assert not app.exception
+    assert [w.value for w in app.warning] == [
+        f"Excel would cut a value: organisations, row {row} (column description): 40,000 characters, more than the "
+        "32,767 an Excel cell holds; export as CSV or Parquet, which keep every value whole."]
+    assert app.download_button(key="export_download").disabled

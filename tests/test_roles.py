@@ -16,6 +16,7 @@ from cx import PROJECT_ROOT, accounts
 from cx.store import Store
 from cx.ui import plain
 from cx.ui.login import LOCAL_NOTE
+from cx.ui.widgets import UPTAKE_TAB
 
 APP = str(PROJECT_ROOT / "app.py")
 AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-cookie-secret",
@@ -165,6 +166,8 @@ def test_a_planner_sees_figures_and_scenarios_and_no_e_mail(people):
         assert not app.exception, page
         assert not every & set(EMAIL.findall(shown_text(app))), page
     app.switch_page("app_pages/uptake.py").run()
+    app.session_state[UPTAKE_TAB] = "Data quality"
+    app.run()
     assert any("the planner's role does not see" in info.value for info in app.info)
     for page in ("find_a_host", "data", "exchanges", "accounts"):
         with pytest.raises(ValueError):

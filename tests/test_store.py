@@ -17,7 +17,8 @@ def test_a_new_file_gets_the_current_schema(tmp_path):
     assert store.migrate() == list(range(1, SCHEMA_VERSION + 1))
     assert store.schema_version() == SCHEMA_VERSION
     assert set(store.counts()) == {"partnerships", "organisations", "exchanges", "exchange_events", "scenarios",
-                                  "accounts", "registrations", "outbox", "invitations", "missions"}
+                                  "accounts", "registrations", "outbox", "invitations", "missions", "host_answers",
+                                  "agenda_days", "signatures", "closing_reports", "evidence", "payments"}
 
 
 def test_migrations_are_idempotent(store):

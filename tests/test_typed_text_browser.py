@@ -46,6 +46,12 @@ def test_typed_text_never_makes_the_browser_fetch(hostile_server, offline_page):
         visit(page, f"{hostile_server}/{path}", heading)
         assert page.locator("img[src*='203.0.113.5']").count() == 0, path
 
+    visit(page, f"{hostile_server}/uptake", "Uptake")  # the findings list names, in a tab of their own
+    page.get_by_role("tab", name="Data quality").click()
+    page.get_by_text("Exchanges that break a rule").first.click()
+    page.wait_for_timeout(2000)
+    assert page.locator("img[src*='203.0.113.5']").count() == 0
+
     visit(page, f"{hostile_server}/find_a_host", "Find a host")
     page.get_by_label("Objectives").fill("digital innovation and software")
     page.get_by_role("button", name="Find hosts").click()

@@ -150,7 +150,7 @@ def test_stalled_steps_are_found_past_their_deadlines(programme, rulebook):
     assert stalled["why"].iloc[0] == f"no closing report within {rulebook.report_days} days of the stay's end"
     later = uptake.stalled_exchanges(store, OFFICER, Filters(), today=dt.date.today() + dt.timedelta(days=40))
     overdue = later.set_index("exchange_id")["days_overdue"]
-    assert overdue["X04"] == 40 - rulebook.payment_days and overdue["X10"] == 40 - rulebook.decision_days
+    assert overdue["X04"] == 40 - rulebook.payment_days and overdue["X10"] == 40 - rulebook.answer_days
     # A period shows the stalled stays that started in it: X03 (1 Dec 2025) is not in 2026's.
     in_2026 = uptake.stalled_exchanges(store, OFFICER, Filters(start=D(2026, 1, 1), end=D(2026, 12, 31)), today=D(2026, 11, 25))
     assert in_2026["exchange_id"].tolist() == ["X06", "X07"]
@@ -178,6 +178,19 @@ def test_the_page_reads_the_same_views_on_one_connection(programme, case):
             pd.testing.assert_frame_equal(board[name], getattr(uptake, name)(store, f))
     layers = uptake.map_layers(store, OFFICER, f)
     pd.testing.assert_frame_equal(layers["places"], uptake.places(store, f))
+
+
+def test_a_tab_s_dashboard_reads_the_headline_and_that_tab_s_views_only(programme):
+    store, _, _ = programme
+    f = CASES["2026 against 2025"]
+    board = uptake.dashboard(store, OFFICER, f.as_dict())
+    for tab, views in uptake.TABS.items():
+        part = uptake.dashboard(store, OFFICER, f.as_dict(), tab=tab)
+        assert set(part) == {"headline", "pipeline", *views}, tab
+        assert part["headline"] == board["headline"]
+        for name in ("pipeline", *views):
+            pd.testing.assert_frame_equal(part[name], board[name])
+    assert set().union(*uptake.TABS.values()) | {"headline", "pipeline"} == set(board)
 
 
 def test_the_views_see_a_write_made_after_their_last_read(demo_store):

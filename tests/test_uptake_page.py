@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from cx import PROJECT_ROOT, uptake
 from cx.access import Viewer
 from cx.store import Store
+from cx.ui.widgets import UPTAKE_TAB
 from programme_fixture import hand_built_programme
 
 YEAR = (dt.date(2025, 11, 26), dt.date(2026, 11, 25))  # the demo's last year (its today is 2026-11-25)
@@ -40,6 +41,21 @@ def charts(app: AppTest) -> list[dict]:
     return [json.loads(element.proto.spec) for element in app.get("plotly_chart")]
 
 
+def show_tab(app: AppTest, label: str) -> AppTest:
+    """Choose one of the Uptake page's tabs, as a click does (it reruns the page)."""
+    app.session_state[UPTAKE_TAB] = label
+    return app.run()
+
+
+def findings(app: AppTest) -> list[str]:
+    return [expander.label for expander in app.expander if not expander.label.startswith("The numbers behind")]
+
+
+def every_tab_charts(app: AppTest) -> list[dict]:
+    """The charts of every Uptake tab: each shows only its own."""
+    return [chart for label in uptake.TABS for chart in charts(show_tab(app, label))]
+
+
 @pytest.fixture
 def programme_db(tmp_path, monkeypatch, rulebook):
     path = tmp_path / "programme.duckdb"
@@ -52,7 +68,7 @@ def test_changing_a_filter_changes_the_headline_figures(app_db):
     app = open_page("app_pages/uptake.py")
     app.date_input(key="period").set_value(YEAR).run()
     everyone = figures(app)
-    assert len(everyone) >= 18 and len(charts(app)) >= 8
+    assert len(everyone) >= 18 and len(every_tab_charts(app)) >= 8
     app.multiselect(key="visitor_country").set_value(["DE"]).run()
     assert not app.exception
     germany = figures(app)
@@ -67,7 +83,9 @@ def test_the_data_quality_findings_are_counted(app_db):
     whole = (uptake.filter_options(Store(app_db))["first_day"], YEAR[1])
     app = open_page("app_pages/uptake.py")
     app.date_input(key="period").set_value(whole).run()
-    labels = [expander.label for expander in app.expander if not expander.label.startswith("The numbers behind")]
+    assert not findings(app)  # the first tab has none: they are read when their tab is shown
+    show_tab(app, "Data quality")
+    labels = findings(app)
     counts = [len(query(Store(app_db), Viewer.local(), uptake.Filters(start=whole[0], end=whole[1])))
               for _, query in uptake.FINDINGS.values()]
     assert labels == [f"{title}: {count:,}" for (title, _), count in zip(uptake.FINDINGS.values(), counts)]
@@ -134,3 +152,18 @@ def test_the_default_view_shows_the_pipeline_and_the_money_at_a_glance_shows(app
     assert int(shown["Approved"].replace(",", "")) == (exchanges["status"] == "approved").sum() > 0
     committed = next(m for m in app.metric if m.label == "Lump sums committed").help
     assert committed.startswith(f"{uptake.overview(store)['committed_eur'] / 660_000:.0%} of the")
+
+
+def test_only_the_tab_shown_is_drawn_and_each_draws_its_own(app_db):
+    app = open_page("app_pages/uptake.py")
+    app.date_input(key="period").set_value(YEAR).run()
+    shown = {}
+    for label in uptake.TABS:
+        show_tab(app, label)
+        assert not app.exception, [e.value for e in app.exception]
+        shown[label] = [chart["layout"]["title"]["text"] if "title" in chart["layout"] else chart["data"][0]["type"]
+                        for chart in charts(app)]
+        assert bool(shown[label]) == (label not in ("Group missions", "Data quality")), label  # those list rows
+    assert len(figures(app)) >= 18 and findings(app)
+    drawn = [tuple(titles) for titles in shown.values() if titles]
+    assert len(set(drawn)) == len(drawn)  # no tab repeats another's charts

@@ -231,7 +231,8 @@ def stalled_exchanges(x, f: Filters, today) -> pd.DataFrame:
     start, end = pd.to_datetime(chosen["start_date"]), pd.to_datetime(chosen["end_date"])
     days = pd.to_timedelta
     due = pd.Series(pd.NaT, index=chosen.index, dtype="datetime64[us]")
-    for status, when in (("requested", since + days(rulebook.decision_days, unit="D")), ("approved", start),
+    # Requests here have no host answer yet (the steps after one are tested in test_todo.py).
+    for status, when in (("requested", since + days(rulebook.answer_days, unit="D")), ("approved", start),
                          ("ongoing", end), ("completed", end + days(rulebook.report_days, unit="D")),
                          ("reported", since + days(rulebook.payment_days, unit="D"))):
         mine = chosen["status"] == status

@@ -10,6 +10,8 @@ import streamlit as st
 from cx.export import to_csv_bytes, to_excel_bytes
 from cx.formats import euros, euros_short
 
+UPTAKE_TAB = "uptake_tab"  # the Uptake page's tab shown, which is the one it computes
+
 # How each kind of headline figure is written, and how its change against the previous period is.
 FORMATS = {
     "count": (lambda v: f"{v:,.0f}", lambda d: f"{d:+,.0f}"),
