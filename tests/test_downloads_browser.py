@@ -7,6 +7,7 @@ import zipfile
 import pandas as pd
 import pytest
 
+from cx import io as cio
 from cx.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -28,7 +29,7 @@ def test_the_whole_database_export_is_written_on_click(streamlit_server, offline
         button.click()
     archive = zipfile.ZipFile(download.value.path())
     counts = Store(demo_db).counts()
-    assert sorted(archive.namelist()) == ["exchanges.csv", "organisations.csv", "partnerships.csv"]
+    assert sorted(archive.namelist()) == sorted(f"{kind}.csv" for kind in cio.KINDS)
     for name in archive.namelist():
         table = pd.read_csv(io.BytesIO(archive.read(name)))
         assert len(table) == counts[name.removesuffix(".csv")] > 0, name

@@ -2,6 +2,8 @@
 headless Debian chromium, offline, by the local officer (who may take every party's step: the
 per-role views are tested with AppTest in test_exchange_page.py)."""
 
+import datetime as dt
+
 import pytest
 from playwright.sync_api import expect
 from steps import PDF
@@ -19,14 +21,14 @@ def test_answer_agenda_signatures_approval_report_validation_and_payment(serve, 
     store = open_store(tmp_path / "path.duckdb")
     for kind in cio.KINDS:
         assert cio.import_path(store, OFFICER, kind, cio.template_path(kind)).written
-    with store.transaction() as con:  # X2 (requested, in May 2026) alone, so the page opens on it
+    with store.transaction() as con:  # X2 (requested, from 27 May 2030) alone, so the page opens on it
         con.execute("DELETE FROM exchanges WHERE id = ?", [X1])
     page = offline_page
     page.goto(serve(store.path))
     page.get_by_role("link", name="Exchange steps").click()
     page.get_by_role("button", name="Accept").click()
     page.get_by_text(f"You accepted {X2}").wait_for(timeout=60_000)
-    page.get_by_label("Mon 11 May").fill("Welcome and tour of the test lab")
+    page.get_by_label("Mon 27 May").fill("Welcome and tour of the test lab")
     page.get_by_role("button", name="Save the agenda").click()
     page.get_by_text("The agenda is saved.").wait_for(timeout=60_000)
     signs = page.get_by_role("button", name="Sign the")
@@ -38,7 +40,7 @@ def test_answer_agenda_signatures_approval_report_validation_and_payment(serve, 
     page.get_by_text(f"{X2} is approved; its lump sum is frozen.").wait_for(timeout=60_000)
 
     for status in ("ongoing", "completed"):  # the stay (on the Exchanges page, tested there)
-        workflow.change_status(store, OFFICER, X2, status)
+        workflow.change_status(store, OFFICER, X2, status, today=dt.date(2030, 6, 7))  # the stay's last day
     page.reload()
     page.get_by_text("Closing report").first.wait_for(timeout=60_000)
     evidence = tmp_path / "boarding-pass.pdf"

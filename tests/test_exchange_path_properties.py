@@ -22,6 +22,7 @@ from cx.errors import CxError
 from cx.parties import DOCUMENTS, missing_signatures
 from cx.store import open_store
 
+STAY_OVER = dt.date(2030, 6, 14)  # the last day of the stay, as the dates may be moved to
 TODAY = dt.date(2030, 2, 18)  # before the stay, so dates can still be proposed and changed
 VISITOR, HOST, VISITOR_PARTNERSHIP, HOST_PARTNERSHIP = organisation(O4), organisation(O3), manager(P1), manager(P2)
 PEOPLE = [OFFICER, VISITOR, HOST, VISITOR_PARTNERSHIP, HOST_PARTNERSHIP, organisation(O1), PLANNER]
@@ -43,8 +44,10 @@ STEPS = {
                                        lambda s, v, d=document, p=party: agreement.sign(s, v, X2, d, p))
        for document, parties in DOCUMENTS.items() for party in parties},
     "approve": ({VISITOR_PARTNERSHIP}, lambda s, v: workflow.change_status(s, v, X2, "approved")),
-    "start": ({VISITOR_PARTNERSHIP, HOST_PARTNERSHIP}, lambda s, v: workflow.change_status(s, v, X2, "ongoing")),
-    "end": ({VISITOR_PARTNERSHIP, HOST_PARTNERSHIP}, lambda s, v: workflow.change_status(s, v, X2, "completed")),
+    "start": ({VISITOR_PARTNERSHIP, HOST_PARTNERSHIP}, lambda s, v: workflow.change_status(s, v, X2, "ongoing",
+                                                                                                  today=STAY_OVER)),
+    "end": ({VISITOR_PARTNERSHIP, HOST_PARTNERSHIP}, lambda s, v: workflow.change_status(s, v, X2, "completed",
+                                                                                                today=STAY_OVER)),
     "evidence": ({VISITOR}, lambda s, v: closing.add_evidence(s, v, X2, PDF, "boarding-pass.pdf")),
     "report": ({VISITOR}, lambda s, v: closing.file_report(s, v, X2, done="d", results="r", follow_ups="f",
                                                             host_rating=4)),
@@ -52,7 +55,7 @@ STEPS = {
     "validate": ({VISITOR_PARTNERSHIP}, lambda s, v: closing.validate_report(s, v, X2)),
     "force paid": ({VISITOR_PARTNERSHIP}, lambda s, v: workflow.change_status(s, v, X2, "paid")),
     "pay": ({VISITOR_PARTNERSHIP}, lambda s, v: closing.record_payment(s, v, X2, paid_on="2030-07-16", amount_eur=100,
-                                                                         reason="partial")),
+                                                                         reason="partial", today=dt.date(2030, 7, 16))),
 }
 # The path the steps follow when the right person takes each: the generator leans on it so that
 # sequences reach approval and payment, not only refusals at the first step.
