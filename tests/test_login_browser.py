@@ -156,7 +156,7 @@ def test_officer_manager_and_organisation_log_in_see_their_pages_and_log_out(app
     page.locator("[data-testid=stDataFrame]").wait_for(timeout=60_000)  # its exchanges, as visitor
     page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden", timeout=60_000)
     page.wait_for_timeout(1000)  # let the table draw before the screenshot
-    assert navigation(page) == ["Our organisation", "Find a host", "Find a visitor"]
+    assert navigation(page) == ["Our organisation", "Find a host", "Find a visitor", "Exchange steps"]
     assert page.get_by_role("heading", name=member_name).count() == 1
     page.screenshot(path=screenshots / "organisation.png")
     log_out(page, url)
