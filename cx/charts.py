@@ -386,9 +386,9 @@ def mission_map(missions: pd.DataFrame, shapes: dict, arc_points: int = 16) -> g
                                    name="missions (hosts' region)", text=text, hoverinfo="text",
                                    marker=dict(size=6 + 3 * missions["visitors"].pow(0.5), color=VERMILLION,
                                                opacity=0.85)))
-    figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55), height=600,
-                         margin=dict(l=0, r=0, t=40, b=0), legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),
-                         title="Group missions, each drawn once")
+    figure = _layout(figure, "Group missions, each drawn once", height=600)
+    figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55),
+                         legend=dict(y=1, yref="paper", yanchor="top", bgcolor="rgba(255,255,255,0.8)"))
     return figure
 
 
