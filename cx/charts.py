@@ -314,6 +314,16 @@ def threshold_histogram(table: pd.DataFrame, column: str, threshold: float, titl
 ARC_CLASSES = ((1, 1, "1 exchange"), (2, 2.5, "2–4 exchanges"), (5, 4, "5 or more exchanges"))
 
 
+def _blank_countries(shapes: dict) -> go.Figure:
+    """A map of every country in the project's shapes, drawn light grey: the base that each map's
+    own traces go on (nothing fetched, so it draws offline)."""
+    every = [feature["id"] for feature in shapes["features"]]
+    return go.Figure(go.Choroplethmap(
+        geojson=shapes, featureidkey="id", locations=every, z=[0] * len(every), showscale=False,
+        colorscale=[[0, "#f0f0f0"], [1, "#f0f0f0"]], marker_line_color="#bdbdbd", marker_line_width=0.5,
+        hoverinfo="skip", name="countries", showlegend=False))
+
+
 def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFrame, shapes: dict,
                  shade: str = "hosted", arc_points: int = 16) -> go.Figure:
     """Arcs from visitors' to hosts' cities (wider for more exchanges), cities sized by activity,
@@ -321,12 +331,7 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
 
     MapLibre traces on a blank style with the project's own shapes: nothing is fetched, so it
     draws offline. No text labels or symbols (those need glyphs from the network): hover instead."""
-    figure = go.Figure()
-    every = [feature["id"] for feature in shapes["features"]]
-    figure.add_trace(go.Choroplethmap(
-        geojson=shapes, featureidkey="id", locations=every, z=[0] * len(every), showscale=False,
-        colorscale=[[0, "#f0f0f0"], [1, "#f0f0f0"]], marker_line_color="#bdbdbd", marker_line_width=0.5,
-        hoverinfo="skip", name="countries", showlegend=False))
+    figure = _blank_countries(shapes)
     active = countries[countries[shade] > 0]
     figure.add_trace(go.Choroplethmap(
         geojson=shapes, featureidkey="id", locations=active["country"], z=active[shade], colorscale=SEQUENTIAL,
@@ -365,12 +370,7 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
 def mission_map(missions: pd.DataFrame, shapes: dict, arc_points: int = 16) -> go.Figure:
     """Each group mission as one: a marker at its hosts' region (sized by its visitors) and one arc
     from where its visitors come from on average. `missions` is cx.missions.missions' table, placed."""
-    figure = go.Figure()
-    every = [feature["id"] for feature in shapes["features"]]
-    figure.add_trace(go.Choroplethmap(
-        geojson=shapes, featureidkey="id", locations=every, z=[0] * len(every), showscale=False,
-        colorscale=[[0, "#f0f0f0"], [1, "#f0f0f0"]], marker_line_color="#bdbdbd", marker_line_width=0.5,
-        hoverinfo="skip", name="countries", showlegend=False))
+    figure = _blank_countries(shapes)
     text = (missions["name"].map(_typed) + ": " + missions["visitors"].astype(str) + " visitors, "
             + missions["hosts"].astype(str) + " hosts, " + missions["start_date"].astype(str) + " to "
             + missions["end_date"].astype(str) + " (" + missions["statuses"] + ")")

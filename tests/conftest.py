@@ -234,8 +234,8 @@ def browser():
         browser.close()
 
 
-def _offline(browser, viewport: dict):
-    """A page of a fresh context in which every request that is not to 127.0.0.1 is aborted;
+def offline_context(browser, viewport: dict):
+    """A fresh context and its page, in which every request that is not to 127.0.0.1 is aborted;
     `page.blocked` lists them."""
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
@@ -249,6 +249,12 @@ def _offline(browser, viewport: dict):
             route.abort()
 
     page.route("**/*", route)
+    return context, page
+
+
+def _offline(browser, viewport: dict):
+    """An offline page (see `offline_context`), its context closed after the test."""
+    context, page = offline_context(browser, viewport)
     yield page
     context.close()
 

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import _free_port
+from conftest import _free_port, offline_context
 from viewers import OFFICER
 
 from cx import PROJECT_ROOT, accounts
@@ -87,18 +87,7 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
 def log_in(browser, url: str, login: str, screenshots, name: str, expect: str | None = None):
     """A fresh browser session that logs in as `login` through the provider's form, once the app
     shows `expect` (default: the line naming who is logged in)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.blocked = []
-
-    def route(route):
-        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1")):
-            route.continue_()
-        else:
-            page.blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", route)
+    context, page = offline_context(browser, {"width": 1400, "height": 1000})
     page.goto(url)
     page.get_by_role("button", name="Log in").click()
     page.locator("input[name=sub]").fill(login)
