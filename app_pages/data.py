@@ -10,7 +10,7 @@ from cx import io as cio
 from cx.errors import CxError
 from cx.export import to_csv_bytes
 from cx.missions import mission_rows
-from cx.store import STATUSES, Store
+from cx.store import STATUSES, TEXT_LIMITS, Store
 from cx.ui import cached, current_store, plain
 from cx.ui.login import current_viewer
 from cx.ui.widgets import figure
@@ -46,6 +46,11 @@ with importing:
         except CxError as error:
             st.error(plain(error))
             st.stop()
+        override = None
+        if kind == "exchanges" and cio.CeilingOverride.allowed(viewer):
+            override = st.text_input(
+                "Keep lump sums above the host country's ceiling, because (officers; leave empty to refuse them)",
+                key="import_override_ceiling", max_chars=TEXT_LIMITS["reason"]).strip() or None
         mode = st.radio("When some rows are rejected", list(cio.MODES), format_func=lambda m: cio.MODES[m].capitalize(),
                         key="import_mode", horizontal=True)
         check, go = st.columns(2)
@@ -56,7 +61,7 @@ with importing:
             try:
                 st.session_state[REPORT] = cio.import_file(
                     store, viewer, kind, data, upload.name, sheet=sheet, mode=mode, dry_run=dry_run, limits=limits,
-                    progress=lambda fraction, text: bar.progress(fraction, text=text))
+                    override_ceiling=override, progress=lambda fraction, text: bar.progress(fraction, text=text))
             except CxError as error:
                 st.session_state.pop(REPORT, None)
                 st.error(plain(f"The file was not read: {error}"))

@@ -176,7 +176,7 @@ def cmd_import(args) -> int:
 
     limits = Limits(max_bytes=int(args.max_mb * 1024 * 1024), max_rows=args.max_rows)
     report = import_path(_store(args), Viewer.local(), args.kind, args.file, sheet=args.sheet, mode=args.mode,
-                         dry_run=args.dry_run, limits=limits)
+                         dry_run=args.dry_run, limits=limits, override_ceiling=args.override_ceiling)
     if args.json:
         _print_json(report.as_dict())
     else:
@@ -389,6 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     load.add_argument("--max-mb", type=float, default=50, help="refuse larger files (default 50)")
     load.add_argument("--max-rows", type=int, default=200_000, help="refuse files with more rows (default 200,000)")
+    load.add_argument("--override-ceiling", metavar="REASON", help="keep lump sums above the host country's "
+                      "ceiling (officers only), recording REASON in each exchange's history")
     load.add_argument("--json", action="store_true", help="the report as JSON, every finding included")
 
     export = command("export", cmd_export, "Write the database, or a filtered view of its exchanges, as CSV, "

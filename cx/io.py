@@ -885,9 +885,13 @@ def _request_findings(typed: pd.DataFrame, after: pd.Series, before: pd.Series, 
 
 
 def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebook: Rulebook, today: dt.date,
-                   ) -> tuple[pd.DataFrame, list[dict]]:
+                   override: CeilingOverride | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Join each exchange to its visitor and host, check the call's rules and a request's (`today`
-    decides which stays have started), and compute working days, distance and lump sum."""
+    decides which stays have started), and compute working days, distance and lump sum.
+
+    A lump sum above the host country's ceiling is refused, unless it is the one cx holds already
+    (an earlier override, exported and imported back) or an officer's `override` keeps it: then
+    it is flagged, and `ceiling_eur` says which rows the audit trail records."""
     findings = []
     typed = typed.copy()
     if "status" not in present:
@@ -987,11 +991,24 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     computed = money["lump_sum_eur"].astype("Int64")
     given = typed["lump_sum_eur"] if "lump_sum_eur" in typed else pd.Series(pd.NA, index=typed.index, dtype="Int64")
     ceiling = pd.Series(rulebook.ceilings(host["country"].fillna("").to_numpy()), index=typed.index)
+    held = store.query("SELECT id, lump_sum_eur FROM exchanges WHERE id = ANY(?)",
+                       [typed["id"].tolist()]).set_index("id")["lump_sum_eur"]
     above = (known & given.notna() & (ceiling > 0) & (given > ceiling)).fillna(False).astype(bool)
+    kept = above & typed["id"].map(held).astype("Int64").eq(given).fillna(False).astype(bool)
+    typed["ceiling_note"] = None  # what the audit trail says of a lump sum kept above the ceiling
     for row in typed.index[above]:
-        findings.append(_finding(row, "lump_sum_eur", given[row], "above_ceiling",
-                                 f"the file says EUR {int(given[row]):,}, above the ceiling for "
-                                 f"{host.at[row, 'country']} (EUR {int(ceiling[row]):,}); a lump sum may not exceed it"))
+        said = (f"the file says EUR {int(given[row]):,}, above the ceiling for {host.at[row, 'country']} "
+                f"(EUR {int(ceiling[row]):,})")
+        if kept[row]:
+            findings.append(_finding(row, "lump_sum_eur", given[row], "above_ceiling",
+                                     f"{said}; cx holds that amount already (kept by an officer)", "flagged"))
+        elif override:
+            typed.at[row, "ceiling_note"] = override.note(int(given[row]), host.at[row, "country"], int(ceiling[row]))
+            findings.append(_finding(row, "lump_sum_eur", given[row], "above_ceiling",
+                                     f"{said}; kept by {override.officer}: {override.reason}", "flagged"))
+        else:
+            findings.append(_finding(row, "lump_sum_eur", given[row], "above_ceiling",
+                                     f"{said}; a lump sum may not exceed it (an officer may keep it, giving the reason)"))
     differs = known & given.notna() & (given != computed) & ~above
     reasons = rulebook.halving_reasons(money, typed["distance_km"])
     for row in typed.index[differs.fillna(False).astype(bool)]:
@@ -1061,9 +1078,38 @@ def _upsert(con, table: str, rows: pd.DataFrame, columns: list[str]) -> None:
 Progress = Callable[[float, str], None]
 
 
+@dataclass(frozen=True)
+class CeilingOverride:
+    """An officer keeping an import's lump sums above their host country's ceiling, and why."""
+
+    officer: str
+    reason: str
+
+    @staticmethod
+    def allowed(viewer: Viewer) -> bool:
+        """Only an officer answers for a lump sum above the ceiling."""
+        return viewer.is_officer
+
+    @classmethod
+    def given(cls, viewer: Viewer, reason: str) -> CeilingOverride:
+        """The override when `viewer` may give it with a reason that fits; else a sentence saying
+        what is missing."""
+        viewer.require(cls.allowed(viewer), "keep a lump sum above the host country's ceiling")
+        reason = " ".join(str(reason or "").split())
+        if not reason:
+            raise CxError("keeping a lump sum above the ceiling needs a reason; write why")
+        if text_too_long("reason", reason):
+            raise CxError(text_too_long("reason", reason))
+        return cls(viewer.identity, reason)
+
+    def note(self, lump_sum_eur: int, country: str, ceiling_eur: int) -> str:
+        return (f"EUR {lump_sum_eur:,} kept above the ceiling for {country} (EUR {ceiling_eur:,}): {self.reason}")
+
+
 def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file: str, mode: str = "all",
                  dry_run: bool = False, rulebook: Rulebook | None = None, places: Gazetteer | None = None,
-                 progress: Progress | None = None, today: dt.date | None = None) -> ImportReport:
+                 progress: Progress | None = None, today: dt.date | None = None,
+                 override_ceiling: str | None = None) -> ImportReport:
     """Check a read file's rows and upsert them in one transaction (none if `dry_run`, or if
     `mode` is 'all' and any row is rejected). Status changes of exchanges go to the audit trail,
     recorded as changed by the viewer.
@@ -1073,16 +1119,20 @@ def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file:
 
     Rows are checked inside the transaction that writes them (under the database's write lock),
     so an approval in another session or process cannot slip between the visit-once check and
-    the write. A dry run only reads."""
+    the write. A dry run only reads.
+
+    `override_ceiling`, a reason, lets an officer keep lump sums above their host country's
+    ceiling (`CeilingOverride`): each one written is recorded in the exchange's audit trail."""
     if kind not in KINDS:
         raise ValueError(f"cx imports {', '.join(KINDS)}, not {kind!r}")
     if mode not in MODES:
         raise ValueError(f"the mode is 'all' or 'valid', not {mode!r}")
     viewer.require(viewer.is_officer or (viewer.role == MANAGER and kind != "partnerships"), f"import {kind}")
+    override = None if override_ceiling is None else CeilingOverride.given(viewer, override_ceiling)
     by = f"{viewer.identity} (import of {file})"
     with store.reading() if dry_run else store.transaction():
         return _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook or load_rulebook(),
-                             places, progress or (lambda fraction, text: None), today or dt.date.today())
+                             places, progress or (lambda fraction, text: None), today or dt.date.today(), override)
 
 
 def _outside_scope(kind: str, rows: pd.DataFrame, store: Store, viewer: Viewer) -> list[dict]:
@@ -1108,7 +1158,8 @@ def _outside_scope(kind: str, rows: pd.DataFrame, store: Store, viewer: Viewer) 
     return findings
 
 
-def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook, places, progress, today) -> ImportReport:
+def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook, places, progress, today,
+                  override) -> ImportReport:
     frame = table.frame.apply(_unneutralise) if len(table.frame.columns) else table.frame
     frame = _without_bidi_controls(frame)
     known = [f.name for f in FIELDS[kind]]
@@ -1130,7 +1181,7 @@ def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook,
         elif kind == "missions":
             rows, more = _mission_rows(rows, store)
         elif kind == "exchanges":
-            rows, more = _exchange_rows(rows, present, store, rulebook, today)
+            rows, more = _exchange_rows(rows, present, store, rulebook, today, override)
             present = present + [c for c in ("status", "lump_sum_eur", "working_days", "distance_km", "halved")
                                  if c not in present]
         else:
@@ -1170,11 +1221,21 @@ def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook,
                                    "to_status": changed["status"].to_numpy(), "changed_by": by})
             events = events[events["from_status"].astype(object).ne(events["to_status"])
                             | events["from_status"].isna()]
+            if override:
+                events = pd.concat([events, _override_events(changed, by)], ignore_index=True)
             if len(events):
-                insert_frame(con, "exchange_events", events.astype(object))
+                insert_frame(con, "exchange_events", events.astype(object).where(events.notna(), None))
     report.written = True
     progress(1.0, report.summary())
     return report
+
+
+def _override_events(changed: pd.DataFrame, by: str) -> pd.DataFrame:
+    """One audit event per written exchange whose lump sum the officer kept above the ceiling."""
+    kept = changed[changed["ceiling_note"].notna()]
+    return pd.DataFrame({"exchange_id": kept["id"].to_numpy(), "from_status": kept["status"].to_numpy(),
+                         "to_status": kept["status"].to_numpy(), "changed_by": by,
+                         "action": "lump sum kept above the ceiling", "note": kept["ceiling_note"].to_numpy()})
 
 
 def import_file(store: Store, viewer: Viewer, kind: str, data: bytes, filename: str, *, sheet: str | None = None,

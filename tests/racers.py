@@ -22,12 +22,13 @@ FIRST_DAY, LAST_DAY = dt.date(2027, 3, 1), dt.date(2027, 3, 5)  # Monday to Frid
 HOSTS = {"A": "H1", "B": "H2"}
 
 
-def race_programme(path: Path, visitors: int, signed: bool = False) -> Store:
+def race_programme(path: Path | Store, visitors: int, signed: bool = False) -> Store:
     """Visitors V001... in Berlin, each with two requested exchanges of the same week: A-V001 at a
     host in Lyon and B-V001 at a host in Porto. Approving both breaks the visit-once rule. With
     `signed`, every host has accepted in cx and every party signed, so approvals may race;
-    without, the exchanges are history cx holds, which imports move on."""
-    store = open_store(path)
+    without, the exchanges are history cx holds, which imports move on. `path` may be an open
+    store of either back end."""
+    store = path if isinstance(path, Store) else open_store(path)
     ids = [f"V{n:03d}" for n in range(1, visitors + 1)]
     organisations = pd.DataFrame({
         "id": ids + ["H1", "H2"], "name": [f"Visitor {i}" for i in ids] + ["Lyon host", "Porto host"],
