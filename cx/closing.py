@@ -166,11 +166,25 @@ def payment(store: Store, viewer: Viewer, exchange_id: str) -> dict | None:
     return None if found.empty else found.iloc[0].to_dict()
 
 
+def _require_within_ceiling(con, viewer: Viewer, exchange: Exchange, amount_eur: int, reason: str) -> None:
+    """A payment above the host country's ceiling (and above the lump sum, which an officer may
+    have kept above it) is an officer's to make, with the reason."""
+    country = con.execute("SELECT country FROM organisations WHERE id = ?", [exchange.host[0]]).fetchone()
+    ceiling = int(load_rulebook().ceilings([country[0] if country else ""])[0])
+    if not ceiling or amount_eur <= max(ceiling, exchange.lump_sum_eur or 0):
+        return
+    viewer.require(viewer.is_officer, f"pay {euros(amount_eur)} for exchange {exchange.id}: that is above the ceiling "
+                                      f"for {country[0]} ({euros(ceiling)}); an officer pays more, giving the reason")
+    if not reason:
+        raise CxError(f"the amount {euros(amount_eur)} is above the ceiling for {country[0]} ({euros(ceiling)}); "
+                      "give the reason")
+
+
 def record_payment(store: Store, viewer: Viewer, exchange_id: str, *, paid_on, amount_eur: int,
                    reason: str = "", today: dt.date | None = None) -> None:
     """The visitor's partnership records the lump sum paid (date and amount; an amount other
-    than the frozen lump sum needs a reason): the exchange becomes paid. Only a validated report
-    is paid."""
+    than the frozen lump sum needs a reason; one above the host country's ceiling, an officer):
+    the exchange becomes paid. Only a validated report is paid."""
     paid_on, reason = pd.Timestamp(paid_on).date(), (reason or "").strip()
     if paid_on > (today or dt.date.today()):
         raise CxError(f"the payment date {paid_on} is after today; record a payment once it is made")
@@ -185,6 +199,7 @@ def record_payment(store: Store, viewer: Viewer, exchange_id: str, *, paid_on, a
         if _report_state(con, exchange_id) != "validated":
             raise InvalidTransition(f"exchange {exchange_id} cannot be paid: its closing report is "
                                     f"{_report_state(con, exchange_id) or 'not filed'}, not validated")
+        _require_within_ceiling(con, viewer, exchange, int(amount_eur), reason)
         differs = exchange.lump_sum_eur is not None and int(amount_eur) != int(exchange.lump_sum_eur)
         if differs and not reason:
             raise CxError(f"the amount {euros(amount_eur)} differs from the lump sum {euros(exchange.lump_sum_eur)} "

@@ -157,3 +157,23 @@ def test_payments_are_due_ten_days_after_validation_and_overdue_is_written(compl
     assert closing.payments_due(completed, HOST).empty
     with pytest.raises(NotAllowed):
         closing.payments_due(completed, PLANNER)
+
+
+def test_a_payment_above_the_host_country_s_ceiling_is_an_officer_s_with_a_reason(completed, rulebook):
+    """Issue 11's finding: a paid lump sum of EUR 2,147,483,647 was kept. A partnership pays at
+    most the ceiling (or the lump sum an officer kept above it); an officer may pay more, saying why."""
+    reported(completed, X1, VISITOR)
+    closing.validate_report(completed, manager(P1), X1)
+    host_country = completed.query("SELECT country FROM organisations WHERE id = ?", [O2]).iloc[0, 0]
+    ceiling = int(rulebook.ceilings([host_country])[0])
+    absurd = 2_147_483_647
+    with pytest.raises(NotAllowed, match=rf"may not pay EUR {absurd:,} for exchange {X1}: that is above the ceiling "
+                                         rf"for {host_country} \(EUR {ceiling:,}\); an officer pays more"):
+        closing.record_payment(completed, manager(P1), X1, paid_on="2026-11-20", amount_eur=absurd, reason="typo?")
+    with pytest.raises(CxError, match=rf"the amount EUR {ceiling + 1:,} is above the ceiling for {host_country}"):
+        closing.record_payment(completed, OFFICER, X1, paid_on="2026-11-20", amount_eur=ceiling + 1)
+    assert status_of(completed) == "reported" and completed.table("payments").empty
+    closing.record_payment(completed, OFFICER, X1, paid_on="2026-11-20", amount_eur=ceiling + 1,
+                           reason="second site visit agreed with the unit", today=dt.date(2026, 11, 25))
+    assert status_of(completed) == "paid"
+    assert completed.table("payments")["amount_eur"].tolist() == [ceiling + 1]
