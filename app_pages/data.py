@@ -7,7 +7,7 @@ import streamlit as st
 
 from cx import charts, summaries, uptake
 from cx import io as cio
-from cx.errors import CxError
+from cx.errors import CxError, DatabaseBusy, ReadOnlyDatabase
 from cx.export import to_csv_bytes
 from cx.missions import mission_rows
 from cx.store import STATUSES, TEXT_LIMITS, Store
@@ -62,6 +62,9 @@ with importing:
                 st.session_state[REPORT] = cio.import_file(
                     store, viewer, kind, data, upload.name, sheet=sheet, mode=mode, dry_run=dry_run, limits=limits,
                     override_ceiling=override, progress=lambda fraction, text: bar.progress(fraction, text=text))
+            except (ReadOnlyDatabase, DatabaseBusy) as error:  # the file was fine; the database was not
+                st.session_state.pop(REPORT, None)
+                st.error(plain(f"Nothing was imported: {error}."))
             except CxError as error:
                 st.session_state.pop(REPORT, None)
                 st.error(plain(f"The file was not read: {error}"))

@@ -3,8 +3,11 @@ traceback; a page's unexpected error shows Streamlit's short message, its detail
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -12,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cx import PROJECT_ROOT, cli, rules
+from test_integrity import _without_root_override
 
 APP = str(PROJECT_ROOT / "app.py")
 PAGES = re.findall(r'st\.Page\("(app_pages/[^"]+)"', Path(APP).read_text())
@@ -67,6 +71,29 @@ def test_the_command_line_names_a_missing_or_incomplete_rules_file(broken_rules,
     assert cli.main(["check", "--visitor-country", "DE", "--host-country", "PT", "--start", "2026-03-02",
                      "--end", "2026-03-06"]) == 2
     assert capsys.readouterr().err.startswith(f"error: the rules file {call} lacks 'min_working_days'; correct it")
+
+
+@pytest.mark.slow
+def test_every_page_opens_on_a_read_only_database_and_a_write_says_it_is_read_only(demo_db, tmp_path):
+    """Issue 11: a read-only file serves every page; an import on the Data page says the file is
+    read-only. The pages run in a process without root's power to write any file."""
+    path = tmp_path / "readonly.duckdb"
+    shutil.copy(demo_db, path)
+    path.chmod(0o444)
+    tmp_path.chmod(0o755)
+    done = subprocess.run([*_without_root_override(), sys.executable, str(PROJECT_ROOT / "tests" / "read_only_app.py"),
+                           str(path)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout)
+    assert found["writable"] is False  # the test means something as root too
+    assert set(found["pages"]) == set(PAGES)
+    for page, shown in found["pages"].items():
+        assert shown["exception"] == [] and shown["error"] == [] and shown["title"], (page, shown)
+    assert found["import"]["exception"] == []
+    assert found["import"]["error"] == [
+        "Nothing was imported: the database readonly.duckdb is read-only: cx can show and export it but not change "
+        "it (ask for write access or work on a copy)."]
+    assert path.read_bytes() == demo_db.read_bytes()
 
 
 def test_a_page_that_meets_a_busy_database_says_so(app_db, monkeypatch):
