@@ -21,7 +21,7 @@ from cx.access import NotAllowed, Viewer
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.exchanges import assess_stay, date_breaches
 from cx.formats import euros
-from cx.parties import DOCUMENT_NAMES, DOCUMENTS, PARTY_NAMES, Exchange, locate, missing_signatures, record
+from cx.parties import DOCUMENT_NAMES, DOCUMENTS, PARTY_NAMES, Exchange, holding, locate, missing_signatures, record
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store, text_too_long
 
@@ -52,7 +52,7 @@ def _waiting_on_host(con, exchange: Exchange, step: str) -> None:
 def accept_request(store: Store, viewer: Viewer, exchange_id: str) -> None:
     """The host accepts the request as asked: the two then write the agreement and sign it."""
     with store.transaction() as con:
-        exchange = locate(con, viewer, exchange_id)
+        exchange = holding(store, con, viewer, exchange_id)
         exchange.require(viewer, "host", "accept the request")
         _waiting_on_host(con, exchange, "the host answers a request")
         con.execute("INSERT INTO host_answers (exchange_id, answer) VALUES (?, 'accepted')", [exchange_id])
@@ -63,7 +63,7 @@ def decline_request(store: Store, viewer: Viewer, exchange_id: str, reason: str)
     """The host declines, saying why: the request becomes rejected."""
     reason = _required_text("reason", reason, "the reason for declining")
     with store.transaction() as con:
-        exchange = locate(con, viewer, exchange_id)
+        exchange = holding(store, con, viewer, exchange_id)
         exchange.require(viewer, "host", "decline the request")
         exchange.require_status("requested", step="the host declines a request")
         record(con, exchange, viewer, "host declined", reason, to_status="rejected")
@@ -76,7 +76,7 @@ def propose_dates(store: Store, viewer: Viewer, exchange_id: str, start, end, *,
     rulebook = rulebook or load_rulebook()
     start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
     with store.transaction() as con:
-        exchange = locate(con, viewer, exchange_id)
+        exchange = holding(store, con, viewer, exchange_id)
         exchange.require(viewer, "host", "propose other dates")
         _waiting_on_host(con, exchange, "the host proposes other dates")
         _check_stay(con, exchange, start, end, rulebook, today)
@@ -91,7 +91,7 @@ def answer_proposal(store: Store, viewer: Viewer, exchange_id: str, accept: bool
     host answers again)."""
     rulebook = rulebook or load_rulebook()
     with store.transaction() as con:
-        exchange = locate(con, viewer, exchange_id)
+        exchange = holding(store, con, viewer, exchange_id)
         exchange.require(viewer, "visitor", "answer the host's proposed dates")
         exchange.require_status("requested", step="the visitor answers proposed dates")
         answer = _answer(con, exchange_id)
@@ -118,9 +118,9 @@ def _require_open(con, exchange: Exchange, what: str) -> None:
         raise InvalidTransition(f"exchange {exchange.id} has no agreement yet: the host has not accepted")
 
 
-def _agreeing(con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:
+def _agreeing(store: Store, con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:
     """The exchange whose agreement the visitor or the host (not their partnerships) changes."""
-    exchange = locate(con, viewer, exchange_id)
+    exchange = holding(store, con, viewer, exchange_id)
     if not any(viewer.speaks_for(side, exchange.visitor, exchange.host) for side in ("visitor", "host")):
         raise NotAllowed(viewer, f"{what} for exchange {exchange_id}: the visitor and the host write the agreement")
     _require_open(con, exchange, what)
@@ -164,7 +164,7 @@ def change_dates(store: Store, viewer: Viewer, exchange_id: str, start, end, *,
     rulebook = rulebook or load_rulebook()
     start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
     with store.transaction() as con:
-        exchange = _agreeing(con, viewer, exchange_id, "change the dates")
+        exchange = _agreeing(store, con, viewer, exchange_id, "change the dates")
         if (start, end) == (exchange.start, exchange.end):
             return None
         _set_stay(con, exchange, start, end, rulebook, today)
@@ -181,7 +181,7 @@ def set_agenda(store: Store, viewer: Viewer, exchange_id: str, days: dict) -> st
         if text_too_long("plan", plan):
             raise CxError(text_too_long("plan", plan))
     with store.transaction() as con:
-        exchange = _agreeing(con, viewer, exchange_id, "write the agenda")
+        exchange = _agreeing(store, con, viewer, exchange_id, "write the agenda")
         outside = sorted(day for day in plans if not exchange.start <= day <= exchange.end)
         if outside:
             raise CxError(f"the agenda has {outside[0]}, outside the stay ({exchange.start} to {exchange.end})")
@@ -201,7 +201,7 @@ def sign(store: Store, viewer: Viewer, exchange_id: str, document: str, party: s
         raise CxError(f"{PARTY_NAMES.get(party, repr(party))} does not sign the "
                       f"{DOCUMENT_NAMES.get(document, repr(document))}")
     with store.transaction() as con:
-        exchange = locate(con, viewer, exchange_id)
+        exchange = holding(store, con, viewer, exchange_id)
         exchange.require(viewer, party, f"sign the {DOCUMENT_NAMES[document]}")
         _require_open(con, exchange, "sign")
         if not con.execute("SELECT count(*) FROM agenda_days WHERE exchange_id = ?", [exchange_id]).fetchone()[0]:

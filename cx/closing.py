@@ -17,7 +17,7 @@ from cx.access import Viewer
 from cx.errors import CxError, InvalidTransition
 from cx.formats import euros
 from cx.exchanges import tell_status
-from cx.parties import Exchange, locate, record
+from cx.parties import Exchange, holding, locate, record
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store, text_too_long
 
@@ -34,10 +34,10 @@ def _visitor_side(viewer: Viewer, exchange: Exchange) -> bool:
             or viewer.speaks_for("visitor_partnership", exchange.visitor, exchange.host))
 
 
-def _reporting(con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:
+def _reporting(store: Store, con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:
     """The exchange whose report the visitor writes or adds evidence to: after the stay, before
     its partnership decided (or after it sent the report back)."""
-    exchange = locate(con, viewer, exchange_id)
+    exchange = holding(store, con, viewer, exchange_id)
     exchange.require(viewer, "visitor", what)
     exchange.require_status("completed", "reported", step=f"the visitor may {what}")
     if _report_state(con, exchange_id) not in (None, "sent back"):
@@ -54,7 +54,7 @@ def add_evidence(store: Store, viewer: Viewer, exchange_id: str, data: bytes, fi
         raise CxError(text_too_long("file_name", file_name))
     media_type = files.checked(data, file_name, rulebook)
     with store.transaction() as con:
-        exchange = _reporting(con, viewer, exchange_id, "add evidence")
+        exchange = _reporting(store, con, viewer, exchange_id, "add evidence")
         sha256 = files.keep(store, data)
         if con.execute("SELECT count(*) FROM evidence WHERE exchange_id = ? AND sha256 = ?",
                        [exchange_id, sha256]).fetchone()[0]:
@@ -102,7 +102,7 @@ def file_report(store: Store, viewer: Viewer, exchange_id: str, *, done: str, re
     if host_rating not in RATINGS:
         raise CxError(f"the host's rating is {host_rating!r}; rate from 1 (poor) to 5 (excellent)")
     with store.transaction() as con:
-        exchange = _reporting(con, viewer, exchange_id, "file the closing report")
+        exchange = _reporting(store, con, viewer, exchange_id, "file the closing report")
         if not con.execute("SELECT count(*) FROM evidence WHERE exchange_id = ?", [exchange_id]).fetchone()[0]:
             raise CxError(f"the closing report of exchange {exchange_id} needs evidence of the stay (boarding "
                           "passes, invoices): add at least one file, then file the report")
@@ -118,8 +118,8 @@ def file_report(store: Store, viewer: Viewer, exchange_id: str, *, done: str, re
                         exchange.status, "reported", exchange.start, exchange.end)
 
 
-def _deciding(con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:
-    exchange = locate(con, viewer, exchange_id)
+def _deciding(store: Store, con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:
+    exchange = holding(store, con, viewer, exchange_id)
     exchange.require(viewer, "visitor_partnership", what)
     if _report_state(con, exchange_id) != "filed":
         raise InvalidTransition(f"exchange {exchange_id} has no closing report waiting for its partnership "
@@ -130,7 +130,7 @@ def _deciding(con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:
 def validate_report(store: Store, viewer: Viewer, exchange_id: str) -> None:
     """The visitor's partnership validates the report: the payment is due from now."""
     with store.transaction() as con:
-        exchange = _deciding(con, viewer, exchange_id, "validate the closing report")
+        exchange = _deciding(store, con, viewer, exchange_id, "validate the closing report")
         con.execute("UPDATE closing_reports SET state = 'validated', decided_by = ?, decided_at = current_timestamp, "
                     "reason = NULL WHERE exchange_id = ?", [viewer.identity, exchange_id])
         record(con, exchange, viewer, "closing report validated")
@@ -143,7 +143,7 @@ def send_back(store: Store, viewer: Viewer, exchange_id: str, reason: str) -> No
     if text_too_long("reason", reason):
         raise CxError(text_too_long("reason", reason))
     with store.transaction() as con:
-        exchange = _deciding(con, viewer, exchange_id, "send the closing report back")
+        exchange = _deciding(store, con, viewer, exchange_id, "send the closing report back")
         con.execute("UPDATE closing_reports SET state = 'sent back', decided_by = ?, decided_at = current_timestamp, "
                     "reason = ? WHERE exchange_id = ?", [viewer.identity, reason.strip(), exchange_id])
         record(con, exchange, viewer, "closing report sent back", reason.strip())
@@ -193,7 +193,7 @@ def record_payment(store: Store, viewer: Viewer, exchange_id: str, *, paid_on, a
     if text_too_long("reason", reason):
         raise CxError(text_too_long("reason", reason))
     with store.transaction() as con:
-        exchange = locate(con, viewer, exchange_id)
+        exchange = holding(store, con, viewer, exchange_id)
         exchange.require(viewer, "visitor_partnership", "record the payment")
         exchange.require_status("reported", step="a payment is recorded")
         if _report_state(con, exchange_id) != "validated":

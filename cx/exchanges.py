@@ -22,7 +22,7 @@ from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.geo import distance_km
 from cx.outbox import managers_of, notify
 # Callers import UnknownExchange from here, where the workflow raises it.
-from cx.parties import UnknownExchange, approval_refusal, locate, record  # noqa: F401
+from cx.parties import UnknownExchange, approval_refusal, holding, record  # noqa: F401
 from cx.rules import Breach, Rulebook, load_rulebook
 from cx.store import Store, text_too_long
 
@@ -251,9 +251,7 @@ def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str
     with store.transaction() as con:
         # Every change of an exchange holds its visitor, so the visit-once check and the status
         # it counts cannot change under it (a server back end's lock; DuckDB's holds every write).
-        store.lock_visitors([row[0] for row in con.execute("SELECT visitor_id FROM exchanges WHERE id = ?",
-                                                           [exchange_id]).fetchall()])
-        exchange = locate(con, viewer, exchange_id)
+        exchange = holding(store, con, viewer, exchange_id)
         (visitor_id, _), (host_id, _) = visitor, host = exchange.visitor, exchange.host
         status, start, end = exchange.status, exchange.start, exchange.end
         if not viewer.may_move(to_status, visitor, host):

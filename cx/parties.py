@@ -66,6 +66,16 @@ def locate(con, viewer: Viewer, exchange_id: str) -> Exchange:
     return found
 
 
+def holding(store, con, viewer: Viewer, exchange_id: str) -> Exchange:
+    """`locate` for a step that writes: the exchange's visitor is held until the transaction ends
+    (`Store.lock_visitors`), so two steps on a visitor's exchanges run one after the other on a
+    server back end too, each checking what the other wrote (an approval cannot pass on
+    signatures a date change is voiding)."""
+    store.lock_visitors([row[0] for row in con.execute("SELECT visitor_id FROM exchanges WHERE id = ?",
+                                                       [exchange_id]).fetchall()])
+    return locate(con, viewer, exchange_id)
+
+
 def record(con, exchange: Exchange, viewer: Viewer, action: str, note: str | None = None,
            to_status: str | None = None) -> None:
     """Add a step to the audit trail: a status change when `to_status` differs, else the status

@@ -1,0 +1,99 @@
+"""Every step that writes an exchange holds its visitor on PostgreSQL, where writers run at once
+(issue 11 on issue 14's steps): while another transaction holds the visitor, the step waits for
+it instead of checking rows that are about to change. Without the hold, an approval could pass on
+signatures a date change was voiding, and both commit.
+
+DuckDB needs no test here: its write lock holds every write transaction whole."""
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from steps import PDF
+
+from cx import agreement, closing
+from cx import exchanges as workflow
+from cx.parties import DOCUMENTS
+from racers import FIRST_DAY, race_programme
+from viewers import OFFICER
+
+BACKENDS = ["postgres"]
+X, AFTER_THE_STAY = "A-V001", dt.date(2027, 3, 10)
+
+
+def advisory_waiters(store) -> int:
+    return int(store.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").iloc[0, 0])
+
+
+def waits_for_the_visitor(store, step) -> None:
+    """Run `step` while another transaction holds V001; it must wait on the visitor's lock (seen in
+    pg_locks) and finish once the holder commits."""
+    held, release, outcome = threading.Event(), threading.Event(), {}
+
+    def holder():
+        with store.transaction():
+            store.lock_visitors(["V001"])
+            held.set()
+            release.wait(60)
+
+    def run():
+        try:
+            step()
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            outcome["error"] = error
+        outcome["done"] = True
+
+    holding = threading.Thread(target=holder)
+    holding.start()
+    assert held.wait(60)
+    stepping = threading.Thread(target=run)
+    stepping.start()
+    deadline = time.monotonic() + 60
+    try:
+        while not advisory_waiters(store):
+            assert not outcome.get("done"), f"the step ran while its visitor was held: {outcome.get('error')}"
+            assert time.monotonic() < deadline, "the step neither waited nor finished"
+            time.sleep(0.05)
+    finally:
+        release.set()
+        holding.join(60)
+        stepping.join(60)
+    assert outcome.get("done") and "error" not in outcome, outcome.get("error")
+
+
+def test_every_step_of_an_exchange_waits_for_its_visitor(store):
+    race_programme(store, 1)
+    waits_for_the_visitor(store, lambda: agreement.accept_request(store, OFFICER, X))
+    second_day = FIRST_DAY + dt.timedelta(days=1)
+    waits_for_the_visitor(store, lambda: agreement.change_dates(store, OFFICER, X, second_day,
+                                                                FIRST_DAY + dt.timedelta(days=4)))
+    waits_for_the_visitor(store, lambda: agreement.set_agenda(store, OFFICER, X, {second_day: "Welcome"}))
+    signatures = [(document, party) for document, parties in DOCUMENTS.items() for party in parties]
+    waits_for_the_visitor(store, lambda: agreement.sign(store, OFFICER, X, *signatures[0]))
+    for document, party in signatures[1:]:
+        agreement.sign(store, OFFICER, X, document, party)
+    waits_for_the_visitor(store, lambda: workflow.change_status(store, OFFICER, X, "approved"))
+    for status in ("ongoing", "completed"):
+        workflow.change_status(store, OFFICER, X, status, today=AFTER_THE_STAY)
+    waits_for_the_visitor(store, lambda: closing.add_evidence(store, OFFICER, X, PDF, "boarding-pass.pdf"))
+    report = dict(done="Visited the lab", results="A proposal", follow_ups="Meet again", host_rating=4)
+    waits_for_the_visitor(store, lambda: closing.file_report(store, OFFICER, X, **report))
+    waits_for_the_visitor(store, lambda: closing.send_back(store, OFFICER, X, "The invoice is missing"))
+    closing.file_report(store, OFFICER, X, **report)
+    waits_for_the_visitor(store, lambda: closing.validate_report(store, OFFICER, X))
+    lump_sum = int(store.query("SELECT lump_sum_eur FROM exchanges WHERE id = ?", [X]).iloc[0, 0])
+    waits_for_the_visitor(store, lambda: closing.record_payment(store, OFFICER, X, paid_on=AFTER_THE_STAY,
+                                                                amount_eur=lump_sum, today=AFTER_THE_STAY))
+    assert store.query("SELECT status FROM exchanges WHERE id = ?", [X]).iloc[0, 0] == "paid"
+
+
+@pytest.mark.parametrize("answer", ["propose", "decline"])
+def test_the_host_s_other_answers_wait_for_the_visitor(store, answer):
+    race_programme(store, 1)
+    if answer == "decline":
+        waits_for_the_visitor(store, lambda: agreement.decline_request(store, OFFICER, X, "We are closed that week"))
+        return
+    waits_for_the_visitor(store, lambda: agreement.propose_dates(store, OFFICER, X, FIRST_DAY + dt.timedelta(days=7),
+                                                                 FIRST_DAY + dt.timedelta(days=11)))
+    waits_for_the_visitor(store, lambda: agreement.answer_proposal(store, OFFICER, X, True))
