@@ -11,7 +11,7 @@ from cx import agreement, closing
 from cx import exchanges as workflow
 from cx.errors import CxError
 from cx.parties import DOCUMENT_NAMES, PARTY_NAMES
-from cx.store import Store
+from cx.store import TEXT_LIMITS, Store
 from cx.ui import cached, current_store, euros, plain
 from cx.ui.login import current_viewer
 from cx.ui.steps import CHOSEN
@@ -62,7 +62,7 @@ if status == "requested" and pd.isna(answer) and speaks["host"]:
     st.subheader("Answer the request")
     if st.button("Accept", type="primary", key="steps_accept"):
         act(agreement.accept_request, f"You accepted {exchange_id}: write the agenda with the visitor.")
-    reason = st.text_input("Or decline, saying why", key="steps_decline_reason")
+    reason = st.text_input("Or decline, saying why", key="steps_decline_reason", max_chars=TEXT_LIMITS["reason"])
     if st.button("Decline", key="steps_decline"):
         act(agreement.decline_request, f"You declined {exchange_id}.", reason)
     left, right = st.columns(2)
@@ -90,7 +90,8 @@ if answer == "accepted" or status not in ("requested", "rejected", "cancelled"):
         with st.form("steps_agenda"):
             st.caption("The agenda, day by day (a change after a signature voids every signature).")
             days = pd.date_range(found["start_date"], found["end_date"]).date
-            plans = {day: st.text_input(f"{day:%a %d %b}", agenda.get(day, ""), key=f"steps_agenda_{day}")
+            plans = {day: st.text_input(f"{day:%a %d %b}", agenda.get(day, ""), key=f"steps_agenda_{day}",
+                                         max_chars=TEXT_LIMITS["plan"])
                      for day in days}
             if st.form_submit_button("Save the agenda", key="steps_agenda_save"):
                 act(agreement.set_agenda, "The agenda is saved.", plans, voids=True)
@@ -142,9 +143,9 @@ if status in ("completed", "reported", "paid"):
         if upload is not None and st.button("Add this file", key="steps_add_evidence"):
             act(closing.add_evidence, f"{upload.name} is added.", upload.getvalue(), upload.name)
         with st.form("steps_report"):
-            done = st.text_area("What was done", key="steps_report_done")
-            results = st.text_area("Results", key="steps_report_results")
-            follow_ups = st.text_area("Follow-ups", key="steps_report_follow_ups")
+            done = st.text_area("What was done", key="steps_report_done", max_chars=TEXT_LIMITS["done"])
+            results = st.text_area("Results", key="steps_report_results", max_chars=TEXT_LIMITS["results"])
+            follow_ups = st.text_area("Follow-ups", key="steps_report_follow_ups", max_chars=TEXT_LIMITS["follow_ups"])
             rating = st.select_slider("How was the host? (1 poor, 5 excellent)", closing.RATINGS, 4,
                                       key="steps_report_rating")
             if st.form_submit_button("File the closing report", type="primary", key="steps_report_file"):
@@ -153,7 +154,8 @@ if status in ("completed", "reported", "paid"):
     if report and report["state"] == "filed" and speaks["visitor_partnership"]:
         if st.button("Validate the report", type="primary", key="steps_validate"):
             act(closing.validate_report, "The report is validated: the payment is due.")
-        reason = st.text_input("Or send it back, saying what is missing", key="steps_send_back_reason")
+        reason = st.text_input("Or send it back, saying what is missing", key="steps_send_back_reason",
+                               max_chars=TEXT_LIMITS["reason"])
         if st.button("Send it back", key="steps_send_back"):
             act(closing.send_back, "The report is sent back to the visitor.", reason)
     if report and report["state"] == "validated" and status == "reported" and speaks["visitor_partnership"]:
@@ -162,7 +164,8 @@ if status in ("completed", "reported", "paid"):
         paid_on = left.date_input("Paid on", dt.date.today(), key="steps_paid_on")
         amount = middle.number_input("Amount (EUR)", min_value=0, value=int(found["lump_sum_eur"] or 0), step=1,
                                      key="steps_amount")
-        reason = st.text_input("Reason, if the amount differs from the lump sum", key="steps_pay_reason")
+        reason = st.text_input("Reason, if the amount differs from the lump sum or is above the ceiling", key="steps_pay_reason",
+                               max_chars=TEXT_LIMITS["reason"])
         if st.button("Record the payment", type="primary", key="steps_pay"):
             act(closing.record_payment, f"The payment of {euros(amount)} is recorded.", paid_on=paid_on,
                 amount_eur=int(amount), reason=reason)

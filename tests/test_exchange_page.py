@@ -136,3 +136,36 @@ def test_the_officer_s_home_lists_every_partnership_s_stalled_steps(app_db):
     shown = next(t.value for t in app.dataframe if "why" in t.value.columns)
     assert shown["exchange_id"].tolist() == stalled["exchange_id"].tolist()
     assert f"{len(stalled):,} exchanges stalled past a deadline across every partnership" in shown_text(app)
+
+
+def test_every_text_the_page_takes_stops_at_its_column_s_limit(programme):
+    """Issue 11's limits on issue 14's free text: each field of each step is cut at the limit the
+    domain enforces (cx.store.TEXT_LIMITS), so a long text cannot reach it from the page."""
+    from streamlit.testing.v1 import AppTest
+    from steps import agreed, reported
+
+    from cx import PROJECT_ROOT
+    from cx.store import TEXT_LIMITS
+
+    def fields():
+        app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120).run()  # the local officer
+        app.switch_page(PAGE).run()
+        app.selectbox(key="steps_exchange").set_value(X2).run()
+        assert not app.exception, app.exception
+        return {e.key: e.max_chars for e in [*app.text_input, *app.text_area] if e.key.startswith("steps_")}
+
+    seen = fields()
+    agreed(programme, X2)
+    seen |= fields()
+    after_the_stay = dt.date(2030, 12, 1)
+    for status in ("approved", "ongoing", "completed"):
+        workflow.change_status(programme, OFFICER, X2, status, today=after_the_stay)
+    seen |= fields()
+    reported(programme, X2)
+    seen |= fields()
+    closing.validate_report(programme, OFFICER, X2)
+    seen |= fields()
+    column = {"steps_decline_reason": "reason", "steps_report_done": "done", "steps_report_results": "results",
+              "steps_report_follow_ups": "follow_ups", "steps_send_back_reason": "reason", "steps_pay_reason": "reason"}
+    assert set(column) <= set(seen) and any(key.startswith("steps_agenda_") for key in seen)
+    assert seen == {key: TEXT_LIMITS[column.get(key, "plan")] for key in seen}
