@@ -19,7 +19,7 @@ from cx.formats import euros
 from cx.exchanges import tell_status
 from cx.parties import Exchange, holding, locate, record
 from cx.rules import Rulebook, load_rulebook
-from cx.store import Store, text_too_long
+from cx.store import Store, text_too_long, without_bidi_controls
 
 RATINGS = (1, 2, 3, 4, 5)  # the visitor's rating of the host, 5 the best
 
@@ -49,7 +49,7 @@ def _reporting(store: Store, con, viewer: Viewer, exchange_id: str, what: str) -
 def add_evidence(store: Store, viewer: Viewer, exchange_id: str, data: bytes, file_name: str, *,
                  rulebook: Rulebook | None = None) -> str:
     """Keep an evidence file of the stay (checked by content and size); returns its hash."""
-    rulebook = rulebook or load_rulebook()
+    rulebook, file_name = rulebook or load_rulebook(), without_bidi_controls(file_name)
     if text_too_long("file_name", file_name):
         raise CxError(text_too_long("file_name", file_name))
     media_type = files.checked(data, file_name, rulebook)

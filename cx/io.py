@@ -46,7 +46,7 @@ from cx.missions import mission_rows
 from cx.money import partnerships_with_allocations
 from cx.profiles import SHOWN_TO
 from cx.rules import Rulebook, load_rulebook
-from cx.store import ORGANISATION_KINDS, STATUSES, TEXT_LIMITS, Store, insert_frame, text_too_long
+from cx.store import BIDI_CONTROLS, ORGANISATION_KINDS, STATUSES, TEXT_LIMITS, Store, insert_frame, text_too_long
 
 TEMPLATES_DIR = DATA_DIR / "templates"
 KINDS = ("partnerships", "organisations", "missions", "exchanges")  # in the order files import cleanly
@@ -732,8 +732,7 @@ def _schema_findings(kind: str, frame: pd.DataFrame, rulebook: Rulebook) -> list
 
 # Characters that reorder the text around them (U+202E shows "Lyon" as "noyL"): a name or a city
 # holding one reads differently on screen from what is stored and matched.
-BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-PLAIN_COLUMNS = ("name", "city", "contact_name")
+PLAIN_COLUMNS = ("name", "city", "contact_name", "member_of")
 
 
 def _without_bidi_controls(frame: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from cx.access import MANAGER, PLANNER, Viewer
 from cx.errors import BrokenRules, CxError
 from cx.exchanges import request_exchange
 from cx.rules import Rulebook, load_rulebook
-from cx.store import Store, text_too_long
+from cx.store import Store, text_too_long, without_bidi_controls
 
 PLACE_COLUMNS = ("visitor_lat", "visitor_lon", "host_lat", "host_lon")
 MIN_VISITORS = 2  # one visitor travelling alone is an exchange, not a mission
@@ -42,7 +42,7 @@ def create_mission(store: Store, viewer: Viewer, *, name: str, partnership_id: s
     rulebook = rulebook or load_rulebook()
     viewer.require(viewer.is_officer or (viewer.role == MANAGER and partnership_id in viewer.partnerships),
                    f"create a mission for the partnership {partnership_id}")
-    name = (name or "").strip()
+    name = without_bidi_controls(name or "").strip()
     problems = [] if name else ["the mission needs a name"]
     problems += [text for text in (text_too_long("name", name), text_too_long("agenda", agenda)) if text]
     visitors = [visitor for visitor, _ in members]

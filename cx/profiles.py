@@ -11,7 +11,7 @@ import re
 from cx.access import MANAGER, Viewer
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import CxError
-from cx.store import Store, text_too_long
+from cx.store import Store, text_too_long, without_bidi_controls
 
 EDITABLE = ("description", "sectors", "ecosystems", "can_host", "contact_name", "contact_email", "looking_for",
             "looking_for_shown_to")
@@ -42,6 +42,8 @@ def update_profile(store: Store, viewer: Viewer, organisation_id: str, **changes
     ecosystems = changes.get("ecosystems")
     if ecosystems is not None and any(e not in ECOSYSTEMS for e in ecosystems):
         raise CxError(f"{', '.join(e for e in ecosystems if e not in ECOSYSTEMS)} is not one of the 14 ecosystems")
+    if "contact_name" in changes:
+        changes["contact_name"] = without_bidi_controls(changes["contact_name"])
     too_long = [reason for name, value in changes.items() if (reason := text_too_long(name, value))]
     if too_long:
         raise CxError("; ".join(too_long))

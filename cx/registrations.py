@@ -30,7 +30,7 @@ from cx.geo import Gazetteer, gazetteer
 from cx.outbox import managers_of, notify
 from cx.profiles import EMAIL
 from cx.rules import Breach, Rulebook, load_rulebook
-from cx.store import ORGANISATION_KINDS, Store, text_too_long
+from cx.store import ORGANISATION_KINDS, Store, text_too_long, without_bidi_controls
 
 PENDING, ACCEPTED, REFUSED = "pending", "accepted", "refused"
 STATES = (PENDING, ACCEPTED, REFUSED)
@@ -59,8 +59,10 @@ class Registration:
     preferences: str = ""
 
     def cleaned(self) -> Registration:
-        """The same registration with text stripped and the country code in capitals."""
-        text = {name: " ".join(str(value or "").split()) if name in ("name", "city", "contact_name", "member_of")
+        """The same registration with text stripped, names without bidi controls and the country
+        code in capitals."""
+        text = {name: " ".join(without_bidi_controls(str(value or "")).split())
+                if name in ("name", "city", "contact_name", "member_of")
                 else str(value or "").strip()
                 for name, value in asdict(self).items() if name not in ("can_visit", "can_host", "ecosystems")}
         text["country"] = text["country"].upper()

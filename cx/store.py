@@ -299,6 +299,16 @@ def text_too_long(column: str, value) -> str | None:
     return f"{column} has {len(value):,} characters; the limit is {limit:,} (shorten it)"
 
 
+# Bidirectional control characters: in a name they show text reversed ("\u202eLyon" reads "noyL",
+# an evidence file "invoice\u202efdp.exe" reads "invoiceexe.pdf"), so names lose them on input.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(value: str) -> str:
+    """A name, city or file name as typed, without bidirectional control characters."""
+    return BIDI_CONTROLS.sub("", value) if isinstance(value, str) else value
+
+
 def is_url(location) -> bool:
     """Whether `location` names a PostgreSQL database rather than a DuckDB file."""
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))

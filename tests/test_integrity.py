@@ -3,6 +3,7 @@ that would overwrite files, values a format cannot hold, and formula cells after
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import shutil
@@ -214,6 +215,58 @@ def test_a_formula_after_leading_whitespace_or_control_characters_is_neutralised
 @pytest.mark.parametrize("text", ["Oulu", "a=b", " Lyon", "Lyon ="])
 def test_text_that_cannot_run_as_a_formula_is_left_alone(text):
     assert neutralise(pd.DataFrame({"name": [text]}))["name"][0] == text
+
+
+RLO = "\u202e"  # right-to-left override: "\u202eLyon" shows as "noyL"
+
+
+def test_a_mission_s_formula_agenda_and_reversed_name_round_trip_safely(tmp_path):
+    """Issue 11 on issue 14's missions: the name loses its bidi controls on import and when typed;
+    a formula agenda is exported neutralised (CSV and Excel) and imported back exactly."""
+    from cx.export import to_excel_bytes
+    from cx.missions import create_mission
+
+    store = race_programme(tmp_path / "race.duckdb", 3)
+    agenda = "\n=HYPERLINK(\"http://203.0.113.5\",\"agenda\")"
+    rows = pd.DataFrame({"id": ["M1"], "name": [f"{RLO}Lyon{RLO} mission"], "partnership_id": ["P1"],
+                         "start_date": ["2027-03-01"], "end_date": ["2027-03-05"], "agenda": [agenda]})
+    assert cio.import_file(store, OFFICER, "missions", to_csv_bytes(rows), "m.csv").written
+    assert store.query("SELECT name, agenda FROM missions").values.tolist() == [["Lyon mission", agenda]]
+    exported = cio.export_frame(store, OFFICER, "missions")
+    assert neutralise(exported)["agenda"][0] == "'" + agenda
+    csv = to_csv_bytes(exported)
+    assert b"'\n=HYPERLINK" in csv or b"\"'\n=HYPERLINK" in csv or b"\"'\r\n=HYPERLINK" in csv
+    for data, name in ((csv, "m.csv"), (to_excel_bytes(exported), "m.xlsx")):
+        again = cio.import_file(store, OFFICER, "missions", data, name)
+        assert again.unchanged == 1 and again.rejected == 0, again.findings
+    typed = create_mission(store, OFFICER, name=f"{RLO}Porto{RLO} week", partnership_id="P1", start="2027-03-08",
+                           end="2027-03-12", members=[("V001", "H2"), ("V002", "H2"), ("V003", "H2")],
+                           today=dt.date(2027, 1, 4))
+    assert store.query("SELECT name FROM missions WHERE id = ?", [typed]).iloc[0, 0] == "Porto week"
+
+
+def test_names_typed_in_the_app_lose_their_bidi_controls(demo_store, tmp_path):
+    """Registration names and cities, a profile's contact and an evidence file's name are stored
+    as they read: "invoice<RLO>fdp.exe" would show as "invoiceexe.pdf"."""
+    from cx import accounts, closing, registrations
+    from cx.exchanges import change_status
+    from cx.profiles import update_profile
+    from cx.registrations import Registration
+    from steps import PDF, agreed
+
+    porto = Registration(partnership_id="P01", name=f"{RLO}Porto{RLO} Digital", kind="cluster organisation",
+                         country="PT", city=f"Por{RLO}to", contact_name=f"Ana {RLO}Silva",
+                         contact_email="ana@example.org", ecosystems=("Digital",), member_of=f"{RLO}Cluster")
+    number = registrations.submit(demo_store, "ana@example.org", porto)
+    organisation_id = registrations.decide(demo_store, OFFICER, number, accept=True)
+    made = demo_store.table("organisations").set_index("id").loc[organisation_id]
+    assert (made["name"], made["city"], made["contact_name"]) == ("Porto Digital", "Porto", "Ana Silva")
+    update_profile(demo_store, accounts.viewer_for(demo_store, "ana@example.org"), organisation_id,
+                   contact_name=f"Rui {RLO}Costa")
+    assert demo_store.table("organisations").set_index("id").at[organisation_id, "contact_name"] == "Rui Costa"
+    completed = demo_store.query("SELECT id FROM exchanges WHERE status = 'completed' LIMIT 1").iloc[0, 0]
+    closing.add_evidence(demo_store, OFFICER, completed, PDF, f"invoice{RLO}fdp.exe")
+    assert demo_store.query("SELECT file_name FROM evidence").iloc[0, 0] == "invoicefdp.exe"
 
 
 # --- the import's visit count (found by the two-process property test) ---------------------------
