@@ -120,6 +120,7 @@ def invite(store: Store, viewer: Viewer, *, host_id: str, visitor_id: str, start
         raise CxError(f"the stay ends on {end}, before it starts on {start}")
     invitation_id = f"I-{uuid.uuid4().hex[:10]}"
     with store.transaction() as con:
+        store.lock_visitors([visitor_id])  # one waiting invitation per host and visitor, across processes too
         host = _organisation(store, viewer, host_id, "host")
         if visitor_id not in set(visible_visitors(store, host, rulebook)["id"]):
             raise CxError(f"{host['name']} cannot invite {visitor_id!r}: only visitors who shared what they look "
@@ -154,6 +155,9 @@ def answer(store: Store, viewer: Viewer, invitation_id: str, accept: bool, *, ob
     BrokenRules leaves the invitation open) and returns its id; declining closes the invitation.
     Only who acts for the visitor answers, and only once."""
     with store.transaction() as con:
+        # The visitor held first: two answers to one invitation run one after the other.
+        store.lock_visitors([r[0] for r in con.execute("SELECT visitor_id FROM invitations WHERE id = ?",
+                                                       [invitation_id]).fetchall()])
         row = con.execute("SELECT i.visitor_id, i.host_id, i.start_date, i.end_date, i.answer, v.partnership_id, "
                           "i.message FROM invitations i JOIN organisations v ON v.id = i.visitor_id WHERE i.id = ?",
                           [invitation_id]).fetchone()

@@ -12,7 +12,7 @@ import time
 import pytest
 from steps import PDF
 
-from cx import agreement, closing
+from cx import agreement, closing, invitations
 from cx import exchanges as workflow
 from cx.parties import DOCUMENTS
 from racers import FIRST_DAY, race_programme
@@ -26,14 +26,14 @@ def advisory_waiters(store) -> int:
     return int(store.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").iloc[0, 0])
 
 
-def waits_for_the_visitor(store, step) -> None:
-    """Run `step` while another transaction holds V001; it must wait on the visitor's lock (seen in
-    pg_locks) and finish once the holder commits."""
+def waits_for_the_visitor(store, step, visitor="V001") -> None:
+    """Run `step` while another transaction holds the visitor; it must wait on the visitor's lock
+    (seen in pg_locks) and finish once the holder commits."""
     held, release, outcome = threading.Event(), threading.Event(), {}
 
     def holder():
         with store.transaction():
-            store.lock_visitors(["V001"])
+            store.lock_visitors([visitor])
             held.set()
             release.wait(60)
 
@@ -97,3 +97,17 @@ def test_the_host_s_other_answers_wait_for_the_visitor(store, answer):
     waits_for_the_visitor(store, lambda: agreement.propose_dates(store, OFFICER, X, FIRST_DAY + dt.timedelta(days=7),
                                                                  FIRST_DAY + dt.timedelta(days=11)))
     waits_for_the_visitor(store, lambda: agreement.answer_proposal(store, OFFICER, X, True))
+
+
+def test_an_invitation_and_its_answer_wait_for_the_visitor(demo_store, rulebook):
+    """One waiting invitation per host and visitor, and one answer to it, across processes too."""
+    orgs = demo_store.table("organisations")
+    host = orgs[orgs["can_host"] & orgs["sectors"].notna()].iloc[0]
+    visitor = invitations.visitors_for_host(demo_store, OFFICER, host["id"]).iloc[0]["id"]
+    start = rulebook.quiet_week(dt.date.today() + dt.timedelta(days=28))
+    made = {}
+    waits_for_the_visitor(demo_store, lambda: made.update(id=invitations.invite(
+        demo_store, OFFICER, host_id=host["id"], visitor_id=visitor, start=start, end=start + dt.timedelta(days=4))),
+        visitor)
+    waits_for_the_visitor(demo_store, lambda: invitations.answer(demo_store, OFFICER, made["id"], accept=False), visitor)
+    assert demo_store.table("invitations").set_index("id").at[made["id"], "answer"] == "declined"
