@@ -1127,6 +1127,8 @@ def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file:
     if mode not in MODES:
         raise ValueError(f"the mode is 'all' or 'valid', not {mode!r}")
     viewer.require(viewer.is_officer or (viewer.role == MANAGER and kind != "partnerships"), f"import {kind}")
+    if override_ceiling is not None and kind != "exchanges":
+        raise CxError(f"only exchanges have lump sums; {kind} take no override of the ceiling")
     override = None if override_ceiling is None else CeilingOverride.given(viewer, override_ceiling)
     by = f"{viewer.identity} (import of {file})"
     with store.reading() if dry_run else store.transaction():

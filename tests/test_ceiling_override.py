@@ -86,6 +86,12 @@ def test_an_override_needs_a_reason_that_fits(store, reason):
     assert lump_sum(store)[0] == "requested" and override_events(store).empty
 
 
+def test_only_an_exchanges_import_takes_the_override(store):
+    with pytest.raises(CxError, match="^only exchanges have lump sums; organisations take no override"):
+        cio.import_path(store, OFFICER, "organisations", cio.template_path("organisations"), override_ceiling=REASON)
+    assert store.table("organisations").empty
+
+
 @pytest.mark.parametrize("viewer, refused", [
     (manager("P1"), "keep a lump sum above the host country's ceiling"),  # a manager imports P1's exchanges
     (organisation("V001"), "import exchanges"), (PLANNER, "import exchanges")], ids=lambda v: getattr(v, "role", ""))
