@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from cx import PROJECT_ROOT
 from cx import io as cio
-from cx.access import NotAllowed
+from cx.access import NotAllowed, Viewer
 from cx.errors import CxError
 from cx.export import to_csv_bytes
 from cx.store import TEXT_LIMITS, Store
@@ -118,7 +118,7 @@ def test_the_command_line_keeps_it_only_with_the_option(tmp_path):
     assert empty.returncode == 2 and empty.stderr.startswith("error: keeping a lump sum above the ceiling needs a reason")
     kept = cx_import("--override-ceiling", REASON)
     assert kept.returncode == 0, kept.stderr
-    assert f"kept by {cio.Viewer.local().identity}: {REASON} [above_ceiling, flagged]" in kept.stdout
+    assert f"kept by {Viewer.local().identity}: {REASON} [above_ceiling, flagged]" in kept.stdout
     assert lump_sum(store) == ("approved", ABOVE) and len(override_events(store)) == 1
 
 
