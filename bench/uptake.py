@@ -179,6 +179,47 @@ def per_query(store: Store, repeat: int) -> None:
     print(f"(opening a connection to the file: {(time.perf_counter() - started) * 1000:.0f} ms, paid once per page)")
 
 
+# Writes as the app makes them, each undone by the next run of it (so every run changes rows):
+# a decision on one exchange, an edited profile of the organisation with the most exchanges, and
+# an import that changes 1,000 exchanges.
+WRITES = {
+    "one status change": "WHERE id = (SELECT min(id) FROM exchanges WHERE status IN ('approved', 'cancelled'))",
+    "1,000 status changes": "WHERE id IN (SELECT id FROM exchanges WHERE status IN ('approved', 'cancelled') "
+                            "ORDER BY id LIMIT 1000)",
+}
+BUSIEST = """(SELECT visitor_id FROM (SELECT visitor_id FROM exchanges UNION ALL SELECT host_id FROM exchanges) o
+              GROUP BY visitor_id ORDER BY count(*) DESC, visitor_id LIMIT 1)"""
+
+
+def after_a_write(store: Store, repeat: int) -> None:
+    """The next Uptake page (the headline and first tab, whole programme) after a write: the
+    joined copy refreshed (only the rows the write changed) against built again as before, in
+    the same run and on the same data."""
+    filters, first_tab = cases()["whole programme, no filter"].as_dict(), next(iter(uptake.TABS))
+    statements = {label: "UPDATE exchanges SET status = CASE WHEN status = 'approved' THEN 'cancelled' ELSE 'approved' "
+                         f"END, updated_at = current_timestamp {where}" for label, where in WRITES.items()}
+    statements["one profile edited"] = f"UPDATE organisations SET description = coalesce(description, '') || '.', " \
+                                       f"name = name || '.' WHERE id = {BUSIEST}"
+
+    def next_page(build: bool):
+        if build:
+            uptake._COPIES.clear()  # what every write cost before: the copy built again
+        uptake.dashboard(store, OFFICER, filters, tab=first_tab)
+
+    uptake.dashboard(store, OFFICER, filters, tab=first_tab)
+    for label, statement in statements.items():
+        times = {}
+        for build in (False, True):
+            runs = []
+            for _ in range(repeat):
+                with store.transaction() as con:
+                    con.execute(statement)
+                runs.append(timed(lambda: next_page(build), 1)[0])
+            times[build] = min(runs)
+        print(f"write, then the next Uptake page ({label}): copy refreshed {times[False] * 1000:,.0f} ms, "
+              f"built again {times[True] * 1000:,.0f} ms: {times[True] / times[False]:.1f}x")
+
+
 def page_run(store: Store) -> None:
     from streamlit.testing.v1 import AppTest
 
@@ -226,6 +267,10 @@ def main() -> None:
                 copy_programme(store, postgres)
                 print(f"copied to PostgreSQL in {time.perf_counter() - started:.1f} s")
             curve(store, args.repeat, size <= args.pandas_up_to, postgres)
+            for each in (store, postgres):
+                if each is not None:
+                    print(f"on {type(each).__name__}:")
+                    after_a_write(each, args.repeat)
             per_query(store, args.repeat)
             if size == args.page_at:
                 page_run(store)

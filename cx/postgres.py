@@ -31,7 +31,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from cx import DATA_DIR
 from cx.errors import CxError
-from cx.store import MIGRATIONS, SCHEMA_VERSION, Store, _version, default_location, default_wait
+from cx.store import MIGRATIONS, SCHEMA_VERSION, Store, _version, _with_parameters, default_location, default_wait
 
 # The SQL's quoted parts, comments and placeholders: placeholders outside quotes become psycopg's,
 # and every % is doubled (psycopg reads it as a placeholder's start even inside quotes).
@@ -300,10 +300,10 @@ class PostgresStore(Store):
             return int(con.execute("SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END "
                                    "FROM cx_data_version").fetchone()[0])
 
-    def snapshot(self, queries: dict[str, str]) -> dict[str, pa.Table]:
+    def snapshot(self, queries: dict[str, str | tuple[str, list]]) -> dict[str, pa.Table]:
         with self.connect() as con, con.raw.transaction():
             con.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            return {name: con.execute(query).arrow() for name, query in queries.items()}
+            return {name: con.execute(*_with_parameters(query)).arrow() for name, query in queries.items()}
 
     def migrate(self) -> list[int]:
         """Apply the migrations this database lacks, each in a transaction with its version row;

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -317,7 +318,8 @@ class Rulebook:
 
         `exchanges` has `visitor_country`, `host_country`, `start`, `end`, and optionally
         `visits_taken`: how many exchanges of the visitor other than this one already have a
-        status in `taken_statuses`. `row` is the frame's index label of the exchange."""
+        status in `taken_statuses`. `row` is the frame's index label of the exchange; `check`
+        numbers the checks in the order they run (the rows come by check, then in the frame's order)."""
         visitor, host = _codes(exchanges["visitor_country"]), _codes(exchanges["host_country"])
         start, end = as_days(exchanges["start"]), as_days(exchanges["end"])
         days, on_holidays = self.working_days(host, start, end)
@@ -332,10 +334,12 @@ class Rulebook:
         dated = ~np.isnat(start) & ~np.isnat(end)
         index = exchanges.index.to_numpy()
         found: list[tuple] = []
+        checks = itertools.count()
 
         def add(mask, rule, message):
+            check = next(checks)
             for i in np.flatnonzero(mask):
-                found.append((index[i], rule, message(i)))
+                found.append((index[i], rule, message(i), check))
 
         for role, codes in (("visitor", visitor), ("host", host)):
             add([c not in known for c in codes], "unknown_country",
@@ -356,7 +360,7 @@ class Rulebook:
             lambda i: f"the visitor already has {int(taken[i])} approved or completed exchange"
             f"{'s' if taken[i] != 1 else ''}; a visitor may visit {self.visits_per_visitor} time"
             f"{'s' if self.visits_per_visitor != 1 else ''} in the scheme")
-        return pd.DataFrame(found, columns=["row", "rule", "message"])
+        return pd.DataFrame(found, columns=["row", "rule", "message", "check"])
 
     def _too_long(self, calendar_days: int) -> str:
         return f"the stay lasts {calendar_days} calendar days; the maximum is one month ({self.max_calendar_days} days)"

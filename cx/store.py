@@ -459,8 +459,9 @@ class Store:
         """A value that changes whenever the data does: what cached reads are checked against."""
         raise NotImplementedError
 
-    def snapshot(self, queries: dict[str, str]) -> dict[str, pa.Table]:
-        """Each query's result as an Arrow table, all read from one snapshot of the database."""
+    def snapshot(self, queries: dict[str, str | tuple[str, list]]) -> dict[str, pa.Table]:
+        """Each query's result (a query, or a query and its parameters) as an Arrow table, all
+        read from one snapshot of the database."""
         raise NotImplementedError
 
     def sidecar(self, suffix: str) -> Path:
@@ -720,13 +721,22 @@ class DuckDBStore(Store):
                 for cursor in cursors:
                     cursor.close()
 
-    def snapshot(self, queries: dict[str, str]) -> dict[str, pa.Table]:
+    def snapshot(self, queries: dict[str, str | tuple[str, list]]) -> dict[str, pa.Table]:
         with self.connect() as con:
             con.begin()  # one snapshot of every table read
             try:
-                return {name: con.sql(sql).to_arrow_table() for name, sql in queries.items()}
+                tables = {}
+                for name, query in queries.items():
+                    sql, parameters = _with_parameters(query)
+                    tables[name] = con.sql(sql, params=parameters or None).to_arrow_table()
+                return tables
             finally:
                 con.rollback()
+
+
+def _with_parameters(query: str | tuple[str, list]) -> tuple[str, list]:
+    """A snapshot's query as (SQL, parameters)."""
+    return (query, []) if isinstance(query, str) else query
 
 
 def insert_frame(con, table: str, frame: pd.DataFrame, on_conflict: str = "") -> int:

@@ -136,30 +136,52 @@ class Filters:
 
 # --- the joined copy the views read ----------------------------------------------------------
 
+# An exchange's own columns and those of its steps that the views read (the host's answer, the
+# signatures, the closing report): a write to the exchange or to one of its steps changes them.
+EXCHANGE_COLUMNS = {
+    **{name: f"e.{name}" for name in ("id", "visitor_id", "host_id", "start_date", "end_date", "working_days",
+                                      "distance_km", "status", "lump_sum_eur", "halved", "updated_at")},
+    "host_answer": "a.answer", "answered_at": "a.answered_at", "signatures": "coalesce(sg.signatures, 0)",
+    "report_state": "r.state", "report_filed_at": "r.filed_at", "report_decided_at": "r.decided_at",
+}
+EXCHANGE_ROWS = f"""
+    SELECT {", ".join(f"{value} AS {name}" for name, value in EXCHANGE_COLUMNS.items())}
+    FROM exchanges e
+    LEFT JOIN host_answers a ON a.exchange_id = e.id
+    LEFT JOIN (SELECT exchange_id, count(*) AS signatures FROM signatures GROUP BY exchange_id) sg
+           ON sg.exchange_id = e.id
+    LEFT JOIN closing_reports r ON r.exchange_id = e.id"""
 # Every exchange with its visitor's and host's columns (what nearly every view filters and groups),
 # and whether it crosses ecosystems (a list comparison per row, paid once per copy, not per query).
 FACTS = """
-    SELECT e.id, e.visitor_id, e.host_id, e.start_date, e.end_date, e.working_days, e.distance_km,
-           e.status, e.lump_sum_eur, e.halved, e.updated_at,
+    SELECT x.*,
            v.name AS visitor_name, v.country AS visitor_country, v.city AS visitor_city,
            v.lat AS visitor_lat, v.lon AS visitor_lon, v.kind AS visitor_kind,
            v.partnership_id, v.ecosystems AS visitor_ecosystems,
            h.name AS host_name, h.country AS host_country, h.city AS host_city,
            h.partnership_id AS host_partnership_id,
            h.lat AS host_lat, h.lon AS host_lon, h.ecosystems AS host_ecosystems,
-           NOT (v.ecosystems && h.ecosystems) AS crosses_ecosystems,
-           a.answer AS host_answer, a.answered_at, coalesce(sg.signatures, 0) AS signatures,
-           r.state AS report_state, r.filed_at AS report_filed_at, r.decided_at AS report_decided_at
-    FROM exchanges e
-    LEFT JOIN organisations v ON v.id = e.visitor_id
-    LEFT JOIN organisations h ON h.id = e.host_id
-    LEFT JOIN host_answers a ON a.exchange_id = e.id
-    LEFT JOIN (SELECT exchange_id, count(*) AS signatures FROM signatures GROUP BY exchange_id) sg
-           ON sg.exchange_id = e.id
-    LEFT JOIN closing_reports r ON r.exchange_id = e.id"""
-ORGANISATION_COLUMNS = ("id, name, kind, country, city, lat, lon, partnership_id, ecosystems, can_host, can_visit, "
-                        "registered_on")
+           NOT (v.ecosystems && h.ecosystems) AS crosses_ecosystems
+    FROM ({exchanges}) x
+    LEFT JOIN organisations v ON v.id = x.visitor_id
+    LEFT JOIN organisations h ON h.id = x.host_id"""
+ORGANISATION_COLUMNS = ("id", "name", "kind", "country", "city", "lat", "lon", "partnership_id", "ecosystems",
+                        "can_host", "can_visit", "registered_on")
 KEPT_COPIES = 2  # databases whose joined copy stays in memory (a session looks at one)
+# Past this share of the exchanges replaced since the copy was built, it is built again: a build
+# then costs little more than the refresh, and rows replaced in place leave DuckDB's tables with
+# deleted rows that only a new table gives back.
+REFRESHED_AT_MOST = 0.1
+
+
+def _exchange_rows(store: Store) -> str:
+    """Each exchange's columns, with their hash: a row whose hash is the copy's is unchanged."""
+    return f"SELECT *, {store.row_hash(EXCHANGE_COLUMNS)} AS row_hash FROM ({EXCHANGE_ROWS}) rows"
+
+
+def _organisation_rows(store: Store) -> str:
+    return f"SELECT {', '.join(ORGANISATION_COLUMNS)}, {store.row_hash(ORGANISATION_COLUMNS)} AS row_hash FROM organisations"
+
 
 # What the copy adds to each table: where an exchange stands, as flags (a list lookup per row, paid
 # once here instead of in every query), and each organisation's ecosystems as the number of its
@@ -171,7 +193,7 @@ COPIED = {
                c.status NOT IN {withdrawn} AS live,
                v.set_id AS visitor_ecosystem_set, h.set_id AS host_ecosystem_set
         FROM _cx_copy c LEFT JOIN ecosystem_sets v ON v.ecosystems = c.visitor_ecosystems
-        LEFT JOIN ecosystem_sets h ON h.ecosystems = c.host_ecosystems""",
+        LEFT JOIN ecosystem_sets h ON h.ecosystems = c.host_ecosystems""".format(withdrawn=WITHDRAWN),
     "organisations": """
         SELECT c.*, s.set_id AS ecosystem_set FROM _cx_copy c LEFT JOIN ecosystem_sets s ON s.ecosystems = c.ecosystems""",
 }
@@ -179,6 +201,15 @@ ECOSYSTEM_SETS = """
     CREATE TABLE ecosystem_sets AS
     SELECT ecosystems, row_number() OVER (ORDER BY ecosystems)::INTEGER AS set_id
     FROM (SELECT DISTINCT ecosystems FROM _cx_copy WHERE ecosystems IS NOT NULL)"""
+# Combinations met in replaced rows that the copy did not know, numbered after the known ones.
+NEW_ECOSYSTEM_SETS = """
+    INSERT INTO ecosystem_sets
+    SELECT ecosystems, ((SELECT coalesce(max(set_id), 0) FROM ecosystem_sets) + row_number() OVER (ORDER BY ecosystems))::INTEGER
+    FROM (SELECT DISTINCT ecosystems FROM (SELECT ecosystems FROM _cx_organisations
+                                           UNION ALL SELECT visitor_ecosystems FROM _cx_copy
+                                           UNION ALL SELECT host_ecosystems FROM _cx_copy) lists
+          WHERE ecosystems IS NOT NULL) n
+    WHERE NOT EXISTS (SELECT 1 FROM ecosystem_sets s WHERE s.ecosystems = n.ecosystems)"""
 
 
 class _Joined(DuckDBStore):
@@ -186,24 +217,26 @@ class _Joined(DuckDBStore):
     two organisations once (`exchange_facts`; `exchanges` is a view of it) instead of in each of
     the dozen queries of a page: the joins were most of their time. The rulebook's lump sum and
     checks, which no filter changes, are applied here once too (`rules_lump_sum_eur`, `breaches`).
-    It is read from one snapshot of either back end, answers for the database as it was at
-    `version`, and is built again when the data changes (`joined`)."""
+    It is read from one snapshot of either back end and answers for the database as it was at
+    `version`; when the data changes, `refresh` replaces the rows that changed (`joined`)."""
 
     def __init__(self, store: Store, version):
         self.path, self.location, self.wait = getattr(store, "path", None), f"joined:{store.location}", 0
-        self.version = version
-        tables = store.snapshot({"organisations": f"SELECT {ORGANISATION_COLUMNS} FROM organisations",
-                                 "exchange_facts": FACTS, "partnerships": "SELECT * FROM partnerships"})
-        lump_sums, tables["breaches"] = _rules_applied(tables["exchange_facts"])
-        tables["exchange_facts"] = tables["exchange_facts"].append_column("rules_lump_sum_eur", pa.array(lump_sums))
+        self.version, self.replaced = version, 0
+        tables = store.snapshot({"organisations": _organisation_rows(store),
+                                 "exchange_facts": FACTS.format(exchanges=_exchange_rows(store)),
+                                 "partnerships": "SELECT * FROM partnerships"})
+        facts = _rule_columns(tables["exchange_facts"])
+        tables["exchange_facts"] = tables["exchange_facts"].append_column(
+            "rules_lump_sum_eur", pa.array(_lump_sums(facts)))
+        tables["breaches"] = _breaches(facts)
         self._memory = duckdb.connect(":memory:")
-        parameters = {"taken": _taken(), "completed": list(COMPLETED)}
         for name, table in tables.items():  # organisations first: their ecosystem sets serve the exchanges
             self._memory.register("_cx_copy", table)
             if name == "organisations":
                 self._memory.execute(ECOSYSTEM_SETS)
-            select = COPIED.get(name, "SELECT * FROM _cx_copy").format(withdrawn=WITHDRAWN)
-            self._memory.execute(f"CREATE TABLE {name} AS {select}", parameters if "$taken" in select else None)
+            self._memory.execute(f"CREATE TABLE {name} AS {COPIED.get(name, 'SELECT * FROM _cx_copy')}",
+                                 _copied_parameters(name))
             self._memory.unregister("_cx_copy")
         self._memory.execute("CREATE VIEW exchanges AS SELECT * FROM exchange_facts")
 
@@ -215,23 +248,136 @@ class _Joined(DuckDBStore):
         finally:
             cursor.close()
 
+    def refresh(self, store: Store, version) -> bool:
+        """Bring the copy to the store's data by replacing only what changed: the exchanges and
+        organisations whose row hash differs from the copy's (or that are new, or gone), the
+        exchanges of the changed organisations, and the findings of their visitors (a visitor's
+        visits taken count all its exchanges). One transaction: a view reads the copy before or
+        after, never half of it. False, changing nothing, when so much changed that a build is due.
 
-def _rules_applied(facts: pa.Table) -> tuple[np.ndarray, pd.DataFrame]:
-    """What the rulebook gives for every exchange, once per copy since it does not depend on the
-    filters: the lump sum, and every rule broken by an exchange going ahead (`position` keeps the
-    checks' order: by rule, then by exchange id). A visitor's visits taken count all its exchanges."""
+        The changed rows are read after their hashes were compared, with their own hashes: a
+        write in between shows as a difference at the next refresh."""
+        with store.reading(), self.connect() as con:  # one connection to the store for both reads
+            hashes = store.snapshot({
+                "exchanges": f"SELECT id, row_hash FROM ({_exchange_rows(store)}) x",
+                "organisations": f"SELECT id, {store.row_hash(ORGANISATION_COLUMNS)} AS row_hash FROM organisations"})
+            organisations = _changed(con, "organisations", hashes["organisations"])
+            with _ids(con, "_cx_organisation_ids", organisations):
+                exchanges = sorted(set(_changed(con, "exchange_facts", hashes["exchanges"])).union(*con.execute(
+                    "SELECT id FROM exchange_facts WHERE visitor_id IN (SELECT id FROM _cx_organisation_ids) "
+                    "OR host_id IN (SELECT id FROM _cx_organisation_ids)").fetchnumpy().values()))
+            held = con.execute("SELECT count(*) FROM exchange_facts").fetchone()[0]
+            if self.replaced + len(exchanges) > REFRESHED_AT_MOST * max(held, len(hashes["exchanges"])):
+                return False
+            among = " = ANY(CAST(? AS VARCHAR[]))"
+            tables = store.snapshot({
+                "partnerships": "SELECT * FROM partnerships",
+                "organisations": (f"{_organisation_rows(store)} WHERE id{among}", [organisations]),
+                "exchange_facts": (FACTS.format(exchanges=_exchange_rows(store)) + f" WHERE x.id{among}", [exchanges])})
+            con.begin()
+            try:
+                _replace(con, tables, exchanges, organisations)
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+        self.version, self.replaced = version, self.replaced + len(exchanges)
+        return True
+
+
+@contextmanager
+def _ids(con, name: str, ids) -> Iterator[None]:
+    """`ids` as the one-column table `name` (id) on the copy's connection for the block."""
+    con.register(name, pa.table({"id": pa.array(list(ids), pa.string())}))
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+@contextmanager
+def _rows(con, table: pa.Table | pd.DataFrame) -> Iterator[None]:
+    """`table` as `_cx_copy` on the copy's connection for the block (what COPIED reads)."""
+    con.register("_cx_copy", table)
+    try:
+        yield
+    finally:
+        con.unregister("_cx_copy")
+
+
+def _changed(con, table: str, hashes: pa.Table) -> list[str]:
+    """The ids whose row hash in the store (`hashes`) differs from the copy's `table`, or that
+    only one of them holds."""
+    con.register("_cx_hashes", hashes)
+    try:
+        return [row[0] for row in con.execute(f"""
+            SELECT coalesce(n.id, c.id) FROM (SELECT id, row_hash FROM {table}) c
+            FULL JOIN _cx_hashes n ON n.id = c.id WHERE c.row_hash IS DISTINCT FROM n.row_hash""").fetchall()]
+    finally:
+        con.unregister("_cx_hashes")
+
+
+def _replace(con, tables: dict[str, pa.Table], exchanges: list[str], organisations: list[str]) -> None:
+    """In the copy's transaction: the partnerships, and the rows of `exchanges` and `organisations`,
+    replaced by those read (`tables`; an id not read is gone), and the findings of every visitor
+    they involve made again."""
+    con.execute("DELETE FROM partnerships")
+    with _rows(con, tables["partnerships"]):
+        con.execute("INSERT INTO partnerships BY NAME SELECT * FROM _cx_copy")
+    facts = tables["exchange_facts"]
+    with _ids(con, "_cx_exchange_ids", exchanges), _ids(con, "_cx_organisation_ids", organisations):
+        visitors = set(facts["visitor_id"].to_pylist()).union(*con.execute(
+            "SELECT visitor_id FROM exchange_facts WHERE id IN (SELECT id FROM _cx_exchange_ids)").fetchnumpy().values())
+        con.execute("DELETE FROM exchange_facts WHERE id IN (SELECT id FROM _cx_exchange_ids)")
+        con.execute("DELETE FROM organisations WHERE id IN (SELECT id FROM _cx_organisation_ids)")
+        con.execute("DELETE FROM breaches WHERE exchange_id IN (SELECT id FROM _cx_exchange_ids)")
+    con.register("_cx_organisations", tables["organisations"])
+    with _rows(con, facts.append_column("rules_lump_sum_eur", pa.array(_lump_sums(_rule_columns(facts)),
+                                                                      pa.int64()))):
+        con.execute(NEW_ECOSYSTEM_SETS)
+        con.execute(f"INSERT INTO exchange_facts BY NAME {COPIED['exchange_facts']}", _copied_parameters("exchange_facts"))
+    con.unregister("_cx_organisations")
+    with _rows(con, tables["organisations"]):
+        con.execute(f"INSERT INTO organisations BY NAME {COPIED['organisations']}")
+    with _ids(con, "_cx_visitor_ids", visitors):
+        involved = _rule_columns(con.sql(f"SELECT {', '.join(RULE_COLUMNS)} FROM exchange_facts "
+                                         "WHERE visitor_id IN (SELECT id FROM _cx_visitor_ids)").to_arrow_table())
+    with _ids(con, "_cx_exchange_ids", involved["id"]):
+        con.execute("DELETE FROM breaches WHERE exchange_id IN (SELECT id FROM _cx_exchange_ids)")
+    with _rows(con, _breaches(involved)):
+        con.execute("INSERT INTO breaches BY NAME SELECT * FROM _cx_copy")
+
+
+def _copied_parameters(table: str) -> dict | None:
+    return {"taken": _taken(), "completed": list(COMPLETED)} if table == "exchange_facts" else None
+
+
+# What the rulebook reads of an exchange.
+RULE_COLUMNS = ("id", "visitor_id", "status", "visitor_country", "host_country", "start_date", "end_date", "distance_km")
+
+
+def _rule_columns(facts: pa.Table) -> pd.DataFrame:
+    x = facts.select(list(RULE_COLUMNS)).to_pandas()
+    return x.assign(start=x["start_date"], end=x["end_date"])
+
+
+def _lump_sums(x: pd.DataFrame) -> np.ndarray:
+    """The lump sum the rulebook gives each exchange (once per copy: no filter changes it)."""
+    return load_rulebook().lump_sums(x)["lump_sum_eur"].to_numpy()
+
+
+def _breaches(x: pd.DataFrame) -> pd.DataFrame:
+    """Every rule broken by an exchange going ahead, with the order of its check (the findings
+    list them by check, then by exchange id). `x` holds every exchange of its visitors: their
+    visits taken count them all."""
     rulebook = load_rulebook()
-    x = facts.select(["id", "visitor_id", "status", "visitor_country", "host_country", "start_date", "end_date",
-                      "distance_km"]).to_pandas()
-    x = x.assign(start=x["start_date"], end=x["end_date"])
-    lump_sums = rulebook.lump_sums(x)["lump_sum_eur"].to_numpy()
     taken = x["status"].isin(rulebook.taken_statuses).astype("int64")
-    x["visits_taken"] = taken.groupby(x["visitor_id"], dropna=False).transform("sum") - taken
-    x = x[~x["status"].isin(WITHDRAWN)].sort_values("id", ignore_index=True)  # the findings show those going ahead
+    x = x.assign(visits_taken=taken.groupby(x["visitor_id"], dropna=False).transform("sum") - taken)
+    x = x[~x["status"].isin(WITHDRAWN)].reset_index(drop=True)  # the findings show those going ahead
     found = rulebook.check_exchanges(x)
-    return lump_sums, pd.DataFrame({"exchange_id": x["id"].to_numpy()[found["row"].to_numpy(dtype="int64")],
-                                    "position": np.arange(len(found)), "rule": found["rule"].to_numpy(dtype=object),
-                                    "message": found["message"].to_numpy(dtype=object)})
+    return pd.DataFrame({"exchange_id": pd.Series(x["id"].to_numpy()[found["row"].to_numpy(dtype="int64")], dtype=object),
+                         "check_order": found["check"].to_numpy(dtype="int64"),
+                         "rule": found["rule"].to_numpy(dtype=object), "message": found["message"].to_numpy(dtype=object)})
 
 
 _COPIES: OrderedDict = OrderedDict()
@@ -239,14 +385,14 @@ _COPYING = threading.Lock()
 
 
 def joined(store: Store) -> _Joined:
-    """The store's joined copy, built again when the data has changed since (one build at a
-    time: sessions arriving meanwhile wait for it rather than build their own)."""
+    """The store's joined copy, refreshed when the data has changed since, or built again when
+    much has (one at a time: sessions arriving meanwhile wait for it rather than build their own)."""
     if isinstance(store, _Joined):
         return store
     version = store.data_version()
     with _COPYING:
         copy = _COPIES.get(store.location)
-        if copy is None or copy.version != version:
+        if copy is None or (copy.version != version and not copy.refresh(store, version)):
             _COPIES.pop(store.location, None)  # free the stale copy before building the new one
             copy = _COPIES[store.location] = _Joined(store, version)
         _COPIES.move_to_end(store.location)
@@ -629,10 +775,10 @@ DESCRIBED_COLUMNS = ["exchange_id", "visitor", "visitor_country", "host", "host_
 @_on_joined
 def rule_breaches(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Every rule broken by an exchange going ahead in the period (the rulebook's checks, made once
-    per copy: see `_rules_applied`); a visitor's other exchanges count whatever their period."""
+    per copy: see `_breaches`); a visitor's other exchanges count whatever their period."""
     return _live_query(store, filters, f"""
         SELECT {DESCRIBED}, b.rule, b.message FROM x JOIN breaches b ON b.exchange_id = x.id
-        WHERE x.live ORDER BY b.position""", rows_of=viewer)
+        WHERE x.live ORDER BY b.check_order, b.exchange_id""", rows_of=viewer)
 
 
 @_on_joined

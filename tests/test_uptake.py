@@ -229,3 +229,86 @@ def test_every_view_gives_the_same_figures_on_both_back_ends(demo_db, postgres_t
         layers, expected = uptake.map_layers(postgres, OFFICER, filters), uptake.map_layers(duck, OFFICER, filters)
         for name, value in expected.items():
             pd.testing.assert_frame_equal(layers[name], value, obj=name)
+
+
+# Writes of every kind the joined copy reads, as the workflow and the imports make them: a status
+# change, an organisation edited into an ecosystem combination nobody had, a second taken
+# exchange for a visitor (every exchange of that visitor breaks the visit-once rule), one of a
+# visitor's two taken exchanges removed (the other one no longer breaks it), an organisation
+# removed, a host's answer, signatures and a closing report, a registration, and a partnership's
+# new target.
+WRITES = (
+    "UPDATE exchanges SET status = 'cancelled', updated_at = current_timestamp WHERE id = 'X00001'",
+    "UPDATE organisations SET name = 'Renamed Ltd', country = 'PT', city = 'Porto', lat = 41.15, lon = -8.61, "
+    "ecosystems = ARRAY['Tourism', 'Agri-food', 'Health', 'Digital', 'Textile'] WHERE id = 'O00263'",
+    "INSERT INTO exchanges (id, visitor_id, host_id, start_date, end_date, working_days, distance_km, status, "
+    "lump_sum_eur, halved) SELECT 'X99999', visitor_id, host_id, start_date + 400, end_date + 400, working_days, "
+    "distance_km, 'approved', lump_sum_eur, halved FROM exchanges WHERE id = 'X00002'",
+    "DELETE FROM exchanges WHERE id = 'X00098'",
+    "DELETE FROM organisations WHERE id = 'O00269'",
+    "INSERT INTO host_answers (exchange_id, answer) SELECT id, 'accepted' FROM exchanges WHERE status = 'requested' "
+    "ORDER BY id LIMIT 2",
+    "INSERT INTO signatures (exchange_id, document, party, signed_by) SELECT id, 'quality', 'host', 'h@example.org' "
+    "FROM exchanges WHERE status = 'requested' ORDER BY id LIMIT 1",
+    "INSERT INTO closing_reports (exchange_id, done, results, follow_ups, host_rating, state, filed_by, filed_at) "
+    "SELECT id, 'd', 'r', 'f', 4, 'filed', 'v@example.org', current_timestamp FROM exchanges "
+    "WHERE status = 'completed' ORDER BY id LIMIT 1",
+    "INSERT INTO organisations (id, name, kind, country, city, ecosystems, registered_on) "
+    "VALUES ('O99999', 'Newcomer', 'SME', 'EE', 'Tartu', ARRAY['Digital'], DATE '2026-11-20')",
+    "UPDATE partnerships SET target_exchanges = target_exchanges + 7",
+)
+
+
+def _copy_tables(copy) -> dict[str, list[tuple]]:
+    """The copy's tables as rows in id order, each ecosystem combination as its list (the numbers
+    of combinations met after a build follow the build's)."""
+    sets = """(SELECT s.ecosystems FROM ecosystem_sets s WHERE s.set_id = {})"""
+    with copy.connect() as con:
+        return {name: con.execute(sql).fetchall() for name, sql in {
+            "exchange_facts": f"""SELECT * EXCLUDE (visitor_ecosystem_set, host_ecosystem_set),
+                                         {sets.format("visitor_ecosystem_set")}, {sets.format("host_ecosystem_set")}
+                                  FROM exchange_facts ORDER BY id""",
+            "organisations": f"SELECT * EXCLUDE (ecosystem_set), {sets.format('ecosystem_set')} FROM organisations ORDER BY id",
+            "partnerships": "SELECT * FROM partnerships ORDER BY id",
+            "breaches": "SELECT * FROM breaches ORDER BY check_order, exchange_id"}.items()}
+
+
+def test_a_refreshed_copy_equals_one_built_again(demo_store, monkeypatch):
+    """After writes of every kind the views read, the copy refreshed in place holds exactly what a
+    copy built from the database holds, and every view and finding gives the same."""
+    monkeypatch.setattr(uptake, "REFRESHED_AT_MOST", 1.0)  # refresh whatever the share changed
+    copy = uptake.joined(demo_store)
+    before = _copy_tables(copy)
+    with demo_store.transaction() as con:
+        for write in WRITES:
+            con.execute(write)
+    assert uptake.joined(demo_store) is copy
+    assert 0 < copy.replaced < 40  # the written rows and the exchanges of the two organisations
+    built = uptake._Joined(demo_store, demo_store.data_version())
+    refreshed, expected = _copy_tables(copy), _copy_tables(built)
+    for name, rows in expected.items():
+        assert refreshed[name] == rows, name
+        assert rows != before[name], name  # each table took part in the writes
+    board, again = uptake.dashboard(copy, OFFICER), uptake.dashboard(built, OFFICER)
+    assert board["headline"] == again["headline"]
+    for name, value in again.items():
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(board[name], value, obj=name)
+    assert {"visited_already"} <= set(board["rule_breaches"]["rule"])
+
+
+def test_a_write_the_views_do_not_read_replaces_no_row(demo_store):
+    copy = uptake.joined(demo_store)
+    with demo_store.transaction() as con:
+        con.execute("INSERT INTO scenarios (id, name, parameters) VALUES ('s1', 'Bigger envelope', '{}')")
+    assert uptake.joined(demo_store) is copy
+    assert copy.replaced == 0 and copy.version == demo_store.data_version()
+
+
+def test_the_copy_is_built_again_when_much_has_changed(demo_store):
+    copy = uptake.joined(demo_store)
+    with demo_store.transaction() as con:
+        con.execute("UPDATE exchanges SET updated_at = current_timestamp")
+    again = uptake.joined(demo_store)
+    assert again is not copy and again.replaced == 0
+    assert _copy_tables(again) == _copy_tables(uptake._Joined(demo_store, demo_store.data_version()))
