@@ -3,6 +3,7 @@ transactions, parameterised reads, the same result types."""
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from cx.store import SCHEMA_VERSION, DuckDBStore, Store, copy_programme, insert_frame, open_store
@@ -127,6 +128,33 @@ def test_both_back_ends_give_the_same_types(demo_db, postgres_templates, postgre
            "WHERE e.status = ANY(?) GROUP BY e.status ORDER BY e.status")
     parameters = [["requested", "approved", "paid"]]
     pd.testing.assert_frame_equal(postgres.query(sql, parameters), duck.query(sql, parameters))
+
+
+def _kind(arrow_type) -> str:
+    """An Arrow type, whatever its list's item is named (DuckDB's `l`, the driver's `item`)."""
+    return f"list<{arrow_type.value_type}>" if isinstance(arrow_type, pa.ListType) else str(arrow_type)
+
+
+def test_a_snapshot_reads_the_same_arrow_tables_from_both_back_ends(demo_db, postgres_templates, postgres_database):
+    """A snapshot (PostgreSQL's through the Arrow driver) gives the same values and types as
+    DuckDB's: lists, dates, moments, sums; placeholders outside quotes only, a `?` or `%` inside
+    them kept."""
+    duck, postgres = open_store(demo_db), open_store(postgres_database(postgres_templates["cx_demo"]))
+    chosen = duck.query("SELECT id FROM exchanges ORDER BY id LIMIT 5")["id"].tolist()
+    queries = {
+        "exchanges": ("SELECT e.id, e.start_date, e.distance_km, e.lump_sum_eur, e.halved, e.updated_at, "
+                      "o.ecosystems, '?%' AS mark FROM exchanges e JOIN organisations o ON o.id = e.visitor_id "
+                      "WHERE e.id = ANY(CAST(? AS VARCHAR[])) AND e.lump_sum_eur >= ? ORDER BY e.id", [chosen, 0]),
+        "sums": "SELECT status, round(avg(lump_sum_eur), 2) AS mean_eur, min(distance_km) AS km, "
+                "CAST(count(*) AS BIGINT) AS n FROM exchanges GROUP BY status ORDER BY status",
+        "none": ("SELECT id FROM organisations WHERE id = ANY(CAST(? AS VARCHAR[]))", [[]]),
+    }
+    got, expected = postgres.snapshot(queries), duck.snapshot(queries)
+    for name, table in expected.items():
+        assert got[name].column_names == table.column_names, name
+        assert list(map(_kind, got[name].schema.types)) == list(map(_kind, table.schema.types)), name
+        assert got[name].to_pylist() == table.to_pylist(), name
+    assert len(got["exchanges"]) == 5 and got["exchanges"]["mark"][0].as_py() == "?%"
 
 
 def test_a_copy_moves_every_row_and_refuses_a_database_in_use(demo_db, postgres_database, postgres_templates,
