@@ -121,6 +121,33 @@ STORE_QUERIES = (uptake.overview, uptake.exchanges_by_status, uptake.money_by_mo
                  uptake.organisations_by_kind_and_country, uptake.filter_options)
 
 
+def rows_then_arrow(postgres: Store, queries: dict[str, str]) -> dict:
+    """The PostgreSQL snapshot as it was read before (the baseline): psycopg makes a Python object
+    of every value, then Arrow columns are made of them."""
+    import pyarrow as pa
+
+    with postgres.connect() as con, con.raw.transaction():
+        con.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        tables = {}
+        for name, query in queries.items():
+            cursor = con.raw.cursor()
+            cursor.execute(query)
+            rows = cursor.fetchall()
+            tables[name] = pa.table({c.name: pa.array([row[i] for row in rows]) for i, c in enumerate(cursor.description)})
+        return tables
+
+
+def snapshot_speed(postgres: Store, repeat: int) -> None:
+    """The joined copy's reads from PostgreSQL: Arrow's driver against the former row-by-row read."""
+    queries = {"organisations": uptake._organisation_rows(postgres),
+               "exchange_facts": uptake.FACTS.format(exchanges=uptake._exchange_rows(postgres)),
+               "partnerships": "SELECT * FROM partnerships"}
+    before, _ = timed(lambda: rows_then_arrow(postgres, queries), max(1, repeat // 2))
+    after, tables = timed(lambda: postgres.snapshot(queries), max(1, repeat // 2))
+    print(f"the copy's snapshot from PostgreSQL ({len(tables['exchange_facts']):,} exchanges): Arrow driver "
+          f"{after:.2f} s, row by row (before) {before:.2f} s: {before / after:.1f}x")
+
+
 def curve(store: Store, repeat: int, with_pandas: bool, postgres: Store | None = None) -> None:
     """Every case's dashboard time in DuckDB (every tab's views, and what the page reads when it
     opens: the headline and the first tab's), on PostgreSQL when given (checked to agree), and
@@ -192,21 +219,21 @@ BUSIEST = """(SELECT visitor_id FROM (SELECT visitor_id FROM exchanges UNION ALL
 
 
 def after_a_write(store: Store, repeat: int) -> None:
-    """The next Uptake page (the headline and first tab, whole programme) after a write: the
-    joined copy refreshed (only the rows the write changed) against built again as before, in
-    the same run and on the same data."""
+    """What a write costs the next Uptake page (the headline and first tab, whole programme): the
+    joined copy refreshed (only the rows the write changed) against built again as before, best
+    of `repeat` writes each, in the same run and on the same data; then the page's queries."""
     filters, first_tab = cases()["whole programme, no filter"].as_dict(), next(iter(uptake.TABS))
     statements = {label: "UPDATE exchanges SET status = CASE WHEN status = 'approved' THEN 'cancelled' ELSE 'approved' "
                          f"END, updated_at = current_timestamp {where}" for label, where in WRITES.items()}
     statements["one profile edited"] = f"UPDATE organisations SET description = coalesce(description, '') || '.', " \
                                        f"name = name || '.' WHERE id = {BUSIEST}"
 
-    def next_page(build: bool):
+    def copy_ready(build: bool):
         if build:
             uptake._COPIES.clear()  # what every write cost before: the copy built again
-        uptake.dashboard(store, OFFICER, filters, tab=first_tab)
+        uptake.joined(store)
 
-    uptake.dashboard(store, OFFICER, filters, tab=first_tab)
+    uptake.joined(store)
     for label, statement in statements.items():
         times = {}
         for build in (False, True):
@@ -214,10 +241,12 @@ def after_a_write(store: Store, repeat: int) -> None:
             for _ in range(repeat):
                 with store.transaction() as con:
                     con.execute(statement)
-                runs.append(timed(lambda: next_page(build), 1)[0])
+                runs.append(timed(lambda: copy_ready(build), 1)[0])
             times[build] = min(runs)
-        print(f"write, then the next Uptake page ({label}): copy refreshed {times[False] * 1000:,.0f} ms, "
-              f"built again {times[True] * 1000:,.0f} ms: {times[True] / times[False]:.1f}x")
+        print(f"{label}, then the copy: refreshed {times[False] * 1000:,.0f} ms, built again "
+              f"{times[True] * 1000:,.0f} ms: {times[True] / times[False]:.1f}x")
+    page, _ = timed(lambda: uptake.dashboard(store, OFFICER, filters, tab=first_tab), repeat)
+    print(f"then the page's queries on the copy: {page * 1000:,.0f} ms")
 
 
 def page_run(store: Store) -> None:
@@ -267,6 +296,8 @@ def main() -> None:
                 copy_programme(store, postgres)
                 print(f"copied to PostgreSQL in {time.perf_counter() - started:.1f} s")
             curve(store, args.repeat, size <= args.pandas_up_to, postgres)
+            if postgres is not None:
+                snapshot_speed(postgres, args.repeat)
             for each in (store, postgres):
                 if each is not None:
                     print(f"on {type(each).__name__}:")
