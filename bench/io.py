@@ -84,11 +84,12 @@ def main() -> None:
     for size in args.sizes:
         source = open_store(folder / f"source-{size}.duckdb")
         tables = generate(seed=5, organisation_count=size // 2, exchange_count=size, today=TODAY)
-        source.replace_all(tables["partnerships"], tables["organisations"], tables["exchanges"])
+        source.replace_all(tables["partnerships"], tables["organisations"], tables["exchanges"],
+                           missions=tables["missions"])
         files = {kind: cio.export_bytes({kind: cio.export_frame(source, OFFICER, kind, with_contacts=True)}, "csv")[1]
                  for kind in cio.KINDS}
         store = open_store(folder / f"import-{size}.duckdb")
-        for kind in ("partnerships", "organisations"):
+        for kind in ("partnerships", "organisations", "missions"):
             timed_import(store, kind, files[kind])
         first, report = timed_import(store, "exchanges", files["exchanges"])
         assert report.written and report.added > 0.99 * size, report.summary()
