@@ -168,9 +168,9 @@ FACTS = """
 ORGANISATION_COLUMNS = ("id", "name", "kind", "country", "city", "lat", "lon", "partnership_id", "ecosystems",
                         "can_host", "can_visit", "registered_on")
 KEPT_COPIES = 2  # databases whose joined copy stays in memory (a session looks at one)
-# Past this share of the exchanges replaced since the copy was built, it is built again: a build
-# then costs little more than the refresh, and rows replaced in place leave DuckDB's tables with
-# deleted rows that only a new table gives back.
+# Past this share of the rows (exchanges and organisations) replaced since the copy was built, it
+# is built again: a build then costs little more than the refresh, and rows replaced in place
+# leave DuckDB's tables with deleted rows that only a new table gives back.
 REFRESHED_AT_MOST = 0.1
 
 
@@ -266,8 +266,10 @@ class _Joined(DuckDBStore):
                 exchanges = sorted(set(_changed(con, "exchange_facts", hashes["exchanges"])).union(*con.execute(
                     "SELECT id FROM exchange_facts WHERE visitor_id IN (SELECT id FROM _cx_organisation_ids) "
                     "OR host_id IN (SELECT id FROM _cx_organisation_ids)").fetchnumpy().values()))
-            held = con.execute("SELECT count(*) FROM exchange_facts").fetchone()[0]
-            if self.replaced + len(exchanges) > REFRESHED_AT_MOST * max(held, len(hashes["exchanges"])):
+            held = con.execute("SELECT (SELECT count(*) FROM exchange_facts) + (SELECT count(*) FROM organisations)"
+                               ).fetchone()[0]
+            replacing = len(exchanges) + len(organisations)
+            if self.replaced + replacing > REFRESHED_AT_MOST * max(held, sum(map(len, hashes.values()))):
                 return False
             among = " = ANY(CAST(? AS VARCHAR[]))"
             tables = store.snapshot({
@@ -281,7 +283,7 @@ class _Joined(DuckDBStore):
                 con.rollback()
                 raise
             con.commit()
-        self.version, self.replaced = version, self.replaced + len(exchanges)
+        self.version, self.replaced = version, self.replaced + replacing
         return True
 
 

@@ -283,7 +283,7 @@ def test_a_refreshed_copy_equals_one_built_again(demo_store, monkeypatch):
         for write in WRITES:
             con.execute(write)
     assert uptake.joined(demo_store) is copy
-    assert 0 < copy.replaced < 40  # the written rows and the exchanges of the two organisations
+    assert 0 < copy.replaced < 40  # the written rows, and the exchanges of the organisations edited or removed
     built = uptake._Joined(demo_store, demo_store.data_version())
     refreshed, expected = _copy_tables(copy), _copy_tables(built)
     for name, rows in expected.items():
