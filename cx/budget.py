@@ -32,6 +32,7 @@ import pandas as pd
 
 from cx.errors import BadPlan, BadScenario, CxError, SharesDoNotSum, UnknownCity
 from cx.export import to_csv_bytes, to_excel_bytes
+from cx.formats import euros
 from cx.geo import distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store
@@ -143,7 +144,7 @@ class Scenario:
         base = base or load_rulebook()
         problems = []
         if self.envelope_eur < 0:
-            problems.append(f"the envelope is EUR {self.envelope_eur:,}; it cannot be negative")
+            problems.append(f"the envelope is {euros(self.envelope_eur)}; it cannot be negative")
         if self.exchanges is not None and self.exchanges < 1:
             problems.append(f"the number of exchanges is {self.exchanges}; give 1 or more, "
                             "or none for as many as the envelope allows")
@@ -171,7 +172,7 @@ class Scenario:
                 problems.append(f"the share of {code} is {share:.1%}; shares cannot be negative")
         for code, value in self.ceilings_eur.items():
             if value < 0:
-                problems.append(f"the ceiling of {code} is EUR {value:,}; it cannot be negative")
+                problems.append(f"the ceiling of {code} is {euros(value)}; it cannot be negative")
         if not problems:
             ceilings = dict(zip(mix, self.rulebook(base).ceilings(list(mix))))
             for code in mix:
@@ -535,12 +536,12 @@ def compare(simulations: list[Simulation]) -> pd.DataFrame:
     def column(s: Simulation) -> dict:
         scenario = s.scenario
         return {
-            "Envelope": f"EUR {scenario.envelope_eur:,}",
+            "Envelope": euros(scenario.envelope_eur),
             "Exchanges": f"{s.exchanges:,}" + (" (as many as fit)" if scenario.exchanges is None else ""),
             "Ceilings": scenario.ceilings_in_words(),
             "Halved under": scenario.halving_in_words(),
-            "Expected total": f"EUR {s.expected_total_eur:,}",
-            "90% of runs between": f"EUR {s.p5_eur:,} and EUR {s.p95_eur:,}",
+            "Expected total": euros(s.expected_total_eur),
+            "90% of runs between": f"{euros(s.p5_eur)} and {euros(s.p95_eur)}",
             "Chance of exceeding the envelope": f"{s.p_exceed:.1%}",
             "Affordable with 95% confidence": f"{s.affordable:,} exchanges",
             "Halved lump sums": f"{s.share_halved:.1%}",

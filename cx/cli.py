@@ -20,6 +20,7 @@ import pandas as pd
 
 from cx.access import ROLES, Viewer
 from cx.errors import CxError
+from cx.formats import euros
 from cx.rules import load_rulebook
 from cx.store import open_store
 
@@ -75,7 +76,7 @@ def cmd_lump_sum(args) -> int:
         print("Halved: yes, because " + " and ".join(result.reasons))
     else:
         print("Halved: no")
-    print(f"Lump sum: EUR {result.lump_sum_eur:,} (ceiling for {host}: EUR {result.ceiling_eur:,})")
+    print(f"Lump sum: {euros(result.lump_sum_eur)} (ceiling for {host}: {euros(result.ceiling_eur)})")
     return 0
 
 
@@ -138,11 +139,11 @@ def cmd_budget(args) -> int:
         for number, line in enumerate(lines.itertuples(), start=1):
             why = f" (halved: {line.halving_reason})" if line.halved else ""
             print(f"{number:>4}. {line.host_country} {line.start} to {line.end}, {line.working_days} working days, "
-                  f"{line.distance_km:,.0f} km: EUR {line.lump_sum_eur:,}{why}")
+                  f"{line.distance_km:,.0f} km: {euros(line.lump_sum_eur)}{why}")
         total = int(lines["lump_sum_eur"].sum())
         left = scenario.envelope_eur - total
-        print(f"Total: EUR {total:,} for {len(lines):,} exchanges; envelope EUR {scenario.envelope_eur:,} "
-              f"({'EUR ' + format(left, ',') + ' left' if left >= 0 else 'EUR ' + format(-left, ',') + ' over'})")
+        print(f"Total: {euros(total)} for {len(lines):,} exchanges; envelope {euros(scenario.envelope_eur)} "
+              f"({euros(abs(left))} {'left' if left >= 0 else 'over'})")
         return 0
     result = budget.simulate(scenario, rulebook=load_rulebook())
     if args.save:
@@ -152,17 +153,17 @@ def cmd_budget(args) -> int:
         return 0
     count = f"{result.exchanges:,} exchanges" + (" (as many as the envelope allows)" if scenario.exchanges is None else "")
     print(f"Scenario {scenario.name!r}: {scenario.basis}")
-    print(f"{count}, envelope EUR {scenario.envelope_eur:,}, {scenario.runs:,} runs, seed {scenario.seed}")
+    print(f"{count}, envelope {euros(scenario.envelope_eur)}, {scenario.runs:,} runs, seed {scenario.seed}")
     print(f"Ceilings: {scenario.ceilings_in_words()}; halved under {scenario.halving_in_words()}")
-    print(f"Expected total: EUR {result.expected_total_eur:,} (median EUR {result.p50_eur:,}; "
-          f"90% of runs between EUR {result.p5_eur:,} and EUR {result.p95_eur:,})")
+    print(f"Expected total: {euros(result.expected_total_eur)} (median {euros(result.p50_eur)}; "
+          f"90% of runs between {euros(result.p5_eur)} and {euros(result.p95_eur)})")
     print(f"Chance of exceeding the envelope: {result.p_exceed:.1%}")
     print(f"Exchanges affordable with 95% confidence: {result.affordable:,}")
     print(f"Halved lump sums: {result.share_halved:.1%} (short stays {result.share_halved_short:.1%}, "
           f"near hosts {result.share_halved_near:.1%})")
     print("Expected cost by host country:")
     for row in result.by_country.itertuples():
-        print(f"  {row.country} {row.name:<24} {row.exchanges:>8,.1f} exchanges  EUR {row.cost_eur:>9,}  "
+        print(f"  {row.country} {row.name:<24} {row.exchanges:>8,.1f} exchanges  {euros(row.cost_eur):>13}  "
               f"{row.share_of_cost:>6.1%}")
     if args.save:
         print(f"Saved as {scenario.name!r}.")
@@ -227,7 +228,7 @@ def cmd_match(args) -> int:
         if not np.isnan(host.distance_km):
             facts.append(f"{host.distance_km:,.0f} km")
         if not pd.isna(host.lump_sum_eur):
-            facts.append(f"EUR {host.lump_sum_eur:,}" + (f" (halved: {host.halving_reason})" if host.halved else ""))
+            facts.append(euros(host.lump_sum_eur) + (f" (halved: {host.halving_reason})" if host.halved else ""))
         print(f"{rank:>2}. {host.name} ({place}) · {' · '.join(facts)}")
         print(f"    because: {', '.join(host.reasons) or 'similar wording'}")
     return 0

@@ -189,7 +189,7 @@ def record_payment(store: Store, viewer: Viewer, exchange_id: str, *, paid_on, a
     if paid_on > (today or dt.date.today()):
         raise CxError(f"the payment date {paid_on} is after today; record a payment once it is made")
     if int(amount_eur) < 0:
-        raise CxError(f"the amount paid is EUR {int(amount_eur):,}; it cannot be negative")
+        raise CxError(f"the amount paid is {euros(amount_eur)}; it cannot be negative")
     if text_too_long("reason", reason):
         raise CxError(text_too_long("reason", reason))
     with store.transaction() as con:

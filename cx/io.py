@@ -41,6 +41,7 @@ from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
 from cx.exchanges import ORDER, STAY_COLUMNS, STEPS_OF_THEIR_OWN, reachable, repeat_breach, repeats, started_already
 from cx.export import EXCEL_CELL_LIMIT, excel_refusal, is_formula_like
+from cx.formats import euros
 from cx.parties import DOCUMENTS
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.missions import mission_rows
@@ -999,8 +1000,8 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     kept = above & typed["id"].map(held).astype("Int64").eq(given).fillna(False).astype(bool)
     typed["ceiling_note"] = None  # what the audit trail says of a lump sum kept above the ceiling
     for row in typed.index[above]:
-        said = (f"the file says EUR {int(given[row]):,}, above the ceiling for {host.at[row, 'country']} "
-                f"(EUR {int(ceiling[row]):,})")
+        said = (f"the file says {euros(given[row])}, above the ceiling for {host.at[row, 'country']} "
+                f"({euros(ceiling[row])})")
         if kept[row]:
             findings.append(_finding(row, "lump_sum_eur", given[row], "above_ceiling",
                                      f"{said}; cx holds that amount already (kept by an officer)", "flagged"))
@@ -1016,8 +1017,8 @@ def _exchange_rows(typed: pd.DataFrame, present: list[str], store: Store, rulebo
     for row in typed.index[differs]:
         why = f", halved because {reasons[row]}" if reasons[row] else ""
         findings.append(_finding(row, "lump_sum_eur", given[row], "lump_sum_differs",
-                                 f"the file says EUR {int(given[row]):,}; the rulebook gives EUR "
-                                 f"{int(computed[row]):,} ({int(money.at[row, 'working_days'])} working days in "
+                                 f"the file says {euros(given[row])}; the rulebook gives "
+                                 f"{euros(computed[row])} ({int(money.at[row, 'working_days'])} working days in "
                                  f"{host.at[row, 'country']}{why}); the file's amount is kept", "flagged"))
     findings += _request_findings(typed, after, before, orgs["name"], store, today,
                                   {f["row"] for f in findings if f["outcome"] == "rejected"})
@@ -1105,7 +1106,7 @@ class CeilingOverride:
         return cls(viewer.identity, reason)
 
     def note(self, lump_sum_eur: int, country: str, ceiling_eur: int) -> str:
-        return (f"EUR {lump_sum_eur:,} kept above the ceiling for {country} (EUR {ceiling_eur:,}): {self.reason}")
+        return f"{euros(lump_sum_eur)} kept above the ceiling for {country} ({euros(ceiling_eur)}): {self.reason}"
 
 
 def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file: str, mode: str = "all",

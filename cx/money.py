@@ -21,6 +21,7 @@ import pandas as pd
 from cx.access import ORGANISATION, Viewer
 from cx.budget import Scenario, scenario_from_history, simulate, uniform_scenario
 from cx.errors import BadAllocation, BadScenario
+from cx.formats import euros
 from cx.rules import load_rulebook
 from cx.store import Store
 
@@ -61,7 +62,7 @@ def set_allocation(store: Store, viewer: Viewer, partnership_id: str, allocation
             raise BadAllocation(f"the allocation of {partnership_id} is {allocation_eur!r}; give whole euros")
         allocation_eur = int(allocation_eur)
         if allocation_eur < 0:
-            raise BadAllocation(f"the allocation of {partnership_id} is EUR {allocation_eur:,}; "
+            raise BadAllocation(f"the allocation of {partnership_id} is {euros(allocation_eur)}; "
                                 "it cannot be negative (0 or more, in whole euros)")
     with store.transaction() as con:
         if not con.execute("SELECT count(*) FROM partnerships WHERE id = ?", [partnership_id]).fetchone()[0]:

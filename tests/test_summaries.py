@@ -1,8 +1,10 @@
 """Each chart's facts in a sentence (cx.summaries), checked against small tables worked by hand."""
 
+import ast
+
 import pandas as pd
 
-from cx import formats, summaries
+from cx import PROJECT_ROOT, formats, summaries
 
 
 def test_formats_write_figures_one_way():
@@ -12,6 +14,23 @@ def test_formats_write_figures_one_way():
     assert formats.share(0.126) == "13%"
     assert formats.plural(1, "exchange") == "1 exchange" and formats.plural(2300, "exchange") == "2,300 exchanges"
     assert formats.plural(2, "country", "countries") == "2 countries"
+
+
+def amounts_written_inline(source: str) -> list[int]:
+    """The lines of `source` with an f-string writing an amount itself ("EUR " then a {value})."""
+    return [node.lineno for node in ast.walk(ast.parse(source)) if isinstance(node, ast.JoinedStr)
+            for part, after in zip(node.values, node.values[1:])
+            if isinstance(part, ast.Constant) and str(part.value).endswith("EUR ")
+            and isinstance(after, ast.FormattedValue)]
+
+
+def test_amounts_are_written_by_cx_formats_alone():
+    assert amounts_written_inline('f"paid EUR {amount:,} on {day}"') == [1]  # the check finds one
+    assert amounts_written_inline('f"paid {euros(amount)} (EUR)"') == []
+    stray = {str(path.relative_to(PROJECT_ROOT)): lines
+             for folder in ("cx", "app_pages") for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
+             if path.name != "formats.py" and (lines := amounts_written_inline(path.read_text()))}
+    assert stray == {}, f"write amounts with cx.formats.euros: {stray}"
 
 
 def test_statuses_are_told_in_the_order_of_the_workflow_leaving_out_the_empty_ones():
