@@ -31,34 +31,36 @@ if now["exchanges"] == 0 and now["visitors_registered"] == 0 and now["hosts_regi
             "Widen the period or clear a filter in the sidebar.")
     st.stop()
 
-row = st.columns(5)
-headline_figure(row[0], "Visitors registered", figures, "visitors_registered")
-headline_figure(row[1], "Hosts registered", figures, "hosts_registered")
-headline_figure(row[2], "Completed to date", figures, "completed_to_date",
+# Each group of figures in a row that wraps: side by side on a desktop, two abreast on a phone (st.columns
+# would stack eighteen figures one under the other at phone width).
+row = st.container(horizontal=True, key="headline_money")
+headline_figure(row, "Visitors registered", figures, "visitors_registered")
+headline_figure(row, "Hosts registered", figures, "hosts_registered")
+headline_figure(row, "Completed to date", figures, "completed_to_date",
                 value=f"{now['completed_to_date']:,} / {rulebook.target_exchanges:,}",
                 help=f"{now['completed_to_date'] / rulebook.target_exchanges:.0%} of the programme target; "
                      f"{now['partnerships_at_target']} partnership(s) at their own target")
-headline_figure(row[3], "Lump sums committed", figures, "committed_eur", "euros", up_is_good=None,
+headline_figure(row, "Lump sums committed", figures, "committed_eur", "euros", up_is_good=None,
                 help=f"{now['committed_eur'] / rulebook.budget_envelope_eur:.0%} of the "
                      f"{euros(rulebook.budget_envelope_eur)} envelope (approved to paid)")
-headline_figure(row[4], "Lump sums paid", figures, "paid_eur", "euros", up_is_good=None,
+headline_figure(row, "Lump sums paid", figures, "paid_eur", "euros", up_is_good=None,
                 help=f"{now['paid_eur'] / rulebook.budget_envelope_eur:.0%} of the envelope")
 
-row = st.columns(len(uptake.PIPELINE) + 1)
-for column, status in zip(row, uptake.PIPELINE):
-    headline_figure(column, status.capitalize(), figures, status, up_is_good=None)
-headline_figure(row[-1], "Rejected or cancelled", figures, "withdrawn", up_is_good=False,
+row = st.container(horizontal=True, key="headline_pipeline")
+for status in uptake.PIPELINE:
+    headline_figure(row, status.capitalize(), figures, status, up_is_good=None)
+headline_figure(row, "Rejected or cancelled", figures, "withdrawn", up_is_good=False,
                 help=f"{now['rejected']:,} rejected, {now['cancelled']:,} cancelled")
 
-row = st.columns(6)
-headline_figure(row[0], "Halved lump sums", figures, "halved_share", "share", up_is_good=False,
+row = st.container(horizontal=True, key="headline_quality")
+headline_figure(row, "Halved lump sums", figures, "halved_share", "share", up_is_good=False,
                 help=f"shorter than {rulebook.halve_under_working_days} working days or under "
                      f"{rulebook.halve_under_km:g} km apart")
-headline_figure(row[1], "SME visitors", figures, "sme_share", "share")
-headline_figure(row[2], "Average stay", figures, "average_working_days", "days", help="working days at the host")
-headline_figure(row[3], "Average distance", figures, "average_distance_km", "km")
-headline_figure(row[4], "Countries reached", figures, "countries_reached", help="as visitor or host")
-headline_figure(row[5], "Crossing ecosystems", figures, "crossing_share", "share",
+headline_figure(row, "SME visitors", figures, "sme_share", "share")
+headline_figure(row, "Average stay", figures, "average_working_days", "days", help="working days at the host")
+headline_figure(row, "Average distance", figures, "average_distance_km", "km")
+headline_figure(row, "Countries reached", figures, "countries_reached", help="as visitor or host")
+headline_figure(row, "Crossing ecosystems", figures, "crossing_share", "share",
                 help="exchanges whose visitor and host share no ecosystem")
 
 nothing = "No exchange matches these filters in this period."

@@ -119,3 +119,28 @@ def test_nothing_covers_a_button_or_chart_title_at_390_pixels(name, module_serve
     assert sorted(set(faults)) == []
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.blocked == []
+
+
+HEADLINE = """() => {
+    const figures = [...document.querySelectorAll('[data-testid="stMetric"]')].map(figure => figure.getBoundingClientRect());
+    const labels = [...document.querySelectorAll('[data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] div')];
+    return {tops: figures.map(box => Math.round(box.top)), height: Math.round(Math.max(...figures.map(box => box.bottom))
+            - Math.min(...figures.map(box => box.top))), cut: labels.filter(text => text.scrollWidth > text.clientWidth + 1)
+            .map(text => text.textContent)};
+}"""
+
+
+def test_uptake_s_headline_figures_stand_two_abreast_on_a_phone(module_server, phone_page, tmp_path):
+    """Eighteen figures in three groups: at most ceil(n / 2) rows per group (one under the other they
+    would fill more than two screens), and no label or value cut short."""
+    page = phone_page
+    _open(page, module_server, "uptake", "Visitors registered")
+    page.locator('[data-testid="stMetric"]').nth(17).wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=tmp_path / "headline.png", full_page=True)
+    shown = page.evaluate(HEADLINE)
+    print(f"\nheadline figures at 390 px: {len(set(shown['tops']))} rows, {shown['height']} px high")
+    assert len(shown["tops"]) == 18
+    assert len(set(shown["tops"])) <= 3 + 3 + 4  # the groups of 5, 7 and 6 figures, two abreast
+    assert shown["cut"] == []
+    assert page.blocked == []
