@@ -39,6 +39,8 @@ STATUS_COLOURS = {
     "requested": "#1f9e89", "approved": "#26828e", "ongoing": "#31688e", "completed": "#3e4989",
     "reported": "#482878", "paid": "#440154", "rejected": VERMILLION, "cancelled": GREY,
 }
+# What remains of an allocation: pale, as room left, inside a blue outline that stands out from white.
+REMAINING, REMAINING_OUTLINE = "#c6dbef", BLUE
 KIND_COLOURS = {"cluster organisation": BLUE, "SME": VERMILLION, "scaling-up support organisation": GREEN,
                 "other": PURPLE}
 
@@ -235,11 +237,13 @@ def partnership_money(table: pd.DataFrame) -> go.Figure:
     table = table.sort_values("partnership_id", ascending=False)
     names = table["partnership_id"] + " · " + table["partnership"].map(_typed)
     figure = go.Figure()
-    for name, values, colour in (
-            ("paid", table["paid_eur"], STATUS_COLOURS["paid"]),
-            ("committed, not yet paid", table["committed_eur"] - table["paid_eur"], BLUE),
-            ("remaining", table["remaining_eur"].astype("Float64").clip(lower=0).fillna(0), "#9ecae1")):
+    for name, values, colour, outline in (
+            ("paid", table["paid_eur"], STATUS_COLOURS["paid"], STATUS_COLOURS["paid"]),
+            ("committed, not yet paid", table["committed_eur"] - table["paid_eur"], BLUE, BLUE),
+            ("remaining", table["remaining_eur"].astype("Float64").clip(lower=0).fillna(0), REMAINING,
+             REMAINING_OUTLINE)):
         figure.add_bar(x=values.astype("float64"), y=names, orientation="h", name=name, marker_color=colour,
+                       marker_line=dict(color=outline, width=1.5),
                        hovertemplate="%{y}: " + name + " EUR %{x:,.0f}<extra></extra>")
     allocated = table["allocated_eur"].astype("Float64")
     figure.add_scatter(x=allocated.astype("float64"), y=names, mode="markers", name="allocation",
@@ -381,11 +385,10 @@ def mission_map(missions: pd.DataFrame, shapes: dict, arc_points: int = 16) -> g
         lons += [*path_lons, None]
         texts += [label] * len(path_lats) + [None]
     figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", name="from the visitors' places",
-                                   text=texts, hoverinfo="text", line=dict(width=1.5, color="rgba(0,114,178,0.5)")))
+                                   text=texts, hoverinfo="text", line=dict(width=1.5, color=BLUE)))
     figure.add_trace(go.Scattermap(lat=missions["host_lat"], lon=missions["host_lon"], mode="markers",
                                    name="missions (hosts' region)", text=text, hoverinfo="text",
-                                   marker=dict(size=6 + 3 * missions["visitors"].pow(0.5), color=VERMILLION,
-                                               opacity=0.85)))
+                                   marker=dict(size=6 + 3 * missions["visitors"].pow(0.5), color=VERMILLION)))
     figure = _layout(figure, "Group missions, each drawn once", height=600)
     figure.update_layout(map=dict(style="white-bg", center=dict(lat=51, lon=16), zoom=2.55),
                          legend=dict(y=1, yref="paper", yanchor="top", bgcolor="rgba(255,255,255,0.8)"))

@@ -55,3 +55,28 @@ def test_the_map_shades_countries_on_the_charts_colour_blind_safe_scale_light_to
     assert shaded.colorscale == heatmap.data[0].colorscale
     ratios = [charts.contrast(colour) for _, colour in shaded.colorscale]
     assert ratios == sorted(ratios) and ratios[-1] >= 7  # the busiest countries are dark against white
+
+
+def _opaque(colour: str) -> bool:
+    return colour.startswith("#")  # rgba() marks are see-through: on white they are paler than their colour
+
+
+def test_the_money_and_mission_charts_marks_stand_out_from_white():
+    """Each bar's outline (a pale fill's border) and each of the mission map's lines and markers: 3:1, opaque."""
+    import pandas as pd
+    from cx.geo import country_shapes
+
+    money = charts.partnership_money(pd.DataFrame({
+        "partnership_id": ["P01"], "partnership": ["Agri-food"], "allocated_eur": [100_000], "committed_eur": [60_000],
+        "paid_eur": [40_000], "remaining_eur": [40_000]}))
+    bars = [trace for trace in money.data if trace.type == "bar"]
+    assert [bar.name for bar in bars] == ["paid", "committed, not yet paid", "remaining"]
+    for bar in bars:
+        assert _opaque(bar.marker.line.color) and charts.contrast(bar.marker.line.color) >= 3, bar.name
+    missions = pd.DataFrame({"name": ["Porto textiles"], "visitors": [3], "hosts": [3], "start_date": ["2027-03-01"],
+                             "end_date": ["2027-03-03"], "statuses": ["3 requested"], "visitor_lat": [48.1],
+                             "visitor_lon": [11.6], "host_lat": [41.15], "host_lon": [-8.61]})
+    lines, markers = charts.mission_map(missions, country_shapes()).data[-2:]
+    for colour in (lines.line.color, markers.marker.color):
+        assert _opaque(colour) and charts.contrast(colour) >= 3, colour
+    assert markers.marker.opacity in (None, 1)
