@@ -3,13 +3,19 @@ main states; and the Find a host path done with the keyboard alone."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from steps import PDF
+from test_access import X2
+from test_exchange_path_browser import x2_alone
+from viewers import OFFICER
 
-from cx import PROJECT_ROOT
+from cx import PROJECT_ROOT, agreement, closing
+from cx import exchanges as workflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,6 +35,17 @@ def audit(page, state: str, found: dict) -> None:
     found[state] = [(violation["id"], violation["impact"], " ".join(node["target"][-1:]),
                      f'{node["html"][:120]} ({node["failureSummary"]})'.replace("\n", " "))
                     for violation in results.response["violations"] for node in violation["nodes"]]
+
+
+def verdict(found: dict, folder) -> list[str]:
+    """Print and keep (in `folder`/axe.txt) each state's counts; the failing violations, one line each."""
+    counts = "\n".join(f"{state}: {len({v[0] for v in violations})} rules, {len(violations)} elements "
+                       f"({', '.join(sorted({f'{v[0]}/{v[1]}' for v in violations}))})"
+                       for state, violations in found.items())
+    (folder / "axe.txt").write_text(counts)
+    print("\n" + counts)
+    return [f"{state}: {rule} ({impact}) at {target}: {html}" for state, violations in found.items()
+            for rule, impact, target, html in violations if impact in FAILING]
 
 
 def _open(page, server: str, path: str, text: str) -> None:
@@ -58,7 +75,7 @@ def test_every_page_and_state_meets_wcag_21_aa(module_server, offline_page, tmp_
     audit(page, "At a glance", found)
 
     _open(page, module_server, "uptake", "Visitors registered")
-    for tab in ("Pipeline and targets", "Flows", "Stays", "Data quality"):
+    for tab in ("Pipeline and targets", "Money per partnership", "Flows", "Stays", "Group missions", "Data quality"):
         page.get_by_role("tab", name=tab).click()
         if tab == "Data quality":
             page.get_by_text(re.compile("^Exchanges that break a rule")).first.click()
@@ -111,14 +128,7 @@ def test_every_page_and_state_meets_wcag_21_aa(module_server, offline_page, tmp_
     _open(page, module_server, "exchanges", "Move an exchange on")
     audit(page, "Exchanges", found)
 
-    counts = "\n".join(f"{state}: {len({v[0] for v in violations})} rules, {len(violations)} elements "
-                       f"({', '.join(sorted({f'{v[0]}/{v[1]}' for v in violations}))})"
-                       for state, violations in found.items())
-    (tmp_path / "axe.txt").write_text(counts)
-    print("\n" + counts)
-    failing = [f"{state}: {rule} ({impact}) at {target}: {html}" for state, violations in found.items()
-               for rule, impact, target, html in violations
-               if impact in FAILING]
+    failing = verdict(found, tmp_path)
     assert not failing, "\n".join(failing)
     assert page.blocked == []
 
@@ -232,4 +242,61 @@ def test_a_manager_runs_and_saves_a_scenario_imports_and_moves_an_exchange_with_
     page.keyboard.press("Enter")  # the first status the list offers
     press(page, "Change status")
     page.get_by_text(re.compile("is now|Refused")).first.wait_for(timeout=60_000)
+    assert page.blocked == []
+
+
+def test_an_exchange_goes_from_the_host_s_answer_to_its_payment_with_the_keyboard(serve, offline_page, tmp_path):
+    """The local officer, who may take every party's step, takes the host's, a visitor's and the manager's by
+    keyboard alone on Exchange steps; the steps between (the other signatures, the stay) are taken by cx."""
+    store, page = x2_alone(tmp_path / "keys.duckdb"), offline_page
+    url = serve(store.path)
+    _open(page, url, "", "ClusterXchange at a glance")
+    steps = page.get_by_role("link", name="Exchange steps")
+    steps.focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("Answer the request").wait_for(timeout=60_000)
+
+    def step(button: str, done: str) -> None:
+        for attempt in range(3):  # a rerun that lands while tabbing moves the focus back to the page's top
+            settle(page)
+            try:
+                press(page, button)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
+        page.get_by_text(done).first.wait_for(timeout=60_000)
+
+    step("Accept", f"You accepted {X2}")  # the host
+    settle(page)
+    tab_to(page, lambda f: f["tag"] == "INPUT" and f["label"].startswith("Mon 27 May"))
+    page.keyboard.type("Welcome and tour of the test lab")
+    assert focus_is_visible(page)
+    step("Save the agenda", "The agenda is saved.")
+    step("Sign the Commitment to Quality as the visitor", "Signed the Commitment to Quality.")
+    unsigned = agreement.agreement(store, OFFICER, X2)["signatures"].query("signed_by.isna()")
+    assert len(unsigned) == 5  # the one signed by keyboard is not among them
+    for row in unsigned.itertuples():
+        agreement.sign(store, OFFICER, X2, row.document, row.party)
+    for status in ("approved", "ongoing", "completed"):
+        workflow.change_status(store, OFFICER, X2, status, today=dt.date(2030, 6, 7))  # the stay's last day
+    closing.add_evidence(store, OFFICER, X2, PDF, "boarding-pass.pdf")
+
+    page.reload()
+    page.get_by_text("File the closing report").wait_for(timeout=60_000)
+    settle(page)
+    for label, text in (("What was done", "Three lab visits"), ("Results", "A joint proposal"),
+                        ("Follow-ups", "A return visit in spring")):
+        tab_to(page, lambda f: f["tag"] == "TEXTAREA" and f["label"] == label)
+        page.keyboard.type(text)
+    assert focus_is_visible(page)
+    step("File the closing report", "The closing report is filed")  # the visitor
+    step("Validate the report", "The report is validated: the payment is due.")  # the visitor's partnership
+    step("Record the payment", "is recorded.")
+    assert store.query("SELECT status FROM exchanges WHERE id = ?", [X2]).iloc[0, 0] == "paid"
+    report = closing.report(store, OFFICER, X2)
+    assert (report["done"], report["follow_ups"]) == ("Three lab visits", "A return visit in spring")
+    actions = workflow.history(store, OFFICER, X2)["action"].dropna().tolist()
+    assert actions[:3] == ["host accepted", "agenda written", "signed the Commitment to Quality"]
+    assert actions[-3:] == ["closing report filed", "closing report validated", "payment recorded"]
     assert page.blocked == []

@@ -17,12 +17,18 @@ from cx.store import open_store
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_answer_agenda_signatures_approval_report_validation_and_payment(serve, offline_page, tmp_path):
-    store = open_store(tmp_path / "path.duckdb")
+def x2_alone(path):
+    """The template programme at `path` with X2 (requested, from 27 May 2030) alone, so the page opens on it."""
+    store = open_store(path)
     for kind in cio.KINDS:
         assert cio.import_path(store, OFFICER, kind, cio.template_path(kind)).written
-    with store.transaction() as con:  # X2 (requested, from 27 May 2030) alone, so the page opens on it
+    with store.transaction() as con:
         con.execute("DELETE FROM exchanges WHERE id = ?", [X1])
+    return store
+
+
+def test_answer_agenda_signatures_approval_report_validation_and_payment(serve, offline_page, tmp_path):
+    store = x2_alone(tmp_path / "path.duckdb")
     page = offline_page
     page.goto(serve(store.path))
     page.get_by_role("link", name="Exchange steps").click()
