@@ -5,6 +5,7 @@ as an officer, a partnership manager and an organisation, checking what each see
 Every request off the machine is blocked; the provider's pages ask for a stylesheet from a CDN,
 and that aborted request is the only one allowed."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -42,23 +43,13 @@ def started(args, log_path, **env) -> subprocess.Popen:
                             stderr=subprocess.STDOUT)
 
 
-@pytest.fixture
-def app_with_logins(demo_db, tmp_path):
-    """The provider and the app with logins on, each on its own port of 127.0.0.1; yields
-    (app URL, {role: (login, organisation name or None)})."""
+@contextlib.contextmanager
+def serving_with_logins(db: Path, folder: Path):
+    """The provider and the app with logins on, on database file `db`, each on its own port of
+    127.0.0.1 (logging into `folder`); yields the app's URL."""
     provider_port, app_port = _free_port(), _free_port()
     provider = f"http://127.0.0.1:{provider_port}"
-    db = tmp_path / "logins.duckdb"
-    db.write_bytes(demo_db.read_bytes())
-    store = Store(db)
-    store.migrate()
-    organisations = store.table("organisations").set_index("id", drop=False)
-    visitors = store.table("exchanges")["visitor_id"]
-    member = organisations.loc[visitors[visitors.map(organisations["partnership_id"]) == "P02"].iloc[0]]
-    accounts.add_account(store, OFFICER, "olga@example.org", "officer")
-    accounts.add_account(store, OFFICER, "mario@example.org", "partnership_manager", partnerships=["P01"])
-    accounts.add_account(store, OFFICER, "member@example.org", "organisation", organisation_id=member["id"])
-    secrets = tmp_path / "secrets.toml"
+    secrets = folder / "secrets.toml"
     secrets.write_text(f"""[auth]
 redirect_uri = "http://127.0.0.1:{app_port}/oauth2callback"
 cookie_secret = "a test cookie secret, never used outside this test"
@@ -69,19 +60,37 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
     processes = [
         started([sys.executable, "-c", "import sys, werkzeug.serving, oidc_provider_mock; werkzeug.serving."
                  "make_server('127.0.0.1', int(sys.argv[1]), oidc_provider_mock.app()).serve_forever()",
-                 str(provider_port)], tmp_path / "provider.log"),
+                 str(provider_port)], folder / "provider.log"),
         started([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
                  "--server.port", str(app_port), "--server.headless", "true", "--browser.gatherUsageStats",
-                 "false", "--secrets.files", str(secrets)], tmp_path / "streamlit.log", CX_DB=str(db)),
+                 "false", "--secrets.files", str(secrets)], folder / "streamlit.log", CX_DB=str(db)),
     ]
     try:
-        wait_for(f"{provider}/.well-known/openid-configuration", processes[0], tmp_path / "provider.log")
-        wait_for(f"http://127.0.0.1:{app_port}/_stcore/health", processes[1], tmp_path / "streamlit.log")
-        yield f"http://127.0.0.1:{app_port}", member["name"]
+        wait_for(f"{provider}/.well-known/openid-configuration", processes[0], folder / "provider.log")
+        wait_for(f"http://127.0.0.1:{app_port}/_stcore/health", processes[1], folder / "streamlit.log")
+        yield f"http://127.0.0.1:{app_port}"
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=20)
+
+
+@pytest.fixture
+def app_with_logins(demo_db, tmp_path):
+    """The app with logins on (`serving_with_logins`) on a copy of the demo programme with an officer,
+    a partnership manager of P01 and a member organisation of P02; yields (app URL, the member's name)."""
+    db = tmp_path / "logins.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    store = Store(db)
+    store.migrate()
+    organisations = store.table("organisations").set_index("id", drop=False)
+    visitors = store.table("exchanges")["visitor_id"]
+    member = organisations.loc[visitors[visitors.map(organisations["partnership_id"]) == "P02"].iloc[0]]
+    accounts.add_account(store, OFFICER, "olga@example.org", "officer")
+    accounts.add_account(store, OFFICER, "mario@example.org", "partnership_manager", partnerships=["P01"])
+    accounts.add_account(store, OFFICER, "member@example.org", "organisation", organisation_id=member["id"])
+    with serving_with_logins(db, tmp_path) as url:
+        yield url, member["name"]
 
 
 def log_in(browser, url: str, login: str, screenshots, name: str, expect: str | None = None):
