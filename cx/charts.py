@@ -251,7 +251,7 @@ def partnership_money(table: pd.DataFrame) -> go.Figure:
                        hovertemplate="%{y}: allocated EUR %{x:,.0f}<extra></extra>")
     figure.update_layout(barmode="stack")
     figure.update_xaxes(title="EUR", tickformat=",")
-    return _layout(figure, "Money per partnership: paid, committed and remaining",
+    return _layout(figure, "Money per partnership",  # its legend names the parts (a phone holds no longer title)
                    height=max(300, 28 * len(table) + 140))
 
 

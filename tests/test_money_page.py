@@ -10,7 +10,7 @@ from viewers import OFFICER
 from cx import PROJECT_ROOT, accounts
 from cx.store import Store
 
-CHART = "Money per partnership: paid, committed and remaining"
+CHART = "Money per partnership"
 TAB = "Money per partnership"  # the Uptake page draws only the tab shown
 
 

@@ -81,7 +81,9 @@ PAGES = {
     "at a glance": ("", "Organisations", None, 3),
     "uptake: pipeline and targets": ("uptake", "Visitors registered", None, 3),
     "uptake: flows": ("uptake", "Visitors registered", _tab("Flows"), 3),
+    "uptake: money per partnership": ("uptake", "Visitors registered", _tab("Money per partnership"), 1),
     "uptake: stays": ("uptake", "Visitors registered", _tab("Stays"), 2),
+    "uptake: group missions": ("uptake", "Visitors registered", _tab("Group missions"), 0),
     "uptake: data quality": ("uptake", "Visitors registered", _tab("Data quality"), 0),
     "exchange map": ("map", "Shade countries by exchanges", None, 1),
     "find a host, with hosts": ("find_a_host", "Pick the visiting organisation", _find_hosts, 1),
@@ -92,6 +94,11 @@ PAGES = {
     "data: export": ("data", "Import", _tab("Export"), 0),
     "data: templates": ("data", "Import", _tab("Templates"), 0),
     "exchanges": ("exchanges", "Move an exchange on", None, 1),
+    "exchange steps": ("exchange", "Exchange steps", None, 0),
+    "group missions": ("missions", "Plan a mission", None, 0),
+    "find a visitor": ("find_a_visitor", "Find a visitor", None, 0),
+    "registrations": ("registrations", "Registrations", None, 0),
+    "accounts": ("accounts", "Save the account", None, 0),
 }
 
 
