@@ -1,7 +1,8 @@
 """WCAG 2.1 A and AA for every role, checked by axe-core in headless Debian chromium with logins on
 (the local OpenID Connect provider of test_login_browser.py): the login prompt, someone registering,
 and each role's pages and main states, Exchange steps from the host's answer to the payment among them.
-The officer's pages of the local mode are audited in test_accessibility_browser.py."""
+The officer's pages of the local mode are audited in test_accessibility_browser.py. And a registration
+and its acceptance by the keyboard alone."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from steps import agreed, reported
-from test_accessibility_browser import audit, settle, verdict
-from test_login_browser import PROVIDER_STYLESHEET, SCREENSHOTS, log_in, log_out, serving_with_logins
+from test_accessibility_browser import audit, focus_is_visible, press, settle, tab_to, verdict
+from test_login_browser import (PROVIDER_STYLESHEET, SCREENSHOTS, app_with_logins, log_in,  # noqa: F401
+                                log_out, serving_with_logins)
 from test_registration_browser import choose
 from viewers import OFFICER
 
-from cx import accounts, agreement, closing
+from cx import accounts, agreement, closing, registrations
 from cx import exchanges as workflow
 from cx.store import Store
 
@@ -200,4 +202,40 @@ def test_every_role_s_pages_and_states_meet_wcag_21_aa(programme, browser, tmp_p
         context.close()
     failing = verdict(found, tmp_path)
     assert not failing, "\n".join(failing)
+    assert set(blocked) <= {PROVIDER_STYLESHEET}, blocked
+
+
+def test_someone_registers_and_the_manager_accepts_with_the_keyboard_alone(app_with_logins, browser, tmp_path):
+    """The provider's login form is clicked (it is not cx's); everything on cx's pages is done by keyboard."""
+    url, _ = app_with_logins
+    context, page = log_in(browser, url, "kira@example.org", tmp_path, "applicant", "Register your organisation")
+    settle(page)
+    for label, text in (("Partnership you register through", "P01"), ("Organisation name", "Tallinn Wood Cluster"),
+                        ("Kind", "cluster organisation"), ("Country where it is registered", "Estonia"),
+                        ("City", "Tallinn"), ("Contact person", "Kira Tamm")):
+        tab_to(page, lambda f: f["tag"] == "INPUT" and f["label"] == label)
+        assert focus_is_visible(page), label
+        page.keyboard.type(text)
+        if label in ("Partnership you register through", "Kind", "Country where it is registered"):
+            page.keyboard.press("Enter")  # the first option the typing leaves
+    press(page, "Register")
+    page.get_by_text("Your registration is waiting").wait_for(timeout=60_000)
+    settle(page)
+    assert "Tallinn Wood Cluster registered on" in page.inner_text("body")
+    blocked = page.blocked
+    context.close()
+
+    context, page = log_in(browser, url, "mario@example.org", tmp_path, "manager")
+    settle(page)
+    tab_to(page, lambda f: f["tag"] == "A" and f["text"].endswith("Registrations"))
+    page.keyboard.press("Enter")
+    page.get_by_text("1 waiting, oldest first.").wait_for(timeout=60_000)
+    settle(page)
+    press(page, "Accept")
+    page.get_by_text("Tallinn Wood Cluster is registered as").wait_for(timeout=60_000)
+    blocked += page.blocked
+    context.close()
+    kept = registrations.registration_of(Store(tmp_path / "logins.duckdb"), "kira@example.org")
+    assert (kept["state"], kept["partnership_id"], kept["kind"], kept["country"], kept["city"]) == (
+        registrations.ACCEPTED, "P01", "cluster organisation", "EE", "Tallinn")
     assert set(blocked) <= {PROVIDER_STYLESHEET}, blocked
