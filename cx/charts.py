@@ -163,7 +163,7 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
             arc_lats, arc_lons = geodesic_path(visitor_location[0], visitor_location[1], lat, lon, points=16)
             lats += [*arc_lats, None]
             lons += [*arc_lons, None]
-        figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", line=dict(width=1.5, color="rgba(0,114,178,0.5)"),
+        figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", line=dict(width=1.5, color=BLUE),
                                        hoverinfo="skip", name="to the host"))
         figure.add_trace(go.Scattermap(lat=[visitor_location[0]], lon=[visitor_location[1]], mode="markers",
                                        marker=dict(size=14, color=VERMILLION), name="visitor",
@@ -172,7 +172,7 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
              for rank, name, city, country, score in zip(range(1, len(placed) + 1), placed["name"], placed["city"],
                                                          placed["country"], placed["score"])]
     figure.add_trace(go.Scattermap(lat=placed["lat"], lon=placed["lon"], mode="markers", name="hosts",
-                                   marker=dict(size=8 + 22 * placed["score"].to_numpy(), color=BLUE, opacity=0.85),
+                                   marker=dict(size=8 + 22 * placed["score"].to_numpy(), color=BLUE),
                                    text=hover, hovertemplate="%{text}<extra></extra>"))
     lats = [*placed["lat"], *([visitor_location[0]] if visitor_location else [])] or [50.0]
     lons = [*placed["lon"], *([visitor_location[1]] if visitor_location else [])] or [10.0]
@@ -264,7 +264,7 @@ def country_sankey(flows: pd.DataFrame) -> go.Figure:
         node=dict(label=labels, pad=6, thickness=14, color=[BLUE] * len(visitors) + [PURPLE] * len(hosts)),
         link=dict(source=flows["visitor_country"].map({c: i for i, c in enumerate(visitors)}),
                   target=flows["host_country"].map({c: len(visitors) + i for i, c in enumerate(hosts)}),
-                  value=flows["exchanges"], color="rgba(150,150,150,0.35)")))
+                  value=flows["exchanges"], color="rgba(118,118,118,0.8)")))
     return _layout(figure, "From visitor country to host country", height=max(450, 14 * max(len(visitors), len(hosts))))
 
 
@@ -356,12 +356,12 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
             texts += [text] * len(path_lats) + [None]
         if lats:
             figure.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", name=label, text=texts,
-                                           hoverinfo="text", line=dict(width=width, color="rgba(213,94,0,0.55)")))
+                                           hoverinfo="text", line=dict(width=width, color="rgba(213,94,0,0.9)")))
     for column, colour, name in (("hosted", PURPLE, "hosts"), ("sent", BLUE, "visitors")):
         side = places[places[column] > 0]
         figure.add_trace(go.Scattermap(
             lat=side["lat"], lon=side["lon"], mode="markers", name=name,
-            marker=dict(size=4 + 3 * side[column].pow(0.5), color=colour, opacity=0.8),
+            marker=dict(size=4 + 3 * side[column].pow(0.5), color=colour),
             text=side["city"].map(_typed) + " (" + side["country"] + "): " + side["hosted"].astype(str) + " hosted, "
             + side["sent"].astype(str) + " sent", hoverinfo="text"))
     figure = _layout(figure, "Exchanges between cities", height=720)

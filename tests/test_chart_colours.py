@@ -80,3 +80,42 @@ def test_the_money_and_mission_charts_marks_stand_out_from_white():
     for colour in (lines.line.color, markers.marker.color):
         assert _opaque(colour) and charts.contrast(colour) >= 3, colour
     assert markers.marker.opacity in (None, 1)
+
+
+def _as_drawn_on_white(colour: str, opacity: float | None = None) -> str:
+    """An `rgba(...)` colour, or a colour with a trace opacity, as it looks over white."""
+    if colour.startswith("rgba"):
+        *channels, alpha = (float(part) for part in colour[5:-1].split(","))
+    else:
+        channels, alpha = [int(colour[i:i + 2], 16) for i in (1, 3, 5)], 1.0
+    alpha *= 1 if opacity is None else opacity
+    return "#" + "".join(f"{round(alpha * c + (1 - alpha) * 255):02x}" for c in channels)
+
+
+def test_the_flow_charts_lines_links_and_markers_stand_out_from_white():
+    """The exchange map's arcs and cities, the suggested hosts' map and the country Sankey's links:
+    what they carry is in their marks, so each mark as drawn on white is 3:1 (WCAG 2.1 1.4.11)."""
+    import pandas as pd
+    from cx.geo import country_shapes
+
+    flows = pd.DataFrame({"visitor_city": ["Porto"], "visitor_country": ["PT"], "visitor_lat": [41.15],
+                          "visitor_lon": [-8.61], "host_city": ["Milan"], "host_country": ["IT"], "host_lat": [45.46],
+                          "host_lon": [9.19], "exchanges": [3]})
+    places = pd.DataFrame({"city": ["Porto", "Milan"], "country": ["PT", "IT"], "lat": [41.15, 45.46],
+                           "lon": [-8.61, 9.19], "sent": [3, 0], "hosted": [0, 3]})
+    countries = pd.DataFrame({"country": ["PT", "IT"], "sent": [3, 0], "hosted": [0, 3]})
+    suggestions = pd.DataFrame({"name": ["Host"], "city": ["Milan"], "country": ["IT"], "lat": [45.46], "lon": [9.19],
+                                "score": [0.4]})
+    marks = {}
+    for chart, figure in (("exchange map", charts.exchange_map(flows, places, countries, country_shapes())),
+                          ("hosts map", charts.host_suggestions_map(suggestions, (41.15, -8.61)))):
+        for trace in figure.data:
+            if trace.type == "scattermap" and trace.mode == "lines":
+                marks[f"{chart}: {trace.name}"] = _as_drawn_on_white(trace.line.color)
+            elif trace.type == "scattermap":
+                marks[f"{chart}: {trace.name}"] = _as_drawn_on_white(trace.marker.color, trace.marker.opacity)
+    sankey = charts.country_sankey(flows[["visitor_country", "host_country", "exchanges"]])
+    marks["sankey links"] = _as_drawn_on_white(sankey.data[0].link.color)
+    assert len(marks) == 7, marks  # one arc class, two kinds of city; the line, visitor and hosts; the links
+    faint = {name: colour for name, colour in marks.items() if charts.contrast(colour) < 3}
+    assert not faint, f"under 3:1 on white: {faint}"
