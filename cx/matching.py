@@ -224,7 +224,7 @@ class HostMatcher(BaseEstimator):
         if not 0 <= self.word_share <= 1:
             raise ValueError(f"word_share must be between 0 and 1, not {self.word_share}")
         self.rulebook_ = self.rulebook or load_rulebook()
-        hosts, self.evidence_ = self._with_taxonomy(hosts)
+        hosts, self.taxonomy_texts_ = self._with_taxonomy(hosts)
         self.weights_ = {f: w for f, w in (self.field_weights or FIELD_WEIGHTS).items() if f in hosts.columns and w > 0}
         fields = self._fields(hosts)
 
@@ -249,13 +249,13 @@ class HostMatcher(BaseEstimator):
         return self
 
     @staticmethod
-    def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, taxonomy.Evidence]:
+    def _with_taxonomy(hosts: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         """The hosts with the sector labels their profiles evoke as a `taxonomy` field, and per host
-        the profile's words that evoke each label (for the reasons). The field is written as
-        normalised text, each concept a phrase of its own, without the labels' ecosystems (the
-        objectives bring those: `taxonomy.concept_texts`)."""
-        evidence = taxonomy.host_evidence(hosts, PROFILE_FIELDS)
-        return hosts.assign(taxonomy=taxonomy.concept_texts(evidence, between=f" {BREAK} ", linked=False)), evidence
+        the profile text that evokes them (its words are looked up for the reasons of the hosts
+        shown). The field is written as normalised text, each concept a phrase of its own, without
+        the labels' ecosystems (the objectives bring those: `taxonomy.concept_texts`)."""
+        texts = taxonomy.profile_texts(hosts, PROFILE_FIELDS)
+        return hosts.assign(taxonomy=taxonomy.evoked_concepts(texts, between=f" {BREAK} ")), texts
 
     def _fields(self, hosts: pd.DataFrame) -> list[list[str]]:
         """Each weighted field of every host as normalised text (the taxonomy field is written so)."""
@@ -298,7 +298,7 @@ class HostMatcher(BaseEstimator):
         them. Vocabulary and IDF weights stay as fitted: see `drifted`."""
         check_is_fitted(self, "matrix_")
         new = copy.copy(self)
-        changed, evidence = self._with_taxonomy(changed)
+        changed, texts = self._with_taxonomy(changed)
         fields = self._fields(changed)
         tokens = Tokens([text for field in fields for text in field], BREAK)
         counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
@@ -316,7 +316,8 @@ class HostMatcher(BaseEstimator):
         new.matrix_ = _with_rows(self.matrix_, kept, position, rows)
         profiles = [self.profiles_[i] for i in kept] + [" ".join(parts) for parts in zip(*fields)]
         new.profiles_ = [profiles[i] for i in order]
-        new.evidence_ = self.evidence_.take(kept).followed_by(evidence).take(order)
+        texts = [self.taxonomy_texts_[i] for i in kept] + texts
+        new.taxonomy_texts_ = [texts[i] for i in order]
         new._index_hosts()
         unknown, seen = self.word_counter_.unknown_words(tokens)
         new.hosts_updated_ = self.hosts_updated_ + len(changed) + len(removed)
@@ -493,7 +494,7 @@ class HostMatcher(BaseEstimator):
         """'Label → the host's words that evoke it', or the label alone when the host names it."""
         label = taxonomy.label_of(concept)
         said: dict[str, str] = {}
-        for w in self.evidence_.of(row).get(concept, []):
+        for w in taxonomy.evoked(self.taxonomy_texts_[row]).get(concept, []):
             if fold(w) != fold(label):
                 said.setdefault(fold(w), w)  # each once, however capitalised
         return f"{label} → {', '.join(list(said.values())[:3])}" if said else label

@@ -164,6 +164,15 @@ class _Terms:
         self.ecosystems = np.array([e for each in linked for e in each], dtype=np.int64)
         self.alphabetical = np.argsort(np.asarray(self.concepts, dtype=str), kind="stable")
         self.rank = np.argsort(self.alphabetical, kind="stable")
+        # the first three letters of every form and stem, folded: an ASCII token that begins otherwise meets nothing
+        self.beginnings = sorted({key[:3].casefold() for key in (*self.by_form, *self.by_stem)})
+
+    def may_meet(self, tokens: np.ndarray) -> np.ndarray:
+        """Whether each token may meet a term: False only for ASCII tokens whose first three letters
+        begin no form or stem (most of a profile's words), decided for all tokens at once."""
+        tokens = pd.Series(tokens, dtype=object)
+        plain = tokens.str.isascii().to_numpy(dtype=bool)
+        return ~plain | tokens.str[:3].str.lower().isin(self.beginnings).to_numpy(dtype=bool)
 
     def met_by(self, token: str) -> list[tuple[int, int]]:
         """The (term, position) of each term token that a text's token meets."""
@@ -185,6 +194,9 @@ class _Met(NamedTuple):
     first: tuple[tuple[int, int], ...]  # the longer terms it may start, each with its rank at the place
     second: frozenset[int]  # the terms whose second token it meets
     later: tuple[int, ...]  # the terms whose third or later token it meets, as term * most tokens + position
+
+
+_NOTHING = _Met((), (), frozenset(), ())
 
 
 @lru_cache(maxsize=200_000)
@@ -244,19 +256,6 @@ class Evidence:
             found.setdefault(self.concept[pair], []).append(self.words[pair])
         return found
 
-    def take(self, rows) -> Evidence:
-        """The evidence of the texts `rows`, in that order."""
-        rows = np.asarray(rows, dtype=np.int64)
-        count = np.diff(self.indptr)[rows]
-        at = np.repeat(self.indptr[rows], count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-        return Evidence(np.concatenate([[0], np.cumsum(count)]), self.entries[at], self.concept, self.words)
-
-    def followed_by(self, other: Evidence) -> Evidence:
-        """This evidence and then the other's texts."""
-        return Evidence(np.concatenate([self.indptr, self.indptr[-1] + other.indptr[1:]]),
-                        np.concatenate([self.entries, len(self.concept) + other.entries]),
-                        np.concatenate([self.concept, other.concept]), np.concatenate([self.words, other.words]))
-
     def only(self, concepts) -> Evidence:
         """The evidence of the given concepts alone."""
         kept = np.isin(self.concept[self.entries], np.asarray(list(concepts), dtype=object))
@@ -265,13 +264,14 @@ class Evidence:
         return Evidence(indptr, self.entries[kept], self.concept, self.words)
 
 
-def evidence_of(texts: list) -> Evidence:
-    """What each text evokes (see `Evidence`), for all texts at once. The taxonomy is looked up once
-    per distinct token, and for terms of several tokens once per distinct pair of neighbouring
-    tokens; their further tokens are checked over the places where the first two stand."""
+def _matches(texts: list):
+    """Every place where a term of the taxonomy stands in the texts, for all texts at once: the
+    texts' tokens (`_tokens`) and per match its place, term and rank at the place. The taxonomy is
+    looked up once per distinct token, and for terms of several tokens once per distinct pair of
+    neighbouring tokens; their further tokens are checked over the places where the first two stand."""
     text_of, ids, tokens = _tokens(texts)
     terms = _terms()
-    met = [_met(t) for t in tokens]
+    met = [_met(t) if may else _NOTHING for t, may in zip(tokens, terms.may_meet(tokens))]
     one = _Lists([m.one for m in met])
     place, item = one.spread(ids)
     at, term, rank = [place], [one.values[item, 0]], [one.values[item, 1]]
@@ -296,6 +296,13 @@ def evidence_of(texts: list) -> Evidence:
         ok[checked] = inside & _among(key, later)
     at, term, rank = (np.concatenate([*found, extra[ok]]) for found, extra in
                       ((at, longer), (term, term_of), (rank, two.values[item, 1])))
+    return text_of, ids, tokens, at, term, rank
+
+
+def evidence_of(texts: list) -> Evidence:
+    """What each text evokes (see `Evidence`), for all texts at once."""
+    text_of, ids, tokens, at, term, rank = _matches(texts)
+    terms = _terms()
     order = np.lexsort((rank, at))  # the order in which they stand and, at one place, their rank
     at, term = at[order], term[order]
     length = terms.length[term]
@@ -369,13 +376,25 @@ def without_field_names(text) -> str:
     return FIELD_NAMES.sub(" ", text) if ":" in text else text  # every field name ends in a colon
 
 
-def host_evidence(hosts, fields) -> Evidence:
-    """Per host, the concepts its profile fields evoke, each with the profile's words that evoke it."""
+def profile_texts(hosts, fields) -> list[str]:
+    """Per host, the text of its profile fields that evoke labels, without the platform's field names."""
     def text(values):
         return ". ".join(v if isinstance(v, str) else "; ".join(map(str, v)) for v in values
                          if isinstance(v, (str, list, tuple, np.ndarray)))
     columns = [hosts[f].tolist() for f in fields if f in hosts]
-    return evidence_of([without_field_names(text(values)) for values in zip(*columns)])
+    return [without_field_names(text(values)) for values in zip(*columns)]
+
+
+def evoked_concepts(texts: list, between: str = " ") -> list[str]:
+    """Per text, the concept tokens of the labels it evokes, each once, joined by `between`: what a
+    fit needs of many profiles. Not the words that evoke each label (`evoked` finds those for the few hosts a search
+    shows), nor the order of mention (the matcher's tokens are phrases of their own)."""
+    text_of, _, _, at, term, _ = _matches(texts)
+    terms = _terms()
+    key = np.unique(text_of[at] * len(terms.concepts) + terms.concept_of[term])
+    tokens = np.asarray(terms.concepts, dtype=object)[key % len(terms.concepts)].tolist()
+    bounds = np.searchsorted(key // len(terms.concepts), np.arange(len(texts) + 1))
+    return [between.join(tokens[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def concept_texts(evidence: Evidence, between: str = " ", linked: bool = True) -> list[str]:

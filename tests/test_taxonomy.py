@@ -124,3 +124,16 @@ def test_no_word_of_the_vocabulary_is_a_stop_word_of_an_eu_language():
     clashes = [(label.name, term) for label in taxonomy.labels() for terms in label.vocabulary.values()
                for term in terms if " " not in term and not term.isupper() and fold(term) in stop_words()]
     assert not clashes
+
+
+def test_a_fit_finds_for_each_profile_the_labels_a_lookup_of_it_alone_finds():
+    """A fit looks labels up for all profiles at once and skips words that begin no term; each
+    profile must still evoke what it evokes on its own (names, stems, acronyms, other languages,
+    terms of several words, words that begin no term)."""
+    texts = [*HOSTS["description"], "IT companies and AI start-ups", "industria de la madera y del mueble",
+             "Lebensmittelindustrie, Automoción 4.0 und przemysł lotniczy", "Cluster 12345 xyzzy", "",
+             "Sectoral Industries: Business Services; Technology fields: Photonics"]
+    texts = [taxonomy.without_field_names(t) for t in texts]
+    found = [set(t.split()) for t in taxonomy.evoked_concepts(texts)]
+    assert found == [set(taxonomy.evoked(t)) for t in texts]
+    assert sum(map(len, found)) > len(texts)
