@@ -33,6 +33,12 @@ from cx.ecosystems import ECOSYSTEMS
 TAXONOMY_DIR = PROJECT_ROOT / "data" / "taxonomy"
 LANGUAGES = ("en", "de", "fr", "es", "it", "pl")
 LIST_EMPHASIS = 5  # a label listed in the platform's terms counts as if written five times (measured)
+# A profile's label counts once per place it is spoken of, up to twice: a label met in two places is
+# likelier what the organisation does than one met in passing. Chosen on half the development set
+# (taxonomy labels, even rows: MRR@10 / recall@10 once 0.523 / 0.886, at most twice 0.532 / 0.955,
+# three times 0.516 / 0.955, every place 0.519 / 0.955) and checked on the other half (0.696 / 0.977
+# → 0.713 / 0.977); own sectors unchanged (0.885 / 0.989).
+MENTIONS_COUNTED = 2
 CONCEPT_MARK = "_"  # a concept token is "_" and nine hex digits: one word, never met in prose
 
 # The platform's field names, which say where a label is filed and nothing about the organisation.
@@ -386,12 +392,15 @@ def profile_texts(hosts, fields) -> list[str]:
 
 
 def evoked_concepts(texts: list, between: str = " ") -> list[str]:
-    """Per text, the concept tokens of the labels it evokes, each once, joined by `between`: what a
-    fit needs of many profiles. Not the words that evoke each label (`evoked` finds those for the few hosts a search
+    """Per text, the concept tokens of the labels it evokes, joined by `between`: a label the text
+    speaks of in two places or more is written twice (`MENTIONS_COUNTED`): what a fit needs of many
+    profiles. Not the words that evoke each label (`evoked` finds those for the few hosts a search
     shows), nor the order of mention (the matcher's tokens are phrases of their own)."""
-    text_of, _, _, at, term, _ = _matches(texts)
+    text_of, ids, _, at, term, _ = _matches(texts)
     terms = _terms()
-    key = np.unique(text_of[at] * len(terms.concepts) + terms.concept_of[term])
+    places = np.unique((text_of[at] * len(terms.concepts) + terms.concept_of[term]) * len(ids) + at)
+    key, mentions = np.unique(places // max(len(ids), 1), return_counts=True)
+    key = np.repeat(key, np.minimum(mentions, MENTIONS_COUNTED))
     tokens = np.asarray(terms.concepts, dtype=object)[key % len(terms.concepts)].tolist()
     bounds = np.searchsorted(key // len(terms.concepts), np.arange(len(texts) + 1))
     return [between.join(tokens[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -137,3 +137,11 @@ def test_a_fit_finds_for_each_profile_the_labels_a_lookup_of_it_alone_finds():
     found = [set(t.split()) for t in taxonomy.evoked_concepts(texts)]
     assert found == [set(taxonomy.evoked(t)) for t in texts]
     assert sum(map(len, found)) > len(texts)
+
+
+def test_a_label_spoken_of_in_several_places_counts_twice_at_most():
+    automotive = taxonomy.concept_token("Automotive")
+    once, often = taxonomy.evoked_concepts(["Suppliers to car makers in Moravia.",
+                                            "Car makers, car parts and automotive suppliers: the car industry."])
+    assert once.split().count(automotive) == 1
+    assert often.split().count(automotive) == taxonomy.MENTIONS_COUNTED == 2
