@@ -2,7 +2,7 @@
 
 1. Fit time at 2,000, 10,000 and 100,000 synthetic hosts: `HostMatcher.fit` against the fit
    before issue 16 (CountVectorizer's per-text analysers and per-text normalising) and the fit
-   before the taxonomy's labels were found for all hosts at once (`taxonomy.evoked` per host), run
+   that found, with each profile's labels, the words evoking them (`taxonomy.host_evidence`), run
    in the same run from those commits' sources (`git archive`, in a subprocess on the same hosts).
 2. On a DuckDB file of `--store-size` hosts: `cx match` (`matcher_cache.current`) with no saved
    matcher (fit and save) and with one (load); the time from a profile edit to a search that sees
@@ -97,7 +97,7 @@ def timings(function, arguments) -> np.ndarray:
 
 QUERY = "adopt digital twins in our injection-moulding plant"
 BASELINE_COMMITS = {"7c6a8c5": "before issue 16",  # with issue 15's taxonomy
-                    "6aebfb1": "labels per host"}  # after issue 16, before the taxonomy's vectorised lookup
+                    "b18126f": "labels with their words"}  # each profile's evoking words found at fit
 BASELINE_FIT = """
 import pickle, sys, time
 sys.path.insert(0, sys.argv[1])

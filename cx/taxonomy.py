@@ -398,9 +398,13 @@ def evoked_concepts(texts: list, between: str = " ") -> list[str]:
     shows), nor the order of mention (the matcher's tokens are phrases of their own)."""
     text_of, ids, _, at, term, _ = _matches(texts)
     terms = _terms()
-    places = np.unique((text_of[at] * len(terms.concepts) + terms.concept_of[term]) * len(ids) + at)
-    key, mentions = np.unique(places // max(len(ids), 1), return_counts=True)
-    key = np.repeat(key, np.minimum(mentions, MENTIONS_COUNTED))
+    # distinct by sorting: numpy 2.4's np.unique hashes such keys and took 3 s of a fit at 100,000 hosts
+    places = np.sort((text_of[at] * len(terms.concepts) + terms.concept_of[term]) * len(ids) + at)
+    places = places[np.diff(places, prepend=-1) != 0]
+    key = places // max(len(ids), 1)  # text and concept, once per place, sorted
+    first = np.flatnonzero(np.diff(key, prepend=-1) != 0)
+    mentions = np.diff(first, append=len(key))
+    key = np.repeat(key[first], np.minimum(mentions, MENTIONS_COUNTED))
     tokens = np.asarray(terms.concepts, dtype=object)[key % len(terms.concepts)].tolist()
     bounds = np.searchsorted(key // len(terms.concepts), np.arange(len(texts) + 1))
     return [between.join(tokens[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
