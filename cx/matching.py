@@ -186,6 +186,23 @@ def _with_rows(matrix: sp.csc_matrix, kept: np.ndarray, position: np.ndarray, ro
 REASONED_AMONG = 20  # the k suggestions with a reason are looked for among the 20·k best scores
 
 
+class _Evoked:
+    """The labels each ranked host's profile evokes, with the words that evoke them (for the
+    reasons), looked up k hosts at a time as the reasons reach them: one `taxonomy.evidence_of`
+    call for a page of suggestions rather than one per host."""
+
+    def __init__(self, texts: list[str], ranked: np.ndarray, k: int):
+        self.texts, self.ranked, self.k, self.found = texts, list(ranked), k, {}
+
+    def __getitem__(self, row: int) -> dict[str, list[str]]:
+        if row not in self.found:
+            at = self.ranked.index(row)
+            batch = [r for r in self.ranked[at:at + self.k] if r not in self.found]
+            evidence = taxonomy.evidence_of([self.texts[r] for r in batch])
+            self.found.update((r, evidence.of(i)) for i, r in enumerate(batch))
+        return self.found[row]
+
+
 class HostMatcher(BaseEstimator):
     """Ranks eligible hosts for a visitor's objectives by TF-IDF cosine over weighted profile fields.
 
@@ -420,9 +437,10 @@ class HostMatcher(BaseEstimator):
         if not len(candidates):
             raise NoEligibleHost(self._no_host_message(allowed, visitor_country, ecosystems, countries))
         top, reasons = [], []
-        ranked = candidates[np.lexsort((candidates, -scores[candidates]))]
-        for row in ranked[:REASONED_AMONG * k]:
-            said = self._reasons(word_query, terms, row)
+        ranked = candidates[np.lexsort((candidates, -scores[candidates]))][:REASONED_AMONG * k]
+        evoked = _Evoked(self.taxonomy_texts_, ranked, k)
+        for row in ranked:
+            said = self._reasons(word_query, terms, row, evoked)
             if said:  # a host that shares only general words ("partners", "projects") is no suggestion
                 top.append(row)
                 reasons.append(said)
@@ -468,7 +486,7 @@ class HostMatcher(BaseEstimator):
         return (f"none of the {int(allowed.sum()):,} eligible hosts{where} matches the objectives; "
                 "widen the countries or ecosystems, or describe the objectives differently")
 
-    def _reasons(self, word_query, terms: list[str], row: int) -> list[str]:
+    def _reasons(self, word_query, terms: list[str], row: int, evoked: _Evoked) -> list[str]:
         """The visitor's words and phrases found in the host's profile, and the sector labels that
         bridge the two ("Business Services → consulting"), strongest first; words met only as another
         spelling or inflection read 'hydrogen (for hydrogn)'. Words that say nothing about a field
@@ -487,14 +505,15 @@ class HostMatcher(BaseEstimator):
             close = process.extractOne(term, profile_words, scorer=fuzz.ratio, score_cutoff=CLOSE_SPELLING)
             if close and close[0][:2] == term[:2]:  # "services" is not "devices" misspelt
                 reasons.append(f"{close[0]} (for {term})")
-        bridged = [self._bridge(r, row) if taxonomy.is_concept(r) else r for r in reasons]
+        bridged = [self._bridge(r, evoked[row]) if taxonomy.is_concept(r) else r for r in reasons]
         return list(dict.fromkeys(r for r in bridged if r))[:6]
 
-    def _bridge(self, concept: str, row: int) -> str:
+    @staticmethod
+    def _bridge(concept: str, evoked: dict[str, list[str]]) -> str:
         """'Label → the host's words that evoke it', or the label alone when the host names it."""
         label = taxonomy.label_of(concept)
         said: dict[str, str] = {}
-        for w in taxonomy.evoked(self.taxonomy_texts_[row]).get(concept, []):
+        for w in evoked.get(concept, []):
             if fold(w) != fold(label):
                 said.setdefault(fold(w), w)  # each once, however capitalised
         return f"{label} → {', '.join(list(said.values())[:3])}" if said else label
