@@ -117,8 +117,10 @@ def budget_distribution(totals: pd.DataFrame, envelope_eur: int) -> go.Figure:
     figure = go.Figure()
     totals = {name: runs.to_numpy() for name, runs in totals.groupby("scenario", sort=False)["total_eur"]}
     for (name, values), colour in zip(totals.items(), SCENARIO_COLOURS * 2):
-        figure.add_histogram(x=values, name=_typed(name), opacity=0.6 if len(totals) > 1 else 0.85, nbinsx=60,
-                             histnorm="probability", marker_color=colour)
+        # Overlaid fills are see-through so that overlaps show; each outline stays solid (3:1 on white).
+        fill = colour if len(totals) == 1 else "rgba({},{},{},0.45)".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+        figure.add_histogram(x=values, name=_typed(name), nbinsx=60, histnorm="probability",
+                             marker=dict(color=fill, line=dict(color=colour, width=1)))
     figure.add_vline(x=envelope_eur, line_dash="dash", line_color="#444",
                      annotation_text=f"envelope {euros(envelope_eur)}", annotation_position="top")
     figure.update_layout(barmode="overlay", showlegend=len(totals) > 1)

@@ -119,3 +119,14 @@ def test_the_flow_charts_lines_links_and_markers_stand_out_from_white():
     assert len(marks) == 7, marks  # one arc class, two kinds of city; the line, visitor and hosts; the links
     faint = {name: colour for name, colour in marks.items() if charts.contrast(colour) < 3}
     assert not faint, f"under 3:1 on white: {faint}"
+
+
+def test_overlaid_scenarios_keep_a_solid_outline():
+    """Two scenarios' histograms overlap, so their fills are see-through; each bar's outline is what
+    stands out from white (and from the other scenario's fill)."""
+    import pandas as pd
+
+    totals = pd.DataFrame({"scenario": ["A"] * 3 + ["B"] * 3, "total_eur": [1, 2, 3, 2, 3, 4]})
+    for trace in charts.budget_distribution(totals, envelope_eur=5).data:
+        assert trace.opacity in (None, 1), trace.name
+        assert _opaque(trace.marker.line.color) and charts.contrast(trace.marker.line.color) >= 3, trace.name
