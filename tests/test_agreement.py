@@ -20,6 +20,7 @@ from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.exchanges import UnknownExchange
 from cx.parties import DOCUMENTS
 
+BACKENDS = ("duckdb", "postgres")
 TODAY = dt.date(2030, 2, 18)
 VISITOR, HOST = organisation(O4), organisation(O3)
 
@@ -196,3 +197,4 @@ def test_an_import_does_not_approve_an_exchange_being_agreed_in_cx_without_its_s
     assert report.findings["message"].tolist() == [f"exchange {X2} becomes paid when its partnership records the "
                                                    "payment (date and amount) (not by an import)"]
     assert stay(programme)[0] == "approved"
+

@@ -20,6 +20,7 @@ from cx.errors import CxError, InvalidTransition
 from cx.exchanges import UnknownExchange
 
 VISITOR, HOST = organisation(O1), organisation(O2)
+BACKENDS = ("duckdb", "postgres")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
 
 
@@ -62,10 +63,12 @@ def test_evidence_over_the_size_limit_is_refused(completed, rulebook):
     closing.add_evidence(completed, VISITOR, X1, PDF, "scan.pdf", rulebook=small)
 
 
-def test_evidence_is_kept_beside_the_database_under_its_hash_and_read_back_checked(completed):
+def test_evidence_is_kept_beside_the_database_under_its_hash_and_read_back_checked(completed, backend):
     sha = closing.add_evidence(completed, VISITOR, X1, PNG, "boarding-pass.png")
     kept = files.folder(completed) / sha
-    assert kept.read_bytes() == PNG and kept.parent.parent == completed.path.parent
+    assert kept.read_bytes() == PNG
+    if backend == "duckdb":  # a PostgreSQL database's folder is on this machine, under data/cache
+        assert kept.parent.parent == completed.path.parent
     assert closing.evidence_file(completed, VISITOR, X1, sha) == ("boarding-pass.png", "image/png", PNG)
     assert closing.evidence(completed, manager(P1), X1)[["file_name", "media_type", "size_bytes"]].values.tolist() == [
         ["boarding-pass.png", "image/png", len(PNG)]]

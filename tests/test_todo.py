@@ -14,6 +14,7 @@ from cx import io as cio
 from cx.access import NotAllowed
 
 VISITOR, HOST = organisation(O4), organisation(O3)
+BACKENDS = ("duckdb", "postgres")
 LATER = dt.date.today() + dt.timedelta(days=5)
 AFTER_THE_STAY = dt.date(2030, 6, 7)  # the template's X2 ends then
 
