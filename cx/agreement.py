@@ -17,13 +17,17 @@ import numpy as np
 import pandas as pd
 from fpdf import FPDF
 
+from cx import DATA_DIR
 from cx.access import NotAllowed, Viewer
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.exchanges import assess_stay, date_breaches
 from cx.formats import euros
-from cx.parties import DOCUMENT_NAMES, DOCUMENTS, PARTY_NAMES, Exchange, holding, locate, missing_signatures, record
+from cx.parties import (DOCUMENT_NAMES, DOCUMENTS, PARTIES, PARTY_NAMES, Exchange, holding, locate, missing_signatures,
+                        record, tell)
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store, text_too_long
+
+FONTS = DATA_DIR / "fonts"
 
 
 def _required_text(column: str, value: str | None, what: str) -> str:
@@ -57,6 +61,9 @@ def accept_request(store: Store, viewer: Viewer, exchange_id: str) -> None:
         _waiting_on_host(con, exchange, "the host answers a request")
         con.execute("INSERT INTO host_answers (exchange_id, answer) VALUES (?, 'accepted')", [exchange_id])
         record(con, exchange, viewer, "host accepted")
+        tell(con, exchange, viewer, ["visitor"], "The host accepted your request: exchange {exchange}",
+             "The host accepted {stay}. Write the agenda by day together with the host; then the parties sign "
+             "the Commitment to Quality and the financial agreement.")
 
 
 def decline_request(store: Store, viewer: Viewer, exchange_id: str, reason: str) -> None:
@@ -67,6 +74,8 @@ def decline_request(store: Store, viewer: Viewer, exchange_id: str, reason: str)
         exchange.require(viewer, "host", "decline the request")
         exchange.require_status("requested", step="the host declines a request")
         record(con, exchange, viewer, "host declined", reason, to_status="rejected")
+        tell(con, exchange, viewer, ["visitor", "visitor_partnership"], "The host declined exchange {exchange}",
+             "The host declined {stay}, saying: {said}", said=reason)
 
 
 def propose_dates(store: Store, viewer: Viewer, exchange_id: str, start, end, *,
@@ -83,6 +92,8 @@ def propose_dates(store: Store, viewer: Viewer, exchange_id: str, start, end, *,
         con.execute("INSERT INTO host_answers (exchange_id, answer, proposed_start, proposed_end) "
                     "VALUES (?, 'proposed', ?, ?)", [exchange_id, start, end])
         record(con, exchange, viewer, "host proposed other dates", f"{start} to {end}")
+        tell(con, exchange, viewer, ["visitor"], "The host proposes other dates: exchange {exchange}",
+             f"For {{stay}}, the host proposes {start} to {end} instead. Accept these dates or keep yours.")
 
 
 def answer_proposal(store: Store, viewer: Viewer, exchange_id: str, accept: bool, *,
@@ -100,11 +111,17 @@ def answer_proposal(store: Store, viewer: Viewer, exchange_id: str, accept: bool
         if not accept:
             con.execute("DELETE FROM host_answers WHERE exchange_id = ?", [exchange_id])
             record(con, exchange, viewer, "visitor kept its dates", f"not {answer[1]} to {answer[2]}")
+            tell(con, exchange, viewer, ["host"], "The visitor keeps its dates: exchange {exchange}",
+                 f"The visitor did not take the dates you proposed ({answer[1]} to {answer[2]}) and keeps {{stay}}. "
+                 "Accept the request, decline it or propose other dates.")
             return
         _set_stay(con, exchange, answer[1], answer[2], rulebook, today)
         con.execute("UPDATE host_answers SET answer = 'accepted', answered_at = current_timestamp "
                     "WHERE exchange_id = ?", [exchange_id])
         record(con, exchange, viewer, "visitor accepted the proposed dates", f"{answer[1]} to {answer[2]}")
+        tell(con, exchange, viewer, ["host"], "The visitor accepted your dates: exchange {exchange}",
+             f"The visitor accepted the dates you proposed, {answer[1]} to {answer[2]}, for exchange {{exchange}}. "
+             "Write the agenda by day together; then the parties sign.")
 
 
 # --- the agreement -----------------------------------------------------------------------------
@@ -154,6 +171,8 @@ def _void_signatures(con, exchange: Exchange, viewer: Viewer, why: str) -> str |
     sentence = (f"{given} signature{'s' if given > 1 else ''} of exchange {exchange.id} voided: {why} after "
                 "signing, so every party signs again")
     record(con, exchange, viewer, "signatures voided", sentence)
+    tell(con, exchange, viewer, PARTIES, "Sign again: exchange {exchange}",
+         f"The agreement of {{stay}} changed after signing ({why}): {sentence}.")
     return sentence
 
 
@@ -213,6 +232,22 @@ def sign(store: Store, viewer: Viewer, exchange_id: str, document: str, party: s
         con.execute("INSERT INTO signatures (exchange_id, document, party, signed_by) VALUES (?, ?, ?, ?)",
                     [exchange_id, document, party, viewer.identity])
         record(con, exchange, viewer, f"signed the {DOCUMENT_NAMES[document]}", f"as {PARTY_NAMES[party]}")
+        _tell_who_signs_next(con, exchange, viewer, document, party)
+
+
+def _tell_who_signs_next(con, exchange: Exchange, viewer: Viewer, document: str, party: str) -> None:
+    """Each signature tells the parties still to sign; the last one tells the visitor's
+    partnership that it may approve."""
+    signed = f"{PARTY_NAMES[party].capitalize()} signed the {DOCUMENT_NAMES[document]} of {{stay}}."
+    missing = missing_signatures(con, exchange.id)
+    if not missing:
+        tell(con, exchange, viewer, ["visitor_partnership"], "Every party signed: approve exchange {exchange}",
+             f"{signed} Every party has now signed both documents: approve the exchange (the lump sum is frozen then).")
+        return
+    for waiting in dict.fromkeys(p for _, p in missing):
+        documents = " and the ".join(DOCUMENT_NAMES[d] for d, p in missing if p == waiting)
+        tell(con, exchange, viewer, [waiting], "Your signature is awaited: exchange {exchange}",
+             f"{signed} As {PARTY_NAMES[waiting]}, sign the {documents}.")
 
 
 # --- reading it ---------------------------------------------------------------------------------
@@ -294,21 +329,19 @@ padding-right:1em;width:16em}}td,th{{border-bottom:1px solid #ccc;padding:.3em}}
 
 
 def as_pdf(found: dict) -> bytes:
-    """The agreement as a PDF (fpdf2's built-in Helvetica: Latin-1 text; other characters print as '?')."""
+    """The agreement as a PDF, in DejaVu Sans (shipped in data/fonts, embedded as a subset): names
+    in any European script ("Łódź", "Ελλάδα", "Škoda") print as written."""
     pdf = FPDF()
     pdf.set_title(f"Commitment to Quality, exchange {found['id']}")
+    for style, file in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf")):
+        pdf.add_font("DejaVu", style, FONTS / file)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.multi_cell(0, 8, _latin1(f"Commitment to Quality and financial agreement - exchange {found['id']}"),
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.multi_cell(0, 8, f"Commitment to Quality and financial agreement · exchange {found['id']}",
                    new_x="LMARGIN", new_y="NEXT")
     for heading, text in _lines(found):
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.multi_cell(0, 6, _latin1(heading), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(0, 6, _latin1(str(text)), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.multi_cell(0, 6, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 10)
+        pdf.multi_cell(0, 6, str(text), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
-
-
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
-

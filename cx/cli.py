@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -176,6 +177,12 @@ def cmd_import(args) -> int:
     from cx.io import Limits, import_path
 
     limits = Limits(max_bytes=int(args.max_mb * 1024 * 1024), max_rows=args.max_rows)
+    if args.kind == "evidence":
+        from cx.io import import_evidence, read_path_bytes
+
+        done = import_evidence(_store(args), Viewer.local(), read_path_bytes(args.file, limits), Path(args.file).name)
+        print(f"{args.file}: {done['restored']:,} evidence files restored, {done['present']:,} already in cx")
+        return 0
     report = import_path(_store(args), Viewer.local(), args.kind, args.file, sheet=args.sheet, mode=args.mode,
                          dry_run=args.dry_run, limits=limits, override_ceiling=args.override_ceiling)
     if args.json:
@@ -382,8 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
     load = command("import", cmd_import, "Check a CSV, Excel or Parquet file row by row and upsert its valid rows "
                    "(exit 1 when rows were rejected).", "python -m cx import organisations data/templates/"
                    "organisations.csv --dry-run")
-    load.add_argument("kind", choices=["partnerships", "organisations", "missions", "exchanges"])
-    load.add_argument("file", help=".csv (comma or semicolon, UTF-8 or Windows-1252), .xlsx or .parquet")
+    load.add_argument("kind", choices=["partnerships", "organisations", "missions", "exchanges", "evidence"],
+                      help="evidence: the evidence files of a whole export (a CSV or Parquet .zip), after its exchanges")
+    load.add_argument("file", help=".csv (comma or semicolon, UTF-8 or Windows-1252), .xlsx or .parquet; "
+                      "for evidence the export's .zip")
     load.add_argument("--sheet", help="the Excel sheet (default: the first)")
     load.add_argument("--mode", choices=["all", "valid"], default="all",
                       help="all: import nothing unless every row passes (default); valid: import the valid rows")

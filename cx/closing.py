@@ -16,8 +16,8 @@ from cx import evidence as files
 from cx.access import Viewer
 from cx.errors import CxError, InvalidTransition
 from cx.formats import euros
-from cx.exchanges import tell_status
-from cx.parties import Exchange, holding, locate, record
+from cx.exchanges import tell_moves
+from cx.parties import Exchange, holding, locate, record, tell
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store, text_too_long, without_bidi_controls
 
@@ -88,6 +88,19 @@ def evidence_file(store: Store, viewer: Viewer, exchange_id: str, sha256: str) -
     return row[0], row[1], files.read(store, sha256)
 
 
+def exported_evidence(store: Store, viewer: Viewer) -> pd.DataFrame:
+    """The evidence rows the whole-database archive carries for this viewer: those of exchanges
+    whose visitor side it speaks for (the visitor, its partnership's managers, officers), as
+    `evidence` allows; never the host's side's, never a planner's."""
+    viewer.require_rows("export evidence files")
+    scope, parameters = viewer.organisation_scope("v")
+    return store.query(f"""SELECT ev.exchange_id, ev.sha256, ev.file_name, ev.media_type, ev.size_bytes, ev.uploaded_by,
+                                  ev.uploaded_at
+                           FROM evidence ev JOIN exchanges e ON e.id = ev.exchange_id
+                           JOIN organisations v ON v.id = e.visitor_id
+                           WHERE {scope} ORDER BY ev.exchange_id, ev.sha256""", parameters)
+
+
 def file_report(store: Store, viewer: Viewer, exchange_id: str, *, done: str, results: str, follow_ups: str,
                 host_rating: int) -> None:
     """The visitor files its closing report (what was done, results, follow-ups, a rating of the
@@ -114,8 +127,11 @@ def file_report(store: Store, viewer: Viewer, exchange_id: str, *, done: str, re
         record(con, exchange, viewer, "closing report filed again" if again else "closing report filed",
                to_status="reported")
         if not again:  # the visitor's partnership validates and pays: tell it (and both organisations)
-            tell_status(con, viewer, exchange_id, (exchange.visitor[0], exchange.host[0]), exchange.visitor[1],
-                        exchange.status, "reported", exchange.start, exchange.end)
+            tell_moves(con, viewer.identity, [(exchange_id, exchange.status, "reported")])
+        else:
+            tell(con, exchange, viewer, ["visitor_partnership"], "Closing report filed again: {exchange}",
+                 "The visitor filed the closing report of {stay} again, after it was sent back: validate it "
+                 "or send it back.")
 
 
 def _deciding(store: Store, con, viewer: Viewer, exchange_id: str, what: str) -> Exchange:
@@ -134,6 +150,8 @@ def validate_report(store: Store, viewer: Viewer, exchange_id: str) -> None:
         con.execute("UPDATE closing_reports SET state = 'validated', decided_by = ?, decided_at = current_timestamp, "
                     "reason = NULL WHERE exchange_id = ?", [viewer.identity, exchange_id])
         record(con, exchange, viewer, "closing report validated")
+        tell(con, exchange, viewer, ["visitor"], "Your closing report was validated: exchange {exchange}",
+             "The closing report of {stay} was validated; the lump sum is paid within the call's payment days.")
 
 
 def send_back(store: Store, viewer: Viewer, exchange_id: str, reason: str) -> None:
@@ -147,6 +165,9 @@ def send_back(store: Store, viewer: Viewer, exchange_id: str, reason: str) -> No
         con.execute("UPDATE closing_reports SET state = 'sent back', decided_by = ?, decided_at = current_timestamp, "
                     "reason = ? WHERE exchange_id = ?", [viewer.identity, reason.strip(), exchange_id])
         record(con, exchange, viewer, "closing report sent back", reason.strip())
+        tell(con, exchange, viewer, ["visitor"], "Your closing report was sent back: exchange {exchange}",
+             "The closing report of {stay} was sent back, saying: {said}\n\nComplete it and file it again.",
+             said=reason.strip())
 
 
 def report(store: Store, viewer: Viewer, exchange_id: str) -> dict | None:
@@ -208,6 +229,9 @@ def record_payment(store: Store, viewer: Viewer, exchange_id: str, *, paid_on, a
                     [exchange_id, paid_on, int(amount_eur), reason or None, viewer.identity])
         record(con, exchange, viewer, "payment recorded", f"{euros(amount_eur)} on {paid_on}"
                + (f" ({reason})" if reason else ""), to_status="paid")
+        tell(con, exchange, viewer, ["visitor"], "Lump sum paid: exchange {exchange}",
+             f"The lump sum of {{stay}} was paid: {euros(amount_eur)} on {paid_on}" + (" ({said})." if reason else "."),
+             said=reason)
 
 
 def payments_due(store: Store, viewer: Viewer, today: dt.date | None = None,

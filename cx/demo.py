@@ -177,7 +177,7 @@ def organisations(rng, count: int, partnership_table: pd.DataFrame, rulebook: Ru
     city = cities["name"].to_numpy()[place]
     country_names = {c: rulebook.country_name(c) for c in countries}
     draw = _Draws(rng, count, 16)
-    names, descriptions, sectors = [], [], []
+    names, descriptions, sectors, clusters = [], [], [], []
     for row, (kind, town, country, chosen) in enumerate(zip(kinds, city, country_of, ecosystems)):
         draw.at(row)
         main_term = draw.pick(ECOSYSTEMS[chosen[0]])
@@ -187,6 +187,8 @@ def organisations(rng, count: int, partnership_table: pd.DataFrame, rulebook: Ru
             "scaling-up support organisation": lambda: f"{town} {draw.pick(SUPPORT_KINDS)}",
             "other": lambda: draw.pick(OTHER_KINDS).format(city=town, name=_company(draw)),
         }[kind]())
+        # The kinds that take part as cluster members name theirs (no draw: the rest stays as it was).
+        clusters.append(f"{town} {main_term.title()} Cluster" if kind in rulebook.member_kinds else None)
         description, terms = _profile(draw, kind, town, country_names[country], chosen)
         descriptions.append(description)
         sectors.append(terms)
@@ -201,6 +203,7 @@ def organisations(rng, count: int, partnership_table: pd.DataFrame, rulebook: Ru
         "lat": cities["lat"].to_numpy(dtype=float)[place],
         "lon": cities["lon"].to_numpy(dtype=float)[place],
         "partnership_id": partnership_table["id"].to_numpy()[partnership],
+        "member_of": clusters,
         "ecosystems": ecosystems,
         "sectors": sectors,
         "description": descriptions,

@@ -77,3 +77,18 @@ def read(store: Store, sha256: str) -> bytes:
     if digest(data) != sha256:
         raise CxError(f"the evidence file {sha256[:12]}… was altered after upload; restore it from a backup")
     return data
+
+
+def copy_files(source: Store, target: Store, hashes) -> int:
+    """Keep the files of `hashes` from the source's folder in the target's (a database copied to
+    another back end or machine); returns how many. A missing or altered file is refused with its
+    hash, before the caller commits the rows that name it."""
+    hashes = sorted(set(hashes))
+    for sha256 in hashes:
+        try:
+            data = read(source, sha256)
+        except FileNotFoundError:
+            raise CxError(f"the evidence file {sha256[:12]}… is missing from {folder(source)}; restore it "
+                          "from a backup, then copy again") from None
+        keep(target, data)
+    return len(hashes)

@@ -20,7 +20,7 @@ import pandas as pd
 from cx.access import NotAllowed, Viewer
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.geo import distance_km
-from cx.outbox import managers_of, notify
+from cx.outbox import managers_of, notify, notify_all, people
 # Callers import UnknownExchange from here, where the workflow raises it.
 from cx.parties import UnknownExchange, approval_refusal, holding, record  # noqa: F401
 from cx.rules import Breach, Rulebook, load_rulebook
@@ -273,24 +273,39 @@ def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str
                         "WHERE id = ?", [int(money["working_days"]), None if np.isnan(distance) else distance,
                                          int(money["lump_sum_eur"]), bool(money["halved"]), exchange_id])
         record(con, exchange, viewer, action=None, to_status=to_status)
-        tell_status(con, viewer, exchange_id, (visitor_id, host_id), exchange.visitor[1], status, to_status, start, end)
+        tell_moves(con, viewer.identity, [(exchange_id, status, to_status)])
 
 
-def tell_status(con, viewer, exchange_id, sides, visitor_partnership, status, to_status, start, end) -> None:
-    """Tell both organisations an exchange moved (here or by its own step, `cx.closing`), and the
-    visitor's partnership when a closing
-    report waits for its validation and payment. An organisation missing from cx (an exchange
-    imported before it) is named by its id and told nothing: the step goes ahead."""
-    found = {row[0]: row[1:] for row in con.execute("SELECT id, name, contact_email FROM organisations "
-                                                    "WHERE id = ANY(?)", [list(sides)]).fetchall()}
-    (visitor, visitor_email), (host, host_email) = (found.get(side, (side, None)) for side in sides)
-    stay = f"the stay of {visitor} at {host} from {start:%Y-%m-%d} to {end:%Y-%m-%d}"
-    notify(con, [visitor_email, host_email], f"Exchange {exchange_id} is {to_status}",
-           f"{viewer.identity} moved exchange {exchange_id} ({stay}) from {status} to {to_status}.", by=viewer.identity)
-    if to_status == "reported":
-        notify(con, managers_of(con, visitor_partnership), f"Closing report to validate: {exchange_id}",
-               f"The closing report of {stay} is in: validate it and pay the lump sum within the call's deadline.",
-               by=viewer.identity)
+def tell_moves(con, by: str, moves) -> int:
+    """Tell both organisations (their contacts and accounts) of each exchange that moved, as
+    (exchange id, from status, to status), and the visitor's partnership when a closing report
+    waits for its validation and payment: a status changed here, by a step of its own
+    (`cx.closing`) or by an import, in one bulk write. An organisation missing from cx (an
+    exchange imported before it) is named by its id and told nothing."""
+    moves = pd.DataFrame(list(moves), columns=["exchange_id", "from_status", "to_status"])
+    if moves.empty:
+        return 0
+    stays = moves.merge(con.execute("""
+        SELECT e.id AS exchange_id, e.visitor_id, e.host_id, v.partnership_id, coalesce(v.name, e.visitor_id) AS visitor,
+               coalesce(h.name, e.host_id) AS host, e.start_date, e.end_date
+        FROM exchanges e LEFT JOIN organisations v ON v.id = e.visitor_id LEFT JOIN organisations h ON h.id = e.host_id
+        WHERE e.id = ANY(?)""", [moves["exchange_id"].tolist()]).df(), on="exchange_id")
+    stay = [f"the stay of {v} at {h} from {pd.Timestamp(s):%Y-%m-%d} to {pd.Timestamp(e):%Y-%m-%d}"
+            for v, h, s, e in zip(stays["visitor"], stays["host"], stays["start_date"], stays["end_date"])]
+    stays = stays.assign(order=range(len(stays)), subject="Exchange " + stays["exchange_id"] + " is " + stays["to_status"],
+                         body=[f"{by} moved exchange {x} ({s}) from {a} to {b}." for x, s, a, b in
+                               zip(stays["exchange_id"], stay, stays["from_status"], stays["to_status"])])
+    sides = pd.concat([stays.assign(organisation_id=stays[side], side=rank)
+                       for rank, side in enumerate(("visitor_id", "host_id"))])
+    found = sides.merge(people(con, set(sides["organisation_id"].dropna())), on="organisation_id")
+    reported = stays.assign(stay=stay)[stays["to_status"] == "reported"]
+    managers = pd.DataFrame([(row.order, recipient, f"Closing report to validate: {row.exchange_id}",
+                              f"The closing report of {row.stay} is in: validate it and pay the lump sum within the "
+                              "call's deadline.") for row in reported.itertuples()
+                             for recipient in managers_of(con, row.partnership_id)],
+                            columns=["order", "recipient", "subject", "body"]).assign(side=2)
+    messages = pd.concat([found, managers]).sort_values(["order", "side"], kind="stable")
+    return notify_all(con, messages, by=by)
 
 
 def history(store: Store, viewer: Viewer, exchange_id: str) -> pd.DataFrame:

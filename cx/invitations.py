@@ -25,6 +25,7 @@ from cx.access import MANAGER, Viewer
 from cx.errors import CxError, EmptyObjectives, NoEligibleHost, TooGeneralObjectives, UnclearObjectives
 from cx.exchanges import request_exchange
 from cx.matching import HostMatcher
+from cx.outbox import notify, people_of
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store, text_too_long
 
@@ -133,6 +134,11 @@ def invite(store: Store, viewer: Viewer, *, host_id: str, visitor_id: str, start
         con.execute("INSERT INTO invitations (id, host_id, visitor_id, start_date, end_date, message, invited_by) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)", [invitation_id, host_id, visitor_id, start, end, message or None,
                                                      viewer.identity])
+        visitor = con.execute("SELECT name FROM organisations WHERE id = ?", [visitor_id]).fetchone()[0]
+        notify(con, people_of(con, visitor_id), f"{host['name']} invites {visitor} to visit",
+               f"{host['name']} ({host['city']}, {host['country']}) invites {visitor} to stay from {start} to {end} "
+               f"(invitation {invitation_id})" + (f", saying: {message}" if message else ".")
+               + "\n\nAccept or decline it on cx's Our organisation page.", by=viewer.identity)
     return invitation_id
 
 
@@ -174,4 +180,9 @@ def answer(store: Store, viewer: Viewer, invitation_id: str, accept: bool, *, ob
         con.execute("UPDATE invitations SET answer = ?, answered_by = ?, answered_at = current_timestamp, "
                     "exchange_id = ? WHERE id = ?",
                     ["accepted" if accept else "declined", viewer.identity, exchange_id, invitation_id])
+        if not accept:  # accepting is a request, which tells the host itself
+            visitor = con.execute("SELECT name FROM organisations WHERE id = ?", [visitor_id]).fetchone()[0]
+            notify(con, people_of(con, host_id), f"{visitor} declined your invitation",
+                   f"{visitor} declined the invitation {invitation_id} to stay from {start} to {end}.",
+                   by=viewer.identity)
     return exchange_id

@@ -36,10 +36,13 @@ from pandera import Check
 from rapidfuzz import process
 
 from cx import DATA_DIR
+from cx import evidence
 from cx.access import CONTACT_COLUMNS, MANAGER, Viewer
+from cx.closing import exported_evidence
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
-from cx.exchanges import ORDER, STAY_COLUMNS, STEPS_OF_THEIR_OWN, reachable, repeat_breach, repeats, started_already
+from cx.exchanges import (ORDER, STAY_COLUMNS, STEPS_OF_THEIR_OWN, reachable, repeat_breach, repeats, started_already,
+                          tell_moves)
 from cx.export import EXCEL_CELL_LIMIT, excel_refusal, is_formula_like
 from cx.formats import euros
 from cx.parties import DOCUMENTS
@@ -52,6 +55,7 @@ from cx.store import BIDI_CONTROLS, ORGANISATION_KINDS, STATUSES, TEXT_LIMITS, S
 
 TEMPLATES_DIR = DATA_DIR / "templates"
 KINDS = ("partnerships", "organisations", "missions", "exchanges")  # in the order files import cleanly
+EVIDENCE_FOLDER = "evidence"  # in the whole archive's zip: each evidence file, named by its SHA-256
 FORMATS = {".csv": "CSV", ".txt": "CSV", ".xlsx": "Excel", ".xlsm": "Excel", ".parquet": "Parquet"}
 MODES = {"all": "import nothing unless every row passes", "valid": "import the valid rows, report the rest"}
 # Years a date may have: wider than any programme, narrow enough that no date arithmetic overflows.
@@ -104,6 +108,9 @@ FIELDS: dict[str, tuple[Field, ...]] = {
               "(give lon too).", ""),
         Field("lon", "number", False, "Longitude in degrees (with lat).", ""),
         Field("partnership_id", "text", False, "The id of the partnership it registered through (must exist).", "EX-P1"),
+        Field("member_of", "text", False, "The cluster organisation it is a member of: needed for an SME or a "
+              "scaling-up support organisation to visit, and for kind 'other' to host (data/rules/call.toml, "
+              "[participants]).", ""),
         Field("ecosystems", "list", False, "Its industrial ecosystems, separated by ';' (other names EU documents "
               "use, such as 'Renewable Energy', are stored under cx's: data/rules/aliases.csv).", "Digital"),
         Field("sectors", "text", False, "Sectors and technologies, free text.", "cybersecurity; cloud computing"),
@@ -508,13 +515,18 @@ def read_table(data: bytes, filename: str, *, sheet: str | None = None, limits: 
     return _read_csv(data, filename, limits)
 
 
-def read_path(path: Path | str, *, sheet: str | None = None, limits: Limits = Limits()) -> Table:
-    """`read_table` for a file on disk; its size is checked before a byte is read."""
+def read_path_bytes(path: Path | str, limits: Limits = Limits()) -> bytes:
+    """A file's bytes, its size checked before a byte is read."""
     path = Path(path)
     if not path.is_file():
         raise UnreadableFile(f"there is no file {str(path)!r}")
     _check_size(path.stat().st_size, path.name, limits)
-    return read_table(path.read_bytes(), path.name, sheet=sheet, limits=limits)
+    return path.read_bytes()
+
+
+def read_path(path: Path | str, *, sheet: str | None = None, limits: Limits = Limits()) -> Table:
+    """`read_table` for a file on disk; its size is checked before a byte is read."""
+    return read_table(read_path_bytes(path, limits), Path(path).name, sheet=sheet, limits=limits)
 
 
 # --- parsing values ----------------------------------------------------------------------------
@@ -785,24 +797,47 @@ def _typed(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazetteer, store: Store,
-                       ) -> tuple[pd.DataFrame, list[dict]]:
-    """Place each organisation (the file's lat/lon, else the gazetteer, else the coordinates cx
-    already holds for the same city) and check its partnership."""
+# The column a participant rule's finding names.
+PARTICIPANT_COLUMNS = {"host_only": "can_visit", "no_role": "can_host", "not_a_member": "member_of"}
+
+
+def _participant_findings(typed: pd.DataFrame, present: list[str], rulebook: Rulebook) -> list[dict]:
+    """`Rulebook.check_participant` on each row, as a registration is checked: each organisation
+    visits, hosts or both, kinds that only host do not visit and, when the file has a member_of
+    column, the kinds that take part only as cluster members name their cluster (an older file
+    without the column says nothing about membership, so nothing is checked or changed there).
+    Only rows that could break a rule are checked: a file of 100,000 clusters costs nothing."""
+    checked = "member_of" in present
+    member_of = typed["member_of"] if checked else pd.Series("", index=typed.index, dtype=object)
+    suspect = ((typed["kind"].isin(rulebook.member_kinds) & member_of.fillna("").astype(str).str.strip().eq("")
+                & checked)
+               | (typed["kind"].isin(rulebook.host_only_kinds) & typed["can_visit"])
+               | ~(typed["can_visit"] | typed["can_host"]))
     findings = []
+    for row in typed.index[suspect]:
+        for breach in rulebook.check_participant(typed.at[row, "kind"], typed.at[row, "country"],
+                                                 member_of[row] if checked else "(not in the file)",
+                                                 bool(typed.at[row, "can_visit"]), bool(typed.at[row, "can_host"])):
+            column = PARTICIPANT_COLUMNS.get(breach.rule)  # the country's rules are the schema's findings
+            if column:
+                value = {"can_visit": "yes", "can_host": "no", "member_of": ""}[column]
+                findings.append(_finding(row, column, value, breach.rule, breach.message))
+    return findings
+
+
+def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazetteer, store: Store,
+                       rulebook: Rulebook) -> tuple[pd.DataFrame, list[dict]]:
+    """Place each organisation (the file's lat/lon, else the gazetteer, else the coordinates cx
+    already holds for the same city), check its partnership and whether it may take part as it
+    says (`_participant_findings`)."""
     typed = typed.copy()
-    if "can_visit" in present:
-        others = (typed["kind"] == "other") & typed["can_visit"].fillna(False).astype(bool)
-        for row in typed.index[others]:
-            findings.append(_finding(row, "can_visit", "yes", "host_only",
-                                     "organisations of kind 'other' (large companies, public authorities, "
-                                     "universities, training providers) may host but not visit"))
-    else:
-        typed["can_visit"] = typed["kind"] != "other"
+    if "can_visit" not in present:
+        typed["can_visit"] = ~typed["kind"].isin(rulebook.host_only_kinds)
     if "can_host" not in present:
         typed["can_host"] = True
     typed["can_host"] = typed["can_host"].fillna(True).astype(bool)
-    typed["can_visit"] = typed["can_visit"].fillna(typed["kind"] != "other").astype(bool)
+    typed["can_visit"] = typed["can_visit"].fillna(~typed["kind"].isin(rulebook.host_only_kinds)).astype(bool)
+    findings = _participant_findings(typed, present, rulebook)
     for column in ("lat", "lon"):
         if column not in typed:
             typed[column] = np.nan
@@ -1181,7 +1216,7 @@ def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook,
     if len(rows):
         progress(0.3, "Checking places, references and rules")
         if kind == "organisations":
-            rows, more = _organisation_rows(rows, present, places or gazetteer(), store)
+            rows, more = _organisation_rows(rows, present, places or gazetteer(), store, rulebook)
             present = present + [c for c in ("lat", "lon", "can_host", "can_visit") if c not in present]
         elif kind == "missions":
             rows, more = _mission_rows(rows, store)
@@ -1230,6 +1265,10 @@ def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook,
                 events = pd.concat([events, _override_events(changed, by)], ignore_index=True)
             if len(events):
                 insert_frame(con, "exchange_events", events.astype(object).where(events.notna(), None))
+            # A stored exchange the file moves tells its people, as a move in cx does; a new one
+            # tells nobody: loading the IT tool's history would write to every past exchange.
+            moved = events[events["from_status"].notna() & events["from_status"].ne(events["to_status"])]
+            tell_moves(con, by, moved[["exchange_id", "from_status", "to_status"]].itertuples(index=False))
     report.written = True
     progress(1.0, report.summary())
     return report
@@ -1303,10 +1342,11 @@ def export_frame(store: Store, viewer: Viewer, kind: str, *, with_contacts: bool
     return frame
 
 
-def export_bytes(frames: dict[str, pd.DataFrame], file_format: str) -> tuple[str, bytes]:
+def export_bytes(frames: dict[str, pd.DataFrame], file_format: str,
+                 attachments: dict[str, bytes] | None = None) -> tuple[str, bytes]:
     """The tables as one download: (file name, bytes). CSV and Parquet hold one table per file,
-    so several tables come as a zip; Excel holds one sheet per table. CSV and Excel cells are
-    neutralised against formula injection."""
+    so several tables come as a zip, with `attachments` (name: bytes) beside them; Excel holds one
+    sheet per table. CSV and Excel cells are neutralised against formula injection."""
     import zipfile
 
     from cx.export import to_csv_bytes, to_excel_bytes
@@ -1321,6 +1361,8 @@ def export_bytes(frames: dict[str, pd.DataFrame], file_format: str) -> tuple[str
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for table, frame in frames.items():
             archive.writestr(f"{table}.{file_format}", writer(frame))
+        for member, data in (attachments or {}).items():
+            archive.writestr(member, data)
     return name, buffer.getvalue()
 
 
@@ -1367,10 +1409,73 @@ def excel_refusal_of_view(store: Store, viewer: Viewer, *, what: str = "all", wi
 def export_view(store: Store, viewer: Viewer, *, what: str = "all", file_format: str = "csv",
                 with_contacts: bool = False, **filters) -> dict:
     """One download of what the viewer may see (`what='all'`), one table, or the exchanges
-    matching `filters` (those of `exchange_ids`): {'name', 'data', 'counts'}."""
+    matching `filters` (those of `exchange_ids`): {'name', 'data', 'counts'}. The whole archive
+    as a CSV or Parquet zip also carries the evidence files the viewer may read
+    (`closing.exported_evidence`: an evidence table, and each file under evidence/ by its hash),
+    which `import_evidence` brings back; an Excel workbook cannot hold files."""
     frames = _view_frames(store, viewer, what, with_contacts, filters)
-    name, data = export_bytes(frames, file_format)
+    attachments = {}
+    if what == "all" and not any(filters.values()) and file_format != "xlsx":
+        kept = exported_evidence(store, viewer)
+        if len(kept):  # the whole archive carries the files the viewer may read, each named by its hash
+            frames["evidence"] = kept
+            attachments = {f"{EVIDENCE_FOLDER}/{sha}": evidence.read(store, sha) for sha in kept["sha256"].unique()}
+    name, data = export_bytes(frames, file_format, attachments)
     return {"name": name, "data": data, "counts": {kind: len(frame) for kind, frame in frames.items()}}
+
+
+def import_evidence(store: Store, viewer: Viewer, data: bytes, filename: str, *,
+                    rulebook: Rulebook | None = None) -> dict[str, int]:
+    """Bring back the evidence of a whole archive (`export_view`, CSV or Parquet), after its
+    exchanges: each row's file must be in the archive, match its hash, and be of a type and size
+    the rules accept, and its exchange must be in cx; otherwise CxError names the row and nothing
+    is restored. Files and rows are kept in one transaction; rows cx holds already are left as
+    they are. Officers only (a restore): {'restored', 'present'}."""
+    viewer.require_officer("restore evidence files from an archive")
+    rulebook = rulebook or load_rulebook()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise UnreadableFile(f"{filename} is not a zip archive; give the whole export as CSV or Parquet") from None
+    with archive:
+        members = {info.filename: info for info in archive.infolist()}
+        table = next((name for name in ("evidence.csv", "evidence.parquet") if name in members), None)
+        if table is None:
+            raise CxError(f"{filename} holds no evidence table (evidence.csv or evidence.parquet): export the whole "
+                          "database as CSV or Parquet")
+        frame = read_table(archive.read(table), table).frame
+        frame = frame.apply(_unneutralise) if len(frame) else frame
+        found = []
+        for row, record in frame.iterrows():
+            where, member = f"{filename}, {table} row {row}", f"{EVIDENCE_FOLDER}/{record['sha256']}"
+            if member not in members:
+                raise CxError(f"{where}: the archive lacks the file {member}")
+            if members[member].file_size > rulebook.evidence_max_bytes:
+                raise CxError(f"{where}: {member} is larger than an evidence file may be")
+            content = archive.read(member)
+            if evidence.digest(content) != record["sha256"]:
+                raise CxError(f"{where}: the file {member} does not match its hash (altered or damaged)")
+            media_type = evidence.checked(content, record["file_name"], rulebook)
+            found.append((row, record["exchange_id"], record["sha256"], record["file_name"], media_type, content,
+                          record["uploaded_by"], pd.Timestamp(record["uploaded_at"])))
+    with store.transaction() as con:
+        exchanges = {r[0] for r in con.execute("SELECT id FROM exchanges WHERE id = ANY(?)",
+                                               [[f[1] for f in found]]).fetchall()}
+        held = set(con.execute("SELECT exchange_id, sha256 FROM evidence").fetchall())
+        restored = 0
+        for row, exchange_id, sha256, file_name, media_type, content, uploaded_by, uploaded_at in found:
+            if exchange_id not in exchanges:
+                raise CxError(f"{filename}, {table} row {row}: there is no exchange {exchange_id!r} in cx "
+                              "(import the archive's exchanges first)")
+            if (exchange_id, sha256) in held:
+                continue
+            evidence.keep(store, content)
+            con.execute("INSERT INTO evidence (exchange_id, sha256, file_name, media_type, size_bytes, uploaded_by, "
+                        "uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [exchange_id, sha256, file_name, media_type, len(content), uploaded_by, uploaded_at])
+            held.add((exchange_id, sha256))
+            restored += 1
+    return {"restored": restored, "present": len(found) - restored}
 
 
 # --- templates ---------------------------------------------------------------------------------

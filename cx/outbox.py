@@ -3,7 +3,8 @@ transaction, so a step is never done without its message nor a message written f
 failed. Sending is apart (`cx.mail`): a mail server that is down delays messages, never a step.
 
 A step calls `notify(con, to, subject, body, by=viewer.identity)` with the connection of its
-transaction; `managers_of(con, partnership)` says whom a partnership's work goes to.
+transaction; `managers_of(con, partnership)` says whom a partnership's work goes to, `people_of(con,
+organisation)` whom an organisation's.
 """
 
 from __future__ import annotations
@@ -12,23 +13,36 @@ import pandas as pd
 
 from cx.access import Viewer
 from cx.profiles import EMAIL
-from cx.store import Store
+from cx.store import Store, insert_frame
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
 
+def _deliverable(address) -> str | None:
+    """The address as the outbox keeps it, or None for what nobody could receive: a login that is
+    not an e-mail address (an identity provider's subject id), a missing contact (None, or NaN
+    from a frame)."""
+    return address.strip().lower() if isinstance(address, str) and EMAIL.fullmatch(address.strip()) else None
+
+
 def notify(con, to, subject: str, body: str, *, by: str = "cx") -> int:
     """Write a message to each address in `to` (one address or several) inside the caller's
-    transaction; returns how many were written. Logins that are not e-mail addresses (an identity
-    provider's subject id), missing contacts and repeated addresses are left out: nobody could
-    receive them."""
+    transaction; returns how many were written. Addresses nobody could receive and repeated ones
+    are left out."""
     addresses = list(to) if isinstance(to, (list, tuple, set)) else [to]
-    recipients = list(dict.fromkeys(a.strip().lower() for a in addresses  # no contact: None, or NaN from a frame
-                                    if isinstance(a, str) and EMAIL.fullmatch(a.strip())))
+    recipients = [a for a in dict.fromkeys(map(_deliverable, addresses)) if a]
     for recipient in recipients:
         con.execute("INSERT INTO outbox (recipient, subject, body, created_by) VALUES (?, ?, ?, ?)",
                     [recipient, subject, body, by])
     return len(recipients)
+
+
+def notify_all(con, messages: pd.DataFrame, *, by: str) -> int:
+    """`notify` for many messages at once, in one bulk write (an import that moves thousands of
+    exchanges): rows of recipient, subject and body, in the order they are written."""
+    messages = messages.assign(recipient=messages["recipient"].map(_deliverable)).dropna(subset=["recipient"])
+    messages = messages.drop_duplicates(["recipient", "subject", "body"])[["recipient", "subject", "body"]]
+    return insert_frame(con, "outbox", messages.assign(created_by=by).astype(object)) if len(messages) else 0
 
 
 def managers_of(con, partnership_id: str | None) -> list[str]:
@@ -38,6 +52,23 @@ def managers_of(con, partnership_id: str | None) -> list[str]:
                                           "AND ? = ANY(partnerships) ORDER BY login", [partnership_id]).fetchall()]
     return managers or [r[0] for r in con.execute("SELECT login FROM accounts WHERE role = 'officer' AND active "
                                                   "ORDER BY login").fetchall()]
+
+
+def people(con, organisation_ids) -> pd.DataFrame:
+    """The addresses of organisations (organisation_id, recipient): each one's contact, then the
+    active accounts that act for it."""
+    ids = [str(i) for i in organisation_ids]
+    return con.execute("""SELECT organisation_id, recipient FROM (
+                              SELECT id AS organisation_id, contact_email AS recipient, 0 AS rank FROM organisations
+                              WHERE id = ANY(?) AND contact_email IS NOT NULL
+                              UNION ALL SELECT organisation_id, login, 1 FROM accounts
+                              WHERE role = 'organisation' AND active AND organisation_id = ANY(?)) found
+                          ORDER BY organisation_id, rank, recipient""", [ids, ids]).df()
+
+
+def people_of(con, organisation_id: str | None) -> list[str]:
+    """The addresses of one organisation (`people`)."""
+    return people(con, [organisation_id])["recipient"].tolist() if organisation_id else []
 
 
 def due(store: Store) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from cx.access import NotAllowed, Viewer
 from cx.errors import CxError, InvalidTransition
+from cx.outbox import managers_of, notify, people_of
 
 PARTIES = ("visitor", "host", "visitor_partnership", "host_partnership")
 PARTY_NAMES = {"visitor": "the visitor", "host": "the host", "visitor_partnership": "the visitor's partnership",
@@ -85,6 +86,29 @@ def record(con, exchange: Exchange, viewer: Viewer, action: str, note: str | Non
                 [exchange.id, exchange.status, to_status or exchange.status, viewer.identity, action, note])
     con.execute("UPDATE exchanges SET status = ?, updated_at = current_timestamp WHERE id = ?",
                 [to_status or exchange.status, exchange.id])
+
+
+def addresses(con, exchange: Exchange, party: str) -> list[str]:
+    """Whom a party's work goes to: an organisation's contact and accounts, a partnership's managers."""
+    if party in ("visitor", "host"):
+        return people_of(con, (exchange.visitor if party == "visitor" else exchange.host)[0])
+    return managers_of(con, (exchange.visitor if party == "visitor_partnership" else exchange.host)[1])
+
+
+def tell(con, exchange: Exchange, viewer: Viewer, parties, subject: str, body: str, said: str = "") -> None:
+    """Write to the parties whose turn it now is, in the step's transaction: `subject` and `body`
+    may name {exchange}, {stay} (who visits whom, when) and {said} (text someone typed, put in
+    last and as typed)."""
+    names = dict(con.execute("SELECT id, name FROM organisations WHERE id = ANY(?)",
+                             [[exchange.visitor[0], exchange.host[0]]]).fetchall())
+    visitor, host = (names.get(side[0], side[0]) for side in (exchange.visitor, exchange.host))
+    stay = f"the stay of {visitor} at {host} from {exchange.start:%Y-%m-%d} to {exchange.end:%Y-%m-%d}"
+
+    def worded(text: str) -> str:  # replace, not format: names and reasons typed with braces stay as typed
+        return text.replace("{exchange}", exchange.id).replace("{stay}", stay).replace("{said}", said)
+
+    to = [address for party in dict.fromkeys(parties) for address in addresses(con, exchange, party)]
+    notify(con, to, worded(subject), worded(body) + "\n\nLog in to cx to see the exchange's steps.", by=viewer.identity)
 
 
 def missing_signatures(con, exchange_id: str) -> list[tuple[str, str]]:

@@ -190,12 +190,13 @@ def decide(store: Store, viewer: Viewer, registration_id: int, *, accept: bool, 
                               "or remove that account first")
             organisation_id = f"O-{uuid.uuid4().hex[:10]}"
             con.execute("""INSERT INTO organisations (id, name, kind, country, city, lat, lon, partnership_id,
-                               ecosystems, sectors, description, can_host, can_visit, contact_name, contact_email,
-                               registered_on)
-                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                               member_of, ecosystems, sectors, description, can_host, can_visit, contact_name,
+                               contact_email, registered_on)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                         [organisation_id, *(registration[c] for c in (
-                            "name", "kind", "country", "city", "lat", "lon", "partnership_id", "ecosystems",
-                            "sectors", "description", "can_host", "can_visit", "contact_name", "contact_email")),
+                            "name", "kind", "country", "city", "lat", "lon", "partnership_id", "member_of",
+                            "ecosystems", "sectors", "description", "can_host", "can_visit", "contact_name",
+                            "contact_email")),
                          today or dt.date.today()])
             insert_account(con, registration["login"], ORGANISATION, (), organisation_id, viewer.identity)
         con.execute("UPDATE registrations SET state = ?, decided_at = current_timestamp, decided_by = ?, reason = ?, "

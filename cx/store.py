@@ -270,6 +270,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     """),
     # Bumped after every write transaction: what PostgreSQL readers key their caches on.
     (9, "CREATE SEQUENCE cx_data_version"),
+    (10, "ALTER TABLE organisations ADD COLUMN member_of VARCHAR"),  # the cluster it belongs to (rules.check_participant)
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -760,9 +761,12 @@ NUMBERED = {"exchange_events": "exchange_event_ids", "registrations": "registrat
 
 def copy_programme(source: Store, target: Store) -> dict[str, int]:
     """Copy every table of `source` into `target`, an empty cx database of either back end, in
-    one transaction of the target (bulk writes: COPY on PostgreSQL); returns the rows per table.
+    one transaction of the target (bulk writes: COPY on PostgreSQL), with the evidence files its
+    rows name (`cx.evidence.copy_files`, each checked by its hash); returns the rows per table.
     The target's counts are checked against the source's before the commit, so a copy is whole or
     not made at all."""
+    from cx import evidence  # it keeps files for a store: it imports this module
+
     with source.reading():
         frames = {table: source.table(table) for table in TABLES}
     with target.transaction() as con:
@@ -784,6 +788,7 @@ def copy_programme(source: Store, target: Store) -> dict[str, int]:
         if copied != expected:
             raise CxError(f"the copy into {target.name} holds {copied}, not the source's {expected}; "
                           "nothing was written")
+        evidence.copy_files(source, target, frames["evidence"]["sha256"])
     return copied
 
 

@@ -5,9 +5,11 @@ signatures, and approval needs them all.
 The template programme: X2 is O4 (Lyon, partnership P1) visiting O3 (Raaba-Grambach, P2), requested."""
 
 import datetime as dt
+import io
 import re
 
 import pytest
+from pypdf import PdfReader
 from steps import agreed
 from test_access import O1, O2, O3, O4, P1, P2, X2
 from viewers import OFFICER, PLANNER, manager, organisation
@@ -171,6 +173,20 @@ def test_the_agreement_prints_as_a_page_without_outside_files_and_as_a_pdf(progr
         agreement.agreement(programme, organisation(O1), X2)
 
 
+def test_the_pdf_prints_names_in_every_european_script_as_written(programme):
+    """Names outside Latin-1 (Polish, Greek, Czech) print as typed, not as question marks."""
+    with programme.transaction() as con:
+        con.execute("UPDATE organisations SET name = 'Klaster Łódź Tekstylia', city = 'Łódź' WHERE id = ?", [O4])
+    agreed(programme, X2)
+    agreement.set_agenda(programme, VISITOR, X2, {"2030-05-27": "Ελλάδα: a visit to the Škoda plant"})
+    pdf = agreement.as_pdf(agreement.agreement(programme, VISITOR, X2))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    for name in ("Klaster Łódź Tekstylia, Łódź (FR)", "Ελλάδα: a visit to the Škoda plant",
+                 f"Commitment to Quality and financial agreement · exchange {X2}"):
+        assert name in " ".join(text.split())
+    assert "?" not in text
+
+
 def test_the_lump_sum_reason_names_the_ceiling_and_any_halving(programme, rulebook):
     agreed(programme, X2)
     found = agreement.agreement(programme, OFFICER, X2)
@@ -197,4 +213,3 @@ def test_an_import_does_not_approve_an_exchange_being_agreed_in_cx_without_its_s
     assert report.findings["message"].tolist() == [f"exchange {X2} becomes paid when its partnership records the "
                                                    "payment (date and amount) (not by an import)"]
     assert stay(programme)[0] == "approved"
-

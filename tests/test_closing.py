@@ -5,7 +5,10 @@ payment with its due date.
 The template programme: X1 is O1 (Porto, partnership P1) at O2 (Stuttgart, P2), approved, in March 2026."""
 
 import datetime as dt
+import io
+import zipfile
 
+import pandas as pd
 import pytest
 from steps import PDF, reported
 from test_access import O1, O2, O3, P1, P2, X1
@@ -18,6 +21,8 @@ from cx import io as cio
 from cx.access import NotAllowed
 from cx.errors import CxError, InvalidTransition
 from cx.exchanges import UnknownExchange
+from cx.cli import main
+from cx.store import open_store
 
 VISITOR, HOST = organisation(O1), organisation(O2)
 BACKENDS = ("duckdb", "postgres")
@@ -180,3 +185,79 @@ def test_a_payment_above_the_host_country_s_ceiling_is_an_officer_s_with_a_reaso
                            reason="second site visit agreed with the unit", today=dt.date(2026, 11, 25))
     assert status_of(completed) == "paid"
     assert completed.table("payments")["amount_eur"].tolist() == [ceiling + 1]
+
+
+# --- evidence in the whole archive ------------------------------------------------------------
+
+def archive_members(store, viewer) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(cio.export_view(store, viewer, file_format="csv")["data"])) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.fixture
+def with_evidence(completed):
+    """EX-X1 after the stay with two evidence files: O1 (P1) visited O2 (P2)."""
+    return completed, [closing.add_evidence(completed, VISITOR, X1, PDF, "boarding-pass.pdf"),
+                       closing.add_evidence(completed, VISITOR, X1, PNG, "hotel-invoice.png")]
+
+
+@pytest.mark.parametrize("viewer", [OFFICER, manager(P1), VISITOR], ids=["officer", "visitor's partnership", "visitor"])
+def test_the_whole_archive_carries_the_evidence_its_reader_may_see(with_evidence, viewer):
+    store, hashes = with_evidence
+    members = archive_members(store, viewer)
+    assert {members[f"evidence/{sha}"] for sha in hashes} == {PDF, PNG}
+    rows = pd.read_csv(io.BytesIO(members["evidence.csv"]), encoding="utf-8-sig")
+    assert sorted(rows["file_name"]) == ["boarding-pass.pdf", "hotel-invoice.png"] and set(rows["sha256"]) == set(hashes)
+
+
+@pytest.mark.parametrize("viewer", [HOST, manager(P2)], ids=["host", "host's partnership"])
+def test_the_host_side_s_archive_carries_no_evidence(with_evidence, viewer):
+    members = archive_members(with_evidence[0], viewer)
+    assert "exchanges.csv" in members
+    assert not [name for name in members if name.startswith("evidence")]
+
+
+def test_a_planner_exports_no_rows_and_no_evidence(with_evidence):
+    with pytest.raises(NotAllowed):
+        cio.export_view(with_evidence[0], PLANNER, file_format="csv")
+    with pytest.raises(NotAllowed):
+        closing.exported_evidence(with_evidence[0], PLANNER)
+
+
+def test_an_archive_restores_its_evidence_checked_by_hash(with_evidence, tmp_path):
+    store, hashes = with_evidence
+    data = cio.export_view(store, OFFICER, file_format="csv", with_contacts=True)["data"]
+    restored = open_store(tmp_path / "restored.duckdb")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for kind in cio.KINDS:
+            assert cio.import_file(restored, OFFICER, kind, archive.read(f"{kind}.csv"), f"{kind}.csv").written
+    with pytest.raises(NotAllowed):
+        cio.import_evidence(restored, manager(P1), data, "cx-csv.zip")
+    altered = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, zipfile.ZipFile(altered, "w") as copy:
+        for name in archive.namelist():
+            copy.writestr(name, archive.read(name) + (b"x" if name == f"evidence/{hashes[1]}" else b""))
+    with pytest.raises(CxError, match=f"cx-csv.zip, evidence.csv row [23]: the file evidence/{hashes[1]} does not "
+                                      "match its hash"):
+        cio.import_evidence(restored, OFFICER, altered.getvalue(), "cx-csv.zip")
+    assert restored.table("evidence").empty
+    assert cio.import_evidence(restored, OFFICER, data, "cx-csv.zip") == {"restored": 2, "present": 0}
+    assert closing.evidence_file(restored, manager(P1), X1, hashes[1]) == ("hotel-invoice.png", "image/png", PNG)
+    assert cio.import_evidence(restored, OFFICER, data, "cx-csv.zip") == {"restored": 0, "present": 2}
+
+
+def test_the_command_line_exports_and_restores_the_evidence(with_evidence, tmp_path, capsys, backend):
+    if backend != "duckdb":
+        pytest.skip("the command line is the same on both back ends; one run is enough")
+    store, hashes = with_evidence
+    archive = tmp_path / "cx-csv.zip"
+    assert main(["export", "--db", str(store.path), "--output", str(archive)]) == 0
+    assert "2 evidence" in capsys.readouterr().out
+    restored = tmp_path / "restored.duckdb"
+    with zipfile.ZipFile(archive) as members:
+        for kind in cio.KINDS:
+            (tmp_path / f"{kind}.csv").write_bytes(members.read(f"{kind}.csv"))
+            assert main(["import", kind, str(tmp_path / f"{kind}.csv"), "--db", str(restored)]) == 0
+    assert main(["import", "evidence", str(archive), "--db", str(restored)]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"{archive}: 2 evidence files restored, 0 already in cx")
+    assert sorted(files.read(open_store(restored), sha) for sha in hashes) == sorted([PDF, PNG])

@@ -146,3 +146,19 @@ def test_a_host_invites_only_visitors_it_may_find_and_once(demo_store, invited, 
     with pytest.raises(CxError, match="that .* acts for"):
         invitations.invite(demo_store, organisation(other["id"]), visitor_id=invited["visitor"], **again)
     assert len(demo_store.table("invitations")) == 1
+
+
+def test_the_invited_visitor_is_told_and_its_decline_tells_the_host(demo_store, invited):
+    names = demo_store.table("organisations").set_index("id")
+    visitor, host = names.loc[invited["visitor"]], names.loc[invited["host"]]
+
+    def last_message():
+        return tuple(demo_store.query("SELECT recipient, subject, body FROM outbox ORDER BY id DESC LIMIT 1").iloc[0])
+
+    recipient, subject, body = last_message()
+    assert (recipient, subject) == (visitor["contact_email"].lower(), f"{host['name']} invites {visitor['name']} to visit")
+    assert f"(invitation {invited['id']}), saying: Come and see our labs." in body
+    invitations.answer(demo_store, organisation(invited["visitor"]), invited["id"], accept=False)
+    recipient, subject, body = last_message()
+    assert (recipient, subject) == (host["contact_email"].lower(), f"{visitor['name']} declined your invitation")
+    assert body.startswith(f"{visitor['name']} declined the invitation {invited['id']} to stay from {invited['start']}")

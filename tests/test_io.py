@@ -473,3 +473,29 @@ def test_the_export_name_is_known_before_the_file_is_written(programme, file_for
     assert zipfile.is_zipfile(io.BytesIO(data)) == (file_format == "xlsx")  # one table: no archive around it
     with pytest.raises(ValueError, match="not 'pdf'"):
         cio.export_name(["exchanges"], "pdf")
+
+
+def test_an_organisation_takes_part_only_as_the_rules_allow_as_a_registration_does(programme):
+    """`Rulebook.check_participant` on every row: an SME visits as a cluster member, kind 'other'
+    hosts only, as a member, and nobody takes part as neither visitor nor host."""
+    data = "\n".join([
+        ORG_HEADER + ",member_of,can_host,can_visit",
+        "O30,Member SME,SME,PT,Porto,EX-P1,Digital,Porto Digital Cluster,yes,yes",          # row 2: fine
+        "O31,Lone SME,SME,PT,Porto,EX-P1,Digital,,no,yes",                                 # 3 not_a_member
+        "O32,Lone host SME,SME,PT,Porto,EX-P1,Digital,,yes,no",                            # 4 fine: hosts case by case
+        "O33,University,other,PT,Porto,EX-P1,Digital,Porto Digital Cluster,yes,yes",       # 5 host_only
+        "O34,Agency,other,PT,Porto,EX-P1,Digital,,yes,no",                                 # 6 not_a_member
+        "O35,Idle cluster,cluster organisation,PT,Porto,EX-P1,Digital,,no,no",             # 7 no_role
+    ]).encode()
+    report = cio.import_file(programme, OFFICER, "organisations", data, "orgs.csv", mode="valid")
+    assert rules_of(report) == [(3, "member_of", "not_a_member"), (5, "can_visit", "host_only"),
+                                (6, "member_of", "not_a_member"), (7, "can_host", "no_role")]
+    messages = report.findings.set_index("row")["message"]
+    assert messages[3] == ("an organisation of kind 'SME' visits only as a member of a cluster organisation: name the "
+                           "cluster, or register to host only (accepted case by case)")
+    assert messages[7] == "an organisation takes part as a visitor, a host or both; choose one"
+    assert (report.added, report.rejected) == (2, 4)
+    stored = programme.organisations(OFFICER).set_index("id")
+    assert stored.at["O30", "member_of"] == "Porto Digital Cluster" and "O31" not in stored.index
+    without = "\n".join([ORG_HEADER, "O31,Lone SME,SME,PT,Porto,EX-P1,Digital"]).encode()  # an older file
+    assert cio.import_file(programme, OFFICER, "organisations", without, "orgs.csv").added == 1

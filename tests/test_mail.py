@@ -15,10 +15,13 @@ from steps import agreed, reported
 from test_registrations import PORTO, fill
 from viewers import OFFICER, manager, organisation
 
-from cx import accounts, exchanges, outbox, registrations
+from cx import accounts, agreement, closing, exchanges, outbox, registrations
+from cx import io as cio
+from cx.access import Viewer
 from cx.cli import main
 from cx.errors import CxError
 from cx.mail import BadMailSettings, MailSettings, send_pending
+from cx.parties import DOCUMENTS
 from cx.store import Store
 
 NOW = dt.datetime(2026, 11, 26, 9, 0)
@@ -258,3 +261,100 @@ def test_addresses_nobody_could_receive_are_left_out(store):
         written = outbox.notify(con, [None, float("nan"), "auth0|12345", " Ana@Example.org ", "ana@example.org"],
                                 "Subject", "Body", by="test")
     assert written == 1 and waiting(store) == [("ana@example.org", "Subject", "pending")]
+
+
+# --- one exchange's whole path ----------------------------------------------------------------
+
+CLAIRE = "claire.martin@example.org"  # the template's contact of EX-O4, the visitor
+HOST_ACCOUNT, P1_MANAGER, P2_MANAGER = "desk@acstyria.example.org", "mario@example.org", "petra@example.org"
+
+
+@pytest.fixture
+def template_programme(store):
+    """The template programme: EX-X2 is EX-O4 (Lyon, EX-P1) visiting EX-O3 (no contact; an account
+    acts for it; EX-P2), requested; each partnership has a manager."""
+    for kind in cio.KINDS:
+        assert cio.import_path(store, OFFICER, kind, cio.template_path(kind)).written
+    accounts.add_account(store, OFFICER, HOST_ACCOUNT, "organisation", organisation_id="EX-O3")
+    accounts.add_account(store, OFFICER, P1_MANAGER, "partnership_manager", partnerships=["EX-P1"])
+    accounts.add_account(store, OFFICER, P2_MANAGER, "partnership_manager", partnerships=["EX-P2"])
+    with store.transaction() as con:
+        con.execute("DELETE FROM outbox")  # the accounts' welcome messages
+    return store
+
+
+def test_one_exchange_s_whole_path_reaches_each_person_whose_turn_it_is(template_programme, mailserver):
+    """From the host's answer to the payment, each step writes to whoever acts next; what arrives
+    at a real SMTP server, person by person, is the path as each of them lives it."""
+    store, x2 = template_programme, "EX-X2"
+    visitor, host = Viewer("organisation", CLAIRE, organisation="EX-O4"), Viewer("organisation", HOST_ACCOUNT,
+                                                                                  organisation="EX-O3")
+    p1, p2 = Viewer("partnership_manager", P1_MANAGER, ("EX-P1",)), Viewer("partnership_manager", P2_MANAGER, ("EX-P2",))
+    signer = {"visitor": visitor, "host": host, "visitor_partnership": p1, "host_partnership": p2}
+    agreement.propose_dates(store, host, x2, "2030-06-17", "2030-06-21", today=dt.date(2030, 2, 18))
+    agreement.answer_proposal(store, visitor, x2, accept=False)
+    agreement.accept_request(store, host, x2)
+    agreement.set_agenda(store, visitor, x2, {"2030-05-27": "Welcome"})
+    agreement.sign(store, visitor, x2, "quality", "visitor")
+    agreement.sign(store, host, x2, "quality", "host")
+    agreement.set_agenda(store, host, x2, {"2030-05-27": "Welcome", "2030-05-28": "Workshop"})  # voids both
+    for document, parties in DOCUMENTS.items():
+        for party in parties:
+            agreement.sign(store, signer[party], x2, document, party)
+    exchanges.change_status(store, p1, x2, "approved")
+    exchanges.change_status(store, p1, x2, "ongoing", today=dt.date(2030, 5, 27))
+    exchanges.change_status(store, p1, x2, "completed", today=dt.date(2030, 6, 7))
+    reported(store, x2, visitor)
+    closing.send_back(store, p1, x2, "The hotel invoice is missing {stay}")
+    closing.file_report(store, visitor, x2, done="d", results="r", follow_ups="f", host_rating=4)
+    closing.validate_report(store, p1, x2)
+    lump_sum = int(store.query("SELECT lump_sum_eur FROM exchanges WHERE id = ?", [x2]).iloc[0, 0])
+    closing.record_payment(store, p1, x2, paid_on="2030-06-20", amount_eur=lump_sum, today=dt.date(2030, 6, 20))
+
+    done = send_pending(store, MailSettings.from_mapping(mailserver.settings()), now=NOW)
+    assert (done.sent, done.retrying, done.failed) == (len(mailserver.mailbox.received), 0, 0)
+    arrived_at = {}
+    for message in mailserver.mailbox.received:
+        arrived_at.setdefault(message["To"], []).append(message["Subject"].replace(x2, "X2"))
+    sign, again = "Your signature is awaited: exchange X2", "Sign again: exchange X2"
+    assert arrived_at == {
+        CLAIRE: ["The host proposes other dates: exchange X2", "The host accepted your request: exchange X2",
+                 sign, sign, again, sign, sign, sign, sign,
+                 "Exchange X2 is approved", "Exchange X2 is ongoing", "Exchange X2 is completed",
+                 "Exchange X2 is reported", "Your closing report was sent back: exchange X2",
+                 "Your closing report was validated: exchange X2", "Lump sum paid: exchange X2"],
+        HOST_ACCOUNT: ["The visitor keeps its dates: exchange X2", sign, again, sign,
+                       "Exchange X2 is approved", "Exchange X2 is ongoing", "Exchange X2 is completed",
+                       "Exchange X2 is reported"],
+        P1_MANAGER: [sign, sign, again, sign, sign, sign, sign, sign, "Every party signed: approve exchange X2",
+                     "Closing report to validate: X2", "Closing report filed again: X2"],
+        P2_MANAGER: [sign, sign, again, sign, sign, sign]}
+    bodies = {m["Subject"]: m.get_content() for m in mailserver.mailbox.received}
+    assert ("the host proposes 2030-06-17 to 2030-06-21 instead"
+            in bodies[f"The host proposes other dates: exchange {x2}"])
+    assert ("The closing report of the stay of Lyon Textile Innovations SAS at ACstyria Mobility Cluster from "
+            "2030-05-27 to 2030-06-07 was sent back, saying: The hotel invoice is missing {stay}"
+            in bodies[f"Your closing report was sent back: exchange {x2}"])  # typed text is not filled in
+    waiting_for_p1 = [m.get_content() for m in mailserver.mailbox.received
+                      if m["To"] == P1_MANAGER and m["Subject"].startswith("Your signature")]
+    assert "As the visitor's partnership, sign the Commitment to Quality and the financial agreement." in waiting_for_p1[0]
+    assert waiting_for_p1[-1].count("sign the financial agreement") == 1
+
+
+def test_an_import_that_moves_a_stored_exchange_tells_its_people_and_new_rows_tell_nobody(template_programme):
+    """The IT tool's file moves EX-X1 from approved to ongoing: both organisations are told, as
+    when it moves in cx. Its new exchange (history cx did not hold) writes to nobody."""
+    store = template_programme
+    exchanges_file = cio.export_frame(store, OFFICER, "exchanges")
+    exchanges_file.loc[exchanges_file["id"] == "EX-X1", "status"] = "ongoing"
+    exchanges_file.loc[len(exchanges_file)] = {**exchanges_file.iloc[0].to_dict(), "id": "EX-X9", "status": "paid",
+                                               "visitor_id": "EX-O2", "host_id": "EX-O3",
+                                               "start_date": dt.date(2025, 3, 3), "end_date": dt.date(2025, 3, 7)}
+    name, data = cio.export_bytes({"exchanges": exchanges_file}, "csv")
+    report = cio.import_file(store, OFFICER, "exchanges", data, name, today=dt.date(2026, 3, 2))
+    assert report.written and (report.added, report.updated) == (1, 1)
+    assert waiting(store) == [("ana.silva@example.org", "Exchange EX-X1 is ongoing", "pending"),
+                              ("j.weber@example.org", "Exchange EX-X1 is ongoing", "pending")]
+    body = store.query("SELECT body FROM outbox ORDER BY id")["body"].iloc[0]
+    assert body == (f"{OFFICER.identity} (import of exchanges.csv) moved exchange EX-X1 (the stay of Porto Digital "
+                    "Cluster at Stuttgart Mobility Lab from 2026-03-02 to 2026-03-06) from approved to ongoing.")

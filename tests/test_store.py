@@ -187,3 +187,33 @@ def test_a_server_that_does_not_answer_is_a_sentence_not_a_traceback(tmp_path):
         Store(url, wait=1).counts()
     assert main(["init", "--db", url, "--wait", "1"]) == 3
     close_pool(url)
+
+
+def test_a_copy_brings_the_evidence_files_checked_by_their_hash(tmp_path, postgres_database, postgres_templates):
+    """Evidence files live beside the database, not in its rows: a copy to PostgreSQL and back
+    brings them, readable where the rows are; an altered file stops the copy, which writes nothing."""
+    from steps import PDF
+
+    from cx import closing
+    from cx import evidence as files
+    from cx import exchanges as workflow
+    from cx import io as cio
+
+    duck = open_store(tmp_path / "cx.duckdb")
+    for kind in cio.KINDS:
+        cio.import_path(duck, OFFICER, kind, cio.template_path(kind))
+    for status in ("ongoing", "completed"):
+        workflow.change_status(duck, OFFICER, "EX-X1", status)
+    sha = closing.add_evidence(duck, OFFICER, "EX-X1", PDF, "boarding-pass.pdf")
+    postgres = open_store(postgres_database(postgres_templates["cx_empty"]))
+    (files.folder(postgres) / sha).unlink(missing_ok=True)  # a folder another test of this machine may have filled
+    copy_programme(duck, postgres)
+    assert closing.evidence_file(postgres, OFFICER, "EX-X1", sha) == ("boarding-pass.pdf", "application/pdf", PDF)
+    back = open_store(tmp_path / "back.duckdb")
+    copy_programme(postgres, back)
+    assert (files.folder(back) / sha).read_bytes() == PDF
+    (files.folder(duck) / sha).write_bytes(PDF + b"changed")
+    again = open_store(tmp_path / "again.duckdb")
+    with pytest.raises(CxError, match=f"the evidence file {sha[:12]}… was altered after upload"):
+        copy_programme(duck, again)
+    assert not any(again.counts().values()) and not files.folder(again).exists()
