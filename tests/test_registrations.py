@@ -10,6 +10,7 @@ import test_roles
 from viewers import OFFICER, PLANNER, manager, organisation
 
 from cx import accounts, registrations
+from cx import io as cio
 from cx.access import NotAllowed
 from cx.errors import BrokenRules, CxError
 from cx.registrations import Registration
@@ -101,6 +102,14 @@ def test_acceptance_makes_the_organisation_and_its_account_in_one_step(demo_stor
     assert (decided["state"], decided["decided_by"]) == ("accepted", manager("P01").identity)
     with pytest.raises(CxError, match=f"registration {number} was already accepted by"):
         registrations.decide(demo_store, OFFICER, number, accept=False, reason="late")
+
+
+def test_an_accepted_member_keeps_its_cluster_as_an_import_would_read_it(demo_store):
+    sme = dataclasses.replace(PORTO, kind="SME", member_of="Porto Tech Cluster")
+    organisation_id = registrations.decide(demo_store, manager("P01"),
+                                           registrations.submit(demo_store, "ana@example.org", sme), accept=True)
+    made = cio.export_frame(demo_store, OFFICER, "organisations").set_index("id").loc[organisation_id]
+    assert (made["kind"], made["member_of"]) == ("SME", "Porto Tech Cluster")
 
 
 def test_a_refusal_needs_a_reason_and_the_person_may_register_again(demo_store):
