@@ -100,6 +100,19 @@ with importing:
                                file_name=f"{Path(report.file).stem}-report.csv", mime="text/csv",
                                key="import_report_download")
 
+    if viewer.is_officer:  # a restore: the archive's evidence files come back after its tables
+        with st.expander("Restore the evidence files of a whole export (.zip)"):
+            st.caption("Import the archive's tables first (partnerships, organisations, missions, exchanges); each "
+                       "evidence file is checked against its hash, type and size before any is kept.")
+            archive = st.file_uploader("Whole export", type=["zip"], key="evidence_archive")
+            if archive is not None and st.button("Restore the evidence files", key="evidence_restore"):
+                try:
+                    done = cio.import_evidence(store, viewer, archive.getvalue(), archive.name)
+                except CxError as error:
+                    st.error(plain(f"Nothing was restored: {error}"))
+                else:
+                    st.success(f"{done['restored']:,} evidence files restored, {done['present']:,} already in cx.")
+
 
 @st.fragment
 def export() -> None:

@@ -167,3 +167,26 @@ def test_an_excel_export_that_would_cut_a_cell_says_which_before_the_download(ap
         f"Excel would cut a value: organisations, row {row} (column description): 40,000 characters, more than the "
         "32,767 an Excel cell holds; export as CSV or Parquet, which keep every value whole."]
     assert app.download_button(key="export_download").disabled
+
+
+def test_an_officer_restores_the_evidence_of_a_whole_export(empty_db, tmp_path):
+    from steps import PDF
+
+    from cx import closing
+    from cx import exchanges as workflow
+
+    source = open_store(tmp_path / "source.duckdb")
+    for kind in cio.KINDS:
+        cio.import_path(source, OFFICER, kind, cio.template_path(kind))
+    for status in ("ongoing", "completed"):
+        workflow.change_status(source, OFFICER, "EX-X1", status)
+    sha = closing.add_evidence(source, OFFICER, "EX-X1", PDF, "boarding-pass.pdf")
+    archive = cio.export_view(source, OFFICER, file_format="csv")["data"]
+    for kind in cio.KINDS:
+        cio.import_path(empty_db, OFFICER, kind, cio.template_path(kind))
+    app = data_page()
+    app.file_uploader(key="evidence_archive").upload("cx-csv.zip", archive)
+    app.run()
+    app.button(key="evidence_restore").click().run()
+    assert not app.exception and app.success[-1].value == "1 evidence files restored, 0 already in cx."
+    assert closing.evidence_file(empty_db, OFFICER, "EX-X1", sha)[2] == PDF
