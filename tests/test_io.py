@@ -376,7 +376,7 @@ def test_export_then_import_gives_the_same_rows(programme, store_factory, file_f
     for kind in ("missions", "exchanges"):
         cio.import_path(programme, OFFICER, kind, cio.template_path(kind))
     cio.import_file(programme, OFFICER, "organisations",
-                    b"id,name,kind,country,city\nEX-O5,=cmd|' /C calc'!A0,SME,PT,Braga\n", "o.csv")
+                    b"id,name,kind,country,city,member_of\nEX-O5,=cmd|' /C calc'!A0,SME,PT,Braga,Braga Cluster\n", "o.csv")
     name, data = cio.export_bytes(cio.export_all(programme, OFFICER, with_contacts=True), file_format)
     fresh = store_factory()
     if file_format == "xlsx":
