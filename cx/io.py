@@ -801,18 +801,22 @@ def _typed(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
 PARTICIPANT_COLUMNS = {"host_only": "can_visit", "no_role": "can_host", "not_a_member": "member_of"}
 
 
-def _participant_findings(typed: pd.DataFrame, present: list[str], rulebook: Rulebook) -> list[dict]:
+def _participant_findings(typed: pd.DataFrame, present: list[str], store: Store, rulebook: Rulebook) -> list[dict]:
     """`Rulebook.check_participant` on each row, as a registration is checked: each organisation
     visits, hosts or both, kinds that only host do not visit and, when the file has a member_of
     column, the kinds that take part only as cluster members name their cluster (an older file
     without the column says nothing about membership, so nothing is checked or changed there).
-    Only rows that could break a rule are checked: a file of 100,000 clusters costs nothing."""
+    An organisation cx holds without a cluster, which the file leaves without one, is flagged
+    (kept, to be completed: its export imports back), not rejected. Only rows that could break a
+    rule are checked: a file of 100,000 clusters costs nothing."""
     checked = "member_of" in present
     member_of = typed["member_of"] if checked else pd.Series("", index=typed.index, dtype=object)
-    suspect = ((typed["kind"].isin(rulebook.member_kinds) & member_of.fillna("").astype(str).str.strip().eq("")
-                & checked)
+    missing = member_of.fillna("").astype(str).str.strip().eq("")
+    suspect = ((typed["kind"].isin(rulebook.member_kinds) & missing & checked)
                | (typed["kind"].isin(rulebook.host_only_kinds) & typed["can_visit"])
                | ~(typed["can_visit"] | typed["can_host"]))
+    stored = store.query("SELECT id, member_of FROM organisations WHERE id = ANY(?) AND coalesce(member_of, '') = ''",
+                         [typed.loc[suspect, "id"].tolist()])["id"]
     findings = []
     for row in typed.index[suspect]:
         for breach in rulebook.check_participant(typed.at[row, "kind"], typed.at[row, "country"],
@@ -821,7 +825,10 @@ def _participant_findings(typed: pd.DataFrame, present: list[str], rulebook: Rul
             column = PARTICIPANT_COLUMNS.get(breach.rule)  # the country's rules are the schema's findings
             if column:
                 value = {"can_visit": "yes", "can_host": "no", "member_of": ""}[column]
-                findings.append(_finding(row, column, value, breach.rule, breach.message))
+                kept = column == "member_of" and typed.at[row, "id"] in set(stored)
+                findings.append(_finding(row, column, value, breach.rule, breach.message + (
+                    " (kept as cx holds it: complete member_of)" if kept else ""),
+                    outcome="flagged" if kept else "rejected"))
     return findings
 
 
@@ -837,7 +844,7 @@ def _organisation_rows(typed: pd.DataFrame, present: list[str], places: Gazettee
         typed["can_host"] = True
     typed["can_host"] = typed["can_host"].fillna(True).astype(bool)
     typed["can_visit"] = typed["can_visit"].fillna(~typed["kind"].isin(rulebook.host_only_kinds)).astype(bool)
-    findings = _participant_findings(typed, present, rulebook)
+    findings = _participant_findings(typed, present, store, rulebook)
     for column in ("lat", "lon"):
         if column not in typed:
             typed[column] = np.nan

@@ -499,3 +499,7 @@ def test_an_organisation_takes_part_only_as_the_rules_allow_as_a_registration_do
     assert stored.at["O30", "member_of"] == "Porto Digital Cluster" and "O31" not in stored.index
     without = "\n".join([ORG_HEADER, "O31,Lone SME,SME,PT,Porto,EX-P1,Digital"]).encode()  # an older file
     assert cio.import_file(programme, OFFICER, "organisations", without, "orgs.csv").added == 1
+    # Held without a cluster: its own export imports back, flagged until the cluster is named.
+    name, data = cio.export_bytes({"organisations": cio.export_frame(programme, OFFICER, "organisations")}, "csv")
+    again = cio.import_file(programme, OFFICER, "organisations", data, name)
+    assert (again.rejected, again.flagged) == (0, 1) and rules_of(again) == [(7, "member_of", "not_a_member")]
