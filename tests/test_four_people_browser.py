@@ -81,8 +81,14 @@ class Person:
         self.sees(f"History of {exchange_id}")
 
     def shot(self, name: str) -> None:
+        """The whole page: the window grows to the height of Streamlit's scrolling main area for it."""
         settle(self.page)
-        self.page.screenshot(path=self.screenshots / f"{name}.png", full_page=True)
+        viewport = self.page.viewport_size
+        height = self.page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+        self.page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
+        self.page.wait_for_timeout(500)
+        self.page.screenshot(path=self.screenshots / f"{name}.png")
+        self.page.set_viewport_size(viewport)
 
     def leave(self) -> list[str]:
         log_out(self.page, self.url)
@@ -239,13 +245,15 @@ def test_registration_to_payment_as_the_four_people_see_it(programme, browser, t
 
         # The visitor's partnership reads the evidence, validates the report and records the payment.
         mario = person(VISITOR_MANAGER).doing("validate the report and record the payment")
+        mario.sees("What waits on me")
+        mario.shot("9-visitor-manager-todo")
         mario.open_from_todo(exchange_id, "validate the closing report")
         expect(mario.page.get_by_role("button", name="Download boarding-pass.pdf")).to_be_visible()
         mario.button("Validate the report")
         mario.sees("The report is validated: the payment is due.")
         mario.button("Record the payment")
         mario.sees("Paid EUR")
-        mario.shot("9-visitor-manager-paid")
+        mario.shot("10-visitor-manager-paid")
         blocked += mario.leave()
 
     (screenshots / "clicks.json").write_text(json.dumps(clicks, indent=1))
