@@ -122,6 +122,30 @@ def test_report_validation_and_payment_through_the_page_and_no_evidence_for_the_
     assert programme.query("SELECT status FROM exchanges WHERE id = ?", [X2]).iloc[0, 0] == "paid"
 
 
+def test_a_payment_due_is_listed_at_home_for_the_visitor_s_partnership_and_the_visitor_only(programme):
+    from steps import agreed, reported
+
+    from cx.rules import load_rulebook
+
+    agreed(programme, X2)
+    for status in ("approved", "ongoing", "completed"):
+        workflow.change_status(programme, OFFICER, X2, status, today=dt.date(2030, 6, 7))
+    reported(programme, X2)
+    for login in ("p1@example.org", "visitor@example.org"):  # who pays, and who is owed
+        assert not [t for t in logged_in(login).run().dataframe if "when" in t.value.columns], login
+    closing.validate_report(programme, OFFICER, X2)
+    for login in ("p1@example.org", "visitor@example.org"):
+        home = logged_in(login).run()
+        assert not home.exception, home.exception
+        due = next(t.value for t in home.dataframe if "when" in t.value.columns)
+        assert due["exchange_id"].tolist() == [X2], login
+        assert due["when"].tolist() == [f"due in {load_rulebook().payment_days} days"], login
+        assert "1 payment due, the soonest first." in shown_text(home)
+    for login in ("host@example.org", "p2@example.org"):
+        home = logged_in(login).run()
+        assert not [t for t in home.dataframe if "when" in t.value.columns], login
+
+
 def test_the_officer_s_home_lists_every_partnership_s_stalled_steps(app_db):
     from streamlit.testing.v1 import AppTest
 

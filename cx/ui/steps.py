@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cx import todo, uptake
+from cx import closing, todo, uptake
 from cx.access import Viewer
 from cx.store import Store
 
@@ -14,7 +14,8 @@ CHOSEN = "steps_exchange"  # the exchange the Exchange steps page opens on
 
 
 def waiting_list(store: Store, viewer: Viewer) -> None:
-    """The viewer's to-do list (an officer's: the stalled steps of every partnership)."""
+    """The viewer's to-do list with the payments due (an officer's: the stalled steps of every
+    partnership, overdue payments among them)."""
     if not viewer.reads_rows:
         return
     st.subheader("What waits on me")
@@ -26,6 +27,7 @@ def waiting_list(store: Store, viewer: Viewer) -> None:
             st.dataframe(stalled[["exchange_id", "why", "days_overdue", "visitor", "host", "status"]], hide_index=True,
                          key="home_stalled")
         return
+    payments_due(store, viewer)
     waiting = todo.waiting_on(store, viewer)
     if waiting.empty:
         st.text("Nothing waits on you.")
@@ -37,3 +39,22 @@ def waiting_list(store: Store, viewer: Viewer) -> None:
     if st.button("Open its steps", key="home_open"):
         st.session_state[CHOSEN] = chosen
         st.switch_page(STEPS_PAGE)
+
+
+OVERDUE = "color: #b00020; font-weight: bold"  # red, on a line that also says OVERDUE in words
+
+
+def payments_due(store: Store, viewer: Viewer) -> None:
+    """Validated reports not paid yet, the soonest due first: what a manager's partnerships pay,
+    what an organisation is owed. Nothing is shown while none is due."""
+    due = closing.payments_due(store, viewer)
+    if due.empty:
+        return
+    st.text(f"{len(due):,} payment{'s' * (len(due) != 1)} due, the soonest first"
+            + (f"; {int(due['overdue'].sum()):,} overdue." if due["overdue"].any() else "."))
+    shown = due[["exchange_id", "when", "due_on", "lump_sum_eur", "visitor", "host", "validated_on"]]
+    st.dataframe(shown.style.map(lambda when: OVERDUE if when.startswith("OVERDUE") else "", subset=["when"]),
+                 hide_index=True, key="home_payments_due",
+                 column_config={"due_on": st.column_config.DateColumn("due on"),
+                                "validated_on": st.column_config.DateColumn("report validated"),
+                                "lump_sum_eur": st.column_config.NumberColumn("lump sum (EUR)", format="%d")})
