@@ -32,7 +32,7 @@ def waiting_list(store: Store, viewer: Viewer) -> None:
     if waiting.empty:
         st.text("Nothing waits on you.")
         return
-    st.text(f"{len(waiting):,} step{'s' * (len(waiting) != 1)} wait on you; the longest waiting first.")
+    st.text(f"{len(waiting):,} {'step waits' if len(waiting) == 1 else 'steps wait'} on you; the longest waiting first.")
     st.dataframe(waiting.rename(columns={"party": "as", "waited_days": "waited (days)"}), hide_index=True,
                  key="home_waiting")
     chosen = st.selectbox("Open an exchange", waiting["exchange_id"].unique(), key="home_open_choice")
@@ -53,8 +53,9 @@ def payments_due(store: Store, viewer: Viewer) -> None:
     st.text(f"{len(due):,} payment{'s' * (len(due) != 1)} due, the soonest first"
             + (f"; {int(due['overdue'].sum()):,} overdue." if due["overdue"].any() else "."))
     shown = due[["exchange_id", "when", "due_on", "lump_sum_eur", "visitor", "host", "validated_on"]]
-    st.dataframe(shown.style.map(lambda when: OVERDUE if when.startswith("OVERDUE") else "", subset=["when"]),
-                 hide_index=True, key="home_payments_due",
-                 column_config={"due_on": st.column_config.DateColumn("due on"),
-                                "validated_on": st.column_config.DateColumn("report validated"),
+    # A styled table is drawn from the styler's text: the dates are formatted there.
+    styled = (shown.style.map(lambda when: OVERDUE if when.startswith("OVERDUE") else "", subset=["when"])
+              .format("{:%Y-%m-%d}", subset=["due_on", "validated_on"]))
+    st.dataframe(styled, hide_index=True, key="home_payments_due",
+                 column_config={"due_on": "due on", "validated_on": "report validated",
                                 "lump_sum_eur": st.column_config.NumberColumn("lump sum (EUR)", format="%d")})
