@@ -73,8 +73,9 @@ class Person:
     def open_from_todo(self, exchange_id: str, step: str) -> None:
         """Open the exchange's steps from the home's list of what waits on this person, where `step` is listed."""
         self.sees("What waits on me")
-        # The grid draws on a canvas; its rows are also a table for screen readers, read here.
-        rows = self.page.get_by_test_id("stDataFrame").first.locator("tr", has_text=exchange_id)
+        # The grids draw on a canvas; their rows are also tables for screen readers, read here (the
+        # payments due above the steps name no step).
+        rows = self.page.get_by_test_id("stDataFrame").locator("tr", has_text=exchange_id)
         expect(rows.filter(has_text=step)).to_have_count(1, timeout=60_000)
         self.choose("Open an exchange", exchange_id)
         self.button("Open its steps")
@@ -243,17 +244,22 @@ def test_registration_to_payment_as_the_four_people_see_it(programme, browser, t
         ana.shot("8-visitor-report-filed")
         blocked += ana.leave()
 
-        # The visitor's partnership reads the evidence, validates the report and records the payment.
-        mario = person(VISITOR_MANAGER).doing("validate the report and record the payment")
+        # The visitor's partnership reads the evidence and validates the report; the payment is then
+        # due at its home, in its list of payments due and in what waits on it, where it is recorded.
+        mario = person(VISITOR_MANAGER).doing("validate the report")
         mario.sees("What waits on me")
         mario.shot("9-visitor-manager-todo")
         mario.open_from_todo(exchange_id, "validate the closing report")
         expect(mario.page.get_by_role("button", name="Download boarding-pass.pdf")).to_be_visible()
         mario.button("Validate the report")
         mario.sees("The report is validated: the payment is due.")
+        mario.doing("record the payment").click(mario.page.get_by_role("link", name="At a glance"))
+        mario.sees("1 payment due, the soonest first.")
+        mario.shot("10-visitor-manager-payment-due")
+        mario.open_from_todo(exchange_id, "record the payment")
         mario.button("Record the payment")
         mario.sees("Paid EUR")
-        mario.shot("10-visitor-manager-paid")
+        mario.shot("11-visitor-manager-paid")
         blocked += mario.leave()
 
     (screenshots / "clicks.json").write_text(json.dumps(clicks, indent=1))
