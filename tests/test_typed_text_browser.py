@@ -9,7 +9,7 @@ import pytest
 
 from steps import PDF
 from test_accessibility_browser import settle
-from test_login_browser import PROVIDER_STYLESHEET, log_in, log_out, served_with_logins
+from test_login_browser import PROVIDER_STYLESHEET, log_in, log_out, serving_with_logins
 from viewers import OFFICER
 
 from cx import accounts, agreement, budget, closing, invitations, missions, registrations
@@ -151,7 +151,7 @@ def test_typed_text_in_the_exchange_steps_missions_invitations_and_registrations
     accounts.add_account(store, OFFICER, "olga@example.org", "officer")
     accounts.add_account(store, OFFICER, "vera@example.org", "organisation", organisation_id=ids["visitor"])
     blocked = []
-    with served_with_logins(hostile_db, tmp_path) as url:
+    with serving_with_logins(hostile_db, tmp_path) as url:
         context, page = log_in(browser, url, "olga@example.org", tmp_path, "officer")
         typed = f"{IMAGE} *bold* <b>tag</b>"
         for exchange, shown in ((ids["paid"], [f"Objectives: Objectives {typed}", f"What was done: Done {typed}",
