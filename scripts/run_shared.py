@@ -105,9 +105,14 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
     except KeyboardInterrupt:
         pass
     finally:
-        for process in processes:
+        for process in processes:  # all asked at once, so a slow one does not hold up the others
             process.terminate()
-            process.wait(timeout=20)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         cluster.stop()
 
 
