@@ -27,9 +27,10 @@ if exchanges.empty:
     st.stop()
 rows = exchanges.set_index("id")
 ids = rows.index.tolist()
+# No status in the label: Streamlit keeps a select box's first label after a step changes it
+# (streamlit/streamlit#13788); the status line below is always current.
 exchange_id = st.selectbox("Exchange", ids, key=CHOSEN, format_func=lambda i: (
-    f"{i} · {rows.at[i, 'visitor_name']} → {rows.at[i, 'host_name']}, {rows.at[i, 'start_date']:%d %b %Y} "
-    f"({rows.at[i, 'status']})"))
+    f"{i} · {rows.at[i, 'visitor_name']} → {rows.at[i, 'host_name']}, {rows.at[i, 'start_date']:%d %b %Y}"))
 if DONE in st.session_state:
     st.success(plain(st.session_state.pop(DONE)))
 
@@ -99,8 +100,11 @@ if answer == "accepted" or status not in ("requested", "rejected", "cancelled"):
         st.dataframe(found["agenda"], hide_index=True, key="steps_agenda_table",
                      column_config={"day": st.column_config.DateColumn("day", format="ddd D MMM YYYY")})
     signatures = found["signatures"].assign(document=lambda t: t["document"].map(DOCUMENT_NAMES),
-                                            party=lambda t: t["party"].map(PARTY_NAMES))
-    st.dataframe(signatures, hide_index=True, key="steps_signatures")
+                                            party=lambda t: t["party"].map(PARTY_NAMES),
+                                            signed_by=lambda t: t["signed_by"].fillna("not signed yet"))
+    st.dataframe(signatures, hide_index=True, key="steps_signatures", column_config={
+        "signed_by": st.column_config.TextColumn("signed by"),
+        "signed_at": st.column_config.DatetimeColumn("signed at", format="D MMM YYYY, HH:mm")})
     for row in found["signatures"].itertuples():
         if pd.isna(row.signed_by) and speaks[row.party] and status == "requested" and answer == "accepted":
             if st.button(f"Sign the {DOCUMENT_NAMES[row.document]} as {PARTY_NAMES[row.party]}",

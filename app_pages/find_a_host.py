@@ -144,7 +144,7 @@ for rank, host in enumerate(suggestions.itertuples(), start=1):
             except CxError as error:
                 st.error(plain(f"The exchange was not requested: {error}."))
             else:
-                st.success(plain(f"Exchange {exchange_id} requested with {host.name}; the partnership will review it."))
+                st.success(plain(f"Exchange {exchange_id} requested with {host.name}; the host answers next, then both sides sign on Exchange steps."))
 
 mine = cached(visitor_exchanges, store, viewer, visitor_id=query["visitor_id"])
 st.subheader("Your requests and exchanges")
