@@ -213,3 +213,23 @@ def test_the_manager_accepts_and_refuses_on_the_registrations_page(app_store):
     assert app.info[0].value == "No registration is waiting for your decision."
     assert app.dataframe[0].value["state"].tolist() == ["accepted", "refused"]
     assert registrations.registration_of(app_store, "cy@example.org")["state"] == "pending"
+
+
+def test_a_manager_s_home_says_which_registrations_wait_and_leads_to_them(app_store):
+    registrations.submit(app_store, "ana@example.org", PORTO)
+    registrations.submit(app_store, "bo@example.org", dataclasses.replace(PORTO, name="Bo", contact_email="bo@example.org"))
+    registrations.submit(app_store, "cy@example.org", dataclasses.replace(PORTO, partnership_id="P02", name="Cy"))
+    said = {}
+    for login in ("mario@example.org", "lena@example.org", "olga@example.org"):
+        app = test_roles.logged_in(login).run()
+        assert not app.exception
+        said[login] = [t.value for t in app.text if "registration" in t.value]
+        assert [link.proto.label for link in app.get("page_link") if link.proto.page == "registrations"] == [
+            "Decide on registrations"]
+    assert said == {"mario@example.org": ["2 registrations wait for your decision; the oldest for 0 days."],
+                    "lena@example.org": ["1 registration waits for your decision; the oldest for 0 days."],
+                    "olga@example.org": ["3 registrations wait for your decision; the oldest for 0 days."]}
+    registrations.decide(app_store, manager("P02"), registrations.registration_of(app_store, "cy@example.org")["id"],
+                         accept=False, reason="Not a cluster.")
+    app = test_roles.logged_in("lena@example.org").run()
+    assert not [t.value for t in app.text if "registration" in t.value] and not app.get("page_link")

@@ -3,13 +3,15 @@ every partnership's stalled steps."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from cx import closing, todo, uptake
-from cx.access import Viewer
+from cx import closing, registrations, todo, uptake
+from cx.access import MANAGER, Viewer
 from cx.store import Store
 
 STEPS_PAGE = "app_pages/exchange.py"
+REGISTRATIONS_PAGE = "app_pages/registrations.py"
 CHOSEN = "steps_exchange"  # the exchange the Exchange steps page opens on
 
 
@@ -19,6 +21,8 @@ def waiting_list(store: Store, viewer: Viewer) -> None:
     if not viewer.reads_rows:
         return
     st.subheader("What waits on me")
+    if viewer.is_officer or viewer.role == MANAGER:
+        registrations_waiting(store, viewer)
     if viewer.is_officer:
         stalled = uptake.stalled_exchanges(store, viewer)
         st.text(f"{len(stalled):,} exchanges stalled past a deadline across every partnership; the longest first."
@@ -59,3 +63,14 @@ def payments_due(store: Store, viewer: Viewer) -> None:
     st.dataframe(styled, hide_index=True, key="home_payments_due",
                  column_config={"due_on": "due on", "validated_on": "report validated",
                                 "lump_sum_eur": st.column_config.NumberColumn("lump sum (EUR)", format="%d")})
+
+
+def registrations_waiting(store: Store, viewer: Viewer) -> None:
+    """Registrations the viewer decides on, with how long the oldest has waited, and the way to them."""
+    waiting = registrations.registrations(store, viewer, states=[registrations.PENDING])
+    if waiting.empty:
+        return
+    oldest = (pd.Timestamp.now() - pd.Timestamp(waiting["submitted_at"].min())).days
+    st.text(f"{len(waiting):,} registration{'s wait' if len(waiting) != 1 else ' waits'} for your decision; "
+            f"the oldest for {oldest:,} day{'s' * (oldest != 1)}.")
+    st.page_link(REGISTRATIONS_PAGE, label="Decide on registrations", icon=":material/how_to_reg:")
