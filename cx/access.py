@@ -14,8 +14,13 @@ naming the person, the role and what it may not do.
 
 from __future__ import annotations
 
+import contextvars
 import getpass
+import inspect
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
+from typing import Iterator
 
 from cx.errors import CxError
 
@@ -160,3 +165,58 @@ class Viewer:
         if self.role == ORGANISATION:
             return f"{id_column} = ${prefix}organisation", {f"{prefix}organisation": self.organisation}
         return "FALSE", {}
+
+
+# --- whose work a query is (PostgreSQL's row-level security reads it) -----------------------------
+
+SYSTEM = "system"  # cx's own work: migrations, the demo, a copy, sending mail, programme figures
+_scope: contextvars.ContextVar[Viewer | str | None] = contextvars.ContextVar("cx_scope", default=None)
+
+
+def current_scope() -> Viewer | str | None:
+    """The viewer whose work this is, SYSTEM, or None (nobody: on PostgreSQL a query sees nothing)."""
+    return _scope.get()
+
+
+@contextmanager
+def acting_as(scope: Viewer | str | None) -> Iterator[None]:
+    """Run the block as `scope`'s work. On PostgreSQL the store gives every transaction of the block
+    that scope (`set_config(..., true)`), and row-level security lets it see only the viewer's rows:
+    a safety net under cx's own scoping, which stays the source of meaning. SYSTEM work runs on the
+    tables' owner's connection, which row-level security does not narrow."""
+    token = _scope.set(scope)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def work_as(scope: Viewer | str | None) -> None:
+    """Make `scope` the current one for the rest of this context (a page's script run, whose viewer
+    `cx.ui.login` decides each run)."""
+    _scope.set(scope)
+
+
+def as_system():
+    """`acting_as(SYSTEM)`: work that reads or writes every row on purpose."""
+    return acting_as(SYSTEM)
+
+
+def scoped(function):
+    """Run `function(..., viewer, ...)` as its viewer's work (see `acting_as`)."""
+    position = list(inspect.signature(function).parameters).index("viewer")
+
+    @wraps(function)
+    def run(*args, **kwargs):
+        with acting_as(kwargs["viewer"] if "viewer" in kwargs else args[position]):
+            return function(*args, **kwargs)
+
+    return run
+
+
+def scope_settings(scope: Viewer | str | None) -> dict[str, str | list[str]]:
+    """What PostgreSQL's policies read of a scope: `cx.role`, `cx.partnerships`, `cx.organisation`."""
+    if isinstance(scope, Viewer):
+        return {"cx.role": scope.role, "cx.partnerships": list(scope.partnerships),
+                "cx.organisation": scope.organisation or ""}
+    return {"cx.role": scope or "", "cx.partnerships": [], "cx.organisation": ""}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cx.access import MANAGER, ORGANISATION, ROLES, Viewer
+from cx.access import MANAGER, ORGANISATION, ROLES, Viewer, as_system, scoped
 from cx.errors import CxError
 from cx.outbox import notify
 from cx.store import Store
@@ -24,6 +24,7 @@ def login_key(login: str) -> str:
     return login.lower() if "@" in login else login
 
 
+@scoped
 def add_account(store: Store, viewer: Viewer, login: str, role: str, *, partnerships=(),
                 organisation_id: str | None = None) -> Viewer:
     """Add or replace an account (officers only); returns the viewer it will log in as.
@@ -58,6 +59,7 @@ def insert_account(con, login: str, role: str, partnerships, organisation_id: st
                 [login, role, list(partnerships), organisation_id, added_by])
 
 
+@scoped
 def list_accounts(store: Store, viewer: Viewer) -> pd.DataFrame:
     """Every account, by login (officers only)."""
     viewer.require_officer("see the accounts")
@@ -65,6 +67,7 @@ def list_accounts(store: Store, viewer: Viewer) -> pd.DataFrame:
                        "FROM accounts ORDER BY login")
 
 
+@scoped
 def remove_account(store: Store, viewer: Viewer, login: str) -> None:
     """Remove an account (officers only); an officer cannot remove their own, so that cx never
     locks out the last person who can add accounts by mistake."""
@@ -78,6 +81,7 @@ def remove_account(store: Store, viewer: Viewer, login: str) -> None:
         con.execute("DELETE FROM accounts WHERE login = ?", [login])
 
 
+@as_system()
 def viewer_for(store: Store, *logins: str | None) -> Viewer | None:
     """The viewer of the first active account among `logins` (the provider's e-mail, then its
     subject), or None when the person has no account in cx."""
@@ -93,6 +97,7 @@ def viewer_for(store: Store, *logins: str | None) -> Viewer | None:
     return None
 
 
+@as_system()
 def officers(store: Store) -> list[str]:
     """The logins of the active officers: whom someone without an account should ask."""
     return store.query("SELECT login FROM accounts WHERE role = 'officer' AND active ORDER BY login")["login"].tolist()

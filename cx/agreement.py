@@ -18,7 +18,7 @@ import pandas as pd
 from fpdf import FPDF
 
 from cx import DATA_DIR
-from cx.access import NotAllowed, Viewer
+from cx.access import NotAllowed, Viewer, scoped
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.exchanges import assess_stay, date_breaches
 from cx.formats import euros
@@ -53,6 +53,7 @@ def _waiting_on_host(con, exchange: Exchange, step: str) -> None:
 # --- the host answers ------------------------------------------------------------------------
 
 
+@scoped
 def accept_request(store: Store, viewer: Viewer, exchange_id: str) -> None:
     """The host accepts the request as asked: the two then write the agreement and sign it."""
     with store.transaction() as con:
@@ -66,6 +67,7 @@ def accept_request(store: Store, viewer: Viewer, exchange_id: str) -> None:
              "the Commitment to Quality and the financial agreement.")
 
 
+@scoped
 def decline_request(store: Store, viewer: Viewer, exchange_id: str, reason: str) -> None:
     """The host declines, saying why: the request becomes rejected."""
     reason = _required_text("reason", reason, "the reason for declining")
@@ -78,6 +80,7 @@ def decline_request(store: Store, viewer: Viewer, exchange_id: str, reason: str)
              "The host declined {stay}, saying: {said}", said=reason)
 
 
+@scoped
 def propose_dates(store: Store, viewer: Viewer, exchange_id: str, start, end, *,
                   rulebook: Rulebook | None = None, today: dt.date | None = None) -> None:
     """The host proposes other dates; the visitor accepts them or not (`answer_proposal`).
@@ -96,6 +99,7 @@ def propose_dates(store: Store, viewer: Viewer, exchange_id: str, start, end, *,
              f"For {{stay}}, the host proposes {start} to {end} instead. Accept these dates or keep yours.")
 
 
+@scoped
 def answer_proposal(store: Store, viewer: Viewer, exchange_id: str, accept: bool, *,
                     rulebook: Rulebook | None = None, today: dt.date | None = None) -> None:
     """The visitor takes the host's dates (the host has then accepted) or keeps its own (the
@@ -176,6 +180,7 @@ def _void_signatures(con, exchange: Exchange, viewer: Viewer, why: str) -> str |
     return sentence
 
 
+@scoped
 def change_dates(store: Store, viewer: Viewer, exchange_id: str, start, end, *,
                  rulebook: Rulebook | None = None, today: dt.date | None = None) -> str | None:
     """The visitor or the host moves the agreed stay (working days and lump sum follow; agenda
@@ -191,6 +196,7 @@ def change_dates(store: Store, viewer: Viewer, exchange_id: str, start, end, *,
         return _void_signatures(con, exchange, viewer, "the dates changed")
 
 
+@scoped
 def set_agenda(store: Store, viewer: Viewer, exchange_id: str, days: dict) -> str | None:
     """Write the agenda, one plan per day of the stay (days left out or empty have none). Returns
     the sentence saying signatures were voided, if the agenda changed after a signature."""
@@ -214,6 +220,7 @@ def set_agenda(store: Store, viewer: Viewer, exchange_id: str, days: dict) -> st
         return _void_signatures(con, exchange, viewer, "the agenda changed")
 
 
+@scoped
 def sign(store: Store, viewer: Viewer, exchange_id: str, document: str, party: str) -> None:
     """`party` signs `document` ('quality' or 'financial'), recorded with who and when."""
     if party not in DOCUMENTS.get(document, ()):
@@ -253,6 +260,7 @@ def _tell_who_signs_next(con, exchange: Exchange, viewer: Viewer, document: str,
 # --- reading it ---------------------------------------------------------------------------------
 
 
+@scoped
 def agreement(store: Store, viewer: Viewer, exchange_id: str, rulebook: Rulebook | None = None) -> dict:
     """Everything the agreement says and who signed it, for the page and the printable copies:
     the exchange with both organisations and partnerships, the host's answer, the agenda by day,

@@ -30,6 +30,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from cx.access import as_system
 from cx.errors import BadPlan, BadScenario, CxError, SharesDoNotSum, UnknownCity
 from cx.export import to_csv_bytes, to_excel_bytes
 from cx.formats import euros
@@ -281,6 +282,7 @@ def uniform_scenario(name: str = "Uniform over eligible countries", rulebook: Ru
     )
 
 
+@as_system()
 def scenario_from_history(store: Store, name: str = "From history", rulebook: Rulebook | None = None,
                           distances: str = "history", **settings) -> Scenario:
     """A scenario learnt from the database's exchanges that went ahead (approved to paid): the

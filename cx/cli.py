@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cx.access import ROLES, Viewer
+from cx.access import ROLES, Viewer, acting_as
 from cx.errors import CxError
 from cx.formats import euros
 from cx.rules import load_rulebook
@@ -450,7 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with acting_as(Viewer.local()):  # the person at this machine: a local officer
+            return args.run(args)
     except CxError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

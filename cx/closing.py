@@ -13,7 +13,7 @@ import datetime as dt
 import pandas as pd
 
 from cx import evidence as files
-from cx.access import Viewer
+from cx.access import Viewer, scoped
 from cx.errors import CxError, InvalidTransition
 from cx.formats import euros
 from cx.exchanges import tell_moves
@@ -46,6 +46,7 @@ def _reporting(store: Store, con, viewer: Viewer, exchange_id: str, what: str) -
     return exchange
 
 
+@scoped
 def add_evidence(store: Store, viewer: Viewer, exchange_id: str, data: bytes, file_name: str, *,
                  rulebook: Rulebook | None = None) -> str:
     """Keep an evidence file of the stay (checked by content and size); returns its hash."""
@@ -66,6 +67,7 @@ def add_evidence(store: Store, viewer: Viewer, exchange_id: str, data: bytes, fi
     return sha256
 
 
+@scoped
 def evidence(store: Store, viewer: Viewer, exchange_id: str) -> pd.DataFrame:
     """The exchange's evidence files (name, type, size, who uploaded, hash), for those who may read them."""
     with store.reading() as reading, reading.connect() as con:
@@ -75,6 +77,7 @@ def evidence(store: Store, viewer: Viewer, exchange_id: str) -> pd.DataFrame:
                              "FROM evidence WHERE exchange_id = ? ORDER BY uploaded_at, file_name", [exchange_id])
 
 
+@scoped
 def evidence_file(store: Store, viewer: Viewer, exchange_id: str, sha256: str) -> tuple[str, str, bytes]:
     """One evidence file's name, media type and bytes, for those who may read it; a hash not
     among this exchange's evidence is refused even when the file exists."""
@@ -88,6 +91,7 @@ def evidence_file(store: Store, viewer: Viewer, exchange_id: str, sha256: str) -
     return row[0], row[1], files.read(store, sha256)
 
 
+@scoped
 def exported_evidence(store: Store, viewer: Viewer) -> pd.DataFrame:
     """The evidence rows the whole-database archive carries for this viewer: those of exchanges
     whose visitor side it speaks for (the visitor, its partnership's managers, officers), as
@@ -101,6 +105,7 @@ def exported_evidence(store: Store, viewer: Viewer) -> pd.DataFrame:
                            WHERE {scope} ORDER BY ev.exchange_id, ev.sha256""", parameters)
 
 
+@scoped
 def file_report(store: Store, viewer: Viewer, exchange_id: str, *, done: str, results: str, follow_ups: str,
                 host_rating: int) -> None:
     """The visitor files its closing report (what was done, results, follow-ups, a rating of the
@@ -143,6 +148,7 @@ def _deciding(store: Store, con, viewer: Viewer, exchange_id: str, what: str) ->
     return exchange
 
 
+@scoped
 def validate_report(store: Store, viewer: Viewer, exchange_id: str) -> None:
     """The visitor's partnership validates the report: the payment is due from now."""
     with store.transaction() as con:
@@ -154,6 +160,7 @@ def validate_report(store: Store, viewer: Viewer, exchange_id: str) -> None:
              "The closing report of {stay} was validated; the lump sum is paid within the call's payment days.")
 
 
+@scoped
 def send_back(store: Store, viewer: Viewer, exchange_id: str, reason: str) -> None:
     """The visitor's partnership returns the report, saying what is missing."""
     if not (reason or "").strip():
@@ -170,6 +177,7 @@ def send_back(store: Store, viewer: Viewer, exchange_id: str, reason: str) -> No
              said=reason.strip())
 
 
+@scoped
 def report(store: Store, viewer: Viewer, exchange_id: str) -> dict | None:
     """The closing report as filed, with its state (None before one is filed). The host and its
     partnership see it too: it rates the host."""
@@ -179,6 +187,7 @@ def report(store: Store, viewer: Viewer, exchange_id: str) -> dict | None:
     return None if found.empty else found.iloc[0].to_dict()
 
 
+@scoped
 def payment(store: Store, viewer: Viewer, exchange_id: str) -> dict | None:
     """The payment recorded for the exchange (None before one is): date, amount, reason, who."""
     with store.reading() as reading, reading.connect() as con:
@@ -201,6 +210,7 @@ def _require_within_ceiling(con, viewer: Viewer, exchange: Exchange, amount_eur:
                       "give the reason")
 
 
+@scoped
 def record_payment(store: Store, viewer: Viewer, exchange_id: str, *, paid_on, amount_eur: int,
                    reason: str = "", today: dt.date | None = None) -> None:
     """The visitor's partnership records the lump sum paid (date and amount; an amount other
@@ -234,6 +244,7 @@ def record_payment(store: Store, viewer: Viewer, exchange_id: str, *, paid_on, a
              said=reason)
 
 
+@scoped
 def payments_due(store: Store, viewer: Viewer, today: dt.date | None = None,
                  rulebook: Rulebook | None = None) -> pd.DataFrame:
     """Validated reports not paid yet, the soonest due first: due `payment_days` after validation.

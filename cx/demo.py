@@ -35,6 +35,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from cx.access import as_system
 from cx.ecosystems import ACTIVITIES, ECOSYSTEMS, OBJECTIVES
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook, public_holidays
@@ -505,6 +506,7 @@ def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int 
             "events": events, "missions": _mission_table(table, orgs)}
 
 
+@as_system()
 def load_demo(store: Store, seed: int = 7, organisations: int = 2000, exchanges: int = 1500,
               today: dt.date | None = None) -> dict[str, int]:
     """Generate the demo programme and replace the store's data with it, in one transaction."""

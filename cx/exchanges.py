@@ -17,14 +17,14 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from cx.access import NotAllowed, Viewer
+from cx.access import NotAllowed, Viewer, scoped
 from cx.errors import BrokenRules, CxError, InvalidTransition
 from cx.geo import distance_km
 from cx.outbox import managers_of, notify, notify_all, people
 # Callers import UnknownExchange from here, where the workflow raises it.
 from cx.parties import UnknownExchange, approval_refusal, holding, record  # noqa: F401
 from cx.rules import Breach, Rulebook, load_rulebook
-from cx.store import Store, text_too_long
+from cx.store import ORGANISATION_RECORDS, Store, text_too_long
 
 # The allowed next statuses of each status; anything else is refused with the reason.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -79,7 +79,7 @@ class UnknownOrganisation(CxError):
 def _organisation(con, organisation_id: str, role: str) -> dict:
     row = con.execute(
         "SELECT id, name, city, country, lat, lon, can_visit, can_host, partnership_id, contact_email "
-        "FROM organisations WHERE id = ?",
+        f"FROM {ORGANISATION_RECORDS} o WHERE id = ?",
         [organisation_id]
     ).df()
     if row.empty:
@@ -174,6 +174,7 @@ def _request_breaches(con, visitor_id, host_id, start, end, today: dt.date) -> l
     return breaches
 
 
+@scoped
 def request_exchange(store: Store, viewer: Viewer, *, visitor_id: str, host_id: str, start, end,
                      objectives: str = "", activities=(), rulebook: Rulebook | None = None,
                      today: dt.date | None = None) -> str:
@@ -237,6 +238,7 @@ def _too_early(exchange_id: str, to_status: str, start: dt.date, end: dt.date, t
     return None
 
 
+@scoped
 def change_status(store: Store, viewer: Viewer, exchange_id: str, to_status: str, *,
                   rulebook: Rulebook | None = None, today: dt.date | None = None) -> None:
     """Move an exchange to `to_status` if the workflow, the calendar (`today`, default the real
@@ -308,6 +310,7 @@ def tell_moves(con, by: str, moves) -> int:
     return notify_all(con, messages, by=by)
 
 
+@scoped
 def history(store: Store, viewer: Viewer, exchange_id: str) -> pd.DataFrame:
     """The exchange's audit trail, oldest first (empty for an exchange outside the viewer's scope)."""
     viewer.require_rows("see the history of exchanges")
@@ -320,6 +323,7 @@ def history(store: Store, viewer: Viewer, exchange_id: str) -> pd.DataFrame:
                        {"exchange": exchange_id, **parameters})
 
 
+@scoped
 def partnership_exchanges(store: Store, viewer: Viewer, partnership_id: str) -> pd.DataFrame:
     """The exchanges a partnership guides: those whose visitor or host registered through it,
     in workflow order of status, then the latest first day first. `side` says whose partnership it
@@ -342,6 +346,7 @@ def partnership_exchanges(store: Store, viewer: Viewer, partnership_id: str) -> 
     )
 
 
+@scoped
 def visitor_exchanges(store: Store, viewer: Viewer, visitor_id: str) -> pd.DataFrame:
     """The visitor's own exchanges that the viewer may see, latest first day first: what it has
     asked for and where each stands."""

@@ -21,7 +21,7 @@ import uuid
 
 import pandas as pd
 
-from cx.access import MANAGER, Viewer
+from cx.access import MANAGER, Viewer, scoped
 from cx.errors import CxError, EmptyObjectives, NoEligibleHost, TooGeneralObjectives, UnclearObjectives
 from cx.exchanges import request_exchange
 from cx.matching import HostMatcher
@@ -77,6 +77,7 @@ def host_profile_text(host: dict) -> str:
     return ". ".join(part for part in (host["sectors"], "; ".join(ecosystems), host["description"]) if part)
 
 
+@scoped
 def visitors_for_host(store: Store, viewer: Viewer, host_id: str, k: int = SUGGESTED,
                       rulebook: Rulebook | None = None) -> pd.DataFrame:
     """The k visitors whose notes best fit the host's profile, best first, with the reasons (the
@@ -107,6 +108,7 @@ def visitors_for_host(store: Store, viewer: Viewer, host_id: str, k: int = SUGGE
     return found.assign(looking_for=found["id"].map(notes))[RESULT_COLUMNS]
 
 
+@scoped
 def invite(store: Store, viewer: Viewer, *, host_id: str, visitor_id: str, start, end, message: str = "",
            rulebook: Rulebook | None = None) -> str:
     """Invite a visitor to a stay at the host from `start` to `end`; returns the invitation's id.
@@ -142,6 +144,7 @@ def invite(store: Store, viewer: Viewer, *, host_id: str, visitor_id: str, start
     return invitation_id
 
 
+@scoped
 def invitations(store: Store, viewer: Viewer) -> pd.DataFrame:
     """The invitations the viewer may see (those of hosts or visitors in its scope), newest first,
     with both organisations' names and the host's country."""
@@ -155,6 +158,7 @@ def invitations(store: Store, viewer: Viewer) -> pd.DataFrame:
         WHERE {scope} ORDER BY i.invited_at DESC, i.id""", parameters)
 
 
+@scoped
 def answer(store: Store, viewer: Viewer, invitation_id: str, accept: bool, *, objectives: str = "",
            rulebook: Rulebook | None = None, today: dt.date | None = None) -> str | None:
     """The visitor's answer. Accepting requests the exchange (every rule checked, as any request;

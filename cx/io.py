@@ -37,7 +37,7 @@ from rapidfuzz import process
 
 from cx import DATA_DIR
 from cx import evidence
-from cx.access import CONTACT_COLUMNS, MANAGER, Viewer
+from cx.access import CONTACT_COLUMNS, MANAGER, Viewer, scoped
 from cx.closing import exported_evidence
 from cx.ecosystems import ECOSYSTEMS, aliases
 from cx.errors import CxError, FileTooLarge, IneligibleCountry, UnknownCity, UnknownCountry, UnreadableFile
@@ -51,7 +51,7 @@ from cx.missions import mission_rows
 from cx.money import partnerships_with_allocations
 from cx.profiles import SHOWN_TO
 from cx.rules import Rulebook, load_rulebook
-from cx.store import BIDI_CONTROLS, ORGANISATION_KINDS, STATUSES, TEXT_LIMITS, Store, insert_frame, text_too_long
+from cx.store import BIDI_CONTROLS, ORGANISATION_KINDS, ORGANISATION_RECORDS, STATUSES, TEXT_LIMITS, Store, insert_frame, text_too_long
 
 TEMPLATES_DIR = DATA_DIR / "templates"
 KINDS = ("partnerships", "organisations", "missions", "exchanges")  # in the order files import cleanly
@@ -1112,10 +1112,8 @@ def _changes(kind: str, rows: pd.DataFrame, stored: pd.DataFrame, columns: list[
 def _upsert(con, table: str, rows: pd.DataFrame, columns: list[str]) -> None:
     """Insert new ids and update the given columns of existing ones (other columns keep their value)."""
     frame = rows[columns].reset_index(drop=True)
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
-    if table == "exchanges":
-        updates += ", updated_at = now()"
-    insert_frame(con, table, frame, f"ON CONFLICT (id) DO UPDATE SET {updates}")
+    insert_frame(con, table, frame, update=[c for c in columns if c != "id"],
+                 stamp="updated_at" if table == "exchanges" else None)
 
 
 # --- the import --------------------------------------------------------------------------------
@@ -1151,6 +1149,7 @@ class CeilingOverride:
         return f"{euros(lump_sum_eur)} kept above the ceiling for {country} ({euros(ceiling_eur)}): {self.reason}"
 
 
+@scoped
 def import_table(store: Store, viewer: Viewer, kind: str, table: Table, *, file: str, mode: str = "all",
                  dry_run: bool = False, rulebook: Rulebook | None = None, places: Gazetteer | None = None,
                  progress: Progress | None = None, today: dt.date | None = None,
@@ -1247,7 +1246,8 @@ def _import_table(store, viewer, kind, table, file, mode, dry_run, by, rulebook,
     # Only the compared columns (and status, for the audit trail), found by a hash join on id: a
     # list_contains(?, id) filter compares every stored row with every id of the file.
     wanted = ", ".join(f'"{c}"' for c in dict.fromkeys(["id", *present, *(["status"] if kind == "exchanges" else [])]))
-    stored = store.query(f'SELECT {wanted} FROM "{kind}" WHERE id IN (SELECT unnest(?))', [rows["id"].tolist()])
+    source = ORGANISATION_RECORDS if kind == "organisations" else f'"{kind}"'  # contacts from their view
+    stored = store.query(f'SELECT {wanted} FROM {source} o WHERE id IN (SELECT unnest(?))', [rows["id"].tolist()])
     outcome = _changes(kind, rows, stored, present)
     report.added = int((outcome == "added").sum())
     report.updated = int((outcome == "updated").sum())
@@ -1289,6 +1289,7 @@ def _override_events(changed: pd.DataFrame, by: str) -> pd.DataFrame:
                          "action": "lump sum kept above the ceiling", "note": kept["ceiling_note"].to_numpy()})
 
 
+@scoped
 def import_file(store: Store, viewer: Viewer, kind: str, data: bytes, filename: str, *, sheet: str | None = None,
                 mode: str = "all", dry_run: bool = False, limits: Limits = Limits(), **options) -> ImportReport:
     """Read and import a file's bytes (`import_table`); UnreadableFile / FileTooLarge for a file
@@ -1297,6 +1298,7 @@ def import_file(store: Store, viewer: Viewer, kind: str, data: bytes, filename: 
     return import_table(store, viewer, kind, table, file=Path(filename).name, mode=mode, dry_run=dry_run, **options)
 
 
+@scoped
 def import_path(store: Store, viewer: Viewer, kind: str, path: Path | str, *, sheet: str | None = None,
                 mode: str = "all", dry_run: bool = False, limits: Limits = Limits(), **options) -> ImportReport:
     """`import_file` for a file on disk, its size checked before it is read."""
@@ -1306,6 +1308,7 @@ def import_path(store: Store, viewer: Viewer, kind: str, path: Path | str, *, sh
 
 # --- export ------------------------------------------------------------------------------------
 
+@scoped
 def exchange_ids(store: Store, viewer: Viewer, *, statuses=None, partnership_id: str | None = None,
                  visitor_country=None, host_country=None, start=None, end=None) -> list[str]:
     """The ids of the exchanges in a filtered view of those the viewer may see: statuses, the
@@ -1327,6 +1330,7 @@ def exchange_ids(store: Store, viewer: Viewer, *, statuses=None, partnership_id:
     return frame.loc[keep, "id"].tolist()
 
 
+@scoped
 def export_frame(store: Store, viewer: Viewer, kind: str, *, with_contacts: bool = False,
                  ids: list[str] | None = None) -> pd.DataFrame:
     """The rows of a table the viewer may see, in the import file's columns (so an export imports
@@ -1390,6 +1394,7 @@ def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+@scoped
 def export_all(store: Store, viewer: Viewer, *, with_contacts: bool = False) -> dict[str, pd.DataFrame]:
     """The programme as the viewer may see it (partnerships, organisations, exchanges) in import
     columns."""
@@ -1406,6 +1411,7 @@ def _view_frames(store: Store, viewer: Viewer, what: str, with_contacts: bool, f
     return {what: export_frame(store, viewer, what, with_contacts=with_contacts)}
 
 
+@scoped
 def excel_refusal_of_view(store: Store, viewer: Viewer, *, what: str = "all", with_contacts: bool = False,
                           **filters) -> str | None:
     """Why `export_view` of these arguments cannot be an Excel file (the table, row and column of a
@@ -1413,6 +1419,7 @@ def excel_refusal_of_view(store: Store, viewer: Viewer, *, what: str = "all", wi
     return excel_refusal(_view_frames(store, viewer, what, with_contacts, filters))
 
 
+@scoped
 def export_view(store: Store, viewer: Viewer, *, what: str = "all", file_format: str = "csv",
                 with_contacts: bool = False, **filters) -> dict:
     """One download of what the viewer may see (`what='all'`), one table, or the exchanges
@@ -1431,6 +1438,7 @@ def export_view(store: Store, viewer: Viewer, *, what: str = "all", file_format:
     return {"name": name, "data": data, "counts": {kind: len(frame) for kind, frame in frames.items()}}
 
 
+@scoped
 def import_evidence(store: Store, viewer: Viewer, data: bytes, filename: str, *,
                     rulebook: Rulebook | None = None) -> dict[str, int]:
     """Bring back the evidence of a whole archive (`export_view`, CSV or Parquet), after its

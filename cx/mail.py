@@ -21,6 +21,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from cx import PROJECT_ROOT
+from cx.access import as_system
 from cx.errors import CxError
 from cx.outbox import FAILED, PENDING, SENT
 from cx.profiles import EMAIL
@@ -173,6 +174,7 @@ def _said(error: Exception, settings: MailSettings) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+@as_system()
 def send_pending(store: Store, settings: MailSettings, *, now: dt.datetime | None = None, limit: int = 100) -> Sending:
     """Send the outbox's due messages (up to `limit`) and record each outcome."""
     now = now or dt.datetime.now()

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cx import matching, taxonomy
+from cx.access import as_system
 from cx.matching import HostMatcher
 from cx.store import Store
 
@@ -56,6 +57,7 @@ def matcher_path(store: Store) -> Path:
     return store.sidecar(".matcher")
 
 
+@as_system()
 def fingerprint(store: Store) -> str:
     """The organisations' profiles in one line: how many, and the sum of their row hashes."""
     count, total = store.query(f"SELECT count(*), CAST(coalesce(sum({store.row_hash(PROFILE_COLUMNS)}), 0) AS VARCHAR) "
@@ -70,6 +72,7 @@ def _fingerprint_of(row_hashes: pd.Series) -> str:
     return f"{len(values)}:{(high << 32) + low}"
 
 
+@as_system()
 def _read(store: Store, ids: list[str] | None = None) -> pd.DataFrame:
     """The organisations (all, or those of `ids`) in id order, with each row's profile hash."""
     where = "WHERE id IN (SELECT unnest(?))" if ids is not None else ""
@@ -84,6 +87,7 @@ def fit(store: Store) -> Fitted:
     return Fitted(HostMatcher().fit(hosts), _fingerprint_of(hashes), hashes)
 
 
+@as_system()
 def update(store: Store, fitted: Fitted) -> Fitted:
     """The fitted matcher brought up to the store's profiles: the rows whose hash changed (or
     that are new) are read and transformed, the rows of removed hosts dropped."""

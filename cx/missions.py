@@ -16,7 +16,7 @@ import uuid
 
 import pandas as pd
 
-from cx.access import MANAGER, PLANNER, Viewer
+from cx.access import MANAGER, PLANNER, Viewer, scoped
 from cx.errors import BrokenRules, CxError
 from cx.exchanges import request_exchange
 from cx.rules import Rulebook, load_rulebook
@@ -30,6 +30,7 @@ class MissionRefused(CxError):
     """A mission that cannot be created: every member's broken rule, each naming the member."""
 
 
+@scoped
 def create_mission(store: Store, viewer: Viewer, *, name: str, partnership_id: str, start, end,
                    members: list[tuple[str, str]], agenda: str = "", rulebook: Rulebook | None = None,
                    today: dt.date | None = None) -> str:
@@ -94,6 +95,7 @@ def _mission_scope(viewer: Viewer) -> tuple[str, dict]:
     return member, parameters
 
 
+@scoped
 def missions(store: Store, viewer: Viewer, partnerships: list[str] | tuple = (), start=None,
              end=None) -> pd.DataFrame:
     """A row per mission the viewer sees (only those run by `partnerships` when given, and those
@@ -137,6 +139,7 @@ def missions(store: Store, viewer: Viewer, partnerships: list[str] | tuple = (),
     return table.assign(statuses=table["mission_id"].map(written).fillna(""))
 
 
+@scoped
 def mission_rows(store: Store, viewer: Viewer) -> pd.DataFrame:
     """The missions' own rows (as stored) that the viewer sees, by id: what exports write."""
     scope, parameters = _mission_scope(viewer)
@@ -150,6 +153,7 @@ def hosts_in(store: Store, country: str) -> pd.DataFrame:
                        "ORDER BY name, id", [country])
 
 
+@scoped
 def mission_exchanges(store: Store, viewer: Viewer, mission_id: str) -> pd.DataFrame:
     """The mission's exchanges the viewer may see, with visitor and host (Store.exchanges' columns)."""
     exchanges = store.exchanges(viewer)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cx.access import ORGANISATION, Viewer
+from cx.access import ORGANISATION, Viewer, scoped
 from cx.budget import Scenario, scenario_from_history, simulate, uniform_scenario
 from cx.errors import BadAllocation, BadScenario
 from cx.formats import euros
@@ -42,6 +42,7 @@ def _partnership_scope(viewer: Viewer, alias: str = "p") -> tuple[str, dict]:
     return "TRUE", {}
 
 
+@scoped
 def partnerships_with_allocations(store: Store, viewer: Viewer) -> pd.DataFrame:
     """Every partnership (id, name, ecosystems, target_exchanges) with its allocation where the
     viewer may see it (empty elsewhere): what the Data page exports and the import reads back."""
@@ -53,6 +54,7 @@ def partnerships_with_allocations(store: Store, viewer: Viewer) -> pd.DataFrame:
     return frame.merge(allocations, on="id", how="left").astype({"allocation_eur": "Int64"})
 
 
+@scoped
 def set_allocation(store: Store, viewer: Viewer, partnership_id: str, allocation_eur: int | None) -> None:
     """Set (or, with None, clear) a partnership's allocation in whole euros. Officers only;
     BadAllocation names the partnership and the value when it is unknown or negative."""
@@ -70,6 +72,7 @@ def set_allocation(store: Store, viewer: Viewer, partnership_id: str, allocation
         con.execute("UPDATE partnerships SET allocation_eur = ? WHERE id = ?", [allocation_eur, partnership_id])
 
 
+@scoped
 def partnership_money(store: Store, viewer: Viewer, partnerships: list[str] | tuple = ()) -> pd.DataFrame:
     """Per partnership in the viewer's scope (only `partnerships` when given): allocated,
     committed (approved to paid), paid and remaining (allocated minus committed; empty without an
@@ -124,6 +127,7 @@ def with_forecast(store: Store, money: pd.DataFrame, runs: int = FORECAST_RUNS, 
     return money
 
 
+@scoped
 def money_per_partnership(store: Store, viewer: Viewer, partnerships: list[str] | tuple = (),
                           runs: int = FORECAST_RUNS, seed: int = 1) -> pd.DataFrame:
     """What the Uptake page shows: `partnership_money` with its forecast (`with_forecast`)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cx.access import Viewer
+from cx.access import Viewer, as_system, scoped
 from cx.profiles import EMAIL
 from cx.store import Store, insert_frame
 
@@ -56,11 +56,12 @@ def managers_of(con, partnership_id: str | None) -> list[str]:
 
 def people(con, organisation_ids) -> pd.DataFrame:
     """The addresses of organisations (organisation_id, recipient): each one's contact, then the
-    active accounts that act for it."""
+    active accounts that act for it. The contacts come from `organisation_contacts`: on PostgreSQL
+    those of the organisations the scope holds and of the other side of its exchanges."""
     ids = [str(i) for i in organisation_ids]
     return con.execute("""SELECT organisation_id, recipient FROM (
-                              SELECT id AS organisation_id, contact_email AS recipient, 0 AS rank FROM organisations
-                              WHERE id = ANY(?) AND contact_email IS NOT NULL
+                              SELECT id AS organisation_id, contact_email AS recipient, 0 AS rank
+                              FROM organisation_contacts WHERE id = ANY(?) AND contact_email IS NOT NULL
                               UNION ALL SELECT organisation_id, login, 1 FROM accounts
                               WHERE role = 'organisation' AND active AND organisation_id = ANY(?)) found
                           ORDER BY organisation_id, rank, recipient""", [ids, ids]).df()
@@ -71,12 +72,14 @@ def people_of(con, organisation_id: str | None) -> list[str]:
     return people(con, [organisation_id])["recipient"].tolist() if organisation_id else []
 
 
+@as_system()
 def due(store: Store) -> int:
     """How many messages wait to be sent now (a count: no addresses, no viewer needed)."""
     return store.query("SELECT count(*) AS n FROM outbox WHERE state = ? AND next_attempt_at <= current_timestamp",
                        [PENDING])["n"].iloc[0]
 
 
+@scoped
 def messages(store: Store, viewer: Viewer, states=(PENDING, SENT, FAILED)) -> pd.DataFrame:
     """The outbox's messages in these states, newest first (officers only: they hold addresses)."""
     viewer.require_officer("read the outbox")
@@ -84,6 +87,7 @@ def messages(store: Store, viewer: Viewer, states=(PENDING, SENT, FAILED)) -> pd
                        "last_error, sent_at FROM outbox WHERE state = ANY(?) ORDER BY id DESC", [list(states)])
 
 
+@scoped
 def retry_failed(store: Store, viewer: Viewer) -> int:
     """Put the messages cx gave up on back in line, due now (officers only); returns how many."""
     viewer.require_officer("retry the outbox's messages")

@@ -70,8 +70,21 @@ class Cluster:
     def url(self, database: str = "postgres", user: str = "postgres") -> str:
         return f"postgresql://{user}@/{database}?host={self.folder}&port={self.port}"
 
-    def create_database(self, name: str, template: str | None = None) -> str:
-        """A new database (a copy of `template` when given); returns its URL."""
+    def create_roles(self, owner: str = "cx_owner", app: str = "cx_app") -> None:
+        """The two roles of a shared deployment, when missing: `owner` owns the tables and runs the
+        migrations; `app`, what the application connects as, owns nothing, is no superuser and
+        cannot bypass row-level security. (Passwordless: these clusters trust their Unix socket.)"""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url(), autocommit=True) as con:
+            for role in (owner, app):
+                if not con.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [role]).fetchone()[0]:
+                    con.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS").format(
+                        sql.Identifier(role)))
+
+    def create_database(self, name: str, template: str | None = None, owner: str | None = None) -> str:
+        """A new database (a copy of `template` when given; owned by `owner` when given); returns its URL."""
         import psycopg
         from psycopg import sql
 
@@ -79,6 +92,8 @@ class Cluster:
             statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
             if template:
                 statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            if owner:
+                statement += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
             con.execute(statement)
         return self.url(name)
 
@@ -87,8 +102,8 @@ class Cluster:
         import psycopg
         from psycopg import sql
 
-        from cx.postgres import close_pool
+        from cx.postgres import close_pools_to
 
-        close_pool(self.url(name))
+        close_pools_to(name)
         with psycopg.connect(self.url(), autocommit=True) as con:
             con.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from cx.access import MANAGER, Viewer
+from cx.access import MANAGER, Viewer, scoped
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import CxError
 from cx.store import Store, text_too_long, without_bidi_controls
@@ -21,6 +21,7 @@ SHOWN_TO = {"nobody": "no host (only our partnership and the officers)",
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+@scoped
 def profile(store: Store, viewer: Viewer, organisation_id: str) -> dict:
     """The organisation's record, contacts included, if it is in the viewer's scope."""
     found = store.organisations(viewer)
@@ -30,6 +31,7 @@ def profile(store: Store, viewer: Viewer, organisation_id: str) -> dict:
     return found.iloc[0].to_dict()
 
 
+@scoped
 def update_profile(store: Store, viewer: Viewer, organisation_id: str, **changes) -> None:
     """Change the editable fields of an organisation's profile in one transaction.
 

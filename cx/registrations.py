@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-from cx.access import MANAGER, ORGANISATION, Viewer
+from cx.access import MANAGER, ORGANISATION, Viewer, as_system, scoped
 from cx.accounts import insert_account, login_key
 from cx.ecosystems import ECOSYSTEMS
 from cx.errors import BrokenRules, CxError, UnknownCity
@@ -100,6 +100,7 @@ def breaches(registration: Registration, rulebook: Rulebook, places: Gazetteer) 
     return found
 
 
+@as_system()
 def submit(store: Store, login: str, registration: Registration, *, rulebook: Rulebook | None = None,
            places: Gazetteer | None = None) -> int:
     """Store the registration of the person with this login for their partnership to assess;
@@ -140,6 +141,7 @@ def submit(store: Store, login: str, registration: Registration, *, rulebook: Ru
         return number
 
 
+@as_system()
 def registration_of(store: Store, login: str) -> dict | None:
     """The person's latest registration (what they see until they have an account), or None."""
     rows = store.query("SELECT * FROM registrations WHERE login = ? ORDER BY id DESC LIMIT 1", [login_key(login)])
@@ -154,6 +156,7 @@ def _scope(viewer: Viewer) -> tuple[str, list]:
     return "partnership_id = ANY(?)", [list(viewer.partnerships)]
 
 
+@scoped
 def registrations(store: Store, viewer: Viewer, states=STATES) -> pd.DataFrame:
     """The registrations the viewer assesses in these states, oldest waiting first."""
     scope, parameters = _scope(viewer)
@@ -161,6 +164,7 @@ def registrations(store: Store, viewer: Viewer, states=STATES) -> pd.DataFrame:
                        "ORDER BY submitted_at, id", [*parameters, list(states)])
 
 
+@scoped
 def decide(store: Store, viewer: Viewer, registration_id: int, *, accept: bool, reason: str = "",
            today: dt.date | None = None) -> str | None:
     """Accept or refuse a waiting registration; returns the new organisation's id on acceptance.

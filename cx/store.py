@@ -22,6 +22,7 @@ once, and a rule that depends on other rows locks what it depends on inside its 
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import threading
@@ -37,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cx import DATA_DIR
-from cx.access import Viewer
+from cx.access import Viewer, as_system, scoped
 from cx.errors import CxError, DamagedDatabase, DatabaseBusy, ReadOnlyDatabase
 
 DEFAULT_DB = DATA_DIR / "cx.duckdb"
@@ -271,8 +272,24 @@ MIGRATIONS: list[tuple[int, str]] = [
     # Bumped after every write transaction: what PostgreSQL readers key their caches on.
     (9, "CREATE SEQUENCE cx_data_version"),
     (10, "ALTER TABLE organisations ADD COLUMN member_of VARCHAR"),  # the cluster it belongs to (rules.check_participant)
+    (11, """
+        -- The contacts, read apart from the rest of an organisation: on PostgreSQL the application's
+        -- role may not read these two columns of `organisations`, and this view gives them only for
+        -- the organisations the viewer's scope holds (cx/postgres.py's SECURITY).
+        CREATE VIEW organisation_contacts AS SELECT id, contact_name, contact_email FROM organisations;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+# The columns of `organisations`, in the table's order (test_store checks it against the table).
+ORGANISATION_FIELDS = ("id", "name", "kind", "country", "city", "lat", "lon", "partnership_id", "ecosystems", "sectors",
+                       "description", "can_host", "can_visit", "contact_name", "contact_email", "registered_on",
+                       "looking_for", "looking_for_shown_to", "member_of")
+# The organisations with their contacts, as a table expression: the contacts come from
+# `organisation_contacts`, so on PostgreSQL a viewer reads only the contacts its scope holds.
+ORGANISATION_RECORDS = ("(SELECT " + ", ".join(f"c.{f}" if f in ("contact_name", "contact_email") else f"o.{f}"
+                                               for f in ORGANISATION_FIELDS)
+                        + " FROM organisations o LEFT JOIN organisation_contacts c ON c.id = o.id)")
 
 # What the people of an exchange record on its way from request to payment, one table per step.
 EXCHANGE_STEPS = ("host_answers", "agenda_days", "signatures", "closing_reports", "evidence", "payments")
@@ -393,7 +410,7 @@ class Store:
     implements `connect`, `transaction`, `migrate`, `snapshot`, `data_version` and `write_frame`;
     the readers and writers here only use those, so they run on either."""
 
-    def __new__(cls, location=None, wait: float | None = None):
+    def __new__(cls, location=None, wait: float | None = None, **options):
         if cls is Store:
             if is_url(str(location or default_location())):
                 from cx.postgres import PostgresStore
@@ -403,9 +420,10 @@ class Store:
         return super().__new__(cls)
 
     @classmethod
-    def open(cls, location=None, wait: float | None = None) -> Store:
-        """The store at `location` (or the default), migrated to the current schema."""
-        store = cls(location, wait)
+    def open(cls, location=None, wait: float | None = None, **options) -> Store:
+        """The store at `location` (or the default), migrated to the current schema. `options` are
+        the back end's (PostgreSQL: `owner`, the URL as the tables' owner)."""
+        store = cls(location, wait, **options)
         store.migrate()
         return store
 
@@ -432,11 +450,12 @@ class Store:
         """Make `con` the connection this thread's queries on this database use until the block ends."""
         if not hasattr(_open, "connections"):
             _open.connections = {}
-        _open.connections[self._key] = (con, writing)
+        key = self._key
+        _open.connections[key] = (con, writing)
         try:
             yield con
         finally:
-            del _open.connections[self._key]
+            del _open.connections[key]
 
     def _joined_block(self, read_only: bool):
         """The connection of this thread's block on this database, or None outside any."""
@@ -503,7 +522,7 @@ class Store:
     def read_concurrently(self, calls: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
         """Run independent reading functions `workers` at a time (each on a connection of its own)."""
         with ThreadPoolExecutor(workers) as pool:
-            futures = {name: pool.submit(call) for name, call in calls.items()}
+            futures = {name: pool.submit(contextvars.copy_context().run, call) for name, call in calls.items()}
             return {name: future.result() for name, future in futures.items()}
 
     def query(self, sql: str, parameters: list | dict | None = None) -> pd.DataFrame:
@@ -512,23 +531,26 @@ class Store:
             return con.execute(sql, parameters or []).df()
 
     def table(self, name: str) -> pd.DataFrame:
-        """A whole table, unscoped: for cx's own checks and the tests. What people see goes
-        through the readers that take a `Viewer`."""
+        """A whole table, unscoped (system work): for cx's own checks and the tests. What people
+        see goes through the readers that take a `Viewer`."""
         if name not in TABLES:
             raise ValueError(f"no table {name!r}; cx has {', '.join(TABLES)}")
-        return self.query(f'SELECT * FROM "{name}" ORDER BY 1')
+        with as_system():
+            return self.query(f'SELECT * FROM "{name}" ORDER BY 1')
 
+    @scoped
     def organisations(self, viewer: Viewer) -> pd.DataFrame:
         """The organisations whose records, contacts included, the viewer may read."""
         viewer.require_rows("see organisations' records")
         scope, parameters = viewer.organisation_scope("o")
-        return self.query(f"SELECT * FROM organisations o WHERE {scope} ORDER BY o.id", parameters)
+        return self.query(f"SELECT * FROM {ORGANISATION_RECORDS} o WHERE {scope} ORDER BY o.id", parameters)
 
     def partnerships(self) -> pd.DataFrame:
         """The partnerships (public: names, ecosystems and targets; no people, no money: a
         partnership's allocation is read through `cx.money`, which scopes it)."""
         return self.query("SELECT id, name, ecosystems, target_exchanges FROM partnerships ORDER BY id")
 
+    @scoped
     def exchanges(self, viewer: Viewer) -> pd.DataFrame:
         """The exchanges the viewer may see (its scope's visitors' and hosts'), with the visitor's
         and host's country, city, kind and partnership."""
@@ -547,7 +569,8 @@ class Store:
         """, parameters)
 
     def counts(self) -> dict[str, int]:
-        with self.connect() as con:
+        """Rows per table (programme figures: system work)."""
+        with as_system(), self.connect() as con:
             return {t: int(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in TABLES}
 
     # --- writing ---------------------------------------------------------------------------
@@ -555,8 +578,8 @@ class Store:
     def replace_all(self, partnerships: pd.DataFrame, organisations: pd.DataFrame,
                     exchanges: pd.DataFrame, events: pd.DataFrame | None = None,
                     missions: pd.DataFrame | None = None) -> None:
-        """Replace the programme's data in one transaction (the demo generator uses this)."""
-        with self.transaction() as con:
+        """Replace the programme's data in one transaction (the demo generator uses this: system work)."""
+        with as_system(), self.transaction() as con:
             for table in (*EXCHANGE_STEPS, "exchange_events", "exchanges", "missions", "invitations", "organisations",
                           "partnerships"):
                 con.execute(f"DELETE FROM {table}")
@@ -716,7 +739,7 @@ class DuckDBStore(Store):
 
             try:
                 with ThreadPoolExecutor(workers, initializer=open_cursor) as pool:
-                    futures = {name: pool.submit(call) for name, call in calls.items()}
+                    futures = {name: pool.submit(contextvars.copy_context().run, call) for name, call in calls.items()}
                     return {name: future.result() for name, future in futures.items()}
             finally:
                 for cursor in cursors:
@@ -740,13 +763,17 @@ def _with_parameters(query: str | tuple[str, list]) -> tuple[str, list]:
     return (query, []) if isinstance(query, str) else query
 
 
-def insert_frame(con, table: str, frame: pd.DataFrame, on_conflict: str = "") -> int:
+def insert_frame(con, table: str, frame: pd.DataFrame, update: tuple[str, ...] | list[str] = (),
+                 stamp: str | None = None) -> int:
     """Insert a DataFrame's columns into a table of the same column names in the connection's
     transaction, as one bulk write (never string-built SQL): DuckDB scans the frame, PostgreSQL
-    COPYs it. `on_conflict` is the statement's ON CONFLICT clause, for an upsert."""
+    COPYs it. With `update`, an upsert on id: a row whose id is stored takes these columns from
+    the frame (and `stamp`, a timestamp column, the time of the write)."""
     if not isinstance(con, duckdb.DuckDBPyConnection):
-        return con.insert_frame(table, frame, on_conflict)
+        return con.insert_frame(table, frame, update, stamp)
     columns = ", ".join(f'"{c}"' for c in frame.columns)
+    changes = [f'"{c}" = excluded."{c}"' for c in update] + ([f'"{stamp}" = now()'] if stamp else [])
+    on_conflict = f"ON CONFLICT (id) DO UPDATE SET {', '.join(changes)}" if update else ""
     # On failure the registration stays until the connection closes: unregistering inside an
     # aborted transaction would hide the real error.
     con.register("_cx_frame", frame)
@@ -767,9 +794,9 @@ def copy_programme(source: Store, target: Store) -> dict[str, int]:
     not made at all."""
     from cx import evidence  # it keeps files for a store: it imports this module
 
-    with source.reading():
+    with as_system(), source.reading():
         frames = {table: source.table(table) for table in TABLES}
-    with target.transaction() as con:
+    with as_system(), target.transaction() as con:
         held = {table: int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]) for table in TABLES}
         if any(held.values()):
             raise CxError(f"{target.name} already holds "
@@ -801,8 +828,8 @@ def _version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
 
-def open_store(location: Path | str | None = None, wait: float | None = None) -> Store:
+def open_store(location: Path | str | None = None, wait: float | None = None, **options) -> Store:
     """The store at `location` (a DuckDB file or a postgresql:// URL; default `$CX_DB`, else
     data/cx.duckdb), migrated to the current schema; `wait` seconds for a database another
     process holds (default `$CX_BUSY_SECONDS`, else 10)."""
-    return Store.open(location, wait)
+    return Store.open(location, wait, **options)

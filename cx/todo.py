@@ -13,7 +13,7 @@ import datetime as dt
 
 import pandas as pd
 
-from cx.access import Viewer
+from cx.access import Viewer, scoped
 from cx.parties import DOCUMENT_NAMES, DOCUMENTS, PARTY_NAMES
 from cx.store import Store
 
@@ -47,6 +47,7 @@ def _steps(row) -> list[tuple[str, str, object]]:
     return []
 
 
+@scoped
 def waiting_on(store: Store, viewer: Viewer, today: dt.date | None = None) -> pd.DataFrame:
     """The steps that wait on the viewer, the longest waiting first."""
     viewer.require_rows("see the steps of exchanges")

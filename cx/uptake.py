@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cx.access import ORGANISATION, Viewer
+from cx.access import ORGANISATION, Viewer, as_system, scoped
 from cx.ecosystems import ECOSYSTEMS
 from cx.parties import DOCUMENTS
 from cx.rules import load_rulebook
@@ -386,6 +386,7 @@ _COPIES: OrderedDict = OrderedDict()
 _COPYING = threading.Lock()
 
 
+@as_system()
 def joined(store: Store) -> _Joined:
     """The store's joined copy, refreshed when the data has changed since, or built again when
     much has (one at a time: sessions arriving meanwhile wait for it rather than build their own)."""
@@ -774,6 +775,7 @@ DESCRIBED_COLUMNS = ["exchange_id", "visitor", "visitor_country", "host", "host_
                      "distance_km", "status"]
 
 
+@scoped
 @_on_joined
 def rule_breaches(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Every rule broken by an exchange going ahead in the period (the rulebook's checks, made once
@@ -783,6 +785,7 @@ def rule_breaches(store: Store, viewer: Viewer, filters: Filters | dict | None =
         WHERE x.live ORDER BY b.check_order, b.exchange_id""", rows_of=viewer)
 
 
+@scoped
 @_on_joined
 def repeated_visitors(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Visitors with more than one exchange that takes their one visit (whatever the period)."""
@@ -799,6 +802,7 @@ def repeated_visitors(store: Store, viewer: Viewer, filters: Filters | dict | No
         """, parameters)
 
 
+@scoped
 @_on_joined
 def unplaced_organisations(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Organisations whose city could not be placed on the map (no coordinates), whenever registered."""
@@ -813,6 +817,7 @@ def unplaced_organisations(store: Store, viewer: Viewer, filters: Filters | dict
         """, {**parameters, **values})
 
 
+@scoped
 @_on_joined
 def lump_sum_mismatches(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> pd.DataFrame:
     """Exchanges in the period whose stored lump sum differs from what the rules give."""
@@ -829,6 +834,7 @@ def lump_sum_mismatches(store: Store, viewer: Viewer, filters: Filters | dict | 
         why=rulebook.halving_reasons(rules, table["exact_distance_km"]).where(rules["halved"], "not halved"))
 
 
+@scoped
 @_on_joined
 def stalled_exchanges(store: Store, viewer: Viewer, filters: Filters | dict | None = None,
                       today: dt.date | None = None) -> pd.DataFrame:
@@ -887,6 +893,7 @@ def require_figures(viewer: Viewer) -> None:
     viewer.require(viewer.role != ORGANISATION, "see the programme's figures")
 
 
+@scoped
 @_on_joined
 def dashboard(store: Store, viewer: Viewer, filters: Filters | dict | None = None, tab: str | None = None) -> dict:
     """What the Uptake page shows, read on one connection (two queries at a time): `headline`
@@ -906,6 +913,7 @@ def dashboard(store: Store, viewer: Viewer, filters: Filters | dict | None = Non
     return result
 
 
+@scoped
 @_on_joined
 def map_layers(store: Store, viewer: Viewer, filters: Filters | dict | None = None) -> dict:
     """What the Exchange map draws, read on one connection: arcs, cities and countries."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cx.access import Viewer
+from cx.access import Viewer, scoped
 from cx.errors import CxError
 from cx.rules import Rulebook, load_rulebook
 from cx.store import Store
 
 
+@scoped
 def visitor_choices(store: Store, viewer: Viewer, rulebook: Rulebook | None = None) -> pd.DataFrame:
     """Every organisation that may visit and that the viewer acts for (all for an officer, a
     manager's partnership(s), an organisation itself), indexed by id, with `label` ("name (city,
@@ -37,6 +38,7 @@ def hosts_registered(store: Store) -> int:
     return int(store.query("SELECT count(*) AS n FROM organisations WHERE can_host")["n"].iloc[0])
 
 
+@scoped
 def visitor_details(store: Store, viewer: Viewer, visitor_id: str, rulebook: Rulebook | None = None) -> dict:
     """What `HostMatcher.suggest` needs to know about a registered visitor the viewer acts for:
     `visitor_id`, `visitor_country`, `visitor_city`, `visitor_location` (None when the record has

@@ -60,6 +60,7 @@ def postgres_cluster(tmp_path_factory):
         pytest.skip(message)
     # Not under pytest's folder: the postgres system user must be able to reach it.
     cluster = Cluster(tempfile.mkdtemp(prefix="cx-postgres-")).start()
+    cluster.create_roles()  # cx_owner owns the tables, cx_app is what the app connects as
     yield cluster
     cluster.stop()
     shutil.rmtree(cluster.folder, ignore_errors=True)
@@ -73,9 +74,29 @@ def _databases(cluster):
     def new(template: str | None = None) -> str:
         name = f"cx_{os.getpid()}_{next(_numbers)}"
         made.append(name)
-        return cluster.create_database(name, template)
+        return cluster.create_database(name, template, owner="cx_owner")
 
     return new, made
+
+
+def open_shared(cluster, url: str):
+    """The store of the database at `url` as a shared deployment opens it: the application as
+    `cx_app` (row-level security applies), migrations and system work as `cx_owner`."""
+    database = url.split("?")[0].rsplit("/", 1)[1]
+    return open_store(cluster.url(database, user="cx_app"), owner=cluster.url(database, user="cx_owner"))
+
+
+def _shared_for_the_test(request, url: str):
+    """`open_shared`'s store, with the test's own reads and writes (setting up rows, checking
+    them) as system work; cx's functions run as the viewer they are given, as in the app
+    (tests/test_row_security.py checks what each scope sees)."""
+    from cx.access import SYSTEM, work_as, current_scope
+
+    store = open_shared(request.getfixturevalue("postgres_cluster"), url)
+    before = current_scope()
+    work_as(SYSTEM)
+    request.addfinalizer(lambda: work_as(before))
+    return store
 
 
 _numbers = itertools.count()
@@ -98,19 +119,19 @@ def postgres_database(postgres_cluster):
 
 
 @pytest.fixture(scope="session")
-def postgres_templates(postgres_databases, demo_db):
+def postgres_templates(postgres_cluster, postgres_databases, demo_db):
     """Template databases: `cx_empty` (migrated) and `cx_demo` (the demo programme copied from the
     DuckDB demo file, so both back ends hold the same rows)."""
     from cx.postgres import close_pool
 
     templates = {}
     for name, source in (("cx_empty", None), ("cx_demo", demo_db)):
-        url = postgres_databases()
-        store = open_store(url)
+        store = open_shared(postgres_cluster, postgres_databases())
         if source is not None:
             copy_programme(open_store(source), store)
-        templates[name] = url.split("?")[0].rsplit("/", 1)[1]
-        close_pool(url)  # a template has no open connection
+        templates[name] = store.url.split("?")[0].rsplit("/", 1)[1]
+        for url in (store.url, store.owner):
+            close_pool(url)  # a template has no open connection
     return templates
 
 
@@ -119,7 +140,7 @@ def store(tmp_path, backend, request):
     """An empty, migrated database (a DuckDB file, or a PostgreSQL database for `backend`)."""
     if backend == "postgres":
         templates = request.getfixturevalue("postgres_templates")
-        return open_store(request.getfixturevalue("postgres_database")(templates["cx_empty"]))
+        return _shared_for_the_test(request, request.getfixturevalue("postgres_database")(templates["cx_empty"]))
     return open_store(tmp_path / "cx.duckdb")
 
 
@@ -136,7 +157,7 @@ def demo_store(demo_db, tmp_path, backend, request):
     """A writable copy of the demo database (on `backend`)."""
     if backend == "postgres":
         templates = request.getfixturevalue("postgres_templates")
-        return open_store(request.getfixturevalue("postgres_database")(templates["cx_demo"]))
+        return _shared_for_the_test(request, request.getfixturevalue("postgres_database")(templates["cx_demo"]))
     path = tmp_path / "demo.duckdb"
     path.write_bytes(demo_db.read_bytes())
     return open_store(path)

@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from cx.store import SCHEMA_VERSION, DuckDBStore, Store, copy_programme, insert_frame, open_store
+from cx.store import ORGANISATION_FIELDS, SCHEMA_VERSION, DuckDBStore, Store, copy_programme, insert_frame, open_store
 from cx.errors import CxError
 from viewers import OFFICER
 
@@ -217,3 +217,14 @@ def test_a_copy_brings_the_evidence_files_checked_by_their_hash(tmp_path, postgr
     with pytest.raises(CxError, match=f"the evidence file {sha[:12]}… was altered after upload"):
         copy_programme(duck, again)
     assert not any(again.counts().values()) and not files.folder(again).exists()
+
+
+def test_the_organisation_fields_are_the_table_s_columns(store):
+    """ORGANISATION_RECORDS names every column of `organisations`, in order: a migration that adds
+    one must add it there too (its contacts come from `organisation_contacts`)."""
+    with store.connect() as con:
+        columns = [row[0] for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'organisations' "
+            "ORDER BY ordinal_position").fetchall()]
+    assert tuple(columns) == ORGANISATION_FIELDS
+    assert list(store.organisations(OFFICER).columns) == columns
