@@ -67,6 +67,7 @@ _PARTIES = f"(cx_role() = 'officer' OR visitor_id IN {_IN_SCOPE} OR host_id IN {
 _OF_EXCHANGES = "(exchange_id IN (SELECT id FROM exchanges))"
 _ANY = "(cx_role() <> '')"
 _OFFICER = "(cx_role() = 'officer')"
+_MEMBER = f"cx_role() = 'partnership_manager' AND role = 'organisation' AND organisation_id IN {_IN_SCOPE}"
 POLICIES = {  # table: (who reads a row, who writes it)
     "partnerships": (_ANY, _OFFICER),
     "organisations": ("(cx_role() IN ('officer', 'partnership_manager', 'organisation'))",
@@ -80,9 +81,11 @@ POLICIES = {  # table: (who reads a row, who writes it)
                  "(cx_role() = 'officer' OR partnership_id = ANY(cx_partnerships()))"),
     # Staff logins (whom notifications address) to every scope; an organisation's login to officers
     # and to the scopes that may read its contacts (its own, the other side of its exchanges): whom
-    # an exchange's steps tell (`cx.outbox.people`).
-    "accounts": (f"({_OFFICER} OR ({_ANY} AND role IN ('officer', 'partnership_manager')) "
-                 "OR (role = 'organisation' AND organisation_id IN (SELECT id FROM organisation_contacts)))", _OFFICER),
+    # an exchange's steps tell (`cx.outbox.people`); managers give it to an organisation of their
+    # partnerships when they accept its registration.
+    "accounts": (f"({_OFFICER} OR ({_ANY} AND role IN ('officer', 'partnership_manager')) OR ({_MEMBER}) "
+                 "OR (role = 'organisation' AND organisation_id IN (SELECT id FROM organisation_contacts)))",
+                 f"({_OFFICER} OR ({_MEMBER}))"),
     "registrations": (f"({_OFFICER} OR (cx_role() = 'partnership_manager' AND partnership_id = ANY(cx_partnerships())))",) * 2,
     "outbox": (_OFFICER, _OFFICER),  # every scope may write a message (below), officers read them
     "scenarios": (_ANY, _ANY),  # budget scenarios: figures, no people

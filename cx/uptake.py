@@ -31,6 +31,7 @@ from cx.rules import load_rulebook
 from cx.store import ORGANISATION_KINDS, STATUSES, DuckDBStore, Store
 
 
+@as_system()  # programme figures, the same for every viewer
 def overview(store: Store) -> dict:
     """The programme at a glance: organisations, exchanges, and the money committed and paid.
 
@@ -55,12 +56,14 @@ def overview(store: Store) -> dict:
     return {key: int(value) for key, value in row.items()}
 
 
+@as_system()  # programme figures, the same for every viewer
 def organisations_by_kind_and_country(store: Store) -> pd.DataFrame:
     return store.query(
         "SELECT country, kind, count(*) AS organisations FROM organisations GROUP BY country, kind ORDER BY country, kind"
     )
 
 
+@as_system()  # programme figures, the same for every viewer
 def exchanges_by_status(store: Store) -> pd.DataFrame:
     return store.query(
         "SELECT status, count(*) AS exchanges, coalesce(sum(lump_sum_eur), 0)::BIGINT AS lump_sum_eur "
@@ -68,6 +71,7 @@ def exchanges_by_status(store: Store) -> pd.DataFrame:
     )
 
 
+@as_system()  # programme figures, the same for every viewer
 def money_by_month(store: Store) -> pd.DataFrame:
     """Lump sums committed (by month of the stay's start) and paid, cumulated, in whole euros."""
     taken = list(load_rulebook().taken_statuses)
@@ -486,6 +490,7 @@ def _taken() -> list[str]:
     return list(load_rulebook().taken_statuses)
 
 
+@as_system()  # programme figures, the same for every viewer
 def filter_options(store: Store) -> dict:
     """What the filters can choose from, and the span of the stays, for the sidebar."""
     bounds = store.query("SELECT min(start_date) AS first, max(start_date) AS last FROM exchanges").iloc[0]

@@ -2,7 +2,8 @@
 
 Starts a PostgreSQL cluster of Debian's postgresql package in data/postgres/ (git-ignored; initdb
 the first time, a port of its own, its Unix socket in that folder), creates the `cx` database with
-the schema and the demo programme the first time, a local OpenID Connect provider
+the schema and the demo programme the first time (owned by the role `cx_owner`; the app connects as
+`cx_app`, which owns nothing and is held to row-level security), a local OpenID Connect provider
 (oidc-provider-mock: it accepts any user name, so it is for development only, never production)
 and the app with logins on 127.0.0.1. Accounts to log in with: officer@example.org,
 manager@example.org (partnership manager of P01) and member@example.org (an organisation of P01).
@@ -26,32 +27,36 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cx import DATA_DIR, accounts  # noqa: E402
-from cx.access import Viewer  # noqa: E402
+from cx.access import Viewer, as_system  # noqa: E402
 from cx.demo import load_demo  # noqa: E402
 from cx.pgcluster import Cluster  # noqa: E402
 from cx.store import open_store  # noqa: E402
 
 
 
-def programme(cluster: Cluster) -> str:
-    """The `cx` database's URL; created with the demo programme and the development accounts the
-    first time."""
+def programme(cluster: Cluster) -> tuple[str, str]:
+    """The `cx` database's URLs as the app's role and as the tables' owner (migrated); created with
+    the demo programme and the development accounts the first time."""
     import psycopg
 
+    cluster.create_roles()
     with psycopg.connect(cluster.url(), autocommit=True) as con:
         exists = con.execute("SELECT count(*) FROM pg_database WHERE datname = 'cx'").fetchone()[0]
+    if not exists:
+        cluster.create_database("cx", owner="cx_owner")
+    urls = cluster.url("cx", user="cx_app"), cluster.url("cx", user="cx_owner")
+    store = open_store(urls[0], owner=urls[1])
     if exists:
-        return cluster.url("cx")
-    url = cluster.create_database("cx")
-    store = open_store(url)
+        return urls
     counts = load_demo(store)
     officer = Viewer.local()
-    member = store.query("SELECT min(id) AS id FROM organisations WHERE partnership_id = 'P01' AND can_visit")["id"][0]
+    with as_system():
+        member = store.query("SELECT min(id) AS id FROM organisations WHERE partnership_id = 'P01' AND can_visit")["id"][0]
     accounts.add_account(store, officer, "officer@example.org", "officer")
     accounts.add_account(store, officer, "manager@example.org", "partnership_manager", partnerships=["P01"])
     accounts.add_account(store, officer, "member@example.org", "organisation", organisation_id=member)
     print("demo programme loaded: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
-    return url
+    return urls
 
 
 def wait_for(url: str, process: subprocess.Popen, folder: Path) -> None:
@@ -77,7 +82,7 @@ def main() -> None:
     cluster = Cluster(folder, port=args.pg_port).start()
     processes = []
     try:
-        url = programme(cluster)
+        url, owner = programme(cluster)
         provider = f"http://127.0.0.1:{args.provider_port}"
         secrets = folder / "secrets.toml"
         secrets.write_text(f"""[auth]
@@ -96,7 +101,7 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
              "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--secrets.files", str(secrets)], cwd=ROOT, env={**os.environ, "CX_DB": url},
+             "--secrets.files", str(secrets)], cwd=ROOT, env={**os.environ, "CX_DB": url, "CX_DB_OWNER": owner},
             stdout=log, stderr=subprocess.STDOUT))
         wait_for(f"http://127.0.0.1:{args.port}/_stcore/health", processes[-1], folder)
         print(f"cx on PostgreSQL ({url}): http://127.0.0.1:{args.port}; log in as officer@example.org, "

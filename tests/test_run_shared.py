@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cx import PROJECT_ROOT
+from cx.access import acting_as, as_system
 from cx.pgcluster import binaries, free_port
 from cx.store import Store
 
@@ -40,14 +41,20 @@ def test_run_shared_serves_the_demo_on_postgresql_with_logins_and_stops_on_ctrl_
         assert urllib.request.urlopen(f"http://127.0.0.1:{app}/_stcore/health", timeout=10).status == 200
         metadata = urllib.request.urlopen(f"http://127.0.0.1:{provider}/.well-known/openid-configuration", timeout=10)
         assert metadata.status == 200
-        store = Store(url)
+        assert url.startswith("postgresql://cx_app@")  # the app's role: row-level security holds it
+        owner = url.replace("cx_app@", "cx_owner@")
+        with acting_as(None):  # no scope, no rows
+            assert Store(url).query("SELECT count(*) AS n FROM exchanges")["n"][0] == 0
+        store = Store(url, owner=owner)
         assert store.counts()["exchanges"] == 1500
-        assert store.query("SELECT login, role FROM accounts ORDER BY login").values.tolist() == [
-            ["manager@example.org", "partnership_manager"], ["member@example.org", "organisation"],
-            ["officer@example.org", "officer"]]
+        with as_system():
+            assert store.query("SELECT login, role FROM accounts ORDER BY login").values.tolist() == [
+                ["manager@example.org", "partnership_manager"], ["member@example.org", "organisation"],
+                ["officer@example.org", "officer"]]
         from cx.postgres import close_pool
 
         close_pool(url)
+        close_pool(owner)
     finally:
         started.send_signal(signal.SIGINT)
         assert started.wait(timeout=180) == 0  # a loaded machine stops slowly
