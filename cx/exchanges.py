@@ -191,6 +191,8 @@ def request_exchange(store: Store, viewer: Viewer, *, visitor_id: str, host_id: 
     exchange_id = f"X-{uuid.uuid4().hex[:10]}"
     with store.transaction() as con:
         store.lock_visitors([visitor_id])
+        # A role that reads no rows is refused before the visitor is read (which it could not read).
+        viewer.require(viewer.reads_rows, f"request an exchange for the visitor {visitor_id}")
         visitor = _organisation(con, visitor_id, "visitor")
         viewer.require(viewer.may_request_for(visitor["partnership_id"], visitor_id),
                        f"request an exchange for the visitor {visitor_id}")

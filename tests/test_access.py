@@ -26,6 +26,9 @@ from cx.exchanges import UnknownExchange
 from cx.store import Store
 from cx.ui import cached
 
+BACKENDS = ("duckdb", "postgres")  # on PostgreSQL, as the application's role under row-level security
+
+
 def template_ids(kind: str) -> list[str]:
     return pd.read_csv(cio.template_path(kind), dtype=str)["id"].tolist()
 
