@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cx.access import ORGANISATION, Viewer, scoped
+from cx.access import ORGANISATION, Viewer, as_system, scoped
 from cx.budget import Scenario, scenario_from_history, simulate, uniform_scenario
 from cx.errors import BadAllocation, BadScenario
 from cx.formats import euros
@@ -81,7 +81,8 @@ def partnership_money(store: Store, viewer: Viewer, partnerships: list[str] | tu
     if partnerships:
         scope += " AND p.id = ANY($chosen)"
         parameters["chosen"] = list(partnerships)
-    table = store.query(f"""
+    with as_system():  # sums over every exchange of the partnerships in scope (a planner's too)
+        table = store.query(f"""
         SELECT p.id AS partnership_id, p.name AS partnership, p.allocation_eur AS allocated_eur,
                CAST(coalesce(sum(e.lump_sum_eur) FILTER (WHERE e.status = ANY($taken)), 0) AS BIGINT) AS committed_eur,
                CAST(coalesce(sum(e.lump_sum_eur) FILTER (WHERE e.status = 'paid'), 0) AS BIGINT) AS paid_eur

@@ -275,7 +275,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (11, """
         -- The contacts, read apart from the rest of an organisation: on PostgreSQL the application's
         -- role may not read these two columns of `organisations`, and this view gives them only for
-        -- the organisations the viewer's scope holds (cx/postgres.py's SECURITY).
+        -- the organisations the scope holds and the other side of its exchanges (cx/postgres.py).
         CREATE VIEW organisation_contacts AS SELECT id, contact_name, contact_email FROM organisations;
     """),
 ]

@@ -42,10 +42,19 @@ def shown_text(app: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-@pytest.fixture
-def people(app_db):
-    """An account per role on the demo programme; returns {role: (e-mail, scope)}."""
-    store = Store(app_db)
+@pytest.fixture(params=["duckdb", "postgres"])
+def people(request, monkeypatch):
+    """An account per role on the demo programme, in a DuckDB file or in PostgreSQL (the app as
+    `cx_app` under row-level security); returns the member organisation and the store."""
+    if request.param == "postgres":
+        from conftest import _shared_for_the_test
+
+        templates = request.getfixturevalue("postgres_templates")
+        store = _shared_for_the_test(request, request.getfixturevalue("postgres_database")(templates["cx_demo"]))
+        monkeypatch.setenv("CX_DB", store.url)
+        monkeypatch.setenv("CX_DB_OWNER", store.owner)
+    else:
+        store = Store(request.getfixturevalue("app_db"))
     organisations = store.table("organisations")
     member = organisations[organisations["partnership_id"] == "P01"].iloc[0]
     accounts.add_account(store, OFFICER, "olga@example.org", "officer")

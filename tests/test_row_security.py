@@ -153,3 +153,21 @@ def test_the_system_scope_is_the_owner_s_alone(demo_store):
             assert app_only.query("SELECT current_user AS u")["u"].iloc[0] == "cx_app"
     finally:
         close_pool(app_only.url)
+
+
+def test_programme_figures_are_whole_for_every_role_that_sees_them(demo_store, viewers):
+    """Figures over exchanges a role may not read row by row (a planner's money per partnership,
+    a mission's members) are system work: the same sums as the officer's, not the rows RLS leaves."""
+    import pandas as pd
+
+    from cx import money
+    from cx.missions import missions
+    from cx.uptake import exchanges_by_status
+
+    everything = money.partnership_money(demo_store, OFFICER)
+    assert everything["committed_eur"].sum() > 0
+    pd.testing.assert_frame_equal(money.partnership_money(demo_store, PLANNER), everything)
+    pd.testing.assert_frame_equal(missions(demo_store, PLANNER), missions(demo_store, OFFICER))
+    assert missions(demo_store, PLANNER)["exchanges"].sum() > 0
+    with acting_as(PLANNER):
+        assert exchanges_by_status(demo_store)["exchanges"].sum() == len(demo_store.table("exchanges"))
