@@ -181,3 +181,23 @@ def test_a_planner_sees_figures_and_scenarios_and_no_e_mail(people):
     for page in ("find_a_host", "data", "exchanges", "accounts"):
         with pytest.raises(ValueError):
             app.switch_page(f"app_pages/{page}.py")
+
+
+def _pages_of_each_role() -> dict[str, list[str]]:
+    """app.py's navigation: each role's page files."""
+    text = (PROJECT_ROOT / "app.py").read_text()
+    files = dict(re.findall(r'^(\w+) = st\.Page\("([^"]+)"', text, re.M))
+    return {role.lower(): [files[name.strip()] for name in names.split(",")]
+            for role, names in re.findall(r"^    (\w+): \[([^\]]+)\],", text, re.M)}
+
+
+@pytest.mark.parametrize("role, email", [("officer", "olga@example.org"), ("manager", "mario@example.org"),
+                                         ("organisation", "org@example.org"), ("planner", "pia@example.org")])
+def test_every_page_of_every_role_runs(people, role, email):
+    """Each role's every page, as it logs in (on PostgreSQL: every query under its scope)."""
+    pages = _pages_of_each_role()[role]
+    assert len(pages) >= 4
+    app = logged_in(email).run()
+    for page in pages:
+        app.switch_page(page).run()
+        assert not app.exception, (page, app.exception)
