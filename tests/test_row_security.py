@@ -171,3 +171,11 @@ def test_programme_figures_are_whole_for_every_role_that_sees_them(demo_store, v
     assert missions(demo_store, PLANNER)["exchanges"].sum() > 0
     with acting_as(PLANNER):
         assert exchanges_by_status(demo_store)["exchanges"].sum() == len(demo_store.table("exchanges"))
+
+
+def test_every_table_has_its_policies():
+    """A table added by a migration is granted to the application's role (`grants` covers TABLES):
+    without a policy of its own it would be readable whole."""
+    from cx.postgres import POLICIES
+
+    assert set(POLICIES) == set(TABLES)
