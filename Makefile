@@ -29,6 +29,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/concurrency.py
+	$(BIN)/python bench/row_security.py
 
 demo: $(VENV)/.runtime
 	$(BIN)/python -m cx demo --db $(DB)
