@@ -454,15 +454,15 @@ class PostgresStore(Store):
                 raw.execute("SELECT nextval('cx_data_version')")
             raw.execute("SELECT nextval('cx_data_version')")
 
-    def lock_visitors(self, visitor_ids) -> None:
-        """Advisory locks on the visitors, taken in one order (so two writers cannot deadlock) and
+    def hold(self, kind: str, keys) -> None:
+        """Advisory locks on the keys, taken in one order (so two writers cannot deadlock) and
         released when the transaction ends."""
         held = self._held()
         if held is None or not held[1]:
             return  # a dry run reads only
-        ids = sorted({str(v) for v in visitor_ids if v is not None and not pd.isna(v)})
+        ids = sorted({f"{kind} {k}" for k in keys if k is not None and not pd.isna(k)})
         if ids:
-            held[0].execute("SELECT count(pg_advisory_xact_lock(hashtextextended('visitor ' || v, 0))) "
+            held[0].execute("SELECT count(pg_advisory_xact_lock(hashtextextended(v, 0))) "
                             "FROM (SELECT unnest(?) AS v ORDER BY 1) ids", [ids])
 
     def data_version(self) -> int:

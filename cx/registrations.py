@@ -114,6 +114,7 @@ def submit(store: Store, login: str, registration: Registration, *, rulebook: Ru
     places = places or gazetteer()
     found = breaches(registration, rulebook or load_rulebook(), places)
     with store.transaction() as con:
+        store.hold("login", [login])  # one registration waits per login, across processes too
         if not con.execute("SELECT count(*) FROM partnerships WHERE id = ?", [registration.partnership_id]).fetchone()[0]:
             found.append(Breach("missing_partnership", f"there is no partnership {registration.partnership_id!r} "
                                                        "to register through"))

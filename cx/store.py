@@ -499,8 +499,13 @@ class Store:
 
     def lock_visitors(self, visitor_ids) -> None:
         """Inside a transaction: hold these visitors until it ends, so a rule on their exchanges
-        (visit once) is checked and written without another writer in between. DuckDB's write
-        lock already serialises whole transactions, so only a server back end does something."""
+        (visit once) is checked and written without another writer in between."""
+        self.hold("visitor", visitor_ids)
+
+    def hold(self, kind: str, keys) -> None:
+        """Inside a transaction: hold these keys of a kind ("visitor", "login") until it ends, for a
+        rule over other rows of that key. DuckDB's write lock already serialises whole
+        transactions, so only a server back end does something."""
 
     # --- reading ---------------------------------------------------------------------------
 

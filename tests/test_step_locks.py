@@ -26,14 +26,14 @@ def advisory_waiters(store) -> int:
     return int(store.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").iloc[0, 0])
 
 
-def waits_for_the_visitor(store, step, visitor="V001") -> None:
-    """Run `step` while another transaction holds the visitor; it must wait on the visitor's lock
-    (seen in pg_locks) and finish once the holder commits."""
+def waits_for_the_visitor(store, step, visitor="V001", kind="visitor") -> None:
+    """Run `step` while another transaction holds the visitor (or another `kind` of key); it must
+    wait on that lock (seen in pg_locks) and finish once the holder commits."""
     held, release, outcome = threading.Event(), threading.Event(), {}
 
     def holder():
         with store.transaction():
-            store.lock_visitors([visitor])
+            store.hold(kind, [visitor])
             held.set()
             release.wait(60)
 
@@ -111,3 +111,15 @@ def test_an_invitation_and_its_answer_wait_for_the_visitor(demo_store, rulebook)
         visitor)
     waits_for_the_visitor(demo_store, lambda: invitations.answer(demo_store, OFFICER, made["id"], accept=False), visitor)
     assert demo_store.table("invitations").set_index("id").at[made["id"], "answer"] == "declined"
+
+
+def test_a_registration_waits_for_its_login(demo_store):
+    """One registration waits per login: two submitted at once by one person must not both pass
+    the check, so the write holds the login."""
+    from test_registrations import PORTO
+
+    from cx import registrations
+
+    waits_for_the_visitor(demo_store, lambda: registrations.submit(demo_store, "ana@example.org", PORTO),
+                          visitor="ana@example.org", kind="login")
+    assert registrations.registration_of(demo_store, "ana@example.org")["state"] == "pending"
