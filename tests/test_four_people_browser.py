@@ -142,7 +142,7 @@ def test_registration_to_payment_as_the_four_people_see_it(programme, browser, t
         # The partnership's manager accepts it from the Registrations page.
         mario = person(VISITOR_MANAGER).doing("accept the registration")
         assert "Accounts" not in navigation(mario.page)  # an officer's page
-        mario.click(mario.page.get_by_role("link", name="Registrations"))
+        mario.click(mario.page.get_by_role("link", name="Registrations", exact=True))
         mario.sees(f"{NAME} · cluster organisation · Porto, PT")
         mario.shot("2-visitor-manager-registration")
         mario.button("Accept")

@@ -51,7 +51,7 @@ def test_a_new_organisation_registers_is_accepted_and_logs_in(app_with_logins, b
     context.close()
 
     context, page = log_in(browser, url, "mario@example.org", screenshots, "manager-registrations")
-    page.get_by_role("link", name="Registrations").click()
+    page.get_by_role("link", name="Registrations", exact=True).click()
     page.get_by_text("1 waiting, oldest first.").wait_for(timeout=60_000)
     settled(page)
     page.screenshot(path=screenshots / "registrations-manager.png", full_page=True)
