@@ -16,16 +16,23 @@ and pandas', in the same run: the joined copy the views read (built from a snaps
 end), the dashboard on it, and the queries that read the store directly (overview, status, money by
 month, registrations, filter options), checked to agree.
 
-Run: python bench/uptake.py [--sizes 10000 100000] [--million] [--repeat 5] [--backend postgres]
+With `--against REV` the headline and what the page reads when it opens (headline and first tab)
+are also timed with cx/uptake.py as it is at git revision REV (each on its own joined copy of the
+same store), checked to give the same headline, and the ratio printed: a change to the views is
+measured against the code it replaces, in the same run.
+
+Run: python bench/uptake.py [--sizes 10000 100000] [--million] [--repeat 5] [--backend postgres] [--against main]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -249,6 +256,37 @@ def after_a_write(store: Store, repeat: int) -> None:
     print(f"then the page's queries on the copy: {page * 1000:,.0f} ms")
 
 
+def uptake_at(revision: str):
+    """cx/uptake.py as it is at git `revision`, as a module of its own (its own joined copies)."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{revision}:cx/uptake.py"], check=True,
+                            capture_output=True, text=True).stdout
+    name = f"uptake_at_{revision}".replace("-", "_").replace("/", "_").replace(".", "_")
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
+    sys.modules[name] = module  # dataclasses look their module up
+    exec(compile(source, f"{revision}:cx/uptake.py", "exec"), module.__dict__)
+    return module
+
+
+def against(store: Store, revision: str, repeat: int) -> None:
+    """The headline, and the headline with the first tab, with this tree's code and with
+    `revision`'s, case by case in the same run (runs alternating, best of `repeat` each)."""
+    before, first_tab = uptake_at(revision), next(iter(uptake.TABS))
+    print(f"against {revision} (now / {revision}), best of {repeat} runs twice")
+    print(f"{'case':<38}{'headline':>23}{'headline + first tab':>25}")
+    for label, filters in cases().items():
+        filters = filters.as_dict()
+        assert uptake.headline(store, filters) == before.headline(store, filters), label
+        times = {}
+        for name, module in (("now", uptake), ("before", before)) * 2:  # alternating: load shifts hit both
+            for view, call in (("headline", lambda: module.headline(store, filters)),
+                               ("first tab", lambda: module.dashboard(store, OFFICER, filters, tab=first_tab))):
+                seconds, _ = timed(call, repeat)
+                times[name, view] = min(seconds, times.get((name, view), seconds))
+        print(f"{label:<38}" + "".join(
+            f"{times['now', view] * 1000:>7.0f} ms /{times['before', view] * 1000:>4.0f} ms "
+            f"{times['before', view] / times['now', view]:>5.2f}x" for view in ("headline", "first tab")))
+
+
 def page_run(store: Store) -> None:
     from streamlit.testing.v1 import AppTest
 
@@ -278,6 +316,7 @@ def main() -> None:
                         help="compare with pandas (and check agreement) up to this many exchanges")
     parser.add_argument("--page-at", type=int, default=100_000, help="time an AppTest run at this size")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--against", metavar="REV", help="time the opening views against cx/uptake.py at REV")
     parser.add_argument("--backend", choices=["duckdb", "postgres"], default="duckdb",
                         help="postgres: time the same figures on a PostgreSQL copy too")
     args = parser.parse_args()
@@ -303,6 +342,8 @@ def main() -> None:
                     print(f"on {type(each).__name__}:")
                     after_a_write(each, args.repeat)
             per_query(store, args.repeat)
+            if args.against:
+                against(store, args.against, args.repeat)
             if size == args.page_at:
                 page_run(store)
     finally:
