@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -78,6 +79,10 @@ def main() -> None:
     parser.add_argument("--provider-port", type=int, default=8502, help="the development OIDC provider's port")
     parser.add_argument("--folder", type=Path, default=DATA_DIR / "postgres", help="the cluster's folder")
     args = parser.parse_args()
+    # Ctrl-C (or a SIGTERM from a service manager) stops everything, even when started from a shell
+    # that ignores SIGINT for background jobs: an ignored SIGINT would leave the cluster running.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.default_int_handler)
     folder = args.folder.resolve()
     cluster = Cluster(folder, port=args.pg_port).start()
     processes = []
