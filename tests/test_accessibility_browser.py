@@ -30,7 +30,9 @@ FAILING = ("critical", "serious")
 
 def audit(page, state: str, found: dict) -> None:
     """Run axe on what the page shows now; record its violations under `state`."""
-    page.wait_for_timeout(800)  # let Streamlit finish the rerun's last paint
+    settle(page)  # the script has stopped: no element is about to be replaced or faded
+    # and every fade-in has ended: axe measures colours as drawn, mid-animation they are paler
+    page.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished))")
     results = AXE.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]})
     found[state] = [(violation["id"], violation["impact"], " ".join(node["target"][-1:]),
                      f'{node["html"][:120]} ({node["failureSummary"]})'.replace("\n", " "))
@@ -116,7 +118,8 @@ def test_every_page_and_state_meets_wcag_21_aa(module_server, offline_page, tmp_
 
     _open(page, module_server, "data", "The file holds")
     audit(page, "Data", found)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    # The import's uploader (an officer's Data page also has one for evidence, which takes .zip).
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(
         PROJECT_ROOT / "data" / "templates" / "exchanges.csv")
     page.get_by_role("button", name="Check only (write nothing)").click()
     page.get_by_text("Rows by broken rule").wait_for(timeout=60_000)
