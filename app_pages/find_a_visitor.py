@@ -7,6 +7,7 @@ import streamlit as st
 
 from cx import invitations
 from cx.errors import CxError
+from cx.formats import plural
 from cx.rules import load_rulebook
 from cx.store import TEXT_LIMITS
 from cx.ui import cached, current_store, plain, stop_without_data
@@ -42,6 +43,8 @@ except invitations.NoVisitorFound as nothing:
     st.stop()
 
 table = found.assign(reasons=found["reasons"].map("; ".join), score=(found["score"] * 100).round())
+# A line between the host and the table: the table's toolbar rises above it and would cover the host's picker.
+st.caption(f"{plural(len(table), 'visitor')} whose notes fit best, the best first")
 st.dataframe(table[["name", "kind", "country", "city", "score", "reasons", "looking_for", "distance_km"]],
              hide_index=True, width="stretch", key="visitors_found",
              column_config={"score": st.column_config.ProgressColumn("fit", min_value=0, max_value=100, format="%d"),
