@@ -441,11 +441,9 @@ class PostgresStore(Store):
         error; the block's queries (`query`, `table`, ...) of this thread run in it, and a nested
         block joins it. The data version is bumped at the end of it and again after the commit,
         so a cached read taken meanwhile is never kept under the new version."""
-        held = self._held()
+        held = self._joined_transaction()
         if held is not None:
-            if not held[1]:
-                raise RuntimeError("a transaction cannot start inside a reading block")
-            yield held[0]
+            yield held
             return
         with _connection(self) as raw:
             con = Connection(raw)

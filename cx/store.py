@@ -464,6 +464,13 @@ class Store:
             raise RuntimeError("a write cannot start inside a reading block; use a transaction")
         return None if held is None else held[0]
 
+    def _joined_transaction(self):
+        """The connection of this thread's transaction on this database, or None outside any."""
+        held = self._held()
+        if held is not None and not held[1]:
+            raise RuntimeError("a transaction cannot start inside a reading block")
+        return None if held is None else held[0]
+
     # --- what each back end implements -----------------------------------------------------
 
     def connect(self, read_only: bool = True):
@@ -687,11 +694,9 @@ class DuckDBStore(Store):
         (`query`, `table`, ...) run in the transaction, so the rules they check see exactly what
         the write will change. Inside another transaction of this thread on this file, the block
         joins it."""
-        held = self._held()
+        held = self._joined_transaction()
         if held is not None:
-            if not held[1]:
-                raise RuntimeError("a transaction cannot start inside a reading block")
-            yield held[0]
+            yield held
             return
         self._require_writable()
         with self.write_lock.hold(self.wait, self.path), self.connect(read_only=False) as con, \

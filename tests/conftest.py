@@ -178,6 +178,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    """Return once `url` answers; raise with the process's log if it ends or a minute passes first."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log_path.read_text())
+            time.sleep(0.3)
+
+
 def _serving(folder: Path):
     """Yields `start(database) -> URL`, which runs `streamlit run app.py` on 127.0.0.1 on that
     database file (logging into `folder`); every server started stops when this is resumed."""
@@ -194,15 +207,8 @@ def _serving(folder: Path):
         )
         started.append((process, log))
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                return url
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log_path.read_text())
-                time.sleep(0.3)
+        wait_for(f"{url}/_stcore/health", process, log_path)
+        return url
 
     yield start
     for process, log in started:

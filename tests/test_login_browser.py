@@ -9,12 +9,10 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import _free_port, offline_context
+from conftest import _free_port, offline_context, wait_for
 from viewers import OFFICER
 
 from cx import PROJECT_ROOT, accounts
@@ -24,18 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PROVIDER_STYLESHEET = "https://cdn.jsdelivr.net/npm/@picocss/pico@2/css/pico.min.css"
 SCREENSHOTS = os.environ.get("CX_SCREENSHOTS")  # a folder to keep the screenshots in, to look at them
-
-
-def wait_for(url: str, process: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log.read_text())
-            time.sleep(0.3)
 
 
 def started(args, log_path, **env) -> subprocess.Popen:
