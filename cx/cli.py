@@ -59,7 +59,8 @@ def cmd_demo(args) -> int:
 
     store = _store(args)
     counts = load_demo(store, seed=args.seed, organisations=args.organisations, exchanges=args.exchanges)
-    print(f"{store.name}: demo programme with " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+    print(f"{store.name}: demo programme with "
+          + ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in counts.items()))
     return 0
 
 

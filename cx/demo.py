@@ -39,7 +39,8 @@ from cx.access import as_system
 from cx.ecosystems import ACTIVITIES, ECOSYSTEMS, OBJECTIVES
 from cx.geo import Gazetteer, distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook, public_holidays
-from cx.store import Store
+from cx.parties import DOCUMENTS
+from cx.store import EXCHANGE_STEPS, Store
 
 KIND_SHARES = {"cluster organisation": 0.33, "SME": 0.42, "scaling-up support organisation": 0.15, "other": 0.10}
 HOST_SHARES = {"cluster organisation": 0.95, "SME": 0.6, "scaling-up support organisation": 0.9, "other": 1.0}
@@ -488,6 +489,90 @@ def _mission_table(table: pd.DataFrame, orgs: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+# What an agenda day holds, in the order of a stay's days (the last plan repeats for longer stays).
+AGENDA_PLANS = ("Welcome by the host and its members; presentation of both organisations.",
+                "Company visits and B2B meetings.", "Workshop on joint projects.", "Visit of a lab or testbed.",
+                "Follow-up meetings and joint project planning.")
+# The share of "reported" exchanges whose report is validated, the payment still to record.
+VALIDATED_SHARE = 0.4
+APPROVED_OR_LATER = ("approved", "ongoing", "completed", "reported", "paid", "cancelled")
+
+
+def _between(rng, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """A moment strictly between two arrays of timestamps, drawn for each row."""
+    span = (last - first).astype("timedelta64[s]").astype("int64")
+    return first + (rng.uniform(0.1, 0.9, len(first)) * span).astype("timedelta64[s]")
+
+
+def _manager(partnership_ids: np.ndarray) -> np.ndarray:
+    """The address a partnership's manager signs with (as tests/viewers.py names them)."""
+    return np.char.add(np.char.add("manager.", np.char.lower(partnership_ids.astype(str))), "@example.org")
+
+
+def _steps(rng, table: pd.DataFrame, events: pd.DataFrame, orgs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The steps each exchange's history went through (cx/agreement.py, cx/closing.py), timed within
+    its audit trail: the host's answer between request and decision; for exchanges approved (and
+    later), an agenda by day and the six signatures before the approval; for reported ones a filed
+    closing report, some validated; for paid ones a validated report and the payment of the lump
+    sum on the day of the paid event. No evidence files: the demo keeps none."""
+    at = events.pivot(index="exchange_id", columns="to_status", values="changed_at").reindex(table["id"])
+    contact = orgs.set_index("id")["contact_email"]
+    partnership = orgs.set_index("id")["partnership_id"]
+    status = table["status"].to_numpy()
+    answered_rows = np.flatnonzero(np.isin(status, APPROVED_OR_LATER))
+    ids = table["id"].to_numpy()[answered_rows]
+    requested, approved = (at[s].to_numpy()[answered_rows] for s in ("requested", "approved"))
+    answered = _between(rng, requested, approved)
+    answers = pd.DataFrame({"exchange_id": ids, "answer": "accepted", "answered_at": answered})
+
+    start = table["start_date"].to_numpy().astype("datetime64[D]")[answered_rows]
+    length = (table["end_date"].to_numpy().astype("datetime64[D]")[answered_rows] - start).astype(int) + 1
+    row = np.repeat(np.arange(len(answered_rows)), length)
+    day = start[row] + (np.arange(len(row)) - np.repeat(np.cumsum(length) - length, length))
+    working = np.is_busday(day)
+    row, day = row[working], day[working]
+    order = np.arange(len(row)) - np.searchsorted(row, row)
+    agenda = pd.DataFrame({"exchange_id": ids[row], "day": day.astype("datetime64[s]"),
+                           "plan": np.array(AGENDA_PLANS)[np.minimum(order, len(AGENDA_PLANS) - 1)]})
+
+    visitor, host = table["visitor_id"].to_numpy()[answered_rows], table["host_id"].to_numpy()[answered_rows]
+    signer = {"visitor": contact.reindex(visitor).to_numpy(), "host": contact.reindex(host).to_numpy(),
+              "visitor_partnership": _manager(partnership.reindex(visitor).to_numpy()),
+              "host_partnership": _manager(partnership.reindex(host).to_numpy())}
+    signatures = pd.concat([pd.DataFrame({"exchange_id": ids, "document": document, "party": party,
+                                          "signed_by": signer[party], "signed_at": _between(rng, answered, approved)})
+                            for document, parties in DOCUMENTS.items() for party in parties], ignore_index=True)
+
+    closed = np.flatnonzero(np.isin(status, ("reported", "paid")))
+    validated = (status[closed] == "paid") | (rng.random(len(closed)) < VALIDATED_SHARE)
+    filed_at = at["reported"].to_numpy()[closed]
+    decided_until = np.where(status[closed] == "paid", at["paid"].to_numpy()[closed],
+                             filed_at + np.timedelta64(3, "D"))
+    visitor_of_closed = table["visitor_id"].to_numpy()[closed]
+    reports = pd.DataFrame({
+        "exchange_id": table["id"].to_numpy()[closed],
+        "done": "Visited the host and its members as the agenda planned; company visits and B2B meetings held.",
+        "results": np.array(["Two members agreed on a joint pilot.", "A joint project proposal is being written.",
+                             "New suppliers found among the host's members."])[rng.integers(3, size=len(closed))],
+        "follow_ups": "A return visit of the host's members and a joint call for proposals.",
+        "host_rating": rng.integers(3, 6, len(closed)),
+        "state": np.where(validated, "validated", "filed"),
+        "filed_by": contact.reindex(visitor_of_closed).to_numpy(), "filed_at": filed_at,
+        "decided_by": np.where(validated, _manager(partnership.reindex(visitor_of_closed).to_numpy()), None),
+        "decided_at": pd.Series(_between(rng, filed_at, decided_until)).where(validated).to_numpy(),
+    })
+    paid = np.flatnonzero(status == "paid")
+    paid_at = at["paid"].to_numpy()[paid]
+    payments = pd.DataFrame({
+        "exchange_id": table["id"].to_numpy()[paid], "paid_on": paid_at.astype("datetime64[D]").astype("datetime64[s]"),
+        "amount_eur": table["lump_sum_eur"].to_numpy()[paid].astype("int64"),
+        "recorded_by": _manager(partnership.reindex(table["visitor_id"].to_numpy()[paid]).to_numpy()),
+        "recorded_at": paid_at,
+    })
+    return {"host_answers": answers, "agenda_days": agenda, "signatures": signatures, "closing_reports": reports,
+            "payments": payments}
+
+
 def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int = 1500,
              today: dt.date | None = None, rulebook: Rulebook | None = None) -> dict[str, pd.DataFrame]:
     """The demo programme's tables, ready for `Store.replace_all`."""
@@ -503,7 +588,8 @@ def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int 
     columns = ["id", "visitor_id", "host_id", "start_date", "end_date", "working_days", "distance_km",
                "objectives", "activities", "status", "lump_sum_eur", "halved", "created_at", "updated_at", "mission_id"]
     return {"partnerships": partnership_table, "organisations": orgs, "exchanges": table[columns],
-            "events": events, "missions": _mission_table(table, orgs)}
+            "events": events, "missions": _mission_table(table, orgs),
+            **_steps(np.random.default_rng([seed, 3]), table, events, orgs)}
 
 
 @as_system()
@@ -513,5 +599,5 @@ def load_demo(store: Store, seed: int = 7, organisations: int = 2000, exchanges:
     tables = generate(seed, organisations, exchanges, today)
     store.migrate()
     store.replace_all(tables["partnerships"], tables["organisations"], tables["exchanges"], tables["events"],
-                      tables["missions"])
+                      tables["missions"], {step: tables[step] for step in EXCHANGE_STEPS if step in tables})
     return {name: len(frame) for name, frame in tables.items()}

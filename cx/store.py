@@ -589,8 +589,9 @@ class Store:
 
     def replace_all(self, partnerships: pd.DataFrame, organisations: pd.DataFrame,
                     exchanges: pd.DataFrame, events: pd.DataFrame | None = None,
-                    missions: pd.DataFrame | None = None) -> None:
-        """Replace the programme's data in one transaction (the demo generator uses this: system work)."""
+                    missions: pd.DataFrame | None = None, steps: dict[str, pd.DataFrame] | None = None) -> None:
+        """Replace the programme's data in one transaction (the demo generator uses this: system work);
+        `steps` holds rows of the exchanges' step tables (EXCHANGE_STEPS) by table name."""
         with as_system(), self.transaction() as con:
             for table in (*EXCHANGE_STEPS, "exchange_events", "exchanges", "missions", "invitations", "organisations",
                           "partnerships"):
@@ -602,6 +603,9 @@ class Store:
             insert_frame(con, "exchanges", exchanges)
             if events is not None and len(events):
                 insert_frame(con, "exchange_events", events)
+            for table, frame in (steps or {}).items():
+                if len(frame):
+                    insert_frame(con, table, frame)
 
 
 class DuckDBStore(Store):

@@ -56,7 +56,7 @@ def programme(cluster: Cluster) -> tuple[str, str]:
     accounts.add_account(store, officer, "officer@example.org", "officer")
     accounts.add_account(store, officer, "manager@example.org", "partnership_manager", partnerships=["P01"])
     accounts.add_account(store, officer, "member@example.org", "organisation", organisation_id=member)
-    print("demo programme loaded: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+    print("demo programme loaded: " + ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in counts.items()))
     return urls
 
 

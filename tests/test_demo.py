@@ -4,10 +4,11 @@ import pandas as pd
 import pytest
 
 from conftest import DEMO_DAY
+from cx import todo
 from cx.demo import generate
 from cx.geo import gazetteer
 from cx.store import ORGANISATION_KINDS, STATUSES
-from viewers import OFFICER
+from viewers import OFFICER, manager
 
 
 def test_demo_is_reproducible_and_realistic(demo_store, rulebook):
@@ -54,3 +55,50 @@ def test_the_full_size_demo_breaks_only_the_deliberate_rules(rulebook):
     broken = rulebook.check_exchanges(exchanges.assign(start=exchanges["start_date"], end=exchanges["end_date"]))
     assert set(broken["rule"]) == {"same_country", "too_short"}
     assert len(broken) == 2
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"], indirect=True)
+def test_the_demo_history_has_the_steps_its_statuses_passed(demo_store):
+    """Every exchange approved once has the host's answer, an agenda and six signatures, all
+    before its approval; a reported one a closing report; a paid one a validated report and the
+    payment of its lump sum on the day it was paid. A manager has reports to validate."""
+    exchanges = demo_store.table("exchanges").set_index("id")
+    at = demo_store.table("exchange_events").pivot(index="exchange_id", columns="to_status", values="changed_at")
+    approved = set(at.index[at["approved"].notna()])
+    assert approved == set(exchanges.index[exchanges["status"].isin(
+        ["approved", "ongoing", "completed", "reported", "paid", "cancelled"])])
+
+    answers = demo_store.table("host_answers").set_index("exchange_id")
+    assert set(answers.index) == approved and set(answers["answer"]) == {"accepted"}
+    answered = answers["answered_at"]
+    assert ((at.loc[answered.index, "requested"] < answered) & (answered < at.loc[answered.index, "approved"])).all()
+
+    signatures = demo_store.table("signatures")
+    assert set(signatures["exchange_id"]) == approved
+    assert (signatures.groupby("exchange_id").size() == 6).all()
+    signed = signatures.set_index("exchange_id")
+    assert (answered.reindex(signed.index) < signed["signed_at"]).all()
+    assert (signed["signed_at"] < at["approved"].reindex(signed.index)).all()
+
+    agenda = demo_store.table("agenda_days").join(exchanges[["start_date", "end_date"]], on="exchange_id")
+    assert set(agenda["exchange_id"]) == approved
+    assert agenda["day"].between(agenda["start_date"], agenda["end_date"]).all()
+
+    reports = demo_store.table("closing_reports").join(exchanges["status"], on="exchange_id")
+    assert set(reports["exchange_id"]) == set(exchanges.index[exchanges["status"].isin(["reported", "paid"])])
+    assert set(reports.loc[reports["status"] == "paid", "state"]) == {"validated"}
+    assert set(reports.loc[reports["status"] == "reported", "state"]) == {"filed", "validated"}
+
+    payments = demo_store.table("payments").set_index("exchange_id")
+    paid = exchanges[exchanges["status"] == "paid"]
+    assert set(payments.index) == set(paid.index)
+    assert (payments["amount_eur"] == paid["lump_sum_eur"].reindex(payments.index)).all()
+    assert (pd.to_datetime(payments["paid_on"]) == at["paid"].reindex(payments.index).dt.normalize()).all()
+
+    waiting = todo.waiting_on(demo_store, manager("P01"), today=DEMO_DAY)
+    visitors = demo_store.table("organisations").set_index("id")["partnership_id"]
+    of_p01 = reports[reports["exchange_id"].map(exchanges["visitor_id"]).map(visitors) == "P01"]
+    for step, state in (("validate the closing report", "filed"), ("record the payment", "validated")):
+        expected = of_p01.loc[(of_p01["status"] == "reported") & (of_p01["state"] == state), "exchange_id"]
+        assert len(expected) and set(waiting.loc[waiting["step"] == step, "exchange_id"]) == set(expected)
+    assert not waiting["step"].str.startswith("sign the").any()

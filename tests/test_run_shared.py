@@ -35,7 +35,8 @@ def test_run_shared_serves_the_demo_on_postgresql_with_logins_and_stops_on_ctrl_
             line = started.stdout.readline()
             assert line, "".join(lines)
             lines.append(line)
-        assert lines[0] == "demo programme loaded: 15 partnerships, 2,000 organisations, 1,500 exchanges, 7,475 events, 272 missions\n"
+        assert lines[0] == ("demo programme loaded: 15 partnerships, 2,000 organisations, 1,500 exchanges, 7,475 events, "
+                            "272 missions, 1,314 host answers, 6,180 agenda days, 7,884 signatures, 1,096 closing reports, 1,055 payments\n")
         url = lines[-1].split("(", 1)[1].split(")", 1)[0]
         assert url.startswith("postgresql://") and f"port={database}" in url
         assert urllib.request.urlopen(f"http://127.0.0.1:{app}/_stcore/health", timeout=10).status == 200
