@@ -130,3 +130,13 @@ def test_overlaid_scenarios_keep_a_solid_outline():
     for trace in charts.budget_distribution(totals, envelope_eur=5).data:
         assert trace.opacity in (None, 1), trace.name
         assert _opaque(trace.marker.line.color) and charts.contrast(trace.marker.line.color) >= 3, trace.name
+
+
+def test_charts_are_drawn_on_white_which_their_colours_are_chosen_for():
+    import pandas as pd
+
+    by_status = charts.exchanges_by_status(pd.DataFrame({"status": ["approved"], "exchanges": [3]}))
+    money = charts.money_over_time(pd.DataFrame({"month": ["2026-01"], "committed_eur": [1], "paid_eur": [0]}))
+    for figure in (by_status, money):  # one built by plotly express, one by hand
+        assert figure.layout.template.layout.plot_bgcolor == "white"
+        assert figure.layout.template.layout.paper_bgcolor == "white"
