@@ -294,6 +294,11 @@ def _hosts_in_city(rng, lead: np.ndarray, hosts: pd.DataFrame) -> np.ndarray:
     return np.where(rng.random(len(lead)) < AT_LEAD_HOST, lead, other)
 
 
+def demo_now(today: dt.date) -> pd.Timestamp:
+    """The moment the demo's history ends: eight in the morning of its today, before the day's work."""
+    return pd.Timestamp(today) + pd.Timedelta(hours=8)
+
+
 def _statuses(rng, start: np.ndarray, end: np.ndarray, today: dt.date) -> np.ndarray:
     """Where each exchange stands today: requests ahead, stays under way, and older ones mostly paid,
     some rejected or cancelled."""
@@ -321,9 +326,10 @@ PATHS = {
 }
 
 
-def _events(rng, table: pd.DataFrame) -> pd.DataFrame:
+def _events(rng, table: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     """The audit trail that led to each exchange's status, with plausible dates, built per step of
-    the workflow over all exchanges at once."""
+    the workflow over all exchanges at once. Nothing is dated after `now`: a trail whose plausible
+    dates would run past it is pressed, in order, into the time between its request and `now`."""
     count = len(table)
     day = pd.to_timedelta(1, unit="D")
     requested = pd.to_datetime(table["created_at"]).to_numpy()
@@ -350,7 +356,12 @@ def _events(rng, table: pd.DataFrame) -> pd.DataFrame:
                 "_row": rows, "_step": step,
             }))
     events = pd.concat(steps, ignore_index=True).sort_values(["_row", "_step"], kind="stable")
-    return events.drop(columns=["_row", "_step"]).reset_index(drop=True)
+    events = events.drop(columns=["_row", "_step"]).reset_index(drop=True)
+    trail = events.groupby("exchange_id")["changed_at"]
+    first, last = trail.transform("min"), trail.transform("max")
+    pressed = ((now - first) / (last - first)).where(last > now, 1.0)
+    events["changed_at"] = (first + (events["changed_at"] - first) * pressed).dt.floor("s")
+    return events
 
 
 def exchanges(rng, count: int, orgs: pd.DataFrame, rulebook: Rulebook, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -408,12 +419,13 @@ def exchanges(rng, count: int, orgs: pd.DataFrame, rulebook: Rulebook, today: dt
     table["lump_sum_eur"] = money["lump_sum_eur"]
     # Each member requests on its own day, some weeks before the mission.
     lead_days = rng.integers(20, 90, size=count)
-    table["created_at"] = (table["start_date"] - pd.to_timedelta(lead_days, unit="D")).clip(upper=pd.Timestamp(today))
+    yesterday = pd.Timestamp(today) - pd.Timedelta(days=1)
+    table["created_at"] = (table["start_date"] - pd.to_timedelta(lead_days, unit="D")).clip(upper=yesterday)
     table["mission_id"] = np.where(alone[mission], None, np.char.add("M", np.char.zfill((mission + 1).astype(str), 4)))
     # Numbered in the order of the requests, as a registry numbers them.
     table = table.sort_values("created_at", kind="stable").reset_index(drop=True)
     table.insert(0, "id", _numbered("X", count))
-    events = _events(rng, table)
+    events = _events(rng, table, now=demo_now(today))
     table["updated_at"] = events.groupby("exchange_id")["changed_at"].max().reindex(table["id"]).to_numpy()
     return table, events
 
@@ -509,12 +521,13 @@ def _manager(partnership_ids: np.ndarray) -> np.ndarray:
     return np.char.add(np.char.add("manager.", np.char.lower(partnership_ids.astype(str))), "@example.org")
 
 
-def _steps(rng, table: pd.DataFrame, events: pd.DataFrame, orgs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def _steps(rng, table: pd.DataFrame, events: pd.DataFrame, orgs: pd.DataFrame,
+           now: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """The steps each exchange's history went through (cx/agreement.py, cx/closing.py), timed within
     its audit trail: the host's answer between request and decision; for exchanges approved (and
     later), an agenda by day and the six signatures before the approval; for reported ones a filed
     closing report, some validated; for paid ones a validated report and the payment of the lump
-    sum on the day of the paid event. No evidence files: the demo keeps none."""
+    sum on the day of the paid event. Nothing after `now`. No evidence files: the demo keeps none."""
     at = events.pivot(index="exchange_id", columns="to_status", values="changed_at").reindex(table["id"])
     contact = orgs.set_index("id")["contact_email"]
     partnership = orgs.set_index("id")["partnership_id"]
@@ -547,7 +560,7 @@ def _steps(rng, table: pd.DataFrame, events: pd.DataFrame, orgs: pd.DataFrame) -
     validated = (status[closed] == "paid") | (rng.random(len(closed)) < VALIDATED_SHARE)
     filed_at = at["reported"].to_numpy()[closed]
     decided_until = np.where(status[closed] == "paid", at["paid"].to_numpy()[closed],
-                             filed_at + np.timedelta64(3, "D"))
+                             np.minimum(filed_at + np.timedelta64(3, "D"), now.to_datetime64()))
     visitor_of_closed = table["visitor_id"].to_numpy()[closed]
     reports = pd.DataFrame({
         "exchange_id": table["id"].to_numpy()[closed],
@@ -589,7 +602,7 @@ def generate(seed: int = 7, organisation_count: int = 2000, exchange_count: int 
                "objectives", "activities", "status", "lump_sum_eur", "halved", "created_at", "updated_at", "mission_id"]
     return {"partnerships": partnership_table, "organisations": orgs, "exchanges": table[columns],
             "events": events, "missions": _mission_table(table, orgs),
-            **_steps(np.random.default_rng([seed, 3]), table, events, orgs)}
+            **_steps(np.random.default_rng([seed, 3]), table, events, orgs, demo_now(today))}
 
 
 @as_system()

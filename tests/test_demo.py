@@ -5,7 +5,7 @@ import pytest
 
 from conftest import DEMO_DAY
 from cx import todo
-from cx.demo import generate
+from cx.demo import demo_now, generate
 from cx.geo import gazetteer
 from cx.store import ORGANISATION_KINDS, STATUSES
 from viewers import OFFICER, manager
@@ -94,6 +94,15 @@ def test_the_demo_history_has_the_steps_its_statuses_passed(demo_store):
     assert set(payments.index) == set(paid.index)
     assert (payments["amount_eur"] == paid["lump_sum_eur"].reindex(payments.index)).all()
     assert (pd.to_datetime(payments["paid_on"]) == at["paid"].reindex(payments.index).dt.normalize()).all()
+
+    now = demo_now(DEMO_DAY)  # the history ends before its today's work: nothing is dated later
+    for moments in (at.stack(), answered, signed["signed_at"], reports["filed_at"], reports["decided_at"].dropna(),
+                    payments["recorded_at"], exchanges["updated_at"], exchanges["created_at"]):
+        assert pd.to_datetime(moments).max() <= now
+    trail = demo_store.table("exchange_events").sort_values(["exchange_id", "changed_at"], kind="stable")
+    went_on_from = trail.groupby("exchange_id")["to_status"].shift()  # in time order, each step follows the last
+    assert (trail["from_status"].fillna("") == went_on_from.fillna("")).all()
+    assert trail.duplicated(["exchange_id", "changed_at"]).sum() == 0
 
     waiting = todo.waiting_on(demo_store, manager("P01"), today=DEMO_DAY)
     visitors = demo_store.table("organisations").set_index("id")["partnership_id"]
