@@ -505,8 +505,10 @@ def _mission_table(table: pd.DataFrame, orgs: pd.DataFrame) -> pd.DataFrame:
 AGENDA_PLANS = ("Welcome by the host and its members; presentation of both organisations.",
                 "Company visits and B2B meetings.", "Workshop on joint projects.", "Visit of a lab or testbed.",
                 "Follow-up meetings and joint project planning.")
-# The share of "reported" exchanges whose report is validated, the payment still to record.
-VALIDATED_SHARE = 0.4
+# The share of "reported" exchanges filed in the last RECENT days whose report is validated, the payment
+# still to record. An older report waits for its validation (a stall officers see), not for a payment
+# the ten days to pay would have long passed.
+VALIDATED_SHARE, RECENT = 0.4, np.timedelta64(30, "D")
 APPROVED_OR_LATER = ("approved", "ongoing", "completed", "reported", "paid", "cancelled")
 
 
@@ -557,8 +559,9 @@ def _steps(rng, table: pd.DataFrame, events: pd.DataFrame, orgs: pd.DataFrame,
                             for document, parties in DOCUMENTS.items() for party in parties], ignore_index=True)
 
     closed = np.flatnonzero(np.isin(status, ("reported", "paid")))
-    validated = (status[closed] == "paid") | (rng.random(len(closed)) < VALIDATED_SHARE)
     filed_at = at["reported"].to_numpy()[closed]
+    validated = (status[closed] == "paid") | ((rng.random(len(closed)) < VALIDATED_SHARE)
+                                              & (filed_at > now.to_datetime64() - RECENT))
     decided_until = np.where(status[closed] == "paid", at["paid"].to_numpy()[closed],
                              np.minimum(filed_at + np.timedelta64(3, "D"), now.to_datetime64()))
     visitor_of_closed = table["visitor_id"].to_numpy()[closed]

@@ -104,10 +104,15 @@ def test_the_demo_history_has_the_steps_its_statuses_passed(demo_store):
     assert (trail["from_status"].fillna("") == went_on_from.fillna("")).all()
     assert trail.duplicated(["exchange_id", "changed_at"]).sum() == 0
 
-    waiting = todo.waiting_on(demo_store, manager("P01"), today=DEMO_DAY)
+    # Reports wait for validation and, filed lately, some for their payment, each on its partnership's list.
     visitors = demo_store.table("organisations").set_index("id")["partnership_id"]
-    of_p01 = reports[reports["exchange_id"].map(exchanges["visitor_id"]).map(visitors) == "P01"]
+    reports["partnership"] = reports["exchange_id"].map(exchanges["visitor_id"]).map(visitors)
+    waiting = pd.concat([todo.waiting_on(demo_store, manager(p), today=DEMO_DAY).assign(partnership=p)
+                         for p in sorted(set(visitors))])
     for step, state in (("validate the closing report", "filed"), ("record the payment", "validated")):
-        expected = of_p01.loc[(of_p01["status"] == "reported") & (of_p01["state"] == state), "exchange_id"]
-        assert len(expected) and set(waiting.loc[waiting["step"] == step, "exchange_id"]) == set(expected)
+        expected = reports.loc[(reports["status"] == "reported") & (reports["state"] == state), ["partnership", "exchange_id"]]
+        listed = waiting.loc[waiting["step"] == step, ["partnership", "exchange_id"]]
+        assert len(expected) and set(map(tuple, listed.to_numpy())) == set(map(tuple, expected.to_numpy()))
     assert not waiting["step"].str.startswith("sign the").any()
+    unpaid = reports[(reports["status"] == "reported") & (reports["state"] == "validated")]
+    assert (pd.to_datetime(unpaid["filed_at"]) > now - pd.Timedelta(days=30)).all()  # not waiting for years
