@@ -24,15 +24,20 @@ from cx.mail import BadMailSettings, MailSettings, send_pending
 from cx.parties import DOCUMENTS
 from cx.store import Store
 
-# The sender's clock: a little after the tests write their messages, which are due from the moment
-# they are written (a fixed moment became a time bomb once the real clock passed it).
-NOW = dt.datetime.now().replace(microsecond=0) + dt.timedelta(minutes=10)
 
 
 @pytest.fixture
 def mailserver():
     with MailServer() as server:
         yield server
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """The sender's clock: an hour after the test starts, so the messages it writes are due (they are
+    due from the moment they are written). Fixed moments and moments taken when the module is
+    collected both fell before messages written later in a long run."""
+    return dt.datetime.now().replace(microsecond=0) + dt.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -94,9 +99,9 @@ def test_an_exchange_request_and_its_status_changes_reach_the_people_whose_turn_
     assert waiting(demo_store)[-1] == ("mario@example.org", f"Closing report to validate: {exchange_id}", "pending")
 
 
-def test_pending_messages_arrive_at_the_configured_server_once(programme, mailserver):
+def test_pending_messages_arrive_at_the_configured_server_once(programme, mailserver, now):
     settings = MailSettings.from_mapping(mailserver.settings())
-    done = send_pending(programme, settings, now=NOW)
+    done = send_pending(programme, settings, now=now)
     assert (done.sent, done.retrying, done.failed) == (2, 0, 0)
     received = mailserver.mailbox.received
     assert [(m["To"], m["Subject"], m["From"]) for m in received] == [
@@ -105,7 +110,7 @@ def test_pending_messages_arrive_at_the_configured_server_once(programme, mailse
     assert "asks to take part in ClusterXchange through partnership P01" in received[1].get_content()
     assert received[0]["Message-ID"].endswith("@example.org>")
     assert {r[2] for r in waiting(programme)} == {"sent"}
-    assert send_pending(programme, settings, now=NOW + dt.timedelta(hours=1)).sent == 0
+    assert send_pending(programme, settings, now=now + dt.timedelta(hours=1)).sent == 0
     assert len(received) == 2
 
 
@@ -115,7 +120,7 @@ def test_pending_messages_arrive_at_the_configured_server_once(programme, mailse
     ("554 5.7.1 Message rejected as spam", "554 5.7.1 Message rejected as spam"),
     ("recipients 550 5.1.1 No such user", "550 5.1.1 No such user"),
 ])
-def test_a_failing_server_loses_nothing_and_retries_with_backoff(programme, mailserver, failure, said):
+def test_a_failing_server_loses_nothing_and_retries_with_backoff(programme, mailserver, now, failure, said):
     """Connection refused, a 4xx and a 5xx answer: each message stays, its attempt and the server's
     answer recorded, due again after a doubling backoff; after the last attempt it is kept as
     failed; an officer's retry sends it once the server works."""
@@ -127,41 +132,41 @@ def test_a_failing_server_loses_nothing_and_retries_with_backoff(programme, mail
             mailserver.mailbox.refuse_recipients = failure.removeprefix("recipients ")
         else:
             mailserver.mailbox.answer = failure
-    first = send_pending(programme, settings, now=NOW)
+    first = send_pending(programme, settings, now=now)
     assert (first.sent, first.retrying, first.failed) == (0, 2, 0)
     assert said in first.summary()
     rows = programme.query("SELECT * FROM outbox ORDER BY id")
     assert rows["state"].tolist() == ["pending", "pending"] and rows["attempts"].tolist() == [1, 1]
     assert all(e.startswith(said) for e in rows["last_error"])
-    assert (rows["next_attempt_at"] == NOW + dt.timedelta(seconds=60)).all()
-    assert send_pending(programme, settings, now=NOW + dt.timedelta(seconds=59)).retrying == 0  # not due yet
-    second = send_pending(programme, settings, now=NOW + dt.timedelta(seconds=60))
+    assert (rows["next_attempt_at"] == now + dt.timedelta(seconds=60)).all()
+    assert send_pending(programme, settings, now=now + dt.timedelta(seconds=59)).retrying == 0  # not due yet
+    second = send_pending(programme, settings, now=now + dt.timedelta(seconds=60))
     assert second.retrying == 2
     assert (programme.query("SELECT next_attempt_at FROM outbox")["next_attempt_at"]
-            == NOW + dt.timedelta(seconds=60 + 120)).all()
-    third = send_pending(programme, settings, now=NOW + dt.timedelta(hours=1))
+            == now + dt.timedelta(seconds=60 + 120)).all()
+    third = send_pending(programme, settings, now=now + dt.timedelta(hours=1))
     assert (third.retrying, third.failed) == (0, 2)
     rows = programme.query("SELECT * FROM outbox ORDER BY id")
     assert rows["state"].tolist() == ["failed", "failed"] and rows["attempts"].tolist() == [3, 3]
     assert rows["log"].str.count("\n").tolist() == [3, 3] and rows["log"].str.contains(said, regex=False).all()
-    assert send_pending(programme, settings, now=NOW + dt.timedelta(days=2)).failed == 0  # given up: left alone
+    assert send_pending(programme, settings, now=now + dt.timedelta(days=2)).failed == 0  # given up: left alone
     assert not mailserver.mailbox.received
     # The step still works while the server fails, and writes its message.
     number = registrations.registration_of(programme, "ana@example.org")["id"]
     registrations.decide(programme, manager("P01"), number, accept=True)
     assert outbox.retry_failed(programme, OFFICER) == 2
     mailserver.mailbox.answer = mailserver.mailbox.refuse_recipients = None
-    done = send_pending(programme, MailSettings.from_mapping(mailserver.settings()), now=NOW + dt.timedelta(days=3))
+    done = send_pending(programme, MailSettings.from_mapping(mailserver.settings()), now=now + dt.timedelta(days=3))
     assert done.sent == 3
     assert sorted(m["Subject"] for m in mailserver.mailbox.received) == [
         "Porto Digital takes part in ClusterXchange", "Registration to assess: Porto Digital (P01)",
         "Your ClusterXchange account"]
 
 
-def test_two_senders_at_once_send_each_message_once(programme, mailserver):
+def test_two_senders_at_once_send_each_message_once(programme, mailserver, now):
     settings = MailSettings.from_mapping(mailserver.settings())
     with ThreadPoolExecutor(2) as pool:
-        rounds = list(pool.map(lambda _: send_pending(programme, settings, now=NOW), range(2)))
+        rounds = list(pool.map(lambda _: send_pending(programme, settings, now=now), range(2)))
     assert sum(r.sent for r in rounds) == 2
     assert len(mailserver.mailbox.received) == 2
 
@@ -240,11 +245,11 @@ def test_the_app_sends_a_step_s_message_after_the_step(app_db, mailserver):
     assert set(store.table("outbox")["state"]) == {"sent"}
 
 
-def test_officers_see_the_outbox_and_retry_what_was_given_up(app_db, mailserver):
+def test_officers_see_the_outbox_and_retry_what_was_given_up(app_db, mailserver, now):
     store = Store(app_db)
     accounts.add_account(store, OFFICER, "olga@example.org", "officer")
     failing = MailSettings.from_mapping(mailserver.settings(port=free_port(), max_attempts=1))
-    send_pending(store, failing, now=NOW)
+    send_pending(store, failing, now=now)
     app = test_roles.logged_in("olga@example.org")
     app.switch_page("app_pages/accounts.py").run()
     assert not app.exception
@@ -285,7 +290,7 @@ def template_programme(store):
     return store
 
 
-def test_one_exchange_s_whole_path_reaches_each_person_whose_turn_it_is(template_programme, mailserver):
+def test_one_exchange_s_whole_path_reaches_each_person_whose_turn_it_is(template_programme, mailserver, now):
     """From the host's answer to the payment, each step writes to whoever acts next; what arrives
     at a real SMTP server, person by person, is the path as each of them lives it."""
     store, x2 = template_programme, "EX-X2"
@@ -313,7 +318,7 @@ def test_one_exchange_s_whole_path_reaches_each_person_whose_turn_it_is(template
     lump_sum = int(store.query("SELECT lump_sum_eur FROM exchanges WHERE id = ?", [x2]).iloc[0, 0])
     closing.record_payment(store, p1, x2, paid_on="2030-06-20", amount_eur=lump_sum, today=dt.date(2030, 6, 20))
 
-    done = send_pending(store, MailSettings.from_mapping(mailserver.settings()), now=NOW)
+    done = send_pending(store, MailSettings.from_mapping(mailserver.settings()), now=now)
     assert (done.sent, done.retrying, done.failed) == (len(mailserver.mailbox.received), 0, 0)
     arrived_at = {}
     for message in mailserver.mailbox.received:
