@@ -6,6 +6,7 @@ that is neither it nor inside it. The toolbars show while the pointer is on thei
 (after a tap on a phone), so each table and chart is hovered in turn and what is on screen checked."""
 
 import pytest
+from test_accessibility_browser import settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -47,6 +48,16 @@ FAULTS = """(scroll) => {
         if (box.scrollWidth > box.clientWidth + 1) faults.push(`the page is ${box.scrollWidth} pixels wide`);
     }
     return faults;
+}"""
+
+# Scroll a table or chart so that its top edge is a third of the way down the screen: its toolbar, which
+# rises above that edge, and whatever it could cover are then on screen to be checked.
+TOP_A_THIRD_DOWN = """(element) => {
+    element.scrollIntoView({block: 'start'});
+    let scroller = element.parentElement;
+    while (scroller && !(/auto|scroll/.test(getComputedStyle(scroller).overflowY)
+                         && scroller.scrollHeight > scroller.clientHeight)) scroller = scroller.parentElement;
+    (scroller || document.scrollingElement).scrollBy(0, -window.innerHeight / 3);
 }"""
 
 
@@ -114,12 +125,14 @@ def test_nothing_covers_a_button_or_chart_title_at_390_pixels(name, module_serve
     page.wait_for_function("""(charts) => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
         .filter(chart => chart.checkVisibility() && chart.querySelector('.main-svg .gtitle')).length >= charts""",
                            arg=charts, timeout=60_000)
+    settle(page)  # the script has stopped: every table and chart of the page is there to check
     page.wait_for_timeout(1500)  # plotly and MapLibre finish drawing
     page.screenshot(path=tmp_path / "phone.png")
 
     faults = page.evaluate(FAULTS, True)
     for toolbar_owner in page.locator('[data-testid="stDataFrame"], [data-testid="stPlotlyChart"]').all():
         if toolbar_owner.is_visible():
+            toolbar_owner.evaluate(TOP_A_THIRD_DOWN)  # what lies above it on screen too, wherever the last check left off
             toolbar_owner.hover(position={"x": 12, "y": 12})
             page.wait_for_timeout(300)
             faults += page.evaluate(FAULTS, False)
