@@ -441,7 +441,7 @@ class PostgresStore(Store):
         error; the block's queries (`query`, `table`, ...) of this thread run in it, and a nested
         block joins it. The data version is bumped at the end of it and again after the commit,
         so a cached read taken meanwhile is never kept under the new version."""
-        held = self._joined_transaction()
+        held = self._joined_block(read_only=False)
         if held is not None:
             yield held
             return

@@ -461,14 +461,7 @@ class Store:
         """The connection of this thread's block on this database, or None outside any."""
         held = self._held()
         if held is not None and not (read_only or held[1]):
-            raise RuntimeError("a write cannot start inside a reading block; use a transaction")
-        return None if held is None else held[0]
-
-    def _joined_transaction(self):
-        """The connection of this thread's transaction on this database, or None outside any."""
-        held = self._held()
-        if held is not None and not held[1]:
-            raise RuntimeError("a transaction cannot start inside a reading block")
+            raise RuntimeError("a write or transaction cannot start inside a reading block")
         return None if held is None else held[0]
 
     # --- what each back end implements -----------------------------------------------------
@@ -698,7 +691,7 @@ class DuckDBStore(Store):
         (`query`, `table`, ...) run in the transaction, so the rules they check see exactly what
         the write will change. Inside another transaction of this thread on this file, the block
         joins it."""
-        held = self._joined_transaction()
+        held = self._joined_block(read_only=False)
         if held is not None:
             yield held
             return

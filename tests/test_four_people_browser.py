@@ -28,6 +28,7 @@ from viewers import OFFICER, manager
 
 from cx import accounts, closing
 from cx import exchanges as workflow
+from cx.formats import plural
 from cx.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -256,7 +257,7 @@ def test_registration_to_payment_as_the_four_people_see_it(programme, browser, t
         mario.doing("record the payment").click(mario.page.get_by_role("link", name="At a glance"))
         due = closing.payments_due(store, manager("P01"))  # the demo's validated reports wait too
         assert exchange_id in set(due["exchange_id"])
-        mario.sees(f"{len(due):,} payment{'s' * (len(due) != 1)} due, the soonest first")
+        mario.sees(f"{plural(len(due), 'payment')} due, the soonest first")
         mario.shot("10-visitor-manager-payment-due")
         mario.open_from_todo(exchange_id, "record the payment")
         mario.button("Record the payment")

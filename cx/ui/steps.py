@@ -8,6 +8,7 @@ import streamlit as st
 
 from cx import closing, registrations, todo, uptake
 from cx.access import MANAGER, Viewer
+from cx.formats import plural
 from cx.store import Store
 
 STEPS_PAGE = "app_pages/exchange.py"
@@ -54,7 +55,7 @@ def payments_due(store: Store, viewer: Viewer) -> None:
     due = closing.payments_due(store, viewer)
     if due.empty:
         return
-    st.text(f"{len(due):,} payment{'s' * (len(due) != 1)} due, the soonest first"
+    st.text(f"{plural(len(due), 'payment')} due, the soonest first"
             + (f"; {int(due['overdue'].sum()):,} overdue." if due["overdue"].any() else "."))
     shown = due[["exchange_id", "when", "due_on", "lump_sum_eur", "visitor", "host", "validated_on"]]
     # A styled table is drawn from the styler's text: the dates are formatted there.
