@@ -125,11 +125,12 @@ class Keeper:
         self.fits = 0  # full fits run: a status change or an exchange import must not add one
         self._fitted: Fitted | None = None
         self._saved: str | None = None  # the fingerprint of the file beside the database
+        self._checked: tuple | None = None  # (data version, fingerprint) when the profiles were last read
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
 
     def matcher(self) -> HostMatcher:
-        wanted = fingerprint(self.store)
+        wanted = self._fingerprint()
         with self._lock:
             fitted = self._fitted
             if fitted is None:
@@ -145,6 +146,17 @@ class Keeper:
             elif fitted.fingerprint != self._saved:
                 self._in_background(self._save)
             return fitted.matcher
+
+    def _fingerprint(self) -> str:
+        """The profiles' fingerprint, computed again only when the data has changed since it last
+        was: the data version is a stat of the DuckDB file (a counter on PostgreSQL), the
+        fingerprint a pass over every organisation. The version is read first, so a write in
+        between makes the next call compute it again."""
+        version = self.store.data_version()
+        checked = self._checked
+        if checked is None or checked[0] != version:
+            checked = self._checked = (version, fingerprint(self.store))
+        return checked[1]
 
     def wait(self) -> None:
         """Until the background refit or save, if any, is done."""

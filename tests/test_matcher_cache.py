@@ -70,6 +70,20 @@ def test_requests_status_changes_imports_and_scenarios_never_refit(demo_store, k
     assert keeper.fits == 1
 
 
+def test_the_profiles_are_read_again_only_after_a_write(demo_store, keeper, monkeypatch):
+    """A search with no write since the last one costs a stat of the file, not a pass over every
+    organisation; an edit from another connection is still seen by the next search."""
+    reads = []
+    monkeypatch.setattr(matcher_cache, "fingerprint", lambda store: reads.append(store) or fingerprint(store))
+    matcher = keeper.matcher()
+    assert keeper.matcher() is matcher and keeper.matcher() is matcher and not reads
+    host, _ = a_host_and_another(demo_store)
+    edit(Store(demo_store.path), host["id"], description="Seaweed farming and kelp biorefineries.")
+    assert keeper.matcher() is not matcher
+    assert keeper.matcher().suggest("kelp biorefineries", visitor_country="PT")["id"].iloc[0] == host["id"]
+    assert len(reads) == 1
+
+
 def test_a_profile_edit_is_seen_by_the_next_search_without_a_refit(demo_store, keeper):
     matcher = keeper.matcher()
     host, model = a_host_and_another(demo_store)
