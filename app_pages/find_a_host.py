@@ -90,7 +90,7 @@ who = visitors["label"].get(query["visitor_id"])
 try:
     if query["visitor_id"] is None:
         raise CxError("pick the visiting organisation first: no organisation matches the search")
-    visitor = visitor_details(store, viewer, query["visitor_id"], rulebook)
+    visitor = cached(visitor_details, store, viewer, visitor_id=query["visitor_id"])
     own = visitor["visitor_country"]
     if own in query["countries"]:  # the form cannot drop it from the list before the visitor is submitted
         st.caption(f"{rulebook.country_name(own)} is left out of the preferred countries: a host is in "
