@@ -4,10 +4,9 @@ import streamlit as st
 
 from cx import budget, charts, summaries
 from cx.errors import BadPlan, CxError, SharesDoNotSum
-from cx.geo import country_shapes
 from cx.rules import load_rulebook
 from cx.ui import current_store, euros, euros_short, plain
-from cx.ui.widgets import figure
+from cx.ui.widgets import country_outlines, figure
 
 SCENARIO = "budget_scenario"  # the scenario being edited, as JSON
 RESULT = "budget_result"  # the last Simulation of it
@@ -184,7 +183,7 @@ with scenario_tab:
         no_cost = "No host country has an expected cost."
         figure(result.by_country, charts.cost_by_host_country, no_cost, "by_country", bar,
                describe=summaries.cost_by_host_country)
-        figure(result.by_country, lambda t: charts.cost_by_host_country_map(t, country_shapes()), no_cost,
+        figure(result.by_country, lambda t: charts.cost_by_host_country_map(t, country_outlines()), no_cost,
                "by_country_map", where, describe=summaries.cost_by_host_country, numbers={})  # beside it
         downloads = st.columns(2)
         downloads[0].download_button("Results as CSV", budget.results_csv(result), f"{result.scenario.name}.csv",

@@ -10,13 +10,12 @@ from cx import charts, summaries, taxonomy
 from cx.ecosystems import ACTIVITIES, ECOSYSTEMS
 from cx.errors import BrokenRules, CxError, VisitedAlready
 from cx.exchanges import date_breaches, request_exchange, visitor_exchanges
-from cx.geo import country_shapes
 from cx.rules import load_rulebook
 from cx.store import TEXT_LIMITS
 from cx.ui import cached, current_store, euros, plain, stop_without_data
 from cx.ui.login import current_viewer
 from cx.ui.matcher import host_matcher
-from cx.ui.widgets import figure
+from cx.ui.widgets import country_outlines, figure
 from cx.visitors import hosts_registered, matching_visitors, visitor_choices, visitor_details
 
 QUERY = "find_a_host.query"  # the last submitted search, kept while the visitor requests exchanges
@@ -107,7 +106,7 @@ except CxError as error:
     st.stop()
 
 st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {plain(who)}")
-figure(suggestions, lambda t: charts.host_suggestions_map(t, visitor["visitor_location"], country_shapes()),
+figure(suggestions, lambda t: charts.host_suggestions_map(t, visitor["visitor_location"], country_outlines()),
        "No eligible host matches.", "suggestions_map", describe=summaries.host_suggestions,
        numbers={})  # every suggested host is listed below the map, with its facts
 

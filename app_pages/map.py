@@ -4,11 +4,10 @@ blank MapLibre style, no tiles, no CDN)."""
 import streamlit as st
 
 from cx import charts, missions, summaries, uptake
-from cx.geo import country_shapes
 from cx.ui import cached, current_store, stop_without_data
 from cx.ui.filters import sidebar_filters
 from cx.ui.login import current_viewer
-from cx.ui.widgets import figure
+from cx.ui.widgets import country_outlines, figure
 
 MOST_ARCS = 1500  # beyond this the arcs hide each other and the page slows; the busiest are drawn
 
@@ -28,7 +27,7 @@ if places.empty:
     st.info("No exchange matches these filters in this period. Widen the period or clear a filter in the sidebar.")
     st.stop()
 
-figure(flows, lambda t: charts.exchange_map(t.head(MOST_ARCS), places, countries, country_shapes(), shade),
+figure(flows, lambda t: charts.exchange_map(t.head(MOST_ARCS), places, countries, country_outlines(), shade),
        "No exchange between placed cities matches these filters.", "exchange_map",
        describe=lambda t: summaries.exchange_map(t, countries),
        numbers={"Exchanges between cities": flows.drop(columns=["visitor_lat", "visitor_lon", "host_lat", "host_lon"]),
@@ -42,6 +41,6 @@ st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}: {int(flows['exc
 group = cached(missions.missions, store, viewer, partnerships=list(filters.partnerships), start=filters.start,
                end=filters.end)
 placed = group.dropna(subset=missions.PLACE_COLUMNS)
-figure(placed, lambda t: charts.mission_map(t, country_shapes()), "No group mission with placed members in this "
+figure(placed, lambda t: charts.mission_map(t, country_outlines()), "No group mission with placed members in this "
        "period.", "mission_map", describe=summaries.mission_map,
        numbers={"Group missions": placed.drop(columns=list(missions.PLACE_COLUMNS))})

@@ -115,6 +115,7 @@ class Session:
     widgets: dict[str, str] = field(default_factory=dict)  # user key -> widget id, from the elements
     pages: dict[str, str] = field(default_factory=dict)  # url path -> page script hash
     page_hash: str = ""
+    path: str = ""  # the page's URL path, which a browser sends with each rerun (st.context.url)
     headings: list[str] = field(default_factory=list)  # the last run's headings, to check what it showed
     received: int = 0  # bytes the last run sent to the browser
 
@@ -132,10 +133,11 @@ class Session:
         message = BackMsg()
         client = message.rerun_script
         if page is not None:
-            client.page_name = page
+            client.page_name = self.path = page
             client.page_script_hash = self.pages.get(page, "")
         else:
             client.page_script_hash = self.page_hash
+        client.context_info.url = f"{self.url}/{self.path}"
         for key, value in states.items():
             state = client.widget_states.widgets.add()
             state.id = self.widgets[key]

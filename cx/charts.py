@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from cx.formats import euros
-from cx.geo import geodesic_path
+from cx.geo import country_shapes, geodesic_path
 
 # Colours a colour-blind reader tells apart (Okabe and Ito's palette; viridis for the workflow; cividis
 # for quantities), each at least 3:1 against the white background (WCAG 2.1, 1.4.11). No meaning rests on
@@ -50,6 +50,10 @@ KIND_COLOURS = {"cluster organisation": BLUE, "SME": VERMILLION, "scaling-up sup
 # takes the template once as it is built; set in `_layout`, it was validated and copied twice (a third of
 # a small bar chart's time, measured).
 pio.templates.default = "plotly_white"
+
+# The project's country outlines (`cx.geo.country_shapes`) as a map takes them: the GeoJSON itself, or
+# the URL at which the app serves the same file (`cx.ui.widgets.country_outlines`).
+Shapes = dict | str
 
 # Plotly's toolbar (the modebar) shows over the top-right corner of a chart while the pointer is on it
 # (or after a tap on a phone): the title sits under that strip rather than in it.
@@ -145,7 +149,7 @@ def cost_by_host_country(by_country: pd.DataFrame) -> go.Figure:
     return _layout(figure, "Expected cost by host country", height=max(380, 18 * len(table) + 80))
 
 
-def cost_by_host_country_map(by_country: pd.DataFrame, shapes: dict) -> go.Figure:
+def cost_by_host_country_map(by_country: pd.DataFrame, shapes: Shapes) -> go.Figure:
     """Expected lump sums per host country on an offline map (MapLibre, blank style, own shapes)."""
     figure = go.Figure(go.Choroplethmap(
         geojson=shapes, locations=by_country["country"], z=by_country["cost_eur"], featureidkey="id",
@@ -159,7 +163,7 @@ def cost_by_host_country_map(by_country: pd.DataFrame, shapes: dict) -> go.Figur
 
 
 def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[float, float] | None = None,
-                         country_shapes: dict | None = None) -> go.Figure:
+                         shapes: Shapes | None = None) -> go.Figure:
     """The suggested hosts as circles sized by score, with geodesic arcs from the visitor when the
     visitor's place is known. MapLibre traces on the blank "white-bg" style, circle markers and
     hover text only (labels and icons would fetch glyphs from the network)."""
@@ -188,7 +192,7 @@ def host_suggestions_map(suggestions: pd.DataFrame, visitor_location: tuple[floa
     # zoom 0, and Mercator stretches a degree of latitude about 1.5 times at European latitudes.
     zoom = min(math.log2(800 * 360 / (512 * max(max(lons) - min(lons), 0.5))),
                math.log2(350 * 360 / (512 * 1.5 * max(max(lats) - min(lats), 0.5)))) - 0.2
-    layers = [dict(sourcetype="geojson", source=country_shapes, type="line", color="#bdbdbd")] if country_shapes else []
+    layers = [dict(sourcetype="geojson", source=shapes, type="line", color="#bdbdbd")] if shapes else []
     figure.update_layout(map=dict(style="white-bg", layers=layers, zoom=min(max(zoom, 0.0), 9.0),
                                   center=dict(lat=(max(lats) + min(lats)) / 2, lon=(max(lons) + min(lons)) / 2)))
     return _layout(figure, "Suggested hosts", height=460)
@@ -326,17 +330,17 @@ def threshold_histogram(table: pd.DataFrame, column: str, threshold: float, titl
 ARC_CLASSES = ((1, 1, "1 exchange"), (2, 2.5, "2–4 exchanges"), (5, 4, "5 or more exchanges"))
 
 
-def _blank_countries(shapes: dict) -> go.Figure:
+def _blank_countries(shapes: Shapes) -> go.Figure:
     """A map of every country in the project's shapes, drawn light grey: the base that each map's
-    own traces go on (nothing fetched, so it draws offline)."""
-    every = [feature["id"] for feature in shapes["features"]]
+    own traces go on (nothing fetched from outside the app, so it draws offline)."""
+    every = [feature["id"] for feature in country_shapes()["features"]]
     return go.Figure(go.Choroplethmap(
         geojson=shapes, featureidkey="id", locations=every, z=[0] * len(every), showscale=False,
         colorscale=[[0, "#f0f0f0"], [1, "#f0f0f0"]], marker_line_color="#bdbdbd", marker_line_width=0.5,
         hoverinfo="skip", name="countries", showlegend=False))
 
 
-def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFrame, shapes: dict,
+def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFrame, shapes: Shapes,
                  shade: str = "hosted", arc_points: int = 16) -> go.Figure:
     """Arcs from visitors' to hosts' cities (wider for more exchanges), cities sized by activity,
     countries shaded by exchanges `shade` ("hosted" or "sent").
@@ -379,7 +383,7 @@ def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFr
     return figure
 
 
-def mission_map(missions: pd.DataFrame, shapes: dict, arc_points: int = 16) -> go.Figure:
+def mission_map(missions: pd.DataFrame, shapes: Shapes, arc_points: int = 16) -> go.Figure:
     """Each group mission as one: a marker at its hosts' region (sized by its visitors) and one arc
     from where its visitors come from on average. `missions` is cx.missions.missions' table, placed."""
     figure = _blank_countries(shapes)

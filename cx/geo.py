@@ -18,11 +18,12 @@ import pandas as pd
 from pyproj import Geod
 from rapidfuzz import process
 
-from cx import DATA_DIR
+from cx import PROJECT_ROOT
 from cx.errors import UnknownCity
 
 WGS84 = Geod(ellps="WGS84")
-COUNTRY_SHAPES = DATA_DIR / "geo" / "countries.geojson"
+# In `static/`, which the app serves to browsers (cx.ui.widgets.country_outlines), not in `data/`.
+COUNTRY_SHAPES = PROJECT_ROOT / "static" / "countries.geojson"
 
 
 def place_key(name) -> str:

@@ -1,4 +1,4 @@
-"""Build `data/geo/countries.geojson`: the country outlines the offline maps draw.
+"""Build `static/countries.geojson`: the country outlines the offline maps draw.
 
 Source: Natural Earth 1:110m admin-0 countries (public domain), as shipped in the `pyogrio` wheel
 (`pyogrio/tests/fixtures/naturalearth_lowres`). The app never reads that fixture; it reads the
@@ -12,7 +12,7 @@ What the script adds to the source, because the map must show every eligible cou
   the coastline's coordinates (accurate to about a kilometre, ample at the map's zoom).
 Features are kept within a box around Europe (clipped), rounded to 3 decimals (about 100 m).
 
-Run: python scripts/build_country_shapes.py   (writes data/geo/countries.geojson)
+Run: python scripts/build_country_shapes.py   (writes static/countries.geojson)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from shapely.ops import unary_union
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = Path(pyogrio.__file__).parent / "tests" / "fixtures" / "naturalearth_lowres" / "naturalearth_lowres.shp"
-TARGET = ROOT / "data" / "geo" / "countries.geojson"
+TARGET = ROOT / "static" / "countries.geojson"
 EUROPE = box(-40.0, 12.0, 75.0, 75.0)  # lon/lat: Iceland and the Azores to the Caucasus, with a margin
 NO_ISO3 = {"France": "FR", "Norway": "NO", "Kosovo": "XK", "N. Cyprus": "CY"}
 MALTA = [  # (lon, lat) around Malta, then Gozo

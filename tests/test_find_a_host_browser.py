@@ -1,6 +1,8 @@
 """What a visitor sees on Find a host: served by `streamlit run`, in headless Debian chromium, offline."""
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from cx.store import Store
@@ -10,8 +12,13 @@ from viewers import OFFICER
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+OUTLINE_GREY = 0xBD  # the country outlines' #bdbdbd (cx.charts.host_suggestions_map)
+
+
 def test_a_visitor_finds_hosts_sees_the_map_and_requests_an_exchange(streamlit_server, offline_page, tmp_path):
     page = offline_page
+    outlines = []  # the status of each fetch of the country outlines, which the app serves itself
+    page.on("response", lambda r: outlines.append(r.status) if r.url.endswith("/app/static/countries.geojson") else None)
     page.goto(streamlit_server)
     page.get_by_role("link", name="Find a host").click()
     page.get_by_text("Pick the visiting organisation").wait_for(timeout=60_000)
@@ -32,6 +39,9 @@ def test_a_visitor_finds_hosts_sees_the_map_and_requests_an_exchange(streamlit_s
     assert page.blocked == []  # nothing was fetched from outside 127.0.0.1
     assert (tmp_path / "find_a_host.png").stat().st_size > 20_000
     assert (tmp_path / "suggestions_map.png").stat().st_size > 10_000
+    assert outlines and set(outlines) == {200}
+    pixels = np.asarray(Image.open(tmp_path / "suggestions_map.png").convert("RGB")).astype(int)
+    assert (np.abs(pixels - OUTLINE_GREY).max(axis=2) <= 12).mean() > 0.01  # the outlines are drawn
 
 
 def test_the_visitor_search_reruns_only_the_picker(streamlit_server, offline_page, demo_db):

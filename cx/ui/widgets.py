@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin
 
 import pandas as pd
 import streamlit as st
 
 from cx.export import to_csv_bytes, to_excel_bytes
 from cx.formats import euros, euros_short
+from cx.geo import COUNTRY_SHAPES, country_shapes
 
 UPTAKE_TAB = "uptake_tab"  # the Uptake page's tab shown, which is the one it computes
 
@@ -89,3 +91,12 @@ def finding(title: str, table: pd.DataFrame, key: str) -> None:
                  if pd.api.types.is_datetime64_any_dtype(table[column])}
         st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_table", column_config=dates)
         downloads(table, title, key)
+
+
+def country_outlines() -> dict | str:
+    """The maps' country outlines. In a browser, the URL at which the app serves their file
+    (`static/`, see `.streamlit/config.toml`): the browser fetches it once and keeps it, and a map
+    carries a URL instead of the outlines, which plotly validated and copied twice on every run
+    (a quarter of a Find a host search). Without a browser (AppTest), the GeoJSON itself."""
+    url = st.context.url
+    return urljoin(url, f"app/static/{COUNTRY_SHAPES.name}") if url else country_shapes()
