@@ -109,6 +109,6 @@ def geodesic_path(lat1, lon1, lat2, lon2, points: int = 24) -> tuple[list[float]
 
 @lru_cache(maxsize=1)
 def country_shapes() -> dict:
-    """Country outlines as GeoJSON (Natural Earth, public domain), shipped in `data/geo/`; each
+    """Country outlines as GeoJSON (Natural Earth, public domain), shipped in `static/`; each
     feature's `id` is its ISO-2 code."""
     return json.loads(COUNTRY_SHAPES.read_text(encoding="utf-8"))
