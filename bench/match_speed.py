@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.metrics.pairwise import cosine_similarity
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,10 +209,13 @@ def following_the_profiles(size: int, folder: Path) -> None:
 def suggest_times(fitted: dict[int, HostMatcher], asked: list[str]) -> None:
     print(f"\n{'hosts':>8} {'suggest p50 ms':>15} {'p95':>7} {'baseline p50 ms':>16} {'p95':>7} {'p50 ratio':>10}")
     for size, matcher in fitted.items():
-        matrix = matcher.matrix_.tocsr()
+        share = matcher.word_share
+        spaces = [np.sqrt(share) * matcher.word_columns_, np.sqrt(1 - share) * matcher.char_columns_]
+        matrix = sp.hstack(spaces, format="csr")  # the two spaces side by side: one cosine mixes them
 
         def baseline(text):
-            _, query = matcher._query(normalise(text))
+            word, char = matcher._query(normalise(text))
+            query = sp.hstack([np.sqrt(share) * word, np.sqrt(1 - share) * char], format="csr")
             return np.argsort(-cosine_similarity(query, matrix).ravel())[:10]
 
         matcher.suggest(asked[0], visitor_country="DE")  # warm caches (stop words, rulebook)

@@ -7,8 +7,8 @@ the visitor's objectives, written in the visitor's own words.
 phrases, which make the reasons) and character n-grams within words (inflections, compounds and
 small typos: "moulded" still meets "moulding", "hydrogn" still meets "hydrogen"). Each profile
 field gets its own TF-IDF row and a weight, so a long description does not drown a name or a
-sector list. Scores are cosines computed by one sparse product that touches only the columns of
-the query's terms, and the top k come from `argpartition`: no Python loop over hosts. Terms are
+sector list. Scores are cosines, one sparse product per space that touches only the columns of
+the query's terms: no Python loop over hosts. Terms are
 counted over all profiles at once (`cx.term_counts`), and `updated` replaces the rows of changed
 profiles without a refit.
 
@@ -257,7 +257,7 @@ class HostMatcher(BaseEstimator):
                 raise CxError("no host has a profile with words to match on (name, description, sectors)") from None
             per_host = self._field_sum(len(hosts), [1] * len(fields)) @ counts[-1]
             self.idf_.append(TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(per_host))
-        self.word_rows_, self.matrix_ = self._rows(counts, len(hosts))
+        self.word_rows_, self.word_columns_, self.char_columns_ = self._rows(counts, len(hosts))
         self.word_terms_ = self.word_counter_.get_feature_names_out()
         self.hosts_ = self._host_table(hosts)
         self.profiles_ = [" ".join(parts) for parts in zip(*fields)]
@@ -286,13 +286,13 @@ class HostMatcher(BaseEstimator):
                              shape=(n, n * len(weights)))
 
     def _rows(self, counts, n: int):
-        """The hosts' rows of the word space and of the mixed space, from each space's term
-        counts (field rows stacked field after field): the TF-IDF of each field row, weighted,
-        summed per host and normalised per space."""
+        """The hosts' word rows (for the reasons), and their word and character spaces column-major
+        (what a search reads), from each space's term counts (field rows stacked field after field):
+        the TF-IDF of each field row, weighted, summed per host and normalised per space."""
         fields = self._field_sum(n, list(self.weights_.values()))
-        blocks = [normalize(fields @ idf.transform(stacked, copy=False), copy=False)  # the counts are not kept
-                  for idf, stacked in zip(self.idf_, counts)]
-        return blocks[0].tocsr(), self._mix(*blocks)
+        word_rows, char_rows = (normalize(fields @ idf.transform(stacked, copy=False), copy=False)  # counts not kept
+                                for idf, stacked in zip(self.idf_, counts))
+        return word_rows, word_rows.tocsc(), char_rows.tocsc()
 
     def _index_hosts(self):
         """Per host, what eligibility filters on: country code, may host, ecosystems."""
@@ -313,13 +313,14 @@ class HostMatcher(BaseEstimator):
         takes) replace their rows and the `removed` ids are gone; this one is left as it was, so
         searches under way keep it. Rows end up in id order, as a fit on the store's table has
         them. Vocabulary and IDF weights stay as fitted: see `drifted`."""
-        check_is_fitted(self, "matrix_")
+        check_is_fitted(self, "char_columns_")
         new = copy.copy(self)
         changed, texts = self._with_taxonomy(changed)
         fields = self._fields(changed)
         tokens = Tokens([text for field in fields for text in field], BREAK)
         counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
-        word_rows, rows = self._rows(counts, len(changed)) if len(changed) else (self.word_rows_[:0], self.matrix_[:0])
+        word_rows, word_columns, char_columns = (self._rows(counts, len(changed)) if len(changed) else
+                                                 (self.word_rows_[:0], self.word_columns_[:0], self.char_columns_[:0]))
         table = self._host_table(changed)
         gone = set(table["id"]) | {str(i) for i in removed}
         kept = np.flatnonzero(~self.hosts_["id"].isin(gone).to_numpy())
@@ -330,7 +331,8 @@ class HostMatcher(BaseEstimator):
         new.word_rows_ = sp.vstack([self.word_rows_, word_rows], format="csr")[stacked[order]]
         position = np.empty(len(order), dtype=np.int64)
         position[order] = np.arange(len(order))  # where each kept, then each changed, host ends up
-        new.matrix_ = _with_rows(self.matrix_, kept, position, rows)
+        new.word_columns_ = _with_rows(self.word_columns_, kept, position, word_columns)
+        new.char_columns_ = _with_rows(self.char_columns_, kept, position, char_columns)
         profiles = [self.profiles_[i] for i in kept] + [" ".join(parts) for parts in zip(*fields)]
         new.profiles_ = [profiles[i] for i in order]
         texts = [self.taxonomy_texts_[i] for i in kept] + texts
@@ -344,18 +346,9 @@ class HostMatcher(BaseEstimator):
     def drifted(self) -> bool:
         """Whether the updates since the fit brought enough unknown words, or changed enough hosts,
         that the fitted vocabulary and IDF weights no longer describe the profiles."""
-        check_is_fitted(self, "matrix_")
+        check_is_fitted(self, "char_columns_")
         return (self.unknown_words_ > DRIFT_UNKNOWN_WORDS * max(self.words_updated_, 1)
                 or self.hosts_updated_ > DRIFT_CHANGED_HOSTS * len(self.hosts_))
-
-    def _mix(self, word_block, char_block):
-        """Word and character spaces side by side, scaled so that a cosine in the joint space is
-        `word_share * word cosine + (1 - word_share) * character cosine`. Column-major, so
-        that the two spaces are laid end to end rather than merged row by row."""
-        blocks = [block.tocsc().astype(np.float32, copy=False) for block in (word_block, char_block)]
-        for block, share in zip(blocks, (self.word_share, 1 - self.word_share)):
-            block.data *= np.float32(np.sqrt(share))
-        return sp.hstack(blocks, format="csc")
 
     @staticmethod
     def _host_table(hosts: pd.DataFrame) -> pd.DataFrame:
@@ -382,11 +375,18 @@ class HostMatcher(BaseEstimator):
 
     # --- ranking -------------------------------------------------------------------------
 
-    def _query(self, text: str):
+    def _query(self, text: str) -> list[sp.csr_matrix]:
+        """The text in the word space and in the character space."""
         tokens = Tokens([text], BREAK)
-        vectors = [normalize(idf.transform(counter.transform(tokens)))
-                   for counter, idf in zip((self.word_counter_, self.char_counter_), self.idf_)]
-        return vectors[0], self._mix(*vectors).tocsr()
+        return [normalize(idf.transform(counter.transform(tokens)))
+                for counter, idf in zip((self.word_counter_, self.char_counter_), self.idf_)]
+
+    def _scores(self, word_query, char_query) -> np.ndarray:
+        """Every host's cosine in each space, mixed by `word_share`: a sparse product per space that
+        reads only the columns of the query's terms. The spaces are kept apart, not laid side by
+        side in one matrix: copying them into one took a tenth of a fit."""
+        return (self.word_share * (word_query @ self.word_columns_.T).toarray().ravel()
+                + (1 - self.word_share) * (char_query @ self.char_columns_.T).toarray().ravel())
 
     def suggest(self, objectives: str, *, visitor_country: str | None = None, visitor_city: str | None = None,
                 visitor_location: tuple[float, float] | None = None, visitor_id: str | None = None,
@@ -408,7 +408,7 @@ class HostMatcher(BaseEstimator):
         names), UnclearObjectives when they are too general or no profile resembles them,
         NoEligibleHost when the rules and filters leave no host, and UnknownCountry,
         IneligibleCountry or UnknownCity for a visitor the rules cannot place."""
-        check_is_fitted(self, "matrix_")
+        check_is_fitted(self, "char_columns_")
         rulebook = self.rulebook_
         if visits_taken >= rulebook.visits_per_visitor:
             raise VisitedAlready(int(visits_taken), rulebook.visits_per_visitor)
@@ -427,8 +427,8 @@ class HostMatcher(BaseEstimator):
         if visitor_location is None and visitor_city and visitor_country:
             visitor_location = gazetteer().locate(visitor_city, visitor_country)
 
-        word_query, query = self._query(text)
-        scores = (query @ self.matrix_.T).toarray().ravel()
+        word_query, char_query = self._query(text)
+        scores = self._scores(word_query, char_query)
         if scores.max(initial=0.0) < self.min_score:
             raise UnclearObjectives(objectives, float(scores.max(initial=0.0)), self.min_score)
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from cx import matcher_cache
 from cx.budget import Scenario, save_scenario
@@ -194,13 +195,16 @@ def test_updated_rows_are_those_of_the_profiles_in_id_order():
     from tests.test_matching import HOSTS
 
     matcher = HostMatcher().fit(HOSTS.sort_values("id"))
-    rows = {host: matcher.matrix_.tocsr()[i].toarray() for i, host in enumerate(matcher.hosts_["id"])}
+    def rows_of(fitted):
+        return sp.hstack([fitted.word_columns_, fitted.char_columns_], format="csr")
+
+    rows = {host: rows_of(matcher)[i].toarray() for i, host in enumerate(matcher.hosts_["id"])}
     twin = HOSTS[HOSTS["id"] == "h2-pt"].assign(id="a-twin")  # sorts first: every row moves
     same = HOSTS[HOSTS["id"].isin(["wine-es", "food-fr"])]  # rewritten as they were
     updated = matcher.updated(pd.concat([twin, same]), removed=["mould-at"])
     assert updated.hosts_["id"].tolist() == sorted(set(HOSTS["id"]) - {"mould-at"} | {"a-twin"})
     for i, host in enumerate(updated.hosts_["id"]):
-        np.testing.assert_allclose(updated.matrix_.tocsr()[i].toarray(), rows["h2-pt" if host == "a-twin" else host],
+        np.testing.assert_allclose(rows_of(updated)[i].toarray(), rows["h2-pt" if host == "a-twin" else host],
                                    atol=1e-6)
         np.testing.assert_allclose(updated.word_rows_[i].toarray(),
                                    matcher.word_rows_[matcher.hosts_["id"].tolist().index(

@@ -144,11 +144,11 @@ def test_no_lump_sum_without_the_visitors_place(matcher):
 def test_scikit_learn_conventions():
     matcher = HostMatcher(word_share=0.3)
     assert clone(matcher).get_params()["word_share"] == 0.3
-    assert not hasattr(matcher, "matrix_")
+    assert not hasattr(matcher, "char_columns_")
     with pytest.raises(NotFittedError):
         matcher.suggest("hydrogen")
     assert matcher.fit(HOSTS) is matcher
-    assert matcher.matrix_.shape[0] == len(HOSTS)
+    assert matcher.word_columns_.shape[0] == matcher.char_columns_.shape[0] == len(HOSTS)
 
 
 def test_fit_names_the_missing_columns():
