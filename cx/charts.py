@@ -60,15 +60,23 @@ Shapes = dict | str
 MODEBAR_PX = 36
 
 
+# The frame every chart shares, checked by plotly once. Set as properties, each is copied into the
+# figure; `update_layout` with the same dicts checked them key by key through its batch-update
+# machinery on every chart (5.5 ms of a 6.5 ms bar chart, a quarter of an Uptake run, measured).
+_MARGIN = go.layout.Margin(l=10, r=10, t=MODEBAR_PX + 34, b=10)
+_LEGEND = go.layout.Legend(title_text="", orientation="h", x=0, xanchor="left", y=0, yref="container",
+                           yanchor="bottom")
+_MODEBAR = go.layout.Modebar(remove=["select", "lasso", "autoScale"])
+
+
 def _layout(figure: go.Figure, title: str, height: int = 380) -> go.Figure:
     """Title and legend placed so that a phone's 390 pixels hold them: the title starts at the left,
     under the modebar's strip; the legend runs along the bottom instead of taking a column."""
-    figure.update_layout(
-        title=dict(text=title, x=0, xref="container", xanchor="left", y=1, yref="container", yanchor="top",
-                   pad=dict(t=MODEBAR_PX, l=10)),
-        height=height, margin=dict(l=10, r=10, t=MODEBAR_PX + 34, b=10),
-        legend=dict(title_text="", orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom"),
-        modebar=dict(remove=["select", "lasso", "autoScale"]))
+    layout = figure.layout
+    layout.title = go.layout.Title(text=title, x=0, xref="container", xanchor="left", y=1, yref="container",
+                                   yanchor="top", pad=dict(t=MODEBAR_PX, l=10))
+    layout.height = height
+    layout.margin, layout.legend, layout.modebar = _MARGIN, _LEGEND, _MODEBAR
     return figure
 
 
