@@ -49,7 +49,8 @@ KIND_COLOURS = {"cluster organisation": BLUE, "SME": VERMILLION, "scaling-up sup
 # Every chart is drawn on white: the colours above are chosen for it. Set as the default, each figure
 # takes the template once as it is built; set in `_layout`, it was validated and copied twice (a third of
 # a small bar chart's time, measured).
-pio.templates.default = "plotly_white"
+TEMPLATE = "plotly_white"
+pio.templates.default = TEMPLATE  # and again in cx.ui: importing streamlit makes its own the default
 
 # The project's country outlines (`cx.geo.country_shapes`) as a map takes them: the GeoJSON itself, or
 # the URL at which the app serves the same file (`cx.ui.widgets.country_outlines`).

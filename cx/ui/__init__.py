@@ -18,11 +18,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import plotly.io as pio
 import streamlit as st
 
+from cx import charts
 from cx.access import Viewer
 from cx.formats import euros, euros_short  # noqa: F401  (the pages' formatters, from one place)
 from cx.store import Store, default_location, open_store
+
+
+# `import streamlit` makes Streamlit's plotly template the default, and it may come after cx.charts
+# set white (as in a test run): the pages draw cx's charts on white, whatever came first.
+pio.templates.default = charts.TEMPLATE
 
 
 @st.cache_resource(show_spinner=False)
