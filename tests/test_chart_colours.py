@@ -140,3 +140,22 @@ def test_charts_are_drawn_on_white_which_their_colours_are_chosen_for():
     for figure in (by_status, money):  # one built by plotly express, one by hand
         assert figure.layout.template.layout.plot_bgcolor == "white"
         assert figure.layout.template.layout.paper_bgcolor == "white"
+
+
+def test_the_template_keeps_plotly_white_s_settings_for_every_kind_of_trace_cx_draws():
+    """cx's template is plotly_white cut to what cx draws (every figure carries it to the browser): each
+    kind of trace named in cx/charts.py keeps plotly_white's settings, colour scale aside."""
+    import re
+
+    import plotly.io as pio
+
+    white, ours = pio.templates["plotly_white"].to_plotly_json(), pio.templates[charts.TEMPLATE].to_plotly_json()
+    source = (PROJECT_ROOT / "cx" / "charts.py").read_text()
+    drawn = {name.lower() for name in re.findall(r"go\.([A-Z]\w*)\(", source)} - {"figure", "layout"}
+    drawn |= set(re.findall(r"px\.(\w+)\(", source))
+    assert drawn >= {"bar", "scatter", "heatmap", "scattermap", "funnel", "sankey", "choroplethmap"}
+    for kind in drawn & set(white["data"]):
+        assert ours["data"].get(kind) == [{k: v for k, v in each.items() if k != "colorscale"}
+                                          for each in white["data"][kind]], kind
+    assert ours["layout"]["plot_bgcolor"] == ours["layout"]["paper_bgcolor"] == "white"
+    assert all(ours["layout"][axis] == white["layout"][axis] for axis in ("xaxis", "yaxis", "font", "hoverlabel"))
