@@ -96,7 +96,8 @@ def finding(title: str, table: pd.DataFrame, key: str) -> None:
 def country_outlines() -> dict | str:
     """The maps' country outlines. In a browser, the URL at which the app serves their file
     (`static/`, see `.streamlit/config.toml`): the browser fetches it once and keeps it, and a map
-    carries a URL instead of the outlines, which plotly validated and copied twice on every run
-    (a quarter of a Find a host search). Without a browser (AppTest), the GeoJSON itself."""
+    carries a URL instead of the outlines, which plotly checked as the map was built and Streamlit
+    copied and serialised, on every run (a quarter of a Find a host search, sampled with py-spy).
+    Without a browser (AppTest), the GeoJSON itself."""
     url = st.context.url
     return urljoin(url, f"app/static/{COUNTRY_SHAPES.name}") if url else country_shapes()
