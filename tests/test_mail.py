@@ -25,7 +25,6 @@ from cx.parties import DOCUMENTS
 from cx.store import Store
 
 
-
 @pytest.fixture
 def mailserver():
     with MailServer() as server:
