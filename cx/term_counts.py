@@ -81,15 +81,16 @@ def _ngrams(ids, segment, usable, names, joiner: str, ngram_range, whole_short_s
     return np.concatenate(rows), (np.cumsum(used) - 1)[local], names[used]
 
 
-def _counts(rows, columns, shape) -> sp.csr_matrix:
-    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=shape)
+def _counts(rows, columns, shape) -> sp.csc_matrix:
+    return sp.csc_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=shape)
 
 
 class _Counter:
     """What both counters share: a sorted vocabulary learnt by `fit_transform` and looked up by
-    `transform`, which leaves out terms the vocabulary lacks."""
+    `transform`, which leaves out terms the vocabulary lacks. The counts come column-major, as the
+    matcher adds them up and keeps them (a search reads the columns of its terms)."""
 
-    def fit_transform(self, tokens: Tokens) -> sp.csr_matrix:
+    def fit_transform(self, tokens: Tokens) -> sp.csc_matrix:
         rows, local_terms, names = self._occurrences(tokens)
         if not len(names):
             raise ValueError("empty vocabulary; the texts have no terms")
@@ -100,7 +101,7 @@ class _Counter:
         column[order] = np.arange(len(order))
         return self._matrix(rows, local_terms, column, tokens.count)
 
-    def transform(self, tokens: Tokens) -> sp.csr_matrix:
+    def transform(self, tokens: Tokens) -> sp.csc_matrix:
         rows, local_terms, names = self._occurrences(tokens)
         return self._matrix(rows, local_terms, self.columns(names), tokens.count)
 
@@ -170,4 +171,4 @@ class CharCounter(_Counter):
         columns = column[codes]
         known = columns >= 0
         per_word = _counts(word_of[known], columns[known], (per_text.shape[1], len(self.terms_)))
-        return (per_text @ per_word).tocsr()
+        return per_text @ per_word

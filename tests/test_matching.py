@@ -5,10 +5,13 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.preprocessing import normalize
 
 from cx.errors import (CxError, EmptyObjectives, IneligibleCountry, NoEligibleHost, UnclearObjectives, UnknownCity,
                        VisitedAlready)
-from cx.matching import HostMatcher, normalise, read_hosts, words
+from cx.matching import BREAK, HostMatcher, normalise, read_hosts, words
+from cx.term_counts import Tokens
 from cx.visitors import visitor_details
 from viewers import OFFICER
 
@@ -149,6 +152,23 @@ def test_scikit_learn_conventions():
         matcher.suggest("hydrogen")
     assert matcher.fit(HOSTS) is matcher
     assert matcher.word_columns_.shape[0] == matcher.char_columns_.shape[0] == len(HOSTS)
+
+
+def test_each_space_is_the_weighted_sum_of_the_fields_tf_idf_rows_normalised():
+    """The spaces, worked out column-major, are what scikit-learn gives row by row: each field row's
+    TF-IDF (IDF over hosts having the term in any field), weighted, summed per host, normalised."""
+    matcher = HostMatcher().fit(HOSTS)
+    fitted_hosts, _ = matcher._with_taxonomy(HOSTS)
+    fields = matcher._fields(fitted_hosts)
+    n, weights = len(HOSTS), list(matcher.weights_.values())
+    tokens = Tokens([text for field in fields for text in field], BREAK)
+    for counter, fitted in ((matcher.word_counter_, matcher.word_columns_), (matcher.char_counter_, matcher.char_columns_)):
+        stacked = counter.transform(tokens).tocsr()
+        per_host = sum(stacked[f * n:(f + 1) * n] for f in range(len(fields)))
+        tf_idf = TfidfTransformer(sublinear_tf=True).fit(per_host).transform(stacked)
+        expected = normalize(sum(w * tf_idf[f * n:(f + 1) * n] for f, w in enumerate(weights)))
+        np.testing.assert_allclose(fitted.toarray(), expected.toarray(), atol=1e-6)
+    np.testing.assert_allclose(matcher.word_rows_.toarray(), matcher.word_columns_.toarray())
 
 
 def test_fit_names_the_missing_columns():
