@@ -14,7 +14,7 @@ import datetime as dt
 import itertools
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import holidays
@@ -168,10 +168,14 @@ class Rulebook:
     def eligible_countries(self) -> list[str]:
         return self.countries.index[self.countries["eligible"]].tolist()
 
+    @cached_property
+    def _country_names(self) -> dict[str, str]:
+        return self.countries["name"].to_dict()  # a page names dozens of countries per run
+
     def country_name(self, code: str) -> str:
         code = code.strip().upper()
-        if code in self.countries.index:
-            return self.countries.at[code, "name"]
+        if code in self._country_names:
+            return self._country_names[code]
         country = pycountry.countries.get(alpha_2=code)
         if country is None:
             raise UnknownCountry(code)

@@ -44,12 +44,14 @@ def headline_figure(column, label: str, figures: dict, key: str, kind: str = "co
 
 def downloads(table: pd.DataFrame, name: str, key: str) -> None:
     """CSV and Excel buttons for a table, each file written only when its button is clicked (on
-    a thread of its own, without rerunning the page); formulas in cells are neutralised (cx.export)."""
+    a thread of its own, without rerunning the page); formulas in cells are neutralised (cx.export).
+    The two sit in one horizontal container: columns would send three blocks to the browser, on
+    every run of every page with a chart."""
     stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    left, right = st.columns(2)
-    left.download_button("CSV", lambda: to_csv_bytes(table), f"{stem}.csv", "text/csv", key=f"{key}_csv",
+    row = st.container(horizontal=True)
+    row.download_button("CSV", lambda: to_csv_bytes(table), f"{stem}.csv", "text/csv", key=f"{key}_csv",
                          icon=":material/download:", on_click="ignore")
-    right.download_button("Excel", lambda: to_excel_bytes(table, sheet=name), f"{stem}.xlsx",
+    row.download_button("Excel", lambda: to_excel_bytes(table, sheet=name), f"{stem}.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                           key=f"{key}_xlsx", icon=":material/download:", on_click="ignore")
 
