@@ -68,7 +68,7 @@ def run(scenario, label):
 
 def distribution(totals, key, envelope):
     """The runs' totals against the envelope, told in a sentence too; their numbers are the downloads'."""
-    figure(totals, lambda t: charts.budget_distribution(t, envelope), "No run.", key,
+    figure(totals, charts.budget_distribution, "No run.", key, arguments=(envelope,),
            describe=lambda t: summaries.budget_distribution(t, envelope), numbers={})
 
 
@@ -183,8 +183,8 @@ with scenario_tab:
         no_cost = "No host country has an expected cost."
         figure(result.by_country, charts.cost_by_host_country, no_cost, "by_country", bar,
                describe=summaries.cost_by_host_country)
-        figure(result.by_country, lambda t: charts.cost_by_host_country_map(t, country_outlines()), no_cost,
-               "by_country_map", where, describe=summaries.cost_by_host_country, numbers={})  # beside it
+        figure(result.by_country, charts.cost_by_host_country_map, no_cost, "by_country_map", where,
+               arguments=(country_outlines(),), describe=summaries.cost_by_host_country, numbers={})  # beside it
         downloads = st.columns(2)
         downloads[0].download_button("Results as CSV", budget.results_csv(result), f"{result.scenario.name}.csv",
                                      "text/csv", key="csv")

@@ -106,8 +106,8 @@ except CxError as error:
     st.stop()
 
 st.subheader(f"{len(suggestions)} host{'s' * (len(suggestions) != 1)} for {plain(who)}")
-figure(suggestions, lambda t: charts.host_suggestions_map(t, visitor["visitor_location"], country_outlines()),
-       "No eligible host matches.", "suggestions_map", describe=summaries.host_suggestions,
+figure(suggestions, charts.host_suggestions_map, "No eligible host matches.", "suggestions_map",
+       arguments=(visitor["visitor_location"], country_outlines()), describe=summaries.host_suggestions,
        numbers={})  # every suggested host is listed below the map, with its facts
 
 for rank, host in enumerate(suggestions.itertuples(), start=1):

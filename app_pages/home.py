@@ -34,7 +34,7 @@ envelope = rulebook.budget_envelope_eur
 left, right = st.columns(2)
 figure(cached(uptake.exchanges_by_status, store, None), charts.exchanges_by_status, "No exchange yet.", "status", left,
        describe=summaries.exchanges_by_status)
-figure(cached(uptake.money_by_month, store, None), lambda t: charts.money_over_time(t, envelope), "No exchange yet.",
-       "money", right, describe=lambda t: summaries.money_over_time(t, envelope))
+figure(cached(uptake.money_by_month, store, None), charts.money_over_time, "No exchange yet.", "money",
+       right, arguments=(envelope,), describe=lambda t: summaries.money_over_time(t, envelope))
 figure(cached(uptake.organisations_by_kind_and_country, store, None), charts.organisations_by_country,
        "No organisation yet.", "organisations", describe=summaries.organisations_by_country)

@@ -9,7 +9,6 @@ from cx.ui.filters import sidebar_filters
 from cx.ui.login import current_viewer
 from cx.ui.widgets import country_outlines, figure
 
-MOST_ARCS = 1500  # beyond this the arcs hide each other and the page slows; the busiest are drawn
 
 store = current_store()
 viewer = current_viewer(store)
@@ -27,12 +26,12 @@ if places.empty:
     st.info("No exchange matches these filters in this period. Widen the period or clear a filter in the sidebar.")
     st.stop()
 
-figure(flows, lambda t: charts.exchange_map(t.head(MOST_ARCS), places, countries, country_outlines(), shade),
-       "No exchange between placed cities matches these filters.", "exchange_map",
+figure(flows, charts.exchange_map, "No exchange between placed cities matches these filters.", "exchange_map",
+       arguments=(places, countries, country_outlines(), shade),
        describe=lambda t: summaries.exchange_map(t, countries),
        numbers={"Exchanges between cities": flows.drop(columns=["visitor_lat", "visitor_lon", "host_lat", "host_lon"]),
                 "Exchanges by country": countries})
-drawn = min(len(flows), MOST_ARCS)
+drawn = min(len(flows), charts.MOST_ARCS)
 st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}: {int(flows['exchanges'].sum()):,} exchanges "
            f"going ahead between {len(flows):,} pairs of cities ({drawn:,} busiest drawn), "
            f"{len(places):,} cities. Exchanges with an organisation whose city could not be placed are "
@@ -41,6 +40,6 @@ st.caption(f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}: {int(flows['exc
 group = cached(missions.missions, store, viewer, partnerships=list(filters.partnerships), start=filters.start,
                end=filters.end)
 placed = group.dropna(subset=missions.PLACE_COLUMNS)
-figure(placed, lambda t: charts.mission_map(t, country_outlines()), "No group mission with placed members in this "
-       "period.", "mission_map", describe=summaries.mission_map,
+figure(placed, charts.mission_map, "No group mission with placed members in this period.", "mission_map",
+       arguments=(country_outlines(),), describe=summaries.mission_map,
        numbers={"Group missions": placed.drop(columns=list(missions.PLACE_COLUMNS))})

@@ -68,10 +68,11 @@ nothing = "No exchange matches these filters in this period."
 
 def pipeline_and_targets():
     left, right = st.columns(2)
-    figure(view["pipeline"].query("reached > 0"), charts.pipeline_funnel,
+    pipeline = view["pipeline"]
+    figure(pipeline[pipeline["reached"] > 0], charts.pipeline_funnel,
            nothing, "funnel", left, describe=summaries.pipeline_funnel)
-    figure(view["monthly"], lambda t: charts.monthly_progress(t, rulebook.target_exchanges), nothing, "monthly",
-           right, describe=lambda t: summaries.monthly_progress(t, rulebook.target_exchanges))
+    figure(view["monthly"], charts.monthly_progress, nothing, "monthly", right,
+           arguments=(rulebook.target_exchanges,), describe=lambda t: summaries.monthly_progress(t, rulebook.target_exchanges))
     figure(view["partnership_progress"], charts.partnership_progress, "No partnership matches these filters.",
            "partnerships", describe=summaries.partnership_progress)
 
@@ -117,14 +118,14 @@ def flows():
 def stays():
     left, right = st.columns(2)
     figure(view["working_days_histogram"],
-           lambda t: charts.threshold_histogram(t, "working_days", rulebook.halve_under_working_days,
-                                                "Working days at the host", "working days"), nothing, "days", left,
+           charts.threshold_histogram, nothing, "days", left,
+           arguments=("working_days", rulebook.halve_under_working_days, "Working days at the host", "working days"),
            describe=lambda t: summaries.threshold_histogram(t, "working_days", rulebook.halve_under_working_days,
                                                             "working days"))
     figure(view["distance_histogram"],
-           lambda t: charts.threshold_histogram(t, "distance_km", rulebook.halve_under_km,
-                                                "Distance between the organisations", "km", uptake.DISTANCE_BIN_KM),
-           nothing, "distance", right,
+           charts.threshold_histogram, nothing, "distance", right,
+           arguments=("distance_km", rulebook.halve_under_km, "Distance between the organisations", "km",
+                      uptake.DISTANCE_BIN_KM),
            describe=lambda t: summaries.threshold_histogram(t, "distance_km", rulebook.halve_under_km, "km"))
 
 

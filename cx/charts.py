@@ -258,11 +258,12 @@ def partnership_progress(table: pd.DataFrame) -> go.Figure:
     """Each partnership's completed exchanges as a share of its target, the laggards on top."""
     table = table.sort_values("share_of_target", ascending=False, na_position="first")
     share = table["share_of_target"].fillna(0)
+    median = share.median()
     # The target's line and label are laid out as they are built: `add_vline` and `update_xaxes` went
     # through plotly's batch updates, a sixth of an Uptake run's charts (sampled with py-spy).
     figure = go.Figure(go.Bar(
         x=share * 100, y=table["partnership"].map(_typed), orientation="h",
-        marker_color=[ON_TRACK if s >= 1 else LAGGING if s < share.median() else IN_BETWEEN for s in share],
+        marker_color=[ON_TRACK if s >= 1 else LAGGING if s < median else IN_BETWEEN for s in share],
         customdata=table[["completed", "target_exchanges"]],
         text=[f"{c:,} / {t:,}" for c, t in zip(table["completed"], table["target_exchanges"])], textposition="auto",
         hovertemplate="%{y}: %{customdata[0]:,} of %{customdata[1]:,} completed (%{x:.0f}%)<extra></extra>"),
@@ -373,13 +374,18 @@ def _blank_countries(shapes: Shapes) -> go.Figure:
         hoverinfo="skip", name="countries", showlegend=False))
 
 
+MOST_ARCS = 1500  # beyond this the arcs hide each other and the page slows; the busiest are drawn
+
+
 def exchange_map(flows: pd.DataFrame, places: pd.DataFrame, countries: pd.DataFrame, shapes: Shapes,
-                 shade: str = "hosted", arc_points: int = 16) -> go.Figure:
+                 shade: str = "hosted", arc_points: int = 16, most_arcs: int = MOST_ARCS) -> go.Figure:
     """Arcs from visitors' to hosts' cities (wider for more exchanges), cities sized by activity,
-    countries shaded by exchanges `shade` ("hosted" or "sent").
+    countries shaded by exchanges `shade` ("hosted" or "sent"). Only the `most_arcs` first flows
+    (the busiest: cx.uptake lists them so) are drawn.
 
     MapLibre traces on a blank style with the project's own shapes: nothing is fetched, so it
     draws offline. No text labels or symbols (those need glyphs from the network): hover instead."""
+    flows = flows.head(most_arcs)
     figure = _blank_countries(shapes)
     active = countries[countries[shade] > 0]
     figure.add_trace(go.Choroplethmap(

@@ -9,6 +9,7 @@ import weakref
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
+import cx.charts
 import cx.ui
 import cx.uptake
 from cx import PROJECT_ROOT
@@ -121,3 +122,42 @@ def test_every_page_runs_on_postgresql(postgres_templates, postgres_database, mo
     with store.transaction() as con:
         con.execute("UPDATE exchanges SET status = 'paid' WHERE status = 'reported'")
     assert cached(cx.uptake.overview, store, None)["paid_exchanges"] > paid
+
+
+def test_a_chart_is_built_once_per_table_content_and_arguments_and_the_oldest_go_first():
+    from cx.ui.widgets import _Charts
+
+    built = []
+
+    def bars(table, colour, place=None):
+        built.append((len(table), colour))
+        return cx.charts.go.Figure(cx.charts.go.Bar(x=table["n"], marker_color=colour))
+
+    charts = _Charts(kept=2)
+    table = pd.DataFrame({"n": [1, 2], "who": [["a"], ["b"]]})  # a column of lists, as suggestions have
+    first = charts.built(bars, table, ("red", (45.0, 9.0)))
+    assert charts.built(bars, table.copy(), ("red", (45.0, 9.0))) is first  # equal content: shared
+    assert len(built) == 1
+    charts.built(bars, table.assign(who=[["a"], ["c"]]), ("red", (45.0, 9.0)))  # another value
+    charts.built(bars, table, ("blue", (45.0, 9.0)))  # another argument
+    assert len(built) == 3
+    charts.built(bars, table, ("red", (45.0, 9.0)))  # the first was the oldest of three: gone
+    assert len(built) == 4
+    outlines, copy = {"type": "FeatureCollection"}, {"type": "FeatureCollection"}
+    charts.built(bars, table, ("red", outlines))
+    charts.built(bars, table, ("red", outlines))
+    charts.built(bars, table, ("red", copy))  # an object argument is known by its identity
+    assert len(built) == 6
+
+
+def test_the_pages_draw_shared_charts_without_changing_them(app_db):
+    from cx.ui.widgets import _charts
+
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120).run()
+    app.switch_page("app_pages/uptake.py").run()
+    drawn = [chart.proto.spec for chart in app.get("plotly_chart")]
+    shared = {key: chart.to_json() for key, (chart, _) in _charts().charts.items()}
+    assert len(drawn) == 3 and len(shared) >= 3
+    app.switch_page("app_pages/uptake.py").run()  # drawn again from the shared charts
+    assert [chart.proto.spec for chart in app.get("plotly_chart")] == drawn
+    assert {key: _charts().charts[key][0].to_json() for key in shared} == shared

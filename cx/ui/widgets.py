@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from urllib.parse import urljoin
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from cx.export import to_csv_bytes, to_excel_bytes
@@ -56,16 +60,66 @@ def downloads(table: pd.DataFrame, name: str, key: str) -> None:
                           key=f"{key}_xlsx", icon=":material/download:", on_click="ignore")
 
 
+class _Charts:
+    """Charts built once and shared by every session, the `kept` last used: plotly checks every
+    property as a figure is built, which took nearly half of an Uptake run (sampled with py-spy),
+    and sessions draw the same tables again (a rerun, another person on the same filters). A chart
+    is found by its builder, its table's content and its arguments. Sharing is safe because
+    Streamlit draws a copy of the figure (`plotly_chart` serialises `figure.to_dict()`)."""
+
+    def __init__(self, kept: int):
+        self.kept, self.charts, self.lock = kept, OrderedDict(), threading.Lock()
+
+    def built(self, build, table: pd.DataFrame, arguments: tuple) -> go.Figure:
+        key = (build.__module__, build.__qualname__, _content(table), _known_by(arguments))
+        with self.lock:
+            if key in self.charts:
+                self.charts.move_to_end(key)
+                return self.charts[key][0]
+        chart = build(table, *arguments)
+        with self.lock:
+            self.charts[key] = (chart, arguments)
+            while len(self.charts) > self.kept:
+                self.charts.popitem(last=False)
+        return chart
+
+
+def _known_by(argument):
+    """A chart argument as a key: a plain value (or a tuple of them) as itself, anything else (the
+    country outlines, a frame of places) by its identity. `_Charts` holds the arguments with the
+    chart, so that no other object takes that identity while it is kept."""
+    if isinstance(argument, (str, int, float, bool, type(None))):
+        return argument
+    if isinstance(argument, tuple):
+        return tuple(_known_by(a) for a in argument)
+    return ("id", id(argument))
+
+
+def _content(table: pd.DataFrame) -> str:
+    """A digest of a table's columns, types, index and every value (lists and other objects by
+    their text)."""
+    listed = table.astype({c: str for c, kind in table.dtypes.items() if kind == object})
+    digest = hashlib.blake2b(repr((list(table.columns), list(map(str, table.dtypes)))).encode())
+    digest.update(pd.util.hash_pandas_object(listed, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+@st.cache_resource(show_spinner=False)
+def _charts() -> _Charts:
+    return _Charts(kept=128)
+
+
 def figure(table: pd.DataFrame, build, empty: str, key: str, place=st, *, describe,
-           numbers: dict[str, pd.DataFrame] | None = None) -> None:
-    """Draw `build(table)` with its facts in text for readers who do not see it: `describe(table)`
-    (a cx.summaries sentence) under the chart, and the numbers behind it to open and download
-    (`numbers` by name, by default the table itself; `{}` when the page shows them already).
-    An empty table is said, not drawn as empty axes."""
+           numbers: dict[str, pd.DataFrame] | None = None, arguments: tuple = ()) -> None:
+    """Draw `build(table, *arguments)` with its facts in text for readers who do not see it:
+    `describe(table)` (a cx.summaries sentence) under the chart, and the numbers behind it to open
+    and download (`numbers` by name, by default the table itself; `{}` when the page shows them
+    already). An empty table is said, not drawn as empty axes. The chart is built once for the same
+    table and arguments, and shared (`_Charts`)."""
     if table.empty:
         place.info(empty)
         return
-    chart = build(table)
+    chart = _charts().built(build, table, arguments)
     place.plotly_chart(chart, width="stretch", key=key)
     place.text(describe(table))  # plain text: names people typed are never read as Markdown
     title = chart.layout.title.text or "the chart"
