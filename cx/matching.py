@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -266,18 +267,17 @@ class HostMatcher(BaseEstimator):
         self.word_counter_ = PhraseCounter(self.word_ngram_range)
         self.char_counter_ = CharCounter(self.char_ngram_range)
         tokens = Tokens([text for field in fields for text in field], BREAK)
-        try:
-            counts = [counter.fit_transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
-        except ValueError:
-            raise CxError("no host has a profile with words to match on (name, description, sectors)") from None
-        # a term's IDF counts the hosts that have it in any field
-        has_term = self._field_sum(len(hosts), np.ones(len(hosts) * len(fields)))
-        self.idf_ = [TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(has_term @ c) for c in counts]
-        self.word_columns_, self.char_columns_ = self._columns(counts, len(hosts))
-        self.word_rows_ = self.word_columns_.tocsr()
-        self.word_terms_ = self.word_counter_.get_feature_names_out()
-        self.hosts_ = self._host_table(hosts)
-        self.profiles_ = [" ".join(parts) for parts in zip(*fields)]
+        # The character space, the larger, is worked out on a second thread while this one does the
+        # rest: its sparse products release the interpreter.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            char = pool.submit(self._space, self.char_counter_, tokens, len(hosts))
+            word_idf, self.word_columns_ = self._space(self.word_counter_, tokens, len(hosts))
+            self.word_rows_ = self.word_columns_.tocsr()
+            self.word_terms_ = self.word_counter_.get_feature_names_out()
+            self.hosts_ = self._host_table(hosts)
+            self.profiles_ = [" ".join(parts) for parts in zip(*fields)]
+            char_idf, self.char_columns_ = char.result()
+        self.idf_ = [word_idf, char_idf]
         self._index_hosts()
         self.hosts_updated_ = self.words_updated_ = self.unknown_words_ = 0
         return self
@@ -302,21 +302,29 @@ class HostMatcher(BaseEstimator):
                               (np.tile(np.arange(n), len(weights) // n), np.arange(len(weights)))),
                              shape=(n, len(weights)))
 
-    def _columns(self, counts, n: int) -> list[sp.csc_matrix]:
-        """The hosts' word and character spaces, column-major (what a search reads), from each space's
-        term counts (field rows stacked field after field, overwritten): the TF-IDF of each field row,
-        normalised and weighted, summed per host and normalised per space. Worked out column-major
-        throughout (`TfidfTransformer.transform` and `normalize` take rows, and turning the spaces
-        to columns afterwards took a fifth of a fit at 100,000 hosts); a field row's normalising is
-        a factor of its weight in the product that sums them."""
+    def _space(self, counter, tokens: Tokens, n: int) -> tuple[TfidfTransformer, sp.csc_matrix]:
+        """One space fitted on the n hosts' field texts: its IDF weights (a term's counts the hosts
+        that have it in any field) and the hosts' rows (`_columns`)."""
+        try:
+            counts = counter.fit_transform(tokens)
+        except ValueError:
+            raise CxError("no host has a profile with words to match on (name, description, sectors)") from None
+        has_term = self._field_sum(n, np.ones(n * len(self.weights_)))
+        idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(has_term @ counts)
+        return idf, self._columns(counts, idf, n)
+
+    def _columns(self, counts: sp.csc_matrix, idf: TfidfTransformer, n: int) -> sp.csc_matrix:
+        """The hosts' rows in a space, column-major (what a search reads), from the space's term
+        counts (field rows stacked field after field, overwritten): the TF-IDF of each field row,
+        normalised and weighted, summed per host and normalised. Worked out column-major throughout
+        (`TfidfTransformer.transform` and `normalize` take rows, and turning the spaces to columns
+        afterwards took a fifth of a fit at 100,000 hosts); a field row's normalising is a factor
+        of its weight in the product that sums them."""
         weights = np.repeat(np.asarray(list(self.weights_.values()), dtype=np.float32), n)
-        spaces = []
-        for c, idf in zip(counts, self.idf_):
-            c = _tf_idf(c, idf)
-            host = self._field_sum(n, weights / _row_norms(c)) @ c
-            host.data /= _row_norms(host)[host.indices]
-            spaces.append(host)
-        return spaces
+        counts = _tf_idf(counts, idf)
+        host = self._field_sum(n, weights / _row_norms(counts)) @ counts
+        host.data /= _row_norms(host)[host.indices]
+        return host
 
     def _index_hosts(self):
         """Per host, what eligibility filters on: country code, may host, ecosystems."""
@@ -343,8 +351,8 @@ class HostMatcher(BaseEstimator):
         fields = self._fields(changed)
         tokens = Tokens([text for field in fields for text in field], BREAK)
         counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
-        word_columns, char_columns = (self._columns(counts, len(changed)) if len(changed) else
-                                      (self.word_columns_[:0], self.char_columns_[:0]))
+        word_columns, char_columns = ([self._columns(c, idf, len(changed)) for c, idf in zip(counts, self.idf_)]
+                                      if len(changed) else (self.word_columns_[:0], self.char_columns_[:0]))
         table = self._host_table(changed)
         gone = set(table["id"]) | {str(i) for i in removed}
         kept = np.flatnonzero(~self.hosts_["id"].isin(gone).to_numpy())
