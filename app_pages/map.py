@@ -9,7 +9,6 @@ from cx.ui.filters import sidebar_filters
 from cx.ui.login import current_viewer
 from cx.ui.widgets import country_outlines, figure
 
-
 store = current_store()
 viewer = current_viewer(store)
 st.title("Exchange map")

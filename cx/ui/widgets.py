@@ -55,10 +55,10 @@ def downloads(table: pd.DataFrame, name: str, key: str) -> None:
     stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     row = st.container(horizontal=True)
     row.download_button("CSV", lambda: to_csv_bytes(table), f"{stem}.csv", "text/csv", key=f"{key}_csv",
-                         icon=":material/download:", on_click="ignore")
+                        icon=":material/download:", on_click="ignore")
     row.download_button("Excel", lambda: to_excel_bytes(table, sheet=name), f"{stem}.xlsx",
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          key=f"{key}_xlsx", icon=":material/download:", on_click="ignore")
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        key=f"{key}_xlsx", icon=":material/download:", on_click="ignore")
 
 
 class _Charts:
