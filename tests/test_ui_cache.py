@@ -4,6 +4,7 @@ changes, the stale one released after a write, and never changed by the pages th
 import datetime as dt
 import gc
 import json
+import pickle
 import weakref
 
 import pandas as pd
@@ -133,17 +134,19 @@ def test_a_chart_is_built_once_per_table_and_arguments_and_the_oldest_go_first()
         built.append((len(table), colour))
         return cx.charts.go.Figure(cx.charts.go.Bar(x=table["n"], marker_color=colour))
 
-    charts = _Charts(kept=2)
     def made():  # a table made the same way on every run, as a page makes it
         return pd.DataFrame({"n": [1, 2], "who": [["a"], ["b"]]})  # a column of lists, as suggestions have
 
+    one_chart = len(pickle.dumps(bars(made(), "red"), protocol=5))
+    built.clear()
+    charts = _Charts(budget=2 * one_chart + one_chart // 2)  # room for two charts
     table = made()
     first = charts.built(bars, table, ("red", (45.0, 9.0)))
     assert charts.built(bars, made(), ("red", (45.0, 9.0))) is first  # the same content: shared
     assert len(built) == 1
     charts.built(bars, table.assign(who=[["a"], ["c"]]), ("red", (45.0, 9.0)))  # another value
     charts.built(bars, table, ("blue", (45.0, 9.0)))  # another argument
-    assert len(built) == 3
+    assert len(built) == 3 and len(charts.charts) == 2 and charts.size <= charts.budget
     charts.built(bars, table, ("red", (45.0, 9.0)))  # the first was the oldest of three: gone
     assert len(built) == 4
     outlines, copy = {"type": "FeatureCollection"}, {"type": "FeatureCollection"}
@@ -159,7 +162,7 @@ def test_the_pages_draw_shared_charts_without_changing_them(app_db):
     app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120).run()
     app.switch_page("app_pages/uptake.py").run()
     drawn = [chart.proto.spec for chart in app.get("plotly_chart")]
-    shared = {key: chart.to_json() for key, (chart, _) in _charts().charts.items()}
+    shared = {key: chart.to_json() for key, (chart, *_) in _charts().charts.items()}
     assert len(drawn) == 3 and len(shared) >= 3
     app.switch_page("app_pages/uptake.py").run()  # drawn again from the shared charts
     assert [chart.proto.spec for chart in app.get("plotly_chart")] == drawn

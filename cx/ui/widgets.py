@@ -62,14 +62,15 @@ def downloads(table: pd.DataFrame, name: str, key: str) -> None:
 
 
 class _Charts:
-    """Charts built once and shared by every session, the `kept` last used: plotly checks every
-    property as a figure is built, which took nearly half of an Uptake run (sampled with py-spy),
-    and sessions draw the same tables again (a rerun, another person on the same filters). A chart
-    is found by its builder, its table (`_content`) and its arguments. Sharing is safe because
-    Streamlit draws a copy of the figure (`plotly_chart` serialises `figure.to_dict()`)."""
+    """Charts built once and shared by every session, the last used within `budget` bytes (an
+    exchange map with its arcs pickles to 0.6 MB, a bar chart to 10 KB): plotly checks every property
+    as a figure is built, which took nearly half of an Uptake run (sampled with py-spy), and sessions
+    draw the same tables again (a rerun, another person on the same filters). A chart is found by its
+    builder, its table (`_content`) and its arguments. Sharing is safe because Streamlit draws a copy
+    of the figure (`plotly_chart` serialises `figure.to_dict()`)."""
 
-    def __init__(self, kept: int):
-        self.kept, self.charts, self.lock = kept, OrderedDict(), threading.Lock()
+    def __init__(self, budget: int):
+        self.budget, self.size, self.charts, self.lock = budget, 0, OrderedDict(), threading.Lock()
 
     def built(self, build, table: pd.DataFrame, arguments: tuple) -> go.Figure:
         key = (build.__module__, build.__qualname__, _content(table), _known_by(arguments))
@@ -78,10 +79,13 @@ class _Charts:
                 self.charts.move_to_end(key)
                 return self.charts[key][0]
         chart = build(table, *arguments)
+        size = len(pickle.dumps(chart, protocol=5))
         with self.lock:
-            self.charts[key] = (chart, arguments)
-            while len(self.charts) > self.kept:
-                self.charts.popitem(last=False)
+            if key not in self.charts:
+                self.charts[key] = (chart, arguments, size)
+                self.size += size
+            while self.size > self.budget:
+                self.size -= self.charts.popitem(last=False)[1][2]
         return chart
 
 
@@ -105,7 +109,7 @@ def _content(table: pd.DataFrame) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _charts() -> _Charts:
-    return _Charts(kept=128)
+    return _Charts(budget=64_000_000)
 
 
 def figure(table: pd.DataFrame, build, empty: str, key: str, place=st, *, describe,
