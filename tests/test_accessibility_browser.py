@@ -207,7 +207,9 @@ def test_a_visitor_finds_and_requests_a_host_with_the_keyboard_alone(module_serv
 
 
 def press(page, button: str) -> None:
-    """Tab to the button named `button`, check its focus shows, and press Enter."""
+    """Once the page has settled (a rerun still drawing moves the focus back to the top), tab to the
+    button named `button`, check its focus shows, and press Enter."""
+    settle(page)
     tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"] == button)
     assert focus_is_visible(page), button
     page.keyboard.press("Enter")
