@@ -24,6 +24,7 @@ import re
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -159,12 +160,31 @@ def words(text) -> list[str]:
     return [w for w in normalise(text).split() if w != BREAK]
 
 
-def _field_text(values) -> list[str]:
-    """One field of every host as normalised text (lists such as ecosystems joined). Each
-    distinct text is normalised once: kinds, ecosystems and sector lists repeat across hosts."""
+def _field_text(values) -> tuple[list[str], np.ndarray]:
+    """One field of every host as normalised text (lists such as ecosystems joined): the distinct
+    texts, and which of them each host has. Kinds, ecosystems and sector lists repeat across hosts,
+    so each distinct text is normalised, counted and weighted once."""
     joined = pd.Series(["; ".join(v) if isinstance(v, (list, tuple, np.ndarray)) else v for v in values], dtype=object)
-    codes, distinct = pd.factorize(joined)  # a missing value is -1, the empty text appended last
-    return np.asarray(normalise_many(distinct) + [""], dtype=object)[codes].tolist()
+    codes, distinct = pd.factorize(joined)  # a missing value is -1: the empty text, appended last
+    return normalise_many(distinct) + [""], np.where(codes < 0, len(distinct), codes)
+
+
+class _Fields(NamedTuple):
+    """The weighted fields of many hosts: their distinct texts laid end to end, field after field,
+    and per host and field the row of its text among them (hosts × fields)."""
+    texts: list[str]
+    rows: np.ndarray
+
+    def profiles(self) -> list[str]:
+        """Each host's fields as one text."""
+        texts = np.asarray(self.texts, dtype=object)
+        return [" ".join(parts) for parts in zip(*(texts[column] for column in self.rows.T))]
+
+    def sum(self, weights: np.ndarray) -> sp.csc_matrix:
+        """The matrix that adds up each host's field rows, weighted (`weights`, hosts × fields)."""
+        n, fields = self.rows.shape
+        return sp.csc_matrix((weights.astype(np.float32, copy=False).ravel(),
+                              (np.repeat(np.arange(n), fields), self.rows.ravel())), shape=(n, len(self.texts)))
 
 
 def _with_rows(matrix: sp.csc_matrix, kept: np.ndarray, position: np.ndarray, rows) -> sp.csc_matrix:
@@ -266,16 +286,16 @@ class HostMatcher(BaseEstimator):
 
         self.word_counter_ = PhraseCounter(self.word_ngram_range)
         self.char_counter_ = CharCounter(self.char_ngram_range)
-        tokens = Tokens([text for field in fields for text in field], BREAK)
+        tokens = Tokens(fields.texts, BREAK)
         # The character space, the larger, is worked out on a second thread while this one does the
         # rest: its sparse products release the interpreter.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            char = pool.submit(self._space, self.char_counter_, tokens, len(hosts))
-            word_idf, self.word_columns_ = self._space(self.word_counter_, tokens, len(hosts))
+            char = pool.submit(self._space, self.char_counter_, tokens, fields)
+            word_idf, self.word_columns_ = self._space(self.word_counter_, tokens, fields)
             self.word_rows_ = self.word_columns_.tocsr()
             self.word_terms_ = self.word_counter_.get_feature_names_out()
             self.hosts_ = self._host_table(hosts)
-            self.profiles_ = [" ".join(parts) for parts in zip(*fields)]
+            self.profiles_ = fields.profiles()
             char_idf, self.char_columns_ = char.result()
         self.idf_ = [word_idf, char_idf]
         self._index_hosts()
@@ -291,38 +311,39 @@ class HostMatcher(BaseEstimator):
         texts = taxonomy.profile_texts(hosts, PROFILE_FIELDS)
         return hosts.assign(taxonomy=taxonomy.evoked_concepts(texts, between=f" {BREAK} ")), texts
 
-    def _fields(self, hosts: pd.DataFrame) -> list[list[str]]:
-        """Each weighted field of every host as normalised text (the taxonomy field is written so)."""
-        return [hosts[f].tolist() if f == "taxonomy" else _field_text(hosts[f].tolist()) for f in self.weights_]
+    def _fields(self, hosts: pd.DataFrame) -> _Fields:
+        """The weighted fields of the hosts as normalised text (the taxonomy field is written so)."""
+        texts, rows = [], []
+        for f in self.weights_:
+            if f == "taxonomy":
+                codes, distinct = pd.factorize(hosts[f])
+                distinct = list(distinct)
+            else:
+                distinct, codes = _field_text(hosts[f].tolist())
+            rows.append(codes + len(texts))
+            texts += distinct
+        return _Fields(texts, np.stack(rows, axis=1) if rows else np.zeros((len(hosts), 0), dtype=np.int64))
 
-    @staticmethod
-    def _field_sum(n: int, weights: np.ndarray) -> sp.csc_matrix:
-        """The matrix that adds up n hosts' field rows (stacked field after field), each row weighted."""
-        return sp.csc_matrix((weights.astype(np.float32, copy=False),
-                              (np.tile(np.arange(n), len(weights) // n), np.arange(len(weights)))),
-                             shape=(n, len(weights)))
-
-    def _space(self, counter, tokens: Tokens, n: int) -> tuple[TfidfTransformer, sp.csc_matrix]:
-        """One space fitted on the n hosts' field texts: its IDF weights (a term's counts the hosts
+    def _space(self, counter, tokens: Tokens, fields: _Fields) -> tuple[TfidfTransformer, sp.csc_matrix]:
+        """One space fitted on the hosts' field texts: its IDF weights (a term's counts the hosts
         that have it in any field) and the hosts' rows (`_columns`)."""
         try:
             counts = counter.fit_transform(tokens)
         except ValueError:
             raise CxError("no host has a profile with words to match on (name, description, sectors)") from None
-        has_term = self._field_sum(n, np.ones(n * len(self.weights_)))
-        idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(has_term @ counts)
-        return idf, self._columns(counts, idf, n)
+        idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(fields.sum(np.ones(fields.rows.shape)) @ counts)
+        return idf, self._columns(counts, idf, fields)
 
-    def _columns(self, counts: sp.csc_matrix, idf: TfidfTransformer, n: int) -> sp.csc_matrix:
-        """The hosts' rows in a space, column-major (what a search reads), from the space's term
-        counts (field rows stacked field after field, overwritten): the TF-IDF of each field row,
-        normalised and weighted, summed per host and normalised. Worked out column-major throughout
+    def _columns(self, counts: sp.csc_matrix, idf: TfidfTransformer, fields: _Fields) -> sp.csc_matrix:
+        """The hosts' rows in a space, column-major (what a search reads), from the term counts of
+        the distinct field texts (overwritten): the TF-IDF of each field text, normalised and
+        weighted, summed per host and normalised. Worked out column-major throughout
         (`TfidfTransformer.transform` and `normalize` take rows, and turning the spaces to columns
-        afterwards took a fifth of a fit at 100,000 hosts); a field row's normalising is a factor
+        afterwards took a fifth of a fit at 100,000 hosts); a field text's normalising is a factor
         of its weight in the product that sums them."""
-        weights = np.repeat(np.asarray(list(self.weights_.values()), dtype=np.float32), n)
+        weights = np.asarray(list(self.weights_.values()), dtype=np.float32)
         counts = _tf_idf(counts, idf)
-        host = self._field_sum(n, weights / _row_norms(counts)) @ counts
+        host = fields.sum(weights / _row_norms(counts)[fields.rows]) @ counts
         host.data /= _row_norms(host)[host.indices]
         return host
 
@@ -349,9 +370,9 @@ class HostMatcher(BaseEstimator):
         new = copy.copy(self)
         changed, texts = self._with_taxonomy(changed)
         fields = self._fields(changed)
-        tokens = Tokens([text for field in fields for text in field], BREAK)
+        tokens = Tokens(fields.texts, BREAK)
         counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
-        word_columns, char_columns = ([self._columns(c, idf, len(changed)) for c, idf in zip(counts, self.idf_)]
+        word_columns, char_columns = ([self._columns(c, idf, fields) for c, idf in zip(counts, self.idf_)]
                                       if len(changed) else (self.word_columns_[:0], self.char_columns_[:0]))
         table = self._host_table(changed)
         gone = set(table["id"]) | {str(i) for i in removed}
@@ -365,7 +386,7 @@ class HostMatcher(BaseEstimator):
         position[order] = np.arange(len(order))  # where each kept, then each changed, host ends up
         new.word_columns_ = _with_rows(self.word_columns_, kept, position, word_columns)
         new.char_columns_ = _with_rows(self.char_columns_, kept, position, char_columns)
-        profiles = [self.profiles_[i] for i in kept] + [" ".join(parts) for parts in zip(*fields)]
+        profiles = [self.profiles_[i] for i in kept] + fields.profiles()
         new.profiles_ = [profiles[i] for i in order]
         texts = [self.taxonomy_texts_[i] for i in kept] + texts
         new.taxonomy_texts_ = [texts[i] for i in order]

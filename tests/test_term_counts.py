@@ -13,7 +13,7 @@ EDGES = ["", "a|b c", "  x  ", "Ünïcode wörds | ok ok ok", "| leading | | bre
 
 
 def texts():
-    return [t for field in ("name", "description", "ecosystems") for t in _field_text(HOSTS[field].tolist())] + EDGES
+    return [t for field in ("name", "description", "ecosystems") for t in _field_text(HOSTS[field].tolist())[0]] + EDGES
 
 
 def phrases(ngram_range):
