@@ -328,10 +328,11 @@ class HostMatcher(BaseEstimator):
         """One space fitted on the hosts' field texts: its IDF weights (a term's counts the hosts
         that have it in any field) and the hosts' rows (`_columns`)."""
         try:
-            counts = counter.fit_transform(tokens)
+            counts, per_host = counter.fit_transform(tokens, groups=fields.sum(np.ones(fields.rows.shape)))
         except ValueError:
             raise CxError("no host has a profile with words to match on (name, description, sectors)") from None
-        idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(fields.sum(np.ones(fields.rows.shape)) @ counts)
+        idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(per_host)
+        del per_host  # as large as the space: gone before the space is worked out
         return idf, self._columns(counts, idf, fields)
 
     def _columns(self, counts: sp.csc_matrix, idf: TfidfTransformer, fields: _Fields) -> sp.csc_matrix:

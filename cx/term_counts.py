@@ -90,7 +90,10 @@ class _Counter:
     `transform`, which leaves out terms the vocabulary lacks. The counts come column-major, as the
     matcher adds them up and keeps them (a search reads the columns of its terms)."""
 
-    def fit_transform(self, tokens: Tokens) -> sp.csc_matrix:
+    def fit_transform(self, tokens: Tokens, groups: sp.spmatrix | None = None):
+        """The texts' counts, once the vocabulary is learnt; given `groups` (groups × texts, such as
+        hosts × their field texts), also the groups' counts (`groups @ counts`, worked out from the
+        same occurrences)."""
         rows, local_terms, names = self._occurrences(tokens)
         if not len(names):
             raise ValueError("empty vocabulary; the texts have no terms")
@@ -99,11 +102,12 @@ class _Counter:
         self._index = None
         column = np.empty(len(order), dtype=np.int64)
         column[order] = np.arange(len(order))
-        return self._matrix(rows, local_terms, column, tokens.count)
+        counts, grouped = self._matrix(rows, local_terms, column, tokens.count, groups)
+        return counts if groups is None else (counts, grouped)
 
     def transform(self, tokens: Tokens) -> sp.csc_matrix:
         rows, local_terms, names = self._occurrences(tokens)
-        return self._matrix(rows, local_terms, self.columns(names), tokens.count)
+        return self._matrix(rows, local_terms, self.columns(names), tokens.count)[0]
 
     def columns(self, names) -> np.ndarray:
         """The vocabulary's column of each name, -1 for a name it lacks."""
@@ -134,10 +138,11 @@ class PhraseCounter(_Counter):
         return _ngrams(tokens.ids, tokens.text_of, ~tokens.is_boundary[tokens.ids], tokens.distinct, " ",
                        self.ngram_range)
 
-    def _matrix(self, rows, local_terms, column, n_texts):
+    def _matrix(self, rows, local_terms, column, n_texts, groups=None):
         columns = column[local_terms]
         known = columns >= 0
-        return _counts(rows[known], columns[known], (n_texts, len(self.terms_)))
+        counts = _counts(rows[known], columns[known], (n_texts, len(self.terms_)))
+        return counts, None if groups is None else groups @ counts
 
     def unknown_words(self, tokens: Tokens) -> tuple[int, int]:
         """How many of the texts' word occurrences the vocabulary lacks, and how many there are."""
@@ -166,9 +171,11 @@ class CharCounter(_Counter):
                                              self.ngram_range, whole_short_segments=True)
         return per_text, (word_of_gram, local), names
 
-    def _matrix(self, per_text, word_grams, column, n_texts):
+    def _matrix(self, per_text, word_grams, column, n_texts, groups=None):
+        """Counts as texts × words @ words × n-grams; groups' counts as (groups × words) @ words ×
+        n-grams: a group's texts share many words, so summing words first is half the work."""
         word_of, codes = word_grams
         columns = column[codes]
         known = columns >= 0
         per_word = _counts(word_of[known], columns[known], (per_text.shape[1], len(self.terms_)))
-        return per_text @ per_word
+        return per_text @ per_word, None if groups is None else (groups @ per_text) @ per_word

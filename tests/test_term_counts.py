@@ -3,6 +3,7 @@ terms, the same counts, the same normalised text."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from cx.matching import BREAK, TOKEN, _field_text, normalise, normalise_many, stop_words, unaccented
@@ -46,6 +47,17 @@ def test_counters_match_count_vectorizer(ours, theirs):
     assert counted.shape == expected.shape and (counted != expected).nnz == 0
     queries = ["digital twins | of hydrogen valleys", "qwxz unknown words", "", "moulding moulding"]
     assert (ours.transform(Tokens(queries)) != theirs.transform(queries)).nnz == 0
+
+
+@pytest.mark.parametrize("counter", [PhraseCounter(), CharCounter()], ids=["words", "characters"])
+def test_groups_of_texts_are_counted_as_their_sums(counter):
+    corpus = texts()
+    rng = np.random.default_rng(7)
+    groups = sp.csc_matrix((np.ones(len(corpus), dtype=np.float32), (rng.integers(0, 9, len(corpus)), np.arange(len(corpus)))),
+                           shape=(9, len(corpus)))
+    counts, grouped = counter.fit_transform(Tokens(corpus), groups=groups)
+    assert (counter.fit_transform(Tokens(corpus)) != counts).nnz == 0
+    assert grouped.shape == (9, counts.shape[1]) and (grouped != groups @ counts).nnz == 0
 
 
 def test_an_empty_corpus_has_no_vocabulary():
