@@ -114,23 +114,31 @@ TOKEN_OR_SEPARATOR = re.compile(rf"{TOKEN.pattern}|{SEPARATOR}")
 
 
 def normalise_many(texts) -> list[str]:
-    """`normalise` of each text (a non-text gives ''), in two passes, one over the plain ASCII texts
+    """`normalise` of each text (a non-text gives '')."""
+    return normalised_tokens(texts).texts()
+
+
+def normalised_tokens(texts) -> Tokens:
+    """The words of `normalise` of each text, as the `Tokens` the counters read (so a fit never
+    joins them into text to split it again). Found in two passes, one over the plain ASCII texts
     and one over the others: the texts of a pass are tokenised together, and each distinct word
     is folded and checked against the stop words once."""
     texts = [t.replace(SEPARATOR, " ") if isinstance(t, str) else "" for t in texts]
-    plain = [t.isascii() for t in texts]
-    normalised = [""] * len(texts)
+    plain = np.fromiter((t.isascii() for t in texts), bool, len(texts))
+    parts = []
     for ascii_only in (True, False):
-        at = [i for i, p in enumerate(plain) if p is ascii_only]
-        for i, text in zip(at, _normalise_together([texts[i] for i in at], ascii_only) if at else []):
-            normalised[i] = text
-    return normalised
+        at = np.flatnonzero(plain == ascii_only)
+        if len(at):
+            text_of, ids, words = _normalise_together([texts[i] for i in at], ascii_only)
+            parts.append((at[text_of], ids, words))
+    return Tokens.joined(parts, len(texts), BREAK)
 
 
-def _normalise_together(texts: list[str], ascii_only: bool) -> list[str]:
-    """The tokens of `TOKEN` are runs of two or more word characters. In ASCII text every other
-    character becomes a space (one `str.translate`, many times faster than the regular expression)
-    and the text is split; other text loses its accents and goes through the regular expression."""
+def _normalise_together(texts: list[str], ascii_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each normalised word's text and id, and per id the word. The tokens of `TOKEN` are runs of
+    two or more word characters. In ASCII text every other character becomes a space (one
+    `str.translate`, many times faster than the regular expression) and the text is split; other
+    text loses its accents and goes through the regular expression."""
     joined = f" {SEPARATOR} ".join(texts)
     tokens = joined.translate(ASCII_SPACED).split() if ascii_only else TOKEN_OR_SEPARATOR.findall(unaccented(joined))
     ids, distinct = pd.factorize(np.asarray(tokens, dtype=object))
@@ -150,9 +158,7 @@ def _normalise_together(texts: list[str], ascii_only: bool) -> list[str]:
     after_break = np.zeros(len(ids), dtype=bool)
     after_break[1:] = broken[:-1]
     kept = ~broken | (~first & ~after_break)  # no break first, none after another
-    out = np.where(is_stop, BREAK, folded)[ids[kept]].tolist()
-    bounds = np.searchsorted(text_of[kept], np.arange(len(texts) + 1))
-    return [" ".join(out[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return text_of[kept], ids[kept], np.where(is_stop, BREAK, folded)
 
 
 def words(text) -> list[str]:
@@ -160,31 +166,31 @@ def words(text) -> list[str]:
     return [w for w in normalise(text).split() if w != BREAK]
 
 
-def _field_text(values) -> tuple[list[str], np.ndarray]:
-    """One field of every host as normalised text (lists such as ecosystems joined): the distinct
-    texts, and which of them each host has. Kinds, ecosystems and sector lists repeat across hosts,
-    so each distinct text is normalised, counted and weighted once."""
+def _field_text(values) -> tuple[Tokens, np.ndarray]:
+    """One field of every host as normalised text (lists such as ecosystems joined): the words of
+    the distinct texts, and which of them each host has. Kinds, ecosystems and sector lists repeat
+    across hosts, so each distinct text is normalised, counted and weighted once."""
     joined = pd.Series(["; ".join(v) if isinstance(v, (list, tuple, np.ndarray)) else v for v in values], dtype=object)
     codes, distinct = pd.factorize(joined)  # a missing value is -1: the empty text, appended last
-    return normalise_many(distinct) + [""], np.where(codes < 0, len(distinct), codes)
+    return normalised_tokens([*distinct, ""]), np.where(codes < 0, len(distinct), codes)
 
 
 class _Fields(NamedTuple):
-    """The weighted fields of many hosts: their distinct texts laid end to end, field after field,
+    """The weighted fields of many hosts: the words of their distinct texts, field after field,
     and per host and field the row of its text among them (hosts × fields)."""
-    texts: list[str]
+    tokens: Tokens
     rows: np.ndarray
 
     def profiles(self) -> list[str]:
         """Each host's fields as one text."""
-        texts = np.asarray(self.texts, dtype=object)
+        texts = np.asarray(self.tokens.texts(), dtype=object)
         return [" ".join(parts) for parts in zip(*(texts[column] for column in self.rows.T))]
 
     def sum(self, weights: np.ndarray) -> sp.csc_matrix:
         """The matrix that adds up each host's field rows, weighted (`weights`, hosts × fields)."""
         n, fields = self.rows.shape
         return sp.csc_matrix((weights.astype(np.float32, copy=False).ravel(),
-                              (np.repeat(np.arange(n), fields), self.rows.ravel())), shape=(n, len(self.texts)))
+                              (np.repeat(np.arange(n), fields), self.rows.ravel())), shape=(n, self.tokens.count))
 
 
 def _with_rows(matrix: sp.csc_matrix, kept: np.ndarray, position: np.ndarray, rows) -> sp.csc_matrix:
@@ -286,12 +292,11 @@ class HostMatcher(BaseEstimator):
 
         self.word_counter_ = PhraseCounter(self.word_ngram_range)
         self.char_counter_ = CharCounter(self.char_ngram_range)
-        tokens = Tokens(fields.texts, BREAK)
         # The character space, the larger, is worked out on a second thread while this one does the
         # rest: its sparse products release the interpreter.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            char = pool.submit(self._space, self.char_counter_, tokens, fields)
-            word_idf, self.word_columns_ = self._space(self.word_counter_, tokens, fields)
+            char = pool.submit(self._space, self.char_counter_, fields)
+            word_idf, self.word_columns_ = self._space(self.word_counter_, fields)
             self.word_rows_ = self.word_columns_.tocsr()
             self.word_terms_ = self.word_counter_.get_feature_names_out()
             self.hosts_ = self._host_table(hosts)
@@ -313,22 +318,24 @@ class HostMatcher(BaseEstimator):
 
     def _fields(self, hosts: pd.DataFrame) -> _Fields:
         """The weighted fields of the hosts as normalised text (the taxonomy field is written so)."""
-        texts, rows = [], []
+        blocks, rows, first = [], [], 0
         for f in self.weights_:
             if f == "taxonomy":
                 codes, distinct = pd.factorize(hosts[f])
-                distinct = list(distinct)
+                tokens = Tokens(distinct, BREAK)
             else:
-                distinct, codes = _field_text(hosts[f].tolist())
-            rows.append(codes + len(texts))
-            texts += distinct
-        return _Fields(texts, np.stack(rows, axis=1) if rows else np.zeros((len(hosts), 0), dtype=np.int64))
+                tokens, codes = _field_text(hosts[f].tolist())
+            rows.append(codes + first)
+            blocks.append(tokens)
+            first += tokens.count
+        return _Fields(Tokens.stacked(blocks, BREAK),
+                       np.stack(rows, axis=1) if rows else np.zeros((len(hosts), 0), dtype=np.int64))
 
-    def _space(self, counter, tokens: Tokens, fields: _Fields) -> tuple[TfidfTransformer, sp.csc_matrix]:
+    def _space(self, counter, fields: _Fields) -> tuple[TfidfTransformer, sp.csc_matrix]:
         """One space fitted on the hosts' field texts: its IDF weights (a term's counts the hosts
         that have it in any field) and the hosts' rows (`_columns`)."""
         try:
-            counts, per_host = counter.fit_transform(tokens, groups=fields.sum(np.ones(fields.rows.shape)))
+            counts, per_host = counter.fit_transform(fields.tokens, groups=fields.sum(np.ones(fields.rows.shape)))
         except ValueError:
             raise CxError("no host has a profile with words to match on (name, description, sectors)") from None
         idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(per_host)
@@ -371,7 +378,7 @@ class HostMatcher(BaseEstimator):
         new = copy.copy(self)
         changed, texts = self._with_taxonomy(changed)
         fields = self._fields(changed)
-        tokens = Tokens(fields.texts, BREAK)
+        tokens = fields.tokens
         counts = [counter.transform(tokens) for counter in (self.word_counter_, self.char_counter_)]
         word_columns, char_columns = ([self._columns(c, idf, fields) for c, idf in zip(counts, self.idf_)]
                                       if len(changed) else (self.word_columns_[:0], self.char_columns_[:0]))

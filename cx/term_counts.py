@@ -28,18 +28,50 @@ class Tokens:
 
     def __init__(self, texts, boundary: str = "|"):
         texts = [t.replace(SEPARATOR, " ") for t in texts]
-        self.count, self.boundary = len(texts), boundary
         joined = f" {SEPARATOR} ".join(texts).replace(boundary, f" {boundary} ")
         ids, distinct = pd.factorize(np.asarray(joined.split(), dtype=object))
         separator = np.flatnonzero(distinct == SEPARATOR)
         is_separator = ids == (separator[0] if len(separator) else -1)
-        self.text_of = np.cumsum(is_separator)[~is_separator]
-        self.ids = ids[~is_separator].astype(np.int64)
+        ids = ids[~is_separator].astype(np.int64)
         if len(separator):
-            self.ids -= self.ids > separator[0]
+            ids -= ids > separator[0]
             distinct = np.delete(distinct, separator[0])
+        self._set(len(texts), boundary, np.cumsum(is_separator)[~is_separator], ids, distinct)
+
+    def _set(self, count, boundary, text_of, ids, distinct):
+        self.count, self.boundary, self.text_of, self.ids = count, boundary, text_of, ids
         self.distinct = np.asarray(distinct, dtype=object)
         self.is_boundary = self.distinct == boundary
+
+    @classmethod
+    def joined(cls, parts, count: int, boundary: str = "|") -> Tokens:
+        """The tokens of `count` texts put together from parts found apart, each part as (the text
+        of each token, its id, the part's distinct tokens); each text's tokens keep their order."""
+        parts = list(parts)
+        codes, distinct = pd.factorize(np.concatenate([np.asarray(d, dtype=object) for _, _, d in parts]
+                                                      + [np.empty(0, dtype=object)]))
+        first = np.cumsum([0] + [len(d) for _, _, d in parts])
+        text_of = np.concatenate([np.asarray(t, dtype=np.int64) for t, _, _ in parts] + [np.empty(0, dtype=np.int64)])
+        ids = np.concatenate([codes[at + np.asarray(i, dtype=np.int64)] for at, (_, i, _) in zip(first, parts)]
+                             + [np.empty(0, dtype=np.int64)]).astype(np.int64)
+        used = np.zeros(len(distinct), dtype=bool)
+        used[ids] = True  # only the tokens that occur: a part's distinct tokens may hold some that no text kept
+        order = np.argsort(text_of, kind="stable")
+        tokens = cls.__new__(cls)
+        tokens._set(count, boundary, text_of[order], (np.cumsum(used) - 1)[ids[order]], distinct[used])
+        return tokens
+
+    @classmethod
+    def stacked(cls, blocks: list[Tokens], boundary: str = "|") -> Tokens:
+        """The texts of each of `blocks`, one block after the other."""
+        first = np.cumsum([0] + [b.count for b in blocks])
+        return cls.joined([(b.text_of + at, b.ids, b.distinct) for at, b in zip(first, blocks)], int(first[-1]), boundary)
+
+    def texts(self) -> list[str]:
+        """Each text, its tokens joined by single spaces."""
+        words = self.distinct[self.ids].tolist()
+        bounds = np.searchsorted(self.text_of, np.arange(self.count + 1))
+        return [" ".join(words[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _ngrams(ids, segment, usable, names, joiner: str, ngram_range, whole_short_segments=False):

@@ -10,8 +10,7 @@ from sklearn.preprocessing import normalize
 
 from cx.errors import (CxError, EmptyObjectives, IneligibleCountry, NoEligibleHost, UnclearObjectives, UnknownCity,
                        VisitedAlready)
-from cx.matching import BREAK, HostMatcher, normalise, read_hosts, words
-from cx.term_counts import Tokens
+from cx.matching import HostMatcher, normalise, read_hosts, words
 from cx.visitors import visitor_details
 from viewers import OFFICER
 
@@ -161,9 +160,8 @@ def test_each_space_is_the_weighted_sum_of_the_fields_tf_idf_rows_normalised():
     fitted_hosts, _ = matcher._with_taxonomy(HOSTS)
     fields = matcher._fields(fitted_hosts)
     n, weights = len(HOSTS), list(matcher.weights_.values())
-    tokens = Tokens(fields.texts, BREAK)
     for counter, fitted in ((matcher.word_counter_, matcher.word_columns_), (matcher.char_counter_, matcher.char_columns_)):
-        stacked = counter.transform(tokens).tocsr()[fields.rows.T.ravel()]  # each host's field rows, field after field
+        stacked = counter.transform(fields.tokens).tocsr()[fields.rows.T.ravel()]  # each host's field rows, field after field
         per_host = sum(stacked[f * n:(f + 1) * n] for f in range(len(weights)))
         tf_idf = TfidfTransformer(sublinear_tf=True).fit(per_host).transform(stacked)
         expected = normalize(sum(w * tf_idf[f * n:(f + 1) * n] for f, w in enumerate(weights)))

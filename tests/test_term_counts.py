@@ -6,7 +6,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from cx.matching import BREAK, TOKEN, _field_text, normalise, normalise_many, stop_words, unaccented
+from cx.matching import (BREAK, TOKEN, _field_text, normalise, normalise_many, normalised_tokens, stop_words,
+                         unaccented)
 from cx.term_counts import CharCounter, PhraseCounter, Tokens
 from tests.test_matching import HOSTS
 
@@ -14,7 +15,7 @@ EDGES = ["", "a|b c", "  x  ", "Ünïcode wörds | ok ok ok", "| leading | | bre
 
 
 def texts():
-    return [t for field in ("name", "description", "ecosystems") for t in _field_text(HOSTS[field].tolist())[0]] + EDGES
+    return [t for field in ("name", "description", "ecosystems") for t in _field_text(HOSTS[field].tolist())[0].texts()] + EDGES
 
 
 def phrases(ngram_range):
@@ -81,14 +82,27 @@ def per_text_normalise(text):
     return " ".join(t for i, t in enumerate(tokens) if t != BREAK or (i and tokens[i - 1] != BREAK))
 
 
-def test_normalising_many_texts_at_once_equals_one_at_a_time():
-    corpus = HOSTS["description"].tolist() + HOSTS["name"].tolist() + [
+def raw_texts():
+    return HOSTS["description"].tolist() + HOSTS["name"].tolist() + [
         "", None, np.nan, 3, "the and of", "IT and AI in the Kraków Münster\x01cluster", "a", "of the hydrogen",
         "x\ny of\tz", "ŒUVRE ǅ straße ﬁbre", "hydrogen.valleys,and-the|pipes",
         "Ελληνικά και русский текст",
         "snake_case words_2 ok", "\x00null\x1e separated\x1f", "  ", "the"]
+
+
+def test_normalising_many_texts_at_once_equals_one_at_a_time():
+    corpus = raw_texts()
     assert normalise_many(corpus) == [per_text_normalise(t) for t in corpus]
     assert [normalise(t) for t in corpus] == normalise_many(corpus)
+
+
+def test_normalised_words_are_the_tokens_of_the_normalised_text():
+    """A fit reads the normalised words as they are found, never joined into text and split again."""
+    corpus = raw_texts()
+    direct, split = normalised_tokens(corpus), Tokens(normalise_many(corpus), BREAK)
+    assert direct.count == split.count and np.array_equal(direct.text_of, split.text_of)
+    assert direct.distinct[direct.ids].tolist() == split.distinct[split.ids].tolist()
+    assert sorted(direct.distinct) == sorted(split.distinct)  # only the words that occur
 
 
 @pytest.mark.parametrize("ngram_range", [(5, 6), (1, 3), (2, 2)])
