@@ -42,7 +42,7 @@ from cx.errors import (CxError, EmptyObjectives, NoEligibleHost, TooGeneralObjec
                        VisitedAlready)
 from cx.geo import distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
-from cx.term_counts import CharCounter, PhraseCounter, Tokens
+from cx.term_counts import CharCounter, PhraseCounter, Tokens, split_on_spaces
 
 # Profile fields and how much each counts; a field the hosts table lacks is skipped.
 FIELD_WEIGHTS: dict[str, float] = {
@@ -140,8 +140,10 @@ def _normalise_together(texts: list[str], ascii_only: bool) -> tuple[np.ndarray,
     `str.translate`, many times faster than the regular expression) and the text is split; other
     text loses its accents and goes through the regular expression."""
     joined = f" {SEPARATOR} ".join(texts)
-    tokens = joined.translate(ASCII_SPACED).split() if ascii_only else TOKEN_OR_SEPARATOR.findall(unaccented(joined))
-    ids, distinct = pd.factorize(np.asarray(tokens, dtype=object))
+    if ascii_only:
+        ids, distinct = split_on_spaces(joined.translate(ASCII_SPACED))
+    else:
+        ids, distinct = pd.factorize(np.asarray(TOKEN_OR_SEPARATOR.findall(unaccented(joined)), dtype=object))
     short = np.fromiter((len(w) < 2 for w in distinct), bool, len(distinct)) & (distinct != SEPARATOR)
     ids = ids[~short[ids]]
     stop = stop_words()

@@ -29,6 +29,7 @@ import pandas as pd
 
 from cx import PROJECT_ROOT
 from cx.ecosystems import ECOSYSTEMS
+from cx.term_counts import split_on_spaces
 
 TAXONOMY_DIR = PROJECT_ROOT / "data" / "taxonomy"
 LANGUAGES = ("en", "de", "fr", "es", "it", "pl")
@@ -229,14 +230,17 @@ def _tokens(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     spans a character that is not one)."""
     texts = [unicodedata.normalize("NFC", t.replace(_SEPARATOR, " ")) if isinstance(t, str) else "" for t in texts]
     joined = f" {_SEPARATOR} ".join(texts).encode().translate(_SPACED)
-    pieces, distinct = pd.factorize(np.asarray(joined.split(), dtype=object))
+    pieces, distinct = split_on_spaces(joined)
     split = [[p] if p.isascii() else _TOKEN.findall(p) for p in (b.decode() for b in distinct)]
     count = np.fromiter((len(s) for s in split), np.int64, len(split))
     token_ids, tokens = pd.factorize(np.asarray([t for s in split for t in s], dtype=object))
     first = np.cumsum(count) - count
-    at = np.repeat(pieces, count[pieces])
-    within = np.arange(len(at)) - np.repeat(np.cumsum(count[pieces]) - count[pieces], count[pieces])
-    ids = token_ids[first[at] + within]
+    if (count == 1).all():  # no piece holds more than one token (or none): most texts
+        ids = token_ids[first[pieces]]
+    else:
+        at = np.repeat(pieces, count[pieces])
+        within = np.arange(len(at)) - np.repeat(np.cumsum(count[pieces]) - count[pieces], count[pieces])
+        ids = token_ids[first[at] + within]
     separator = np.flatnonzero(tokens == _SEPARATOR)
     is_separator = ids == (separator[0] if len(separator) else -1)
     return np.cumsum(is_separator)[~is_separator], ids[~is_separator], np.asarray(tokens, dtype=object)
