@@ -303,9 +303,9 @@ class HostMatcher(BaseEstimator):
             self.word_terms_ = self.word_counter_.get_feature_names_out()
             self.hosts_ = self._host_table(hosts)
             self.profiles_ = fields.profiles()
+            self._index_hosts()
             char_idf, self.char_columns_ = char.result()
         self.idf_ = [word_idf, char_idf]
-        self._index_hosts()
         self.hosts_updated_ = self.words_updated_ = self.unknown_words_ = 0
         return self
 
