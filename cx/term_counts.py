@@ -34,10 +34,11 @@ def split_on_spaces(joined: str | bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Tokens:
-    """The whitespace-separated tokens of many texts, split in one call: for each token the text it
-    comes from (`text_of`) and its id (`ids`) among the distinct tokens (`distinct`). A boundary
-    mark is always a token of its own. Both counters read the same `Tokens`. The texts are
-    normalised text (`cx.matching.normalise`), so the separator is never in one."""
+    """The whitespace-separated tokens of many texts, split in one call (or put together from parts
+    found apart, `joined`): for each token the text it comes from (`text_of`) and its id (`ids`)
+    among the distinct tokens (`distinct`). A boundary mark is always a token of its own. Both
+    counters read the same `Tokens`. The texts are normalised text (`cx.matching.normalise`), so
+    the separator is never in one."""
 
     def __init__(self, texts, boundary: str = "|"):
         texts = [t.replace(SEPARATOR, " ") for t in texts]
@@ -60,13 +61,11 @@ class Tokens:
     def joined(cls, parts, count: int, boundary: str = "|") -> Tokens:
         """The tokens of `count` texts put together from parts found apart, each part as (the text
         of each token, its id, the part's distinct tokens); each text's tokens keep their order."""
-        parts = list(parts)
-        codes, distinct = pd.factorize(np.concatenate([np.asarray(d, dtype=object) for _, _, d in parts]
-                                                      + [np.empty(0, dtype=object)]))
-        first = np.cumsum([0] + [len(d) for _, _, d in parts])
-        text_of = np.concatenate([np.asarray(t, dtype=np.int64) for t, _, _ in parts] + [np.empty(0, dtype=np.int64)])
-        ids = np.concatenate([codes[at + np.asarray(i, dtype=np.int64)] for at, (_, i, _) in zip(first, parts)]
-                             + [np.empty(0, dtype=np.int64)]).astype(np.int64)
+        texts_of, part_ids, part_distinct = zip(*(list(parts) or [((), (), ())]))
+        codes, distinct = pd.factorize(np.concatenate([np.asarray(d, dtype=object) for d in part_distinct]))
+        first = np.cumsum([0, *map(len, part_distinct)])
+        text_of = np.concatenate([np.asarray(t, dtype=np.int64) for t in texts_of])
+        ids = np.concatenate([codes[at + np.asarray(i, dtype=np.int64)] for at, i in zip(first, part_ids)])
         used = np.zeros(len(distinct), dtype=bool)
         used[ids] = True  # only the tokens that occur: a part's distinct tokens may hold some that no text kept
         order = np.argsort(text_of, kind="stable")
