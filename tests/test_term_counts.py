@@ -8,7 +8,8 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from cx.matching import (BREAK, TOKEN, _field_text, normalise, normalise_many, normalised_tokens, stop_words,
                          unaccented)
-from cx.term_counts import CharCounter, PhraseCounter, Tokens
+from cx import term_counts
+from cx.term_counts import CharCounter, PhraseCounter, Tokens, split_on_spaces
 from tests.test_matching import HOSTS
 
 EDGES = ["", "a|b c", "  x  ", "Ünïcode wörds | ok ok ok", "| leading | | breaks |", "one", "b2b r&d 5g ai", ""]
@@ -59,6 +60,17 @@ def test_groups_of_texts_are_counted_as_their_sums(counter):
     counts, grouped = counter.fit_transform(Tokens(corpus), groups=groups)
     assert (counter.fit_transform(Tokens(corpus)) != counts).nnz == 0
     assert grouped.shape == (9, counts.shape[1]) and (grouped != groups @ counts).nnz == 0
+
+
+@pytest.mark.parametrize("text", ["", " ", "a b  c ", "  x\ty  a  b a", "Kraków  x", "a\x01b \x01 c"])
+def test_short_and_long_texts_are_split_alike(text, monkeypatch):
+    """Python splits a short text, Arrow a long one: the same pieces, numbered alike."""
+    for joined in (text, text.encode(), " ".join([text] * 3)):
+        short = split_on_spaces(joined)
+        monkeypatch.setattr(term_counts, "ARROW_FROM", 0)
+        long = split_on_spaces(joined)
+        monkeypatch.undo()
+        assert long[0].tolist() == short[0].tolist() and list(long[1]) == list(short[1])
 
 
 def test_an_empty_corpus_has_no_vocabulary():
