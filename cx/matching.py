@@ -32,7 +32,6 @@ import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
-from sklearn.preprocessing import normalize
 from sklearn.utils.sparsefuncs import inplace_column_scale
 from sklearn.utils.validation import check_is_fitted
 from stop_words import get_stop_words
@@ -439,10 +438,16 @@ class HostMatcher(BaseEstimator):
     # --- ranking -------------------------------------------------------------------------
 
     def _query(self, text: str) -> list[sp.csr_matrix]:
-        """The text in the word space and in the character space."""
+        """The text in the word space and in the character space: its TF-IDF, normalised. Worked
+        out as a fit works out a host's field text (`_tf_idf`, `_row_norms`): scikit-learn's
+        `transform` and `normalize` checked their input for 1.6 ms of a 3.8 ms query."""
         tokens = Tokens([text], BREAK)
-        return [normalize(idf.transform(counter.transform(tokens)))
-                for counter, idf in zip((self.word_counter_, self.char_counter_), self.idf_)]
+        query = []
+        for counter, idf in zip((self.word_counter_, self.char_counter_), self.idf_):
+            counts = _tf_idf(counter.transform(tokens), idf)
+            counts.data /= _row_norms(counts)[counts.indices]
+            query.append(counts.tocsr())
+        return query
 
     def _scores(self, word_query, char_query) -> np.ndarray:
         """Every host's cosine in each space, mixed by `word_share`: a sparse product per space that

@@ -10,7 +10,8 @@ from sklearn.preprocessing import normalize
 
 from cx.errors import (CxError, EmptyObjectives, IneligibleCountry, NoEligibleHost, UnclearObjectives, UnknownCity,
                        VisitedAlready)
-from cx.matching import HostMatcher, normalise, read_hosts, words
+from cx.matching import BREAK, HostMatcher, normalise, read_hosts, words
+from cx.term_counts import Tokens
 from cx.visitors import visitor_details
 from viewers import OFFICER
 
@@ -167,6 +168,14 @@ def test_each_space_is_the_weighted_sum_of_the_fields_tf_idf_rows_normalised():
         expected = normalize(sum(w * tf_idf[f * n:(f + 1) * n] for f, w in enumerate(weights)))
         np.testing.assert_allclose(fitted.toarray(), expected.toarray(), atol=1e-6)
     np.testing.assert_allclose(matcher.word_rows_.toarray(), matcher.word_columns_.toarray())
+
+
+@pytest.mark.parametrize("text", ["digital twins | hydrogen valleys hydrogen", "qwxz", ""])
+def test_a_query_is_its_tf_idf_normalised_as_scikit_learn_gives_it(matcher, text):
+    tokens = Tokens([text], BREAK)
+    for query, counter, idf in zip(matcher._query(text), (matcher.word_counter_, matcher.char_counter_), matcher.idf_):
+        np.testing.assert_allclose(query.toarray(), normalize(idf.transform(counter.transform(tokens))).toarray(),
+                                   atol=1e-6)
 
 
 def test_fit_names_the_missing_columns():
