@@ -234,13 +234,10 @@ def _tokens(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     split = [[p] if p.isascii() else _TOKEN.findall(p) for p in (b.decode() for b in distinct)]
     count = np.fromiter((len(s) for s in split), np.int64, len(split))
     token_ids, tokens = pd.factorize(np.asarray([t for s in split for t in s], dtype=object))
-    first = np.cumsum(count) - count
-    if (count == 1).all():  # no piece holds more than one token (or none): most texts
-        ids = token_ids[first[pieces]]
-    else:
-        at = np.repeat(pieces, count[pieces])
-        within = np.arange(len(at)) - np.repeat(np.cumsum(count[pieces]) - count[pieces], count[pieces])
-        ids = token_ids[first[at] + within]
+    first = np.cumsum(count) - count  # each distinct piece's first token among `token_ids`
+    per_place = count[pieces]
+    start = np.cumsum(per_place) - per_place  # where each place's tokens start among the texts' tokens
+    ids = token_ids[np.repeat(first[pieces] - start, per_place) + np.arange(per_place.sum())]
     separator = np.flatnonzero(tokens == _SEPARATOR)
     is_separator = ids == (separator[0] if len(separator) else -1)
     return np.cumsum(is_separator)[~is_separator], ids[~is_separator], np.asarray(tokens, dtype=object)
@@ -349,9 +346,9 @@ class _Lists:
     def spread(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each item of each key's list: the key's place among `keys`, and the item's row in `values`."""
         count = self.count[keys]
-        place = np.repeat(np.arange(len(keys)), count)
-        within = np.arange(len(place)) - np.repeat(np.cumsum(count) - count, count)
-        return place, np.repeat((np.cumsum(self.count) - self.count)[keys], count) + within
+        start = np.cumsum(count) - count  # where each key's items start among the items spread
+        first = np.cumsum(self.count) - self.count  # where each key's list starts in `values`
+        return np.repeat(np.arange(len(keys)), count), np.repeat(first[keys] - start, count) + np.arange(count.sum())
 
 
 def _among(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
