@@ -104,8 +104,9 @@ def test_every_page_and_state_meets_wcag_21_aa(module_server, offline_page, tmp_
         audit(page, f"Budget scenarios · {tab}", found)
     page.get_by_role("tab", name="Scenario", exact=True).click()
     for name in ("Audit one", "Audit two"):
-        page.get_by_label("Name").fill(name)
-        page.get_by_label("Name").press("Enter")
+        name_field = page.get_by_label("Name", exact=True)  # not "Name of the copy", once a scenario is saved
+        name_field.fill(name)
+        name_field.press("Enter")
         page.get_by_role("button", name="Save scenario").click()
         page.get_by_text(f"Saved '{name}'").wait_for(timeout=60_000)
     page.get_by_role("tab", name="Compare saved scenarios").click()
