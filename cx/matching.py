@@ -41,7 +41,7 @@ from cx.errors import (CxError, EmptyObjectives, NoEligibleHost, TooGeneralObjec
                        VisitedAlready)
 from cx.geo import distance_km, gazetteer
 from cx.rules import Rulebook, load_rulebook
-from cx.term_counts import CharCounter, PhraseCounter, Tokens, split_on_spaces
+from cx.term_counts import SEPARATOR, CharCounter, PhraseCounter, Tokens, split_on_spaces
 
 # Profile fields and how much each counts; a field the hosts table lacks is skipped.
 FIELD_WEIGHTS: dict[str, float] = {
@@ -107,7 +107,6 @@ def normalise(text) -> str:
     return normalise_many([text])[0]
 
 
-SEPARATOR = "\x01"  # between texts joined for one pass of the tokeniser: neither a word nor a space
 ASCII_SPACED = {i: " " for i in range(128) if not WORD_CHARACTER.match(chr(i)) and chr(i) != SEPARATOR}
 TOKEN_OR_SEPARATOR = re.compile(rf"{TOKEN.pattern}|{SEPARATOR}")
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from cx import PROJECT_ROOT
 from cx.ecosystems import ECOSYSTEMS
-from cx.term_counts import split_on_spaces
+from cx.term_counts import SEPARATOR, split_on_spaces
 
 TAXONOMY_DIR = PROJECT_ROOT / "data" / "taxonomy"
 LANGUAGES = ("en", "de", "fr", "es", "it", "pl")
@@ -218,8 +218,14 @@ def _met(token: str) -> _Met:
                 frozenset(t for t, j in found if j == 1), tuple(t * terms.most + j for t, j in found if j > 1))
 
 
-_SEPARATOR = "\x01"  # between texts joined to be split in one call: neither a word nor a space
-_SPACED = bytes(b if b >= 128 or re.match(r"\w", chr(b)) or chr(b) == _SEPARATOR else ord(" ") for b in range(256))
+_SPACED = bytes(b if b >= 128 or re.match(r"\w", chr(b)) or chr(b) == SEPARATOR else ord(" ") for b in range(256))
+
+
+def _ranges(first: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The indices first[i], ..., first[i] + count[i] - 1 of every i, laid end to end: one repeat
+    (of where each range starts, less where it lands) plus one range, not a Python loop."""
+    landed = np.cumsum(count) - count
+    return np.repeat(first - landed, count) + np.arange(count.sum())
 
 
 def _tokens(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -228,17 +234,15 @@ def _tokens(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     becomes a space and the bytes are split; only the distinct pieces are decoded, and those with
     other than ASCII characters go through the regular expression (a run of word characters never
     spans a character that is not one)."""
-    texts = [unicodedata.normalize("NFC", t.replace(_SEPARATOR, " ")) if isinstance(t, str) else "" for t in texts]
-    joined = f" {_SEPARATOR} ".join(texts).encode().translate(_SPACED)
+    texts = [unicodedata.normalize("NFC", t.replace(SEPARATOR, " ")) if isinstance(t, str) else "" for t in texts]
+    joined = f" {SEPARATOR} ".join(texts).encode().translate(_SPACED)
     pieces, distinct = split_on_spaces(joined)
     split = [[p] if p.isascii() else _TOKEN.findall(p) for p in (b.decode() for b in distinct)]
     count = np.fromiter((len(s) for s in split), np.int64, len(split))
     token_ids, tokens = pd.factorize(np.asarray([t for s in split for t in s], dtype=object))
     first = np.cumsum(count) - count  # each distinct piece's first token among `token_ids`
-    per_place = count[pieces]
-    start = np.cumsum(per_place) - per_place  # where each place's tokens start among the texts' tokens
-    ids = token_ids[np.repeat(first[pieces] - start, per_place) + np.arange(per_place.sum())]
-    separator = np.flatnonzero(tokens == _SEPARATOR)
+    ids = token_ids[_ranges(first[pieces], count[pieces])]
+    separator = np.flatnonzero(tokens == SEPARATOR)
     is_separator = ids == (separator[0] if len(separator) else -1)
     return np.cumsum(is_separator)[~is_separator], ids[~is_separator], np.asarray(tokens, dtype=object)
 
@@ -346,9 +350,8 @@ class _Lists:
     def spread(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each item of each key's list: the key's place among `keys`, and the item's row in `values`."""
         count = self.count[keys]
-        start = np.cumsum(count) - count  # where each key's items start among the items spread
         first = np.cumsum(self.count) - self.count  # where each key's list starts in `values`
-        return np.repeat(np.arange(len(keys)), count), np.repeat(first[keys] - start, count) + np.arange(count.sum())
+        return np.repeat(np.arange(len(keys)), count), _ranges(first[keys], count)
 
 
 def _among(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -429,9 +432,7 @@ def concept_texts(evidence: Evidence, between: str = " ", linked: bool = True) -
     new[1:] = (text[1:] != text[:-1]) | (concept[1:] != concept[:-1])  # a concept's pairs stand together
     text, concept = text[new], concept[new]
     count = terms.ecosystem_count[concept] * linked
-    within = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    linked = terms.ecosystems[np.repeat((np.cumsum(terms.ecosystem_count) - terms.ecosystem_count)[concept], count)
-                              + within]
+    linked = terms.ecosystems[_ranges((np.cumsum(terms.ecosystem_count) - terms.ecosystem_count)[concept], count)]
     size = len(terms.concepts)
     key = np.repeat(text, count) * size + terms.rank[linked]
     key = np.unique(key[~np.isin(key, text * size + terms.rank[concept])])
