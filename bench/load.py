@@ -26,14 +26,12 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cx.ecosystems import OBJECTIVES  # noqa: E402
+from cx.local_servers import free_port, wait_for  # noqa: E402
 
 COUNTRIES = ("DE", "FR", "IT", "ES", "PL", "NL", "BE", "AT", "PT", "SE", "CZ", "FI", "DK", "IE", "RO", "HU",
              "GR", "SK", "SI", "HR", "BG", "LT", "LV", "EE")
@@ -58,9 +57,7 @@ class Server:
     """`streamlit run app.py` of a checkout, on a free loopback port, with its memory sampled."""
 
     def __init__(self, checkout: Path, database: Path, log: Path):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.log = open(log, "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
@@ -71,15 +68,7 @@ class Server:
         self.samples: list[tuple[float, str, int]] = []  # (seconds since start, phase, resident MB)
         self.phase = "start"
         self.started = time.monotonic()
-        deadline = self.started + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start; see {log}")
-                time.sleep(0.3)
+        wait_for(f"{self.url}/_stcore/health", self.process, log, seconds=120)
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()

@@ -11,9 +11,10 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 from pathlib import Path
+
+from cx.local_servers import free_port
 
 
 def binaries() -> Path | None:
@@ -23,12 +24,6 @@ def binaries() -> Path | None:
         return Path(found[-1]).parent
     on_path = shutil.which("pg_ctl")
     return Path(on_path).parent if on_path else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:

@@ -20,8 +20,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from cx import DATA_DIR, accounts  # noqa: E402
 from cx.access import Viewer, as_system  # noqa: E402
 from cx.demo import load_demo  # noqa: E402
+from cx.local_servers import wait_for  # noqa: E402
 from cx.pgcluster import Cluster  # noqa: E402
 from cx.store import open_store  # noqa: E402
 
@@ -58,18 +57,6 @@ def programme(cluster: Cluster) -> tuple[str, str]:
     accounts.add_account(store, officer, "member@example.org", "organisation", organisation_id=member)
     print("demo programme loaded: " + ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in counts.items()))
     return urls
-
-
-def wait_for(url: str, process: subprocess.Popen, folder: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{process.args[:3]} did not start; see {folder / 'run-shared.log'}")
-            time.sleep(0.3)
 
 
 def main() -> None:
@@ -102,18 +89,20 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
             [sys.executable, "-c", "import sys, werkzeug.serving, oidc_provider_mock; werkzeug.serving.make_server("
              "'127.0.0.1', int(sys.argv[1]), oidc_provider_mock.app()).serve_forever()", str(args.provider_port)],
             stdout=log, stderr=subprocess.STDOUT))
-        wait_for(f"{provider}/.well-known/openid-configuration", processes[-1], folder)
+        wait_for(f"{provider}/.well-known/openid-configuration", processes[-1], folder / "run-shared.log")
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
              "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--secrets.files", str(secrets)], cwd=ROOT, env={**os.environ, "CX_DB": url, "CX_DB_OWNER": owner},
             stdout=log, stderr=subprocess.STDOUT))
-        wait_for(f"http://127.0.0.1:{args.port}/_stcore/health", processes[-1], folder)
+        wait_for(f"http://127.0.0.1:{args.port}/_stcore/health", processes[-1], folder / "run-shared.log")
         print(f"cx on PostgreSQL ({url}): http://127.0.0.1:{args.port}; log in as officer@example.org, "
               "manager@example.org or member@example.org (Ctrl-C stops)", flush=True)
         processes[-1].wait()
     except KeyboardInterrupt:
         pass
+    except RuntimeError as not_answering:  # the provider or the app did not start
+        raise SystemExit(str(not_answering)) from None
     finally:
         for process in processes:  # all asked at once, so a slow one does not hold up the others
             process.terminate()

@@ -11,18 +11,16 @@ import datetime as dt
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from cx import PROJECT_ROOT
 from cx.demo import load_demo
+from cx.local_servers import free_port, wait_for
 from cx.rules import load_rulebook
 from cx.store import copy_programme, open_store
 
@@ -172,32 +170,13 @@ def app_db(demo_db, monkeypatch, tmp_path):
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    """Return once `url` answers; raise with the process's log if it ends or a minute passes first."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log_path.read_text())
-            time.sleep(0.3)
-
-
 def _serving(folder: Path):
     """Yields `start(database) -> URL`, which runs `streamlit run app.py` on 127.0.0.1 on that
     database file (logging into `folder`); every server started stops when this is resumed."""
     started = []
 
     def start(path: Path) -> str:
-        port = _free_port()
+        port = free_port()
         log_path = folder / f"streamlit-{port}.log"
         log = open(log_path, "w")
         process = subprocess.Popen(

@@ -4,16 +4,11 @@ the mail server the outbox tests send to."""
 from __future__ import annotations
 
 import email
-import socket
 from email.policy import default
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from cx.local_servers import free_port
 
 
 class Mailbox:

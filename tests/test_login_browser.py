@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import _free_port, offline_context, wait_for
+from conftest import offline_context
 from viewers import OFFICER
 
 from cx import PROJECT_ROOT, accounts
+from cx.local_servers import free_port, wait_for
 from cx.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,7 +34,7 @@ def started(args, log_path, **env) -> subprocess.Popen:
 def serving_with_logins(db: Path, folder: Path):
     """The provider and the app with logins on, on database file `db`, each on its own port of
     127.0.0.1 (logging into `folder`); yields the app's URL."""
-    provider_port, app_port = _free_port(), _free_port()
+    provider_port, app_port = free_port(), free_port()
     provider = f"http://127.0.0.1:{provider_port}"
     secrets = folder / "secrets.toml"
     secrets.write_text(f"""[auth]

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import test_roles
-from mailserver import MailServer, free_port
+from mailserver import MailServer
 from steps import agreed, reported
 from test_registrations import PORTO, fill
 from viewers import OFFICER, manager, organisation
@@ -20,6 +20,7 @@ from cx import io as cio
 from cx.access import Viewer
 from cx.cli import main
 from cx.errors import CxError
+from cx.local_servers import free_port
 from cx.mail import BadMailSettings, MailSettings, send_pending
 from cx.parties import DOCUMENTS
 from cx.store import Store

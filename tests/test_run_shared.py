@@ -16,7 +16,8 @@ import pytest
 
 from cx import PROJECT_ROOT
 from cx.access import acting_as, as_system
-from cx.pgcluster import binaries, free_port
+from cx.local_servers import free_port
+from cx.pgcluster import binaries
 from cx.store import Store
 
 pytestmark = pytest.mark.slow
