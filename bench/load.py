@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cx.ecosystems import OBJECTIVES  # noqa: E402
-from cx.local_servers import free_port, wait_for  # noqa: E402
+from cx.local_servers import app_command, free_port, wait_for  # noqa: E402
 
 COUNTRIES = ("DE", "FR", "IT", "ES", "PL", "NL", "BE", "AT", "PT", "SE", "CZ", "FI", "DK", "IE", "RO", "HU",
              "GR", "SK", "SI", "HR", "BG", "LT", "LV", "EE")
@@ -60,10 +60,8 @@ class Server:
         self.port = free_port()
         self.log = open(log, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(self.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=checkout, env={**os.environ, "CX_DB": str(database)}, stdout=self.log, stderr=subprocess.STDOUT)
+            app_command(self.port, "--server.fileWatcherType", "none"), cwd=checkout,
+            env={**os.environ, "CX_DB": str(database)}, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
         self.samples: list[tuple[float, str, int]] = []  # (seconds since start, phase, resident MB)
         self.phase = "start"

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from cx import DATA_DIR, accounts  # noqa: E402
 from cx.access import Viewer, as_system  # noqa: E402
 from cx.demo import load_demo  # noqa: E402
-from cx.local_servers import wait_for  # noqa: E402
+from cx.local_servers import app_command, provider_command, wait_for, write_login_secrets  # noqa: E402
 from cx.pgcluster import Cluster  # noqa: E402
 from cx.store import open_store  # noqa: E402
 
@@ -76,25 +76,13 @@ def main() -> None:
     try:
         url, owner = programme(cluster)
         provider = f"http://127.0.0.1:{args.provider_port}"
-        secrets = folder / "secrets.toml"
-        secrets.write_text(f"""[auth]
-redirect_uri = "http://127.0.0.1:{args.port}/oauth2callback"
-cookie_secret = "make run-shared: a development secret, never used in production"
-client_id = "cx-shared"
-client_secret = "cx-shared-secret"
-server_metadata_url = "{provider}/.well-known/openid-configuration"
-""")
+        secrets = write_login_secrets(folder / "secrets.toml", args.port, provider, "cx-shared")
         log = open(folder / "run-shared.log", "a")
-        processes.append(subprocess.Popen(
-            [sys.executable, "-c", "import sys, werkzeug.serving, oidc_provider_mock; werkzeug.serving.make_server("
-             "'127.0.0.1', int(sys.argv[1]), oidc_provider_mock.app()).serve_forever()", str(args.provider_port)],
-            stdout=log, stderr=subprocess.STDOUT))
+        processes.append(subprocess.Popen(provider_command(args.provider_port), stdout=log, stderr=subprocess.STDOUT))
         wait_for(f"{provider}/.well-known/openid-configuration", processes[-1], folder / "run-shared.log")
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
-             "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--secrets.files", str(secrets)], cwd=ROOT, env={**os.environ, "CX_DB": url, "CX_DB_OWNER": owner},
-            stdout=log, stderr=subprocess.STDOUT))
+            app_command(args.port, "--secrets.files", str(secrets)), cwd=ROOT,
+            env={**os.environ, "CX_DB": url, "CX_DB_OWNER": owner}, stdout=log, stderr=subprocess.STDOUT))
         wait_for(f"http://127.0.0.1:{args.port}/_stcore/health", processes[-1], folder / "run-shared.log")
         print(f"cx on PostgreSQL ({url}): http://127.0.0.1:{args.port}; log in as officer@example.org, "
               "manager@example.org or member@example.org (Ctrl-C stops)", flush=True)

@@ -12,7 +12,6 @@ import itertools
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 
 from cx import PROJECT_ROOT
 from cx.demo import load_demo
-from cx.local_servers import free_port, wait_for
+from cx.local_servers import app_command, free_port, wait_for
 from cx.rules import load_rulebook
 from cx.store import copy_programme, open_store
 
@@ -180,9 +179,8 @@ def _serving(folder: Path):
         log_path = folder / f"streamlit-{port}.log"
         log = open(log_path, "w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=PROJECT_ROOT, env={**os.environ, "CX_DB": str(path)}, stdout=log, stderr=subprocess.STDOUT,
+            app_command(port), cwd=PROJECT_ROOT, env={**os.environ, "CX_DB": str(path)}, stdout=log,
+            stderr=subprocess.STDOUT,
         )
         started.append((process, log))
         url = f"http://127.0.0.1:{port}"

@@ -8,7 +8,6 @@ and that aborted request is the only one allowed."""
 import contextlib
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from conftest import offline_context
 from viewers import OFFICER
 
 from cx import PROJECT_ROOT, accounts
-from cx.local_servers import free_port, wait_for
+from cx.local_servers import app_command, free_port, provider_command, wait_for, write_login_secrets
 from cx.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,21 +35,10 @@ def serving_with_logins(db: Path, folder: Path):
     127.0.0.1 (logging into `folder`); yields the app's URL."""
     provider_port, app_port = free_port(), free_port()
     provider = f"http://127.0.0.1:{provider_port}"
-    secrets = folder / "secrets.toml"
-    secrets.write_text(f"""[auth]
-redirect_uri = "http://127.0.0.1:{app_port}/oauth2callback"
-cookie_secret = "a test cookie secret, never used outside this test"
-client_id = "cx-test"
-client_secret = "cx-test-secret"
-server_metadata_url = "{provider}/.well-known/openid-configuration"
-""")
+    secrets = write_login_secrets(folder / "secrets.toml", app_port, provider, "cx-test")
     processes = [
-        started([sys.executable, "-c", "import sys, werkzeug.serving, oidc_provider_mock; werkzeug.serving."
-                 "make_server('127.0.0.1', int(sys.argv[1]), oidc_provider_mock.app()).serve_forever()",
-                 str(provider_port)], folder / "provider.log"),
-        started([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-                 "--server.port", str(app_port), "--server.headless", "true", "--browser.gatherUsageStats",
-                 "false", "--secrets.files", str(secrets)], folder / "streamlit.log", CX_DB=str(db)),
+        started(provider_command(provider_port), folder / "provider.log"),
+        started(app_command(app_port, "--secrets.files", str(secrets)), folder / "streamlit.log", CX_DB=str(db)),
     ]
     try:
         wait_for(f"{provider}/.well-known/openid-configuration", processes[0], folder / "provider.log")
