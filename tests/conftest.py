@@ -238,6 +238,19 @@ def browser():
         browser.close()
 
 
+RUNNING = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'
+
+
+def settle(page, quiet_ms: int = 1_000) -> None:
+    """Wait until the script has not been running for `quiet_ms`: a rerun replaces the focused element."""
+    quiet = 0
+    for _ in range(600):  # a minute at most: a page that never settles fails at the next step
+        if quiet >= quiet_ms:
+            return
+        page.wait_for_timeout(100)
+        quiet = 0 if page.locator(RUNNING).count() else quiet + 100
+
+
 def offline_context(browser, viewport: dict):
     """A fresh context and its page, in which every request that is not to 127.0.0.1 is aborted;
     `page.blocked` lists them."""

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from conftest import settle
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from steps import PDF
 from test_access import X2
@@ -53,19 +54,6 @@ def verdict(found: dict, folder) -> list[str]:
 def _open(page, server: str, path: str, text: str) -> None:
     page.goto(f"{server}/{path}")
     page.get_by_text(text).first.wait_for(timeout=60_000)
-
-
-RUNNING = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'
-
-
-def settle(page, quiet_ms: int = 1_000) -> None:
-    """Wait until the script has not been running for `quiet_ms`: a rerun replaces the focused element."""
-    quiet = 0
-    for _ in range(600):  # a minute at most: a page that never settles fails at the next step
-        if quiet >= quiet_ms:
-            return
-        page.wait_for_timeout(100)
-        quiet = 0 if page.locator(RUNNING).count() else quiet + 100
 
 
 def test_every_page_and_state_meets_wcag_21_aa(module_server, offline_page, tmp_path):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import settle
 from steps import agreed, reported
-from test_accessibility_browser import audit, focus_is_visible, press, settle, tab_to, verdict
+from test_accessibility_browser import audit, focus_is_visible, press, tab_to, verdict
 from test_login_browser import (PROVIDER_STYLESHEET, SCREENSHOTS, app_with_logins, log_in,  # noqa: F401
                                 log_out, serving_with_logins)
 from test_registration_browser import choose

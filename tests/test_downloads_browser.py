@@ -6,7 +6,7 @@ import zipfile
 
 import pandas as pd
 import pytest
-from test_accessibility_browser import settle
+from conftest import settle
 
 from cx import io as cio
 from cx.store import Store

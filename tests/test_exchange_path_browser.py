@@ -5,6 +5,7 @@ per-role views are tested with AppTest in test_exchange_page.py)."""
 import datetime as dt
 
 import pytest
+from conftest import settle
 from playwright.sync_api import expect
 from steps import PDF
 from test_access import X1, X2
@@ -34,6 +35,7 @@ def test_answer_agenda_signatures_approval_report_validation_and_payment(serve, 
     page.get_by_role("link", name="Exchange steps").click()
     page.get_by_role("button", name="Accept").click()
     page.get_by_text(f"You accepted {X2}").wait_for(timeout=60_000)
+    settle(page)  # text typed into a form that a rerun is still drawing can be lost
     page.get_by_label("Mon 27 May").fill("Welcome and tour of the test lab")
     page.get_by_role("button", name="Save the agenda").click()
     page.get_by_text("The agenda is saved.").wait_for(timeout=60_000)
@@ -49,11 +51,13 @@ def test_answer_agenda_signatures_approval_report_validation_and_payment(serve, 
         workflow.change_status(store, OFFICER, X2, status, today=dt.date(2030, 6, 7))  # the stay's last day
     page.reload()
     page.get_by_text("Closing report").first.wait_for(timeout=60_000)
+    settle(page)
     evidence = tmp_path / "boarding-pass.pdf"
     evidence.write_bytes(PDF)
     page.locator("input[type=file]").set_input_files(evidence)
     page.get_by_role("button", name="Add this file").click()
     page.get_by_text("boarding-pass.pdf is added.").wait_for(timeout=60_000)
+    settle(page)
     page.get_by_label("What was done").fill("Three lab visits")
     page.get_by_label("Results").fill("A joint proposal")
     page.get_by_label("Follow-ups").fill("A return visit in spring")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import settle
 from playwright.sync_api import expect
 from steps import PDF
-from test_accessibility_browser import settle
 from test_login_browser import PROVIDER_STYLESHEET, SCREENSHOTS, log_in, log_out, navigation, serving_with_logins
 from viewers import OFFICER, manager
 

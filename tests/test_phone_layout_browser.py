@@ -6,7 +6,7 @@ that is neither it nor inside it. The toolbars show while the pointer is on thei
 (after a tap on a phone), so each table and chart is hovered in turn and what is on screen checked."""
 
 import pytest
-from test_accessibility_browser import settle
+from conftest import settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import settle
 from steps import PDF
-from test_accessibility_browser import settle
 from test_login_browser import PROVIDER_STYLESHEET, log_in, log_out, serving_with_logins
 from viewers import OFFICER
 
