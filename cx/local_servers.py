@@ -18,6 +18,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class NotAnswering(RuntimeError):
+    """A server that was started did not answer."""
+
+
 def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
     """Return once `url` answers; raise, with the end of the process's log, if the process ends or
     `seconds` pass first."""
@@ -29,7 +33,7 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 60
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-                raise RuntimeError(f"{url} did not answer; the end of {log}:\n{tail}") from None
+                raise NotAnswering(f"{url} did not answer; the end of {log}:\n{tail}") from None
             time.sleep(0.3)
 
 

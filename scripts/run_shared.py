@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 from cx import DATA_DIR, accounts  # noqa: E402
 from cx.access import Viewer, as_system  # noqa: E402
 from cx.demo import load_demo  # noqa: E402
-from cx.local_servers import app_command, provider_command, wait_for, write_login_secrets  # noqa: E402
+from cx.local_servers import (NotAnswering, app_command, provider_command, wait_for,  # noqa: E402
+                              write_login_secrets)
 from cx.pgcluster import Cluster  # noqa: E402
 from cx.store import open_store  # noqa: E402
 
@@ -89,7 +90,7 @@ def main() -> None:
         processes[-1].wait()
     except KeyboardInterrupt:
         pass
-    except RuntimeError as not_answering:  # the provider or the app did not start
+    except NotAnswering as not_answering:  # the provider or the app did not start
         raise SystemExit(str(not_answering)) from None
     finally:
         for process in processes:  # all asked at once, so a slow one does not hold up the others
