@@ -132,6 +132,21 @@ def _ngrams(ids, segment, usable, names, joiner: str, ngram_range, whole_short_s
     return np.concatenate(rows), (np.cumsum(used) - 1)[local], names[used]
 
 
+GROUPS_AT_ONCE = 4_096
+
+
+def _groups_having(groups: sp.spmatrix, terms: sp.spmatrix) -> np.ndarray:
+    """How many groups have each term, the groups being sums of items (groups × items) and the
+    items' terms `terms` (items × terms): the columns met in each row of `groups @ terms`, worked
+    out a few thousand groups at a time. Only the product's pattern is needed, and whole it would
+    be as large as the fitted space (330 MB of character n-grams at 100,000 hosts)."""
+    groups, terms = sp.csr_matrix(groups), sp.csr_matrix(terms)
+    having = np.zeros(terms.shape[1], dtype=np.int64)
+    for first in range(0, groups.shape[0], GROUPS_AT_ONCE):
+        having += np.bincount((groups[first:first + GROUPS_AT_ONCE] @ terms).indices, minlength=terms.shape[1])
+    return having
+
+
 def _counts(rows, columns, shape) -> sp.csc_matrix:
     return sp.csc_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=shape)
 
@@ -143,8 +158,8 @@ class _Counter:
 
     def fit_transform(self, tokens: Tokens, groups: sp.spmatrix | None = None):
         """The texts' counts, once the vocabulary is learnt; given `groups` (groups × texts, such as
-        hosts × their field texts), also the groups' counts (`groups @ counts`, worked out from the
-        same occurrences)."""
+        hosts × their field texts), also how many groups have each term (IDF's document
+        frequencies over the groups, worked out from the same occurrences)."""
         rows, local_terms, names = self._occurrences(tokens)
         if not len(names):
             raise ValueError("empty vocabulary; the texts have no terms")
@@ -153,8 +168,8 @@ class _Counter:
         self._index = None
         column = np.empty(len(order), dtype=np.int64)
         column[order] = np.arange(len(order))
-        counts, grouped = self._matrix(rows, local_terms, column, tokens.count, groups)
-        return counts if groups is None else (counts, grouped)
+        counts, having = self._matrix(rows, local_terms, column, tokens.count, groups)
+        return counts if groups is None else (counts, having)
 
     def transform(self, tokens: Tokens) -> sp.csc_matrix:
         rows, local_terms, names = self._occurrences(tokens)
@@ -193,7 +208,7 @@ class PhraseCounter(_Counter):
         columns = column[local_terms]
         known = columns >= 0
         counts = _counts(rows[known], columns[known], (n_texts, len(self.terms_)))
-        return counts, None if groups is None else groups @ counts
+        return counts, None if groups is None else _groups_having(groups, counts)
 
     def unknown_words(self, tokens: Tokens) -> tuple[int, int]:
         """How many of the texts' word occurrences the vocabulary lacks, and how many there are."""
@@ -223,10 +238,11 @@ class CharCounter(_Counter):
         return per_text, (word_of_gram, local), names
 
     def _matrix(self, per_text, word_grams, column, n_texts, groups=None):
-        """Counts as texts × words @ words × n-grams; groups' counts as (groups × words) @ words ×
-        n-grams: a group's texts share many words, so summing words first is half the work."""
+        """Counts as texts × words @ words × n-grams; the groups having each n-gram from (groups ×
+        words) @ words × n-grams: a group's texts share many words, so summing words first is half
+        the work."""
         word_of, codes = word_grams
         columns = column[codes]
         known = columns >= 0
         per_word = _counts(word_of[known], columns[known], (per_text.shape[1], len(self.terms_)))
-        return per_text @ per_word, None if groups is None else (groups @ per_text) @ per_word
+        return per_text @ per_word, None if groups is None else _groups_having(groups @ per_text, per_word)

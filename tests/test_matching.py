@@ -8,6 +8,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 
+from cx import matching
 from cx.errors import (CxError, EmptyObjectives, IneligibleCountry, NoEligibleHost, UnclearObjectives, UnknownCity,
                        VisitedAlready)
 from cx.matching import BREAK, HostMatcher, normalise, read_hosts, words
@@ -154,9 +155,12 @@ def test_scikit_learn_conventions():
     assert matcher.word_columns_.shape[0] == matcher.char_columns_.shape[0] == len(HOSTS)
 
 
-def test_each_space_is_the_weighted_sum_of_the_fields_tf_idf_rows_normalised():
+@pytest.mark.parametrize("values_at_once", [7, matching.VALUES_AT_ONCE])
+def test_each_space_is_the_weighted_sum_of_the_fields_tf_idf_rows_normalised(values_at_once, monkeypatch):
     """The spaces, worked out column-major, are what scikit-learn gives row by row: each field row's
-    TF-IDF (IDF over hosts having the term in any field), weighted, summed per host, normalised."""
+    TF-IDF (IDF over hosts having the term in any field), weighted, summed per host, normalised,
+    whether the stored values are worked on at once or a few at a time."""
+    monkeypatch.setattr(matching, "VALUES_AT_ONCE", values_at_once)
     matcher = HostMatcher().fit(HOSTS)
     fitted_hosts, _ = matcher._with_taxonomy(HOSTS)
     fields = matcher._fields(fitted_hosts)

@@ -52,14 +52,18 @@ def test_counters_match_count_vectorizer(ours, theirs):
 
 
 @pytest.mark.parametrize("counter", [PhraseCounter(), CharCounter()], ids=["words", "characters"])
-def test_groups_of_texts_are_counted_as_their_sums(counter):
+@pytest.mark.parametrize("at_once", [2, 4_096])
+def test_the_groups_having_each_term_are_counted_in_the_groups_sums(counter, at_once, monkeypatch):
+    """IDF's document frequencies over groups of texts (a host's field texts), a few groups at a time."""
+    monkeypatch.setattr(term_counts, "GROUPS_AT_ONCE", at_once)
     corpus = texts()
     rng = np.random.default_rng(7)
     groups = sp.csc_matrix((np.ones(len(corpus), dtype=np.float32), (rng.integers(0, 9, len(corpus)), np.arange(len(corpus)))),
                            shape=(9, len(corpus)))
-    counts, grouped = counter.fit_transform(Tokens(corpus), groups=groups)
+    counts, having = counter.fit_transform(Tokens(corpus), groups=groups)
     assert (counter.fit_transform(Tokens(corpus)) != counts).nnz == 0
-    assert grouped.shape == (9, counts.shape[1]) and (grouped != groups @ counts).nnz == 0
+    expected = ((groups @ counts) > 0).sum(axis=0).A1
+    assert having.tolist() == expected.tolist() and 0 < having.min() and having.max() <= 9
 
 
 @pytest.mark.parametrize("text", ["", " ", "a b  c ", "  x\ty  a  b a", "Kraków  x", "a\x01b \x01 c"])
