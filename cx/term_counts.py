@@ -12,6 +12,8 @@ in the same columns.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -239,10 +241,14 @@ class CharCounter(_Counter):
 
     def _matrix(self, per_text, word_grams, column, n_texts, groups=None):
         """Counts as texts × words @ words × n-grams; the groups having each n-gram from (groups ×
-        words) @ words × n-grams: a group's texts share many words, so summing words first is half
-        the work."""
+        words) @ words × n-grams, on a second thread (sparse products release the interpreter): a
+        group's texts share many words, so summing words first is half the work."""
         word_of, codes = word_grams
         columns = column[codes]
         known = columns >= 0
         per_word = _counts(word_of[known], columns[known], (per_text.shape[1], len(self.terms_)))
-        return per_text @ per_word, None if groups is None else _groups_having(groups @ per_text, per_word)
+        if groups is None:
+            return per_text @ per_word, None
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            having = pool.submit(_groups_having, groups @ per_text, per_word)
+            return per_text @ per_word, having.result()
