@@ -162,8 +162,7 @@ def test_each_space_is_the_weighted_sum_of_the_fields_tf_idf_rows_normalised(val
     whether the stored values are worked on at once or a few at a time."""
     monkeypatch.setattr(matching, "VALUES_AT_ONCE", values_at_once)
     matcher = HostMatcher().fit(HOSTS)
-    fitted_hosts, _ = matcher._with_taxonomy(HOSTS)
-    fields = matcher._fields(fitted_hosts)
+    fields, _ = matcher._fields(HOSTS)
     n, weights = len(HOSTS), list(matcher.weights_.values())
     for counter, fitted in ((matcher.word_counter_, matcher.word_columns_), (matcher.char_counter_, matcher.char_columns_)):
         stacked = counter.transform(fields.tokens).tocsr()[fields.rows.T.ravel()]  # each host's field rows, field after field
