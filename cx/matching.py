@@ -449,10 +449,9 @@ class HostMatcher(BaseEstimator):
             "kind": hosts["kind"].to_numpy() if "kind" in hosts else None,
         })
         table["can_host"] = hosts["can_host"].fillna(False).astype(bool).to_numpy() if "can_host" in hosts else True
-        table["ecosystems"] = (
-            [list(e) if isinstance(e, (list, tuple, np.ndarray)) else [] for e in hosts["ecosystems"]]
-            if "ecosystems" in hosts else [[] for _ in range(len(hosts))]
-        )
+        # each host's list as given (a new list per host would set off the collector of cycles)
+        table["ecosystems"] = ([e if isinstance(e, (list, tuple, np.ndarray)) else () for e in hosts["ecosystems"]]
+                               if "ecosystems" in hosts else [()] * len(hosts))
         lat, lon = (pd.to_numeric(hosts[c], errors="coerce").to_numpy(float, copy=True) if c in hosts
                     else np.full(len(hosts), np.nan) for c in ("lat", "lon"))
         unplaced = np.isnan(lat) | np.isnan(lon)
