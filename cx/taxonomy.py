@@ -233,9 +233,8 @@ def _tokens(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     distinct tokens, and the distinct tokens. In the joined text's UTF-8 bytes ASCII punctuation
     becomes a space and the bytes are split; only the distinct pieces are decoded, and those with
     other than ASCII characters go through the regular expression (a run of word characters never
-    spans a character that is not one). No Python list is made per piece: at 100,000 hosts a list
-    per piece, and one per host's ecosystems, set off 290 runs of the collector of cycles in a fit
-    (0.3-0.4 s, three of them over every object) where there are now four."""
+    spans a character that is not one). A list is made only for such a piece: one per piece, 100,000
+    at 100,000 hosts, would set the collector of cycles going over every object in the process."""
     texts = [unicodedata.normalize("NFC", t.replace(SEPARATOR, " ")) if isinstance(t, str) else "" for t in texts]
     joined = f" {SEPARATOR} ".join(texts).encode().translate(_SPACED)
     pieces, distinct = split_on_spaces(joined)
