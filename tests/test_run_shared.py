@@ -36,8 +36,7 @@ def test_run_shared_serves_the_demo_on_postgresql_with_logins_and_stops_on_ctrl_
             line = started.stdout.readline()
             assert line, "".join(lines)
             lines.append(line)
-        assert lines[0] == ("demo programme loaded: 15 partnerships, 2,000 organisations, 1,500 exchanges, 7,475 events, "
-                            "272 missions, 1,314 host answers, 6,180 agenda days, 7,884 signatures, 1,096 closing reports, 1,055 payments\n")
+        assert lines[0].startswith("demo programme loaded: 15 partnerships, 2,000 organisations, 1,500 exchanges, ")
         url = lines[-1].split("(", 1)[1].split(")", 1)[0]
         assert url.startswith("postgresql://") and f"port={database}" in url
         assert urllib.request.urlopen(f"http://127.0.0.1:{app}/_stcore/health", timeout=10).status == 200
@@ -48,7 +47,14 @@ def test_run_shared_serves_the_demo_on_postgresql_with_logins_and_stops_on_ctrl_
         with acting_as(None):  # no scope, no rows
             assert Store(url).query("SELECT count(*) AS n FROM exchanges")["n"][0] == 0
         store = Store(url, owner=owner)
-        assert store.counts()["exchanges"] == 1500
+        # the line reports what was stored (how many steps the demo's exchanges have reached depends on the day)
+        reported = {name: int(n.replace(",", "")) for n, name in
+                    (part.split(" ", 1) for part in lines[0].removeprefix("demo programme loaded: ").strip().split(", "))}
+        stored = store.counts()
+        assert list(reported) == ["partnerships", "organisations", "exchanges", "events", "missions", "host answers",
+                                  "agenda days", "signatures", "closing reports", "payments"]
+        assert reported == {name: stored["exchange_events" if name == "events" else name.replace(" ", "_")]
+                            for name in reported}
         with as_system():
             assert store.query("SELECT login, role FROM accounts ORDER BY login").values.tolist() == [
                 ["manager@example.org", "partnership_manager"], ["member@example.org", "organisation"],
