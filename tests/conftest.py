@@ -24,6 +24,10 @@ from cx.rules import load_rulebook
 from cx.store import copy_programme, open_store
 
 CHROMIUM = "/usr/bin/chromium"
+# No test touches the project's own database (data/cx.duckdb, or a $CX_DB set in the shell): code that
+# opens the default store without a fixture's database gets a throwaway file. A CI run left an empty
+# data/cx.duckdb behind, which `make run` would then have served instead of generating the demo.
+os.environ["CX_DB"] = str(Path(tempfile.mkdtemp(prefix="cx-tests-")) / "default.duckdb")
 DEMO_DAY = dt.date(2026, 11, 25)
 
 
